@@ -1,0 +1,102 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Upcoming features every target of ours is built with (STYLE.md: strict, explicit code).
+let strictness: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "obs",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "obs-agent", targets: ["obs-agent"]),
+        .executable(name: "obsctl", targets: ["obsctl"]),
+        .library(name: "ObsCore", targets: ["ObsCore"]),
+        .library(name: "ObsCatalog", targets: ["ObsCatalog"]),
+        .library(name: "ObsAWS", targets: ["ObsAWS"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // C libraries from Debian, each imported by exactly one Swift module.
+        .systemLibrary(
+            name: "CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]),
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
+        .systemLibrary(
+            name: "CSystemd", pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]),
+
+        // The core: observations, recorder, aggregator. Depends on nothing of ours.
+        .target(name: "ObsCore", swiftSettings: strictness),
+        // The metric catalog shared by the agent and obsctl.
+        .target(name: "ObsCatalog", dependencies: ["ObsCore"], swiftSettings: strictness),
+        // Sources.
+        .target(
+            name: "ObsPostgres",
+            dependencies: ["CLibPQ", "ObsCore", "ObsCatalog", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictness),
+        .target(
+            name: "ObsJournal",
+            dependencies: ["CSystemd", "ObsCore"],
+            swiftSettings: strictness),
+        // AWS: SigV4, credentials, libcurl transport, request encoders and limits.
+        .target(
+            name: "ObsAWS",
+            dependencies: [
+                "CCurl", "ObsCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictness),
+        // Sinks: where flushed metric data goes.
+        .target(
+            name: "ObsDelivery",
+            dependencies: ["ObsAWS", "ObsCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictness),
+        // Configuration, wiring and lifecycle of the agent.
+        .target(
+            name: "ObsAgent",
+            dependencies: [
+                "ObsCore", "ObsCatalog", "ObsPostgres", "ObsAWS", "ObsDelivery",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictness),
+        .executableTarget(
+            name: "obs-agent",
+            dependencies: ["ObsAgent", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictness),
+        .executableTarget(
+            name: "obsctl",
+            dependencies: [
+                "ObsCatalog", "ObsAgent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictness),
+
+        .testTarget(name: "ObsCoreTests", dependencies: ["ObsCore"], swiftSettings: strictness),
+        .testTarget(name: "ObsCatalogTests", dependencies: ["ObsCatalog", "ObsAgent"], swiftSettings: strictness),
+        .testTarget(
+            name: "ObsAWSTests", dependencies: ["ObsAWS", "ObsCore"],
+            exclude: ["Fixtures"], swiftSettings: strictness),
+        .testTarget(
+            name: "ObsPostgresTests", dependencies: ["ObsPostgres", "ObsCatalog", "ObsCore"],
+            swiftSettings: strictness),
+        .testTarget(
+            name: "ObsAgentTests",
+            dependencies: ["ObsAgent", "ObsCore", "ObsCatalog", "ObsDelivery", "ObsAWS"],
+            swiftSettings: strictness),
+        .testTarget(name: "ObsJournalTests", dependencies: ["ObsJournal"], swiftSettings: strictness),
+    ]
+)

@@ -1,0 +1,57 @@
+import Foundation
+import Logging
+
+/// Sends signed requests to one AWS service endpoint.
+public struct AWSClient: Sendable {
+    public let service: AWSService
+    public let endpoint: String
+    public let region: String
+    public let credentials: AWSCredentials
+    public let transport: any HTTPTransport
+
+    public init(
+        service: AWSService, endpoint: String, region: String, credentials: AWSCredentials,
+        transport: any HTTPTransport
+    ) {
+        self.service = service
+        self.endpoint = endpoint
+        self.region = region
+        self.credentials = credentials
+        self.transport = transport
+    }
+
+    /// The host (and port) of the endpoint, as the `Host` header wants it.
+    var host: String {
+        let afterScheme = endpoint.range(of: "://").map { endpoint[$0.upperBound...] } ?? endpoint[...]
+        return String(afterScheme.split(separator: "/", maxSplits: 1).first ?? afterScheme)
+    }
+
+    /// Builds, signs and sends a request to `path` on the endpoint.
+    public func send(
+        method: String = "POST", path: String = "/", headers: [(String, String)], body: [UInt8], at date: Date = Date()
+    ) async throws(AWSError) -> HTTPResponse {
+        let signed = sign(method: method, path: path, headers: headers, body: body, at: date)
+        let base = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+        let request = HTTPRequest(
+            method: method, url: base + path, headers: signed.headers.filter { $0.name.lowercased() != "host" },
+            body: body)
+        let response: HTTPResponse
+        do {
+            response = try await transport.send(request)
+        } catch {
+            throw .transport(error)
+        }
+        guard (200..<300).contains(response.status) else {
+            throw AWSError.fromResponse(response, service: service)
+        }
+        return response
+    }
+
+    /// The signed request (headers include `Authorization`), without sending it.
+    public func sign(method: String, path: String, headers: [(String, String)], body: [UInt8], at date: Date)
+        -> SignableRequest
+    {
+        let request = SignableRequest(method: method, path: path, headers: [("Host", host)] + headers, body: body)
+        return SigV4Signer(credentials: credentials, region: region, service: service.signingName).signed(request, at: date)
+    }
+}

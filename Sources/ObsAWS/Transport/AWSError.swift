@@ -1,0 +1,57 @@
+import Foundation
+
+/// Why an AWS call failed, with what is needed to decide on a retry.
+public enum AWSError: Error, Sendable, CustomStringConvertible {
+    /// No HTTP answer.
+    case transport(TransportError)
+    /// The service answered with an error.
+    case service(status: Int, code: String, message: String)
+
+    /// Error codes the AWS SDKs treat as throttling (standard retry mode).
+    public static let throttlingCodes: Set<String> = [
+        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+        "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
+        "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled",
+        "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
+    ]
+
+    /// Whether the same request may succeed later: throttling, 5xx and transport failures.
+    public var isRetryable: Bool {
+        switch self {
+        case .transport(let error): return error.isRetryable
+        case .service(let status, let code, _):
+            return status >= 500 || status == 429 || Self.throttlingCodes.contains(code)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .transport(let error): return error.description
+        case .service(let status, let code, let message):
+            return "HTTP \(status) \(code): \(message)"
+        }
+    }
+
+    /// Reads the error code and message from an XML (query protocol) or JSON error body.
+    static func fromResponse(_ response: HTTPResponse, service: AWSService) -> AWSError {
+        let text = response.text
+        var code = element("Code", in: text) ?? jsonField("__type", in: text) ?? jsonField("code", in: text) ?? "Unknown"
+        if let hash = code.lastIndex(of: "#") { code = String(code[code.index(after: hash)...]) }
+        let message = element("Message", in: text) ?? jsonField("message", in: text) ?? jsonField("Message", in: text) ?? ""
+        return .service(status: response.status, code: code, message: String(message.prefix(300)))
+    }
+
+    static func element(_ name: String, in text: String) -> String? {
+        guard let open = text.range(of: "<\(name)>"), let close = text.range(of: "</\(name)>", range: open.upperBound..<text.endIndex)
+        else { return nil }
+        return String(text[open.upperBound..<close.lowerBound])
+    }
+
+    static func jsonField(_ name: String, in text: String) -> String? {
+        guard let key = text.range(of: "\"\(name)\"") else { return nil }
+        let rest = text[key.upperBound...].drop { $0 == " " || $0 == ":" }
+        guard rest.first == "\"" else { return nil }
+        let value = rest.dropFirst().prefix { $0 != "\"" }
+        return String(value)
+    }
+}

@@ -1,0 +1,116 @@
+import CCurl
+import ObsCore
+
+/// libcurl, initialised once for the process before the first handle is made.
+private let curlGlobalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+
+/// HTTP over libcurl: one easy handle reused for every request (so connections are kept alive),
+/// on a thread of its own. TLS peers and host names are always verified; `HTTPS_PROXY`,
+/// `HTTP_PROXY` and `NO_PROXY` are honoured, as libcurl reads them itself. Nothing is logged: no
+/// verbose mode, so neither headers nor bodies can reach a log.
+public final class CurlTransport: HTTPTransport, @unchecked Sendable {
+    /// Time allowed to establish a connection, in seconds.
+    public let connectTimeout: Double
+    /// Time allowed for a whole request, in seconds.
+    public let totalTimeout: Double
+    private let executor: BlockingExecutor
+    // Touched only on the executor's thread.
+    private let handle: UnsafeMutableRawPointer
+
+    public init(connectTimeout: Double = 5, totalTimeout: Double = 30, label: String = "curl") {
+        _ = curlGlobalInit
+        self.connectTimeout = connectTimeout
+        self.totalTimeout = totalTimeout
+        self.executor = BlockingExecutor(label: "obs.\(label)")
+        guard let handle = curl_easy_init() else { preconditionFailure("curl_easy_init failed: out of memory") }
+        self.handle = handle
+    }
+
+    deinit {
+        curl_easy_cleanup(handle)
+    }
+
+    public func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse {
+        try await executor.run { () throws(TransportError) -> HTTPResponse in
+            try self.perform(request)
+        }
+    }
+
+    private func perform(_ request: HTTPRequest) throws(TransportError) -> HTTPResponse {
+        curl_easy_reset(handle)
+        let sink = ResponseSink()
+        let sinkPointer = Unmanaged.passRetained(sink)
+        defer { sinkPointer.release() }
+
+        var headerList: UnsafeMutablePointer<curl_slist>? = nil
+        for header in request.headers {
+            headerList = curl_slist_append(headerList, "\(header.name): \(header.value)")
+        }
+        // libcurl adds "Expect: 100-continue" to larger POSTs, which costs a round trip: turn it off.
+        headerList = curl_slist_append(headerList, "Expect:")
+        defer { curl_slist_free_all(headerList) }
+
+        var code = CURLE_OK
+        func set(_ result: CURLcode) { if code == CURLE_OK { code = result } }
+        set(obs_curl_setopt_ptr(handle, CURLOPT_URL, request.url))
+        set(obs_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
+        set(obs_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1))
+        set(obs_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2))
+        set(obs_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000)))
+        set(obs_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(totalTimeout * 1000)))
+        set(obs_curl_setopt_ptr(handle, CURLOPT_ACCEPT_ENCODING, ""))
+        set(obs_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList))
+        set(obs_curl_setopt_write(handle, curlWriteCallback))
+        set(obs_curl_setopt_ptr(handle, CURLOPT_WRITEDATA, sinkPointer.toOpaque()))
+        switch request.method {
+        case "GET":
+            set(obs_curl_setopt_long(handle, CURLOPT_HTTPGET, 1))
+        default:
+            set(obs_curl_setopt_ptr(handle, CURLOPT_CUSTOMREQUEST, request.method))
+            set(obs_curl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)))
+            request.body.withUnsafeBytes { bytes in
+                // COPYPOSTFIELDS copies the body, so the buffer need not outlive this call.
+                set(obs_curl_setopt_ptr(handle, CURLOPT_COPYPOSTFIELDS, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+            }
+        }
+        if code == CURLE_OK { code = curl_easy_perform(handle) }
+        guard code == CURLE_OK else {
+            let reason = String(cString: curl_easy_strerror(code))
+            throw TransportError(
+                code: Int(code.rawValue), message: "\(request.method) \(Self.redactedURL(request.url)): \(reason)",
+                isRetryable: Self.isRetryable(code))
+        }
+        var status = 0
+        _ = obs_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return HTTPResponse(status: status, body: sink.bytes)
+    }
+
+    /// The URL without its query, which may hold a presigned signature or token.
+    static func redactedURL(_ url: String) -> String {
+        url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
+    }
+
+    static func isRetryable(_ code: CURLcode) -> Bool {
+        switch code {
+        case CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING,
+            CURLE_COULDNT_RESOLVE_HOST, CURLE_PARTIAL_FILE, CURLE_HTTP2, CURLE_HTTP2_STREAM:
+            return true
+        default:
+            return false
+        }
+    }
+}
+
+/// Collects a response body as libcurl hands it over.
+private final class ResponseSink {
+    var bytes: [UInt8] = []
+}
+
+private let curlWriteCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+    data, size, count, context in
+    guard let data, let context else { return 0 }
+    let sink = Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue()
+    let length = size * count
+    data.withMemoryRebound(to: UInt8.self, capacity: length) { sink.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: length)) }
+    return length
+}

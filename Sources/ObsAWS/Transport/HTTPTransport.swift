@@ -1,0 +1,50 @@
+/// An HTTP request as the transport sends it.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(method: String, url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// What came back.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var body: [UInt8]
+
+    public init(status: Int, body: [UInt8]) {
+        self.status = status
+        self.body = body
+    }
+
+    public var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// Sends HTTP requests. ``CurlTransport`` is the real one; tests may record instead.
+public protocol HTTPTransport: Sendable {
+    func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse
+}
+
+/// A request that got no HTTP answer: the connection failed, timed out or TLS was refused.
+public struct TransportError: Error, Sendable, CustomStringConvertible {
+    /// The libcurl error code.
+    public var code: Int
+    /// libcurl's explanation, with the URL (never headers or body).
+    public var message: String
+    /// Timeouts and connection failures are worth retrying; TLS and URL errors are not.
+    public var isRetryable: Bool
+
+    public init(code: Int, message: String, isRetryable: Bool) {
+        self.code = code
+        self.message = message
+        self.isRetryable = isRetryable
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,58 @@
+import ObsCore
+
+/// The metric catalog: every metric the agent may emit, defined once, shared by the agent (names,
+/// units, dimensions) and obsctl (dashboards, alarms, IAM policy, docs).
+public struct Catalog: Sendable {
+    public let definitions: [MetricDefinition]
+    private let byID: [String: MetricDefinition]
+
+    /// Refuses two definitions with one id, or one CloudWatch name defined twice in a namespace.
+    public init(_ definitions: [MetricDefinition]) throws(CatalogError) {
+        var byID: [String: MetricDefinition] = [:]
+        var names = Set<String>()
+        for definition in definitions {
+            guard byID[definition.id] == nil else { throw .duplicateID(definition.id) }
+            guard names.insert("\(definition.namespace)/\(definition.name)").inserted else {
+                throw .duplicateName(definition.namespace, definition.name)
+            }
+            guard definition.dimensions.count <= Dimensions.maximumCount else {
+                throw .tooManyDimensions(definition.id)
+            }
+            byID[definition.id] = definition
+        }
+        self.definitions = definitions
+        self.byID = byID
+    }
+
+    public subscript(id: String) -> MetricDefinition? { byID[id] }
+
+    /// The definition with `id`; a programming error if the built-in catalog lacks it.
+    public func require(_ id: String) -> MetricDefinition {
+        guard let definition = byID[id] else { preconditionFailure("catalog has no metric \(id)") }
+        return definition
+    }
+
+    /// The catalog built into the agent.
+    public static let builtIn: Catalog = {
+        do {
+            return try Catalog(PostgresMetrics.all)
+        } catch {
+            preconditionFailure("built-in catalog is inconsistent: \(error)")
+        }
+    }()
+}
+
+/// Why a set of definitions cannot form a catalog.
+public enum CatalogError: Error, Equatable, CustomStringConvertible {
+    case duplicateID(String)
+    case duplicateName(String, String)
+    case tooManyDimensions(String)
+
+    public var description: String {
+        switch self {
+        case .duplicateID(let id): return "catalog: metric id \(id) is defined twice"
+        case .duplicateName(let ns, let name): return "catalog: \(ns) \(name) is defined twice"
+        case .tooManyDimensions(let id): return "catalog: \(id) has more than 30 dimensions"
+        }
+    }
+}

@@ -1,0 +1,34 @@
+/// A CloudWatch dashboard body (the `DashboardBody` JSON of PutDashboard), reduced to what obsctl
+/// generates: metric widgets drawn from SEARCH expressions and text widgets.
+public struct DashboardBody: Codable, Sendable, Equatable {
+    public var widgets: [Widget]
+
+    /// One widget on the dashboard's 24-column grid.
+    public struct Widget: Codable, Sendable, Equatable {
+        public var type: String
+        public var x: Int
+        public var y: Int
+        public var width: Int
+        public var height: Int
+        public var properties: Properties
+    }
+
+    /// The properties of a metric or text widget (a text widget has only `markdown`).
+    public struct Properties: Codable, Sendable, Equatable {
+        public var markdown: String?
+        public var title: String?
+        public var view: String?
+        public var stacked: Bool?
+        public var region: String?
+        public var period: Int?
+        public var stat: String?
+        public var metrics: [[MetricExpression]]?
+    }
+
+    /// One entry of a widget's `metrics` array, in the expression form.
+    public struct MetricExpression: Codable, Sendable, Equatable {
+        public var expression: String
+        public var id: String
+        public var label: String
+    }
+}

@@ -1,0 +1,65 @@
+import ObsCore
+
+/// One metric, defined once: what the agent emits under this name and what obsctl draws and alarms
+/// on. The agent refuses to emit a metric the catalog does not define.
+public struct MetricDefinition: Sendable, Hashable {
+    /// A stable identifier, `area.object.measure` (for example `postgres.database.commits`).
+    public var id: String
+    /// Namespace, name, unit, kind and storage resolution, as CloudWatch sees them.
+    public var descriptor: MetricDescriptor
+    /// The dimension names every series of this metric carries, in order.
+    public var dimensions: [String]
+    /// What the metric means, for the docs and the dashboards' help text.
+    public var description: String
+    /// Where the value comes from (a view and column, a Prometheus family, a log event).
+    public var source: String
+    /// Where the metric is drawn, if anywhere.
+    public var placement: DashboardPlacement?
+
+    public init(
+        id: String, namespace: String, name: String, unit: MetricUnit, kind: MetricKind,
+        dimensions: [String], description: String, source: String,
+        storageResolution: Int = 60, placement: DashboardPlacement? = nil
+    ) {
+        self.id = id
+        self.descriptor = MetricDescriptor(
+            namespace: namespace, name: name, unit: unit, kind: kind, storageResolution: storageResolution)
+        self.dimensions = dimensions
+        self.description = description
+        self.source = source
+        self.placement = placement
+    }
+
+    public var namespace: String { descriptor.namespace }
+    public var name: String { descriptor.name }
+    public var unit: MetricUnit { descriptor.unit }
+    public var kind: MetricKind { descriptor.kind }
+}
+
+/// Where a metric sits on the generated dashboards.
+public struct DashboardPlacement: Sendable, Hashable {
+    public var dashboard: DashboardID
+    /// The widget's title; metrics with the same title share one widget.
+    public var widget: String
+    /// The statistic drawn (Sum for counters, Average or Maximum for gauges, p99 for distributions).
+    public var statistic: String
+
+    public init(dashboard: DashboardID, widget: String, statistic: String) {
+        self.dashboard = dashboard
+        self.widget = widget
+        self.statistic = statistic
+    }
+}
+
+/// The dashboards obsctl generates.
+public enum DashboardID: String, Sendable, Hashable, CaseIterable {
+    case database
+
+    /// The file name under `dashboards/` and the CloudWatch dashboard name's suffix.
+    public var fileName: String { "\(rawValue).json" }
+    public var title: String {
+        switch self {
+        case .database: return "Database"
+        }
+    }
+}

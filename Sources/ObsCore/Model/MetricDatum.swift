@@ -1,0 +1,36 @@
+/// One aggregated data point of one series, ready for an encoder: what a flush produces.
+public struct MetricDatum: Sendable, Equatable {
+    /// The value a series carries for one interval, shaped by its metric's kind.
+    public enum Value: Sendable, Equatable {
+        /// A counter's sum of deltas.
+        case single(Double)
+        /// A gauge's samples.
+        case statistics(StatisticSet)
+        /// A distribution: its StatisticSet and histogram buckets (representative value, count),
+        /// sorted by value.
+        case distribution(StatisticSet, [(value: Double, count: Double)])
+
+        public static func == (lhs: Value, rhs: Value) -> Bool {
+            switch (lhs, rhs) {
+            case let (.single(a), .single(b)): return a == b
+            case let (.statistics(a), .statistics(b)): return a == b
+            case let (.distribution(a, x), .distribution(b, y)):
+                return a == b && x.count == y.count && zip(x, y).allSatisfy { $0.value == $1.value && $0.count == $1.count }
+            default: return false
+            }
+        }
+    }
+
+    public var descriptor: MetricDescriptor
+    public var dimensions: Dimensions
+    /// Seconds since the Unix epoch, on an interval boundary.
+    public var timestamp: Int64
+    public var value: Value
+
+    public init(descriptor: MetricDescriptor, dimensions: Dimensions, timestamp: Int64, value: Value) {
+        self.descriptor = descriptor
+        self.dimensions = dimensions
+        self.timestamp = timestamp
+        self.value = value
+    }
+}

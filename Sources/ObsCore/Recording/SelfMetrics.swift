@@ -1,0 +1,40 @@
+import Synchronization
+
+/// The agent's own counts of what it did not deliver, by reason: every drop is counted here.
+/// These are read by the health and metrics endpoints and shipped as `Obs/Agent` metrics.
+public final class SelfMetrics: Sendable {
+    /// Why something was dropped or folded.
+    public enum Reason: String, Sendable, CaseIterable {
+        /// A series past its metric's cardinality limit, folded into the overflow series.
+        case seriesOverflow = "series_overflow"
+        /// A NaN or infinite value, which CloudWatch refuses.
+        case nonFiniteValue = "non_finite_value"
+        /// A value outside CloudWatch's ±2^360 range.
+        case valueOutOfRange = "value_out_of_range"
+        /// A counter that went down (a reset, such as pg_stat_reset); the interval's delta restarts from it.
+        case counterReset = "counter_reset"
+        /// A batch the endpoint refused for good (a 4xx that is not throttling).
+        case batchRejected = "batch_rejected"
+        /// A batch given up after its retries ran out.
+        case batchRetriesExhausted = "batch_retries_exhausted"
+        /// A sample query that failed (database down, timeout).
+        case sampleFailed = "sample_failed"
+    }
+
+    private let counts = Mutex([Reason: Int]())
+
+    public init() {}
+
+    public func count(_ reason: Reason, _ n: Int = 1) {
+        counts.withLock { $0[reason, default: 0] += n }
+    }
+
+    public subscript(reason: Reason) -> Int {
+        counts.withLock { $0[reason, default: 0] }
+    }
+
+    /// Every reason counted so far.
+    public func snapshot() -> [Reason: Int] {
+        counts.withLock { $0 }
+    }
+}
