@@ -70,6 +70,7 @@ let package = Package(
                 "ObsCore", "ObsCatalog", "ObsPostgres", "ObsAWS", "ObsDelivery",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strictness),

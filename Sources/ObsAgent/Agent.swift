@@ -1,0 +1,104 @@
+import Logging
+import ObsAWS
+import ObsCore
+import ObsDelivery
+import ObsPostgres
+import ServiceLifecycle
+import UnixSignals
+
+/// The agent: its sources, the recorder and aggregator between them and the sink, run as one
+/// service group with graceful shutdown on SIGTERM and SIGINT.
+public struct Agent: Sendable {
+    /// How this run differs from a plain one.
+    public struct RunOptions: Sendable {
+        /// Run the sources for one flush interval, flush, and exit.
+        public var once = false
+        /// Print the requests instead of sending them.
+        public var dryRun = false
+        /// The longest graceful shutdown before the group is cancelled (ECS allows 30 s).
+        public var shutdownDeadline: Double = 25
+
+        public init(once: Bool = false, dryRun: Bool = false) {
+            self.once = once
+            self.dryRun = dryRun
+        }
+    }
+
+    public let config: AgentConfig
+    public let environment: [String: String]
+    public let options: RunOptions
+    public let logger: Logger
+    public let recorder: Recorder
+    public let aggregator: Aggregator
+
+    public init(config: AgentConfig, environment: [String: String], options: RunOptions, logger: Logger) {
+        self.config = config
+        self.environment = environment
+        self.options = options
+        self.logger = logger
+        self.recorder = Recorder(cardinalityLimit: config.cardinalityLimit)
+        self.aggregator = Aggregator(recorder: recorder)
+    }
+
+    public var awsSettings: AWSSettings {
+        AWSSettings.resolve(
+            environment: environment, configRegion: config.region, configEndpoint: config.endpoint,
+            configEndpoints: config.endpoints)
+    }
+
+    /// The sink this config and environment call for.
+    public func makeSink() throws(ConfigError) -> any MetricSink {
+        let aws = awsSettings
+        let endpoint = aws.endpoint(for: .cloudWatch)
+        if options.dryRun {
+            return DryRunMetricSink(endpoint: endpoint ?? "https://monitoring.<region>.amazonaws.com", selfMetrics: recorder.selfMetrics)
+        }
+        switch config.sink {
+        case .emf:
+            return EMFMetricSink(selfMetrics: recorder.selfMetrics)
+        case .cloudWatch, .auto:
+            guard let credentials = aws.credentials, let endpoint else {
+                if config.sink == .cloudWatch {
+                    throw ConfigError(
+                        "metrics.sink", "cloudwatch needs credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) and a region or endpoint")
+                }
+                return EMFMetricSink(selfMetrics: recorder.selfMetrics)
+            }
+            SecretRedactor.shared.register(credentials.secretAccessKey)
+            if let token = credentials.sessionToken { SecretRedactor.shared.register(token) }
+            let client = AWSClient(
+                service: .cloudWatch, endpoint: endpoint, region: aws.region ?? "us-east-1", credentials: credentials,
+                transport: CurlTransport(label: "cloudwatch"))
+            return CloudWatchMetricSink(client: client, selfMetrics: recorder.selfMetrics, logger: logger)
+        }
+    }
+
+    public func makeSources() -> [PostgresSource] {
+        config.postgres.map { PostgresSource(settings: $0, recorder: recorder, logger: logger) }
+    }
+
+    /// Runs until SIGTERM or SIGINT (or, with `once`, for one flush interval), then flushes.
+    public func run() async throws {
+        let sink = try makeSink()
+        let sources = makeSources()
+        logger.info(
+            "obs-agent starting",
+            metadata: [
+                "sink": "\(sink.name)", "flush_interval": "\(config.flushInterval)",
+                "sources.postgres": "\(sources.map { "\($0.settings.instance)/\($0.settings.connection.database)" })",
+            ])
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: FlushService(aggregator: aggregator, sink: sink, interval: config.flushInterval, logger: logger))
+        ]
+        services += sources.map { .init(service: PostgresService(source: $0)) }
+        if options.once {
+            services.append(.init(service: OnceTrigger(interval: config.flushInterval), successTerminationBehavior: .gracefullyShutdownGroup))
+        }
+        var groupConfig = ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfig.maximumGracefulShutdownDuration = .seconds(options.shutdownDeadline)
+        try await ServiceGroup(configuration: groupConfig).run()
+        let dropped = recorder.selfMetrics.snapshot().map { "\($0.key.rawValue)=\($0.value)" }.sorted()
+        logger.info("obs-agent stopped", metadata: ["self.counts": "\(dropped)", "ring.drops": "\(recorder.ringDrops)"])
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Logging
+import ObsAWS
+import ObsPostgres
+import Yams
+
+/// Everything the agent runs with, read from a YAML file or, with no file, from the deployment's
+/// environment variables (`DB_*`, `KC_DB_*`). Every key is documented in docs/CONFIG.md.
+public struct AgentConfig: Sendable {
+    /// Which sink receives flushed metrics.
+    public enum SinkChoice: String, Sendable {
+        /// CloudWatch when a region (or endpoint) and credentials are known, else EMF on stdout.
+        case auto
+        /// PutMetricData to CloudWatch.
+        case cloudWatch = "cloudwatch"
+        /// Embedded Metric Format lines on stdout.
+        case emf
+    }
+
+    /// `agent.flush_interval`: seconds between flushes. Default 60.
+    public var flushInterval: Double = 60
+    /// `agent.log_level`. Default info.
+    public var logLevel: Logger.Level = .info
+    /// `agent.cardinality_limit`: series a metric may have before the rest fold into one. Default 2000.
+    public var cardinalityLimit: Int = 2000
+    /// `metrics.sink`. Default auto.
+    public var sink: SinkChoice = .auto
+    /// `aws.region`, else `AWS_REGION`, else `AWS_DEFAULT_REGION`.
+    public var region: String?
+    /// `aws.endpoint`: one endpoint for every service (a local stand-in, a VPC endpoint).
+    public var endpoint: String?
+    /// `aws.endpoints.<service>`: per-service endpoints.
+    public var endpoints: [AWSService: String] = [:]
+    /// `sources.postgres`: one entry per database.
+    public var postgres: [PostgresSource.Settings] = []
+    /// Values never to print (passwords), collected while reading.
+    public var secrets: [String] = []
+
+    public init() {}
+
+    public static let topLevelKeys = ["agent", "metrics", "aws", "sources"]
+
+    /// Reads the config file at `path`.
+    public static func load(path: String, environment: [String: String]) throws(ConfigError) -> AgentConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError("", "cannot read \(path): \((error as NSError).localizedDescription)")
+        }
+        return try parse(yaml: text, environment: environment)
+    }
+
+    /// Parses a YAML config.
+    public static func parse(yaml: String, environment: [String: String]) throws(ConfigError) -> AgentConfig {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ConfigError("", "not valid YAML: \(String(describing: error).split(whereSeparator: \.isNewline).first ?? "")")
+        }
+        var config = AgentConfig()
+        guard let node else { throw ConfigError("", "the file is empty") }
+        let root = try ConfigNode(node: node, path: "", environment: environment).mapping(allowed: topLevelKeys)
+
+        if let agent = try root["agent"]?.mapping(allowed: ["flush_interval", "log_level", "cardinality_limit"]) {
+            if let v = agent["flush_interval"] { config.flushInterval = try v.seconds(in: 1...3600) }
+            if let v = agent["log_level"] {
+                config.logLevel = Logger.Level(rawValue: try v.oneOf(Logger.Level.allCases.map(\.rawValue)))!
+            }
+            if let v = agent["cardinality_limit"] { config.cardinalityLimit = try v.int(in: 1...1_000_000) }
+        }
+        if let metrics = try root["metrics"]?.mapping(allowed: ["sink"]) {
+            if let v = metrics["sink"] { config.sink = SinkChoice(rawValue: try v.oneOf(["auto", "cloudwatch", "emf"]))! }
+        }
+        if let aws = try root["aws"]?.mapping(allowed: ["region", "endpoint", "endpoints"]) {
+            if let v = aws["region"] { config.region = try v.string().nonEmpty }
+            if let v = aws["endpoint"] { config.endpoint = try url(v) }
+            if let endpoints = try aws["endpoints"]?.mapping(allowed: AWSService.allCases.map(\.configKey)) {
+                for service in AWSService.allCases {
+                    if let v = endpoints[service.configKey] { config.endpoints[service] = try url(v) }
+                }
+            }
+        }
+        if let sources = try root["sources"]?.mapping(allowed: ["postgres"]) {
+            if let list = try sources["postgres"]?.sequence() {
+                for entry in list {
+                    let settings = try postgresSettings(entry, defaultInterval: min(15, config.flushInterval))
+                    if let password = settings.connection.password, !password.isEmpty { config.secrets.append(password) }
+                    config.postgres.append(settings)
+                }
+            }
+        }
+        return config
+    }
+
+    static let postgresKeys = [
+        "instance", "host", "port", "database", "user", "password", "password_file", "sslmode", "interval",
+        "connect_timeout", "statement_timeout", "lock_timeout",
+    ]
+
+    /// One `sources.postgres` entry. `interval` defaults to 15 s, or the flush interval when that is shorter.
+    static func postgresSettings(_ node: ConfigNode, defaultInterval: Double) throws(ConfigError) -> PostgresSource.Settings {
+        let keys = try node.mapping(allowed: postgresKeys)
+        func required(_ key: String) throws(ConfigError) -> String {
+            guard let value = try keys[key]?.string().nonEmpty else { throw ConfigError(node.path + ".\(key)", "required") }
+            return value
+        }
+        let host = try required("host")
+        var password = try keys["password"]?.string()
+        if let file = try keys["password_file"]?.string() {
+            guard password == nil else { throw ConfigError(node.path + ".password_file", "give password or password_file, not both") }
+            do {
+                password = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .newlines)
+            } catch {
+                throw ConfigError(node.path + ".password_file", "cannot read \(file)")
+            }
+        }
+        var connection = PostgresConnectionSettings(
+            host: host, port: try keys["port"]?.int(in: 1...65535) ?? 5432, database: try required("database"),
+            user: try required("user"), password: password)
+        if let v = keys["sslmode"] {
+            connection.sslMode = try v.oneOf(["disable", "allow", "prefer", "require", "verify-ca", "verify-full"])
+        }
+        if let v = keys["connect_timeout"] { connection.connectTimeoutSeconds = Int(try v.seconds(in: 1...300).rounded(.up)) }
+        if let v = keys["statement_timeout"] { connection.statementTimeoutMilliseconds = Int(try v.seconds(in: 0.001...600) * 1000) }
+        if let v = keys["lock_timeout"] { connection.lockTimeoutMilliseconds = Int(try v.seconds(in: 0.001...600) * 1000) }
+        return PostgresSource.Settings(
+            instance: try keys["instance"]?.string().nonEmpty ?? host, connection: connection,
+            interval: try keys["interval"]?.seconds(in: 1...3600) ?? defaultInterval)
+    }
+
+    static func url(_ node: ConfigNode) throws(ConfigError) -> String {
+        let text = try node.string().trimmingSpaces
+        guard text.hasPrefix("http://") || text.hasPrefix("https://"), text.count > 8 else {
+            throw ConfigError(node.path, "expected an http:// or https:// URL, got \"\(text)\"")
+        }
+        return text
+    }
+}
+
+extension String {
+    var nonEmpty: String? { isEmpty ? nil : self }
+}

@@ -1,0 +1,120 @@
+import Yams
+
+/// A node of the YAML config with its dotted path, read with the types and checks a config key
+/// needs. Every scalar is read through environment expansion first.
+struct ConfigNode {
+    let node: Node
+    let path: String
+    let environment: [String: String]
+
+    private func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    /// The mapping's entries, refusing any key not in `allowed`.
+    func mapping(allowed: [String]) throws(ConfigError) -> [String: ConfigNode] {
+        if case .scalar(let scalar) = node, scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null" {
+            return [:]
+        }
+        guard case .mapping(let mapping) = node else { throw ConfigError(path, "expected a mapping of keys, got \(kind)") }
+        var result: [String: ConfigNode] = [:]
+        for (keyNode, value) in mapping {
+            guard case .scalar(let key) = keyNode else { throw ConfigError(path, "keys must be plain strings") }
+            guard allowed.contains(key.string) else {
+                let hint = Self.closest(key.string, in: allowed).map { " (did you mean \($0)?)" } ?? ""
+                throw ConfigError(child(key.string), "unknown key\(hint); known keys here: \(allowed.joined(separator: ", "))")
+            }
+            guard result[key.string] == nil else { throw ConfigError(child(key.string), "key given twice") }
+            result[key.string] = ConfigNode(node: value, path: child(key.string), environment: environment)
+        }
+        return result
+    }
+
+    func sequence() throws(ConfigError) -> [ConfigNode] {
+        guard case .sequence(let sequence) = node else { throw ConfigError(path, "expected a list, got \(kind)") }
+        return sequence.enumerated().map { ConfigNode(node: $1, path: "\(path)[\($0)]", environment: environment) }
+    }
+
+    func string() throws(ConfigError) -> String {
+        guard case .scalar(let scalar) = node else { throw ConfigError(path, "expected a string, got \(kind)") }
+        return try EnvironmentExpansion.expand(scalar.string, path: path, environment: environment)
+    }
+
+    func int(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        let text = try string().trimmingSpaces
+        guard let value = Int(text) else { throw ConfigError(path, "expected an integer, got \"\(text)\"") }
+        guard range.contains(value) else {
+            throw ConfigError(path, "\(value) is out of range (\(range.lowerBound) to \(range.upperBound))")
+        }
+        return value
+    }
+
+    func bool() throws(ConfigError) -> Bool {
+        let text = try string().trimmingSpaces.lowercased()
+        switch text {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw ConfigError(path, "expected true or false, got \"\(text)\"")
+        }
+    }
+
+    /// A duration in seconds: a number (seconds) or a number with `ms`, `s`, `m` or `h`.
+    func seconds(in range: ClosedRange<Double>) throws(ConfigError) -> Double {
+        let text = try string().trimmingSpaces
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        var value: Double? = Double(text)
+        if value == nil {
+            for (suffix, factor) in units where text.hasSuffix(suffix) {
+                if let number = Double(text.dropLast(suffix.count)) {
+                    value = number * factor
+                    break
+                }
+            }
+        }
+        guard let value, value.isFinite else {
+            throw ConfigError(path, "expected a duration such as 15s, 500ms or 1m, got \"\(text)\"")
+        }
+        guard range.contains(value) else {
+            throw ConfigError(path, "\(text) is out of range (\(range.lowerBound) s to \(range.upperBound) s)")
+        }
+        return value
+    }
+
+    func oneOf(_ choices: [String]) throws(ConfigError) -> String {
+        let text = try string().trimmingSpaces
+        guard choices.contains(text) else {
+            throw ConfigError(path, "expected one of \(choices.joined(separator: ", ")), got \"\(text)\"")
+        }
+        return text
+    }
+
+    private var kind: String {
+        switch node {
+        case .scalar(let s): return "\"\(s.string)\""
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        }
+    }
+
+    /// The allowed key nearest to `key` by edit distance, when near enough to be a typo.
+    static func closest(_ key: String, in allowed: [String]) -> String? {
+        func distance(_ a: [Character], _ b: [Character]) -> Int {
+            var previous = Array(0...b.count)
+            for i in 1...max(a.count, 1) where !a.isEmpty {
+                var current = [i] + Array(repeating: 0, count: b.count)
+                for j in 1...max(b.count, 1) where !b.isEmpty {
+                    current[j] = Swift.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                }
+                previous = current
+            }
+            return previous[b.count]
+        }
+        let scored = allowed.map { ($0, distance(Array(key), Array($0))) }.min { $0.1 < $1.1 }
+        guard let (best, score) = scored, score <= max(2, key.count / 3) else { return nil }
+        return best
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}

@@ -1,0 +1,57 @@
+import ObsAWS
+import ObsDelivery
+import ObsPostgres
+
+/// One line of `obs-agent check`: a source or sink, and whether it can be reached.
+public struct CheckResult: Sendable, CustomStringConvertible {
+    public var component: String
+    public var target: String
+    public var ok: Bool
+    public var detail: String
+
+    public var description: String {
+        "\(ok ? "ok   " : "FAIL ") \(component) \(target): \(detail)"
+    }
+}
+
+extension Agent {
+    /// Connects to every source and sink once and reports what it found; sends no metric data.
+    public func check() async -> [CheckResult] {
+        var results: [CheckResult] = []
+        for source in makeSources() {
+            let target = "\(source.settings.instance)/\(source.settings.connection.database)"
+            do {
+                let version = try await source.check()
+                results.append(CheckResult(component: "postgres", target: target, ok: true, detail: version))
+            } catch {
+                results.append(CheckResult(component: "postgres", target: target, ok: false, detail: SecretRedactor.shared.redact("\(error)")))
+            }
+        }
+        results.append(await checkSink())
+        return results
+    }
+
+    private func checkSink() async -> CheckResult {
+        let sink: any MetricSink
+        do {
+            sink = try makeSink()
+        } catch {
+            return CheckResult(component: "sink", target: "metrics", ok: false, detail: "\(error)")
+        }
+        guard let cloudWatch = sink as? CloudWatchMetricSink else {
+            return CheckResult(
+                component: "sink", target: sink.name, ok: true,
+                detail: sink.name == "emf" ? "EMF lines on stdout (no AWS credentials or region/endpoint)" : "nothing is sent")
+        }
+        let body = "Action=ListMetrics&Version=\(PutMetricDataEncoder.apiVersion)&Namespace=Obs%2FAgent"
+        do {
+            _ = try await cloudWatch.client.send(
+                headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(body.utf8))
+            return CheckResult(component: "sink", target: "cloudwatch \(cloudWatch.client.endpoint)", ok: true, detail: "ListMetrics answered")
+        } catch {
+            return CheckResult(
+                component: "sink", target: "cloudwatch \(cloudWatch.client.endpoint)", ok: false,
+                detail: SecretRedactor.shared.redact("\(error)"))
+        }
+    }
+}

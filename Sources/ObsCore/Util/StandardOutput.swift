@@ -1,0 +1,23 @@
+import Foundation
+import Synchronization
+
+/// Standard output, one whole line at a time even when several tasks write (log lines and EMF
+/// events share it).
+public enum StandardOutput {
+    private static let lock = Mutex(())
+
+    public static let writeLine: @Sendable (String) -> Void = { line in
+        lock.withLock { _ in
+            var bytes = Array(line.utf8)
+            bytes.append(0x0A)
+            bytes.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let n = Foundation.write(1, buffer.baseAddress! + offset, buffer.count - offset)
+                    if n <= 0 { break }
+                    offset += n
+                }
+            }
+        }
+    }
+}

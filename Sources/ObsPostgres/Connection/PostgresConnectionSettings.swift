@@ -1,0 +1,58 @@
+/// How to reach one database, and the limits every sampling query runs under.
+public struct PostgresConnectionSettings: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var database: String
+    public var user: String
+    /// Never logged; the description shows `<redacted>`.
+    public var password: String?
+    /// libpq's `sslmode` (`disable`, `prefer`, `require`, `verify-full`, ...).
+    public var sslMode: String
+    public var connectTimeoutSeconds: Int
+    /// `statement_timeout` of every sampling query, in milliseconds: sampling can never hold the
+    /// database for longer.
+    public var statementTimeoutMilliseconds: Int
+    /// `lock_timeout`, in milliseconds: sampling never queues behind a lock for longer.
+    public var lockTimeoutMilliseconds: Int
+
+    public init(
+        host: String, port: Int = 5432, database: String, user: String, password: String? = nil,
+        sslMode: String = "prefer", connectTimeoutSeconds: Int = 5, statementTimeoutMilliseconds: Int = 5000,
+        lockTimeoutMilliseconds: Int = 1000
+    ) {
+        self.host = host
+        self.port = port
+        self.database = database
+        self.user = user
+        self.password = password
+        self.sslMode = sslMode
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.statementTimeoutMilliseconds = statementTimeoutMilliseconds
+        self.lockTimeoutMilliseconds = lockTimeoutMilliseconds
+    }
+
+    /// The application name the agent's sessions carry, so they can be told apart (and left out
+    /// of the agent's own counts).
+    public static let applicationName = "obs-agent"
+
+    /// `user@host:port/database`, for messages.
+    public var target: String { "\(user)@\(host):\(port)/\(database)" }
+
+    /// libpq keyword/value pairs.
+    var libpqParameters: [(String, String)] {
+        var parameters: [(String, String)] = [
+            ("host", host), ("port", String(port)), ("dbname", database), ("user", user),
+            ("sslmode", sslMode), ("connect_timeout", String(connectTimeoutSeconds)),
+            ("application_name", Self.applicationName),
+            ("options", "-c statement_timeout=\(statementTimeoutMilliseconds) -c lock_timeout=\(lockTimeoutMilliseconds)"),
+        ]
+        if let password { parameters.append(("password", password)) }
+        return parameters
+    }
+}
+
+extension PostgresConnectionSettings: CustomStringConvertible {
+    public var description: String {
+        "PostgresConnectionSettings(\(target), password: \(password == nil ? "none" : "<redacted>"), sslmode: \(sslMode))"
+    }
+}

@@ -1,0 +1,106 @@
+import Logging
+import ObsCore
+
+/// The PostgreSQL source: one libpq connection to one database, sampled every `interval`.
+///
+/// Delivery guarantee: none of its own; what it records goes through the recorder and the
+/// aggregator like every observation. A failed sample is logged, counted (`sample_failed`) and
+/// retried with capped exponential backoff; the source never stops on a database error.
+public final class PostgresSource: @unchecked Sendable {
+    /// What to sample and how often.
+    public struct Settings: Sendable {
+        /// The `DBInstance` dimension (an RDS instance identifier, or the host).
+        public var instance: String
+        public var connection: PostgresConnectionSettings
+        /// Seconds between samples.
+        public var interval: Double
+        /// The longest wait between reconnection attempts, in seconds.
+        public var maxBackoff: Double
+
+        public init(instance: String, connection: PostgresConnectionSettings, interval: Double = 15, maxBackoff: Double = 60) {
+            self.instance = instance
+            self.connection = connection
+            self.interval = interval
+            self.maxBackoff = maxBackoff
+        }
+    }
+
+    public let settings: Settings
+    private let logger: Logger
+    private let executor: BlockingExecutor
+    private let recorder: Recorder
+    // Touched only on the executor's thread.
+    private var connection: PostgresConnection?
+    private var sampler: DatabaseStatsSampler
+
+    public init(settings: Settings, recorder: Recorder, logger: Logger) {
+        self.settings = settings
+        self.recorder = recorder
+        var logger = logger
+        logger[metadataKey: "source"] = "postgres"
+        logger[metadataKey: "db.instance"] = "\(settings.instance)"
+        logger[metadataKey: "db.name"] = "\(settings.connection.database)"
+        self.logger = logger
+        self.executor = BlockingExecutor(label: "obs.postgres.\(settings.instance).\(settings.connection.database)")
+        self.sampler = DatabaseStatsSampler(
+            instance: settings.instance, database: settings.connection.database, recorder: recorder,
+            producer: recorder.makeProducer(name: "postgres.\(settings.instance).\(settings.connection.database)"))
+    }
+
+    /// Samples until the task is cancelled: every `interval` while samples succeed, with backoff
+    /// (1 s doubling to `maxBackoff`) while they fail.
+    public func run() async {
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                let recorded = try await sample()
+                if failures > 0 { logger.info("postgres sampling recovered", metadata: ["failures": "\(failures)"]) }
+                failures = 0
+                logger.debug("postgres sampled", metadata: ["observations": "\(recorded)"])
+            } catch {
+                failures += 1
+                recorder.selfMetrics.count(.sampleFailed)
+                let wait = min(settings.maxBackoff, Double(1 << min(failures - 1, 16)))
+                logger.error(
+                    "postgres sample failed",
+                    metadata: ["error": "\(error)", "retry.in_seconds": "\(Int(wait))", "failures": "\(failures)"])
+                try? await Task.sleep(for: .seconds(wait))
+                continue
+            }
+            try? await Task.sleep(for: .seconds(settings.interval))
+        }
+    }
+
+    /// One sample now, connecting first if needed. Returns how many observations it recorded.
+    @discardableResult
+    public func sample() async throws(PostgresError) -> Int {
+        try await executor.run { () throws(PostgresError) -> Int in
+            try self.sampleOnExecutor()
+        }
+    }
+
+    private func sampleOnExecutor() throws(PostgresError) -> Int {
+        if connection == nil || connection?.isHealthy == false {
+            connection = nil
+            connection = try PostgresConnection(settings.connection)
+            sampler.forgetBaselines()
+            logger.info("postgres connected", metadata: ["db.target": "\(settings.connection.target)"])
+        }
+        do {
+            return try sampler.sample(connection!)
+        } catch {
+            if case .connectionLost = error { connection = nil }
+            throw error
+        }
+    }
+
+    /// Connects (without sampling) and returns the server version, for `obs-agent check`.
+    public func check() async throws(PostgresError) -> String {
+        let settings = self.settings.connection
+        return try await executor.run { () throws(PostgresError) -> String in
+            let connection = try PostgresConnection(settings)
+            let version = connection.serverVersion
+            return "PostgreSQL \(version / 10000).\(version % 10000)"
+        }
+    }
+}

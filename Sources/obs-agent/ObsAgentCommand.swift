@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ObsAgent
+
+@main
+struct ObsAgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "obs-agent",
+        abstract: "Samples PostgreSQL statistics and ships them to CloudWatch as metrics.",
+        discussion: """
+            The agent samples each configured PostgreSQL database (pg_stat_database, pg_stat_activity), \
+            aggregates the observations per flush interval, and sends them to CloudWatch with PutMetricData. \
+            With no AWS credentials and no region or endpoint it writes the same data as CloudWatch \
+            Embedded Metric Format lines on stdout. Logs are JSON lines on stdout. SIGTERM and SIGINT \
+            flush what was collected before the agent exits.
+
+            CONFIGURATION
+              --config FILE is YAML (keys: agent, metrics, aws, sources; see docs/CONFIG.md). Values may use \
+            ${VAR} and ${VAR:-default}. Without --config the agent reads DB_HOST, DB_PORT, DB_NAME, DB_USER, \
+            DB_PASSWORD (and Keycloak's KC_DB_URL_HOST, KC_DB_URL_PORT, KC_DB_URL_DATABASE or KC_DB_URL, \
+            KC_DB_USERNAME, KC_DB_PASSWORD; OBS_DB_INSTANCE, OBS_FLUSH_INTERVAL).
+
+            AWS
+              Region: aws.region, AWS_REGION, AWS_DEFAULT_REGION. Endpoint: aws.endpoints.cloudwatch, \
+            aws.endpoint, AWS_ENDPOINT_URL_CLOUDWATCH, AWS_ENDPOINT_URL, else the regional endpoint. \
+            Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.
+
+            EXIT STATUS
+              0 after a clean shutdown; 1 when the agent failed while running; 2 for a configuration error \
+            (reported in one line on stderr before anything starts).
+            """,
+        subcommands: [Check.self])
+
+    @OptionGroup var options: ConfigOptions
+
+    @Flag(help: "Run the sources for one flush interval, flush once, and exit.")
+    var once = false
+
+    @Flag(help: "Print the PutMetricData requests instead of sending them.")
+    var dryRun = false
+
+    func run() async throws {
+        let (config, environment) = try options.load()
+        guard !config.postgres.isEmpty else {
+            AgentLaunch.fail("obs-agent", "config: no sources: give --config FILE with sources.postgres, or set DB_HOST, DB_NAME and DB_USER")
+            throw ExitCode(2)
+        }
+        AgentLaunch.bootstrapLogging(level: config.logLevel)
+        let logger = Logger(label: "obs-agent")
+        let agent = Agent(config: config, environment: environment, options: .init(once: once, dryRun: dryRun), logger: logger)
+        do {
+            _ = try agent.makeSink()
+        } catch {
+            AgentLaunch.fail("obs-agent", "\(error)")
+            throw ExitCode(2)
+        }
+        do {
+            try await agent.run()
+        } catch {
+            logger.critical("obs-agent failed", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Options both subcommands take.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("YAML config file. Without it, the DB_* variables are read.", valueName: "file"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical (overrides agent.log_level).", valueName: "level"))
+    var logLevel: String?
+
+    func load() throws -> (AgentConfig, [String: String]) {
+        let environment = ProcessInfo.processInfo.environment
+        do {
+            var config = try AgentLaunch.loadConfig(path: config, environment: environment)
+            if let logLevel {
+                guard let level = Logger.Level(rawValue: logLevel) else {
+                    throw ConfigError("--log-level", "expected one of trace, debug, info, notice, warning, error, critical, got \"\(logLevel)\"")
+                }
+                config.logLevel = level
+            }
+            return (config, environment)
+        } catch {
+            AgentLaunch.fail("obs-agent", "\(error)")
+            throw ExitCode(2)
+        }
+    }
+}
+
+extension ObsAgentCommand {
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate the config and report whether each source and sink can be reached.",
+            discussion: "Prints one line per source and sink. Exits 0 when all are reachable, 1 when one is not, 2 on a config error.")
+
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            let (config, environment) = try options.load()
+            AgentLaunch.bootstrapLogging(level: .error)
+            let agent = Agent(config: config, environment: environment, options: .init(), logger: Logger(label: "obs-agent"))
+            print("config ok: \(config.postgres.count) postgres source(s), flush interval \(Int(config.flushInterval)) s")
+            let results = await agent.check()
+            for result in results { print(result) }
+            if results.contains(where: { !$0.ok }) { throw ExitCode(1) }
+        }
+    }
+}
