@@ -87,7 +87,7 @@ let package = Package(
             swiftSettings: strictness),
 
         .testTarget(name: "ObsCoreTests", dependencies: ["ObsCore"], swiftSettings: strictness),
-        .testTarget(name: "ObsCatalogTests", dependencies: ["ObsCatalog", "ObsAgent"], swiftSettings: strictness),
+        .testTarget(name: "ObsCatalogTests", dependencies: ["ObsCatalog", "ObsCore"], swiftSettings: strictness),
         .testTarget(
             name: "ObsAWSTests", dependencies: ["ObsAWS", "ObsCore"],
             exclude: ["Fixtures"], swiftSettings: strictness),

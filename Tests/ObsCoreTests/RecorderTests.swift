@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+
+@testable import ObsCore
+
+@Suite struct RecorderTests {
+    let counter = MetricDescriptor(namespace: "Test", name: "Requests", unit: .count, kind: .counter)
+    let gauge = MetricDescriptor(namespace: "Test", name: "Open", unit: .count, kind: .gauge)
+
+    @Test func counterFlushesTheSumOfItsDeltas() {
+        let recorder = Recorder()
+        let aggregator = Aggregator(recorder: recorder)
+        let producer = recorder.makeProducer(name: "p")
+        let series = recorder.series(counter, Dimensions([("Service", "user")]))
+        for delta in [1.0, 2, 3, 4] { producer.record(series, delta) }
+        let data = aggregator.flush(timestamp: 60)
+        #expect(data.count == 1)
+        #expect(data.first?.value == .single(10))
+        #expect(data.first?.timestamp == 60)
+        #expect(aggregator.flush(timestamp: 120).isEmpty, "an interval with no observation sends nothing")
+    }
+
+    @Test func gaugeFlushesAStatisticSet() {
+        let recorder = Recorder()
+        let aggregator = Aggregator(recorder: recorder)
+        let producer = recorder.makeProducer(name: "p")
+        let series = recorder.series(gauge, Dimensions())
+        for value in [5.0, 1, 9] { producer.record(series, value) }
+        #expect(aggregator.flush(timestamp: 0).first?.value == .statistics(StatisticSet(sampleCount: 3, sum: 15, minimum: 1, maximum: 9)))
+    }
+
+    @Test func sameDimensionsInAnyOrderAreOneSeries() {
+        let recorder = Recorder()
+        let a = recorder.series(counter, Dimensions([("A", "1"), ("B", "2")]))
+        let b = recorder.series(counter, Dimensions([("B", "2"), ("A", "1")]))
+        #expect(a == b)
+    }
+
+    @Test func aFullRingDropsTheNewestAndCountsIt() {
+        let recorder = Recorder(ringCapacity: 8)
+        let aggregator = Aggregator(recorder: recorder)
+        let producer = recorder.makeProducer(name: "p")
+        let series = recorder.series(counter, Dimensions())
+        for _ in 0..<20 { producer.record(series, 1) }
+        #expect(producer.droppedCount == 12)
+        #expect(recorder.ringDrops == 12)
+        #expect(aggregator.flush(timestamp: 0).first?.value == .single(8), "what the ring held is kept")
+        producer.record(series, 1)
+        #expect(aggregator.flush(timestamp: 60).first?.value == .single(1), "a drained ring accepts again")
+    }
+
+    @Test func seriesPastTheCardinalityLimitFoldIntoOneOverflowSeries() {
+        let recorder = Recorder(cardinalityLimit: 3)
+        let aggregator = Aggregator(recorder: recorder)
+        let producer = recorder.makeProducer(name: "p")
+        for i in 0..<10 {
+            producer.record(recorder.series(counter, Dimensions([("Route", "/r\(i)")])), 1)
+        }
+        let data = aggregator.flush(timestamp: 0)
+        #expect(data.count == 4)
+        let overflow = data.first { $0.dimensions["Route"] == Recorder.overflowValue }
+        #expect(overflow?.value == .single(7))
+        #expect(recorder.selfMetrics[.seriesOverflow] == 7)
+    }
+
+    @Test func concurrentProducersGiveExactTotals() async {
+        let recorder = Recorder(ringCapacity: 1 << 20)
+        let aggregator = Aggregator(recorder: recorder)
+        let series = recorder.series(counter, Dimensions())
+        let perProducer = 200_000
+        await withTaskGroup(of: Void.self) { group in
+            for p in 0..<4 {
+                let producer = recorder.makeProducer(name: "p\(p)")
+                group.addTask {
+                    for _ in 0..<perProducer { producer.record(series, 1) }
+                }
+            }
+            // Drain while they record, as the flush loop would.
+            group.addTask { for _ in 0..<50 { aggregator.drain() } }
+        }
+        #expect(aggregator.flush(timestamp: 0).first?.value == .single(Double(4 * perProducer)))
+        #expect(recorder.ringDrops == 0)
+    }
+
+    @Test func counterTrackerHandlesBaselineAndResets() {
+        var tracker = CounterTracker<String>()
+        #expect(tracker.delta("x", 100) == nil)
+        #expect(tracker.delta("x", 130) == 30)
+        #expect(tracker.delta("x", 5) == 5)
+        #expect(tracker.resets == 1)
+        #expect(tracker.delta("x", 5) == 0)
+    }
+
+    @Test func flushTimestampsFallOnIntervalBoundaries() {
+        #expect(FlushClock.boundary(125.5, interval: 60) == 120)
+        #expect(FlushClock.untilNextBoundary(125, interval: 60) == 55)
+        #expect(FlushClock.boundary(59.9, interval: 1) == 59)
+    }
+}
