@@ -96,7 +96,7 @@ let package = Package(
             swiftSettings: strictness),
         .testTarget(
             name: "ObsAgentTests",
-            dependencies: ["ObsAgent", "ObsCore", "ObsCatalog", "ObsDelivery", "ObsAWS"],
+            dependencies: ["ObsAgent", "ObsCore", "ObsCatalog", "ObsDelivery", "ObsAWS", "ObsPostgres"],
             swiftSettings: strictness),
         .testTarget(name: "ObsJournalTests", dependencies: ["ObsJournal"], swiftSettings: strictness),
     ]

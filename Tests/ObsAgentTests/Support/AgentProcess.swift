@@ -1,0 +1,154 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// The services scripts/test provides, and the binaries it built.
+enum TestServices {
+    static let environment = ProcessInfo.processInfo.environment
+    static let hasPostgres = environment["OBS_TEST_PG_PORT"] != nil
+    static let hasAWS = environment["OBS_TEST_AWS_ENDPOINT"] != nil
+    static let hasBinary = FileManager.default.isExecutableFile(atPath: agentPath)
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    static var agentPath: String {
+        environment["OBS_AGENT_BIN"] ?? repositoryRoot.appendingPathComponent(".build/debug/obs-agent").path
+    }
+
+    static var pgPort: String { environment["OBS_TEST_PG_PORT"] ?? "" }
+    static var pgPassword: String { environment["OBS_TEST_PG_PASSWORD"] ?? "" }
+    static var awsEndpoint: String { environment["OBS_TEST_AWS_ENDPOINT"] ?? "" }
+
+    /// An environment with nothing of the developer's AWS or DB settings, plus `extra`.
+    static func cleanEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
+        var env = environment.filter { !$0.key.hasPrefix("AWS_") && !$0.key.hasPrefix("DB_") && !$0.key.hasPrefix("KC_") }
+        env["AWS_EC2_METADATA_DISABLED"] = "true"
+        env.merge(extra) { $1 }
+        return env
+    }
+
+    /// AWS settings pointing at the local endpoint.
+    static var awsEnvironment: [String: String] {
+        [
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret-key", "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL_CLOUDWATCH": awsEndpoint,
+        ]
+    }
+
+    /// A YAML config for one database of the test PostgreSQL.
+    static func config(instance: String, database: String = "microservices_ecom", flushInterval: Int, password: String? = nil) -> String {
+        """
+        agent:
+          flush_interval: \(flushInterval)s
+        sources:
+          postgres:
+            - instance: \(instance)
+              host: 127.0.0.1
+              port: ${PGPORT_FOR_TEST}
+              database: \(database)
+              user: obs_agent
+              password: \(password ?? "${DB_PASSWORD}")
+        """
+    }
+
+    static func writeTemporary(_ text: String) throws -> String {
+        let path = NSTemporaryDirectory() + "obs-test-\(UUID().uuidString).yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}
+
+/// A child process whose standard output and error are collected as they come.
+final class ChildProcess: @unchecked Sendable {
+    let process = Process()
+    private let out = DataBox()
+    private let err = DataBox()
+
+    init(_ path: String, _ arguments: [String], environment: [String: String]) throws {
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.environment = environment
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = FileHandle.nullDevice
+        stdout.fileHandleForReading.readabilityHandler = { [out] handle in
+            out.append(handle.availableData)
+        }
+        stderr.fileHandleForReading.readabilityHandler = { [err] handle in
+            err.append(handle.availableData)
+        }
+        try process.run()
+    }
+
+    var stdout: String { out.text }
+    var stderr: String { err.text }
+
+    /// Waits until standard output holds `text`, or `timeout` seconds pass.
+    func waitForOutput(containing text: String, timeout: Double) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if stdout.contains(text) { return true }
+            if !process.isRunning { return stdout.contains(text) }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    /// Waits for the process to exit (killing it after `timeout` seconds) and returns its status.
+    func wait(timeout: Double) async -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning {
+            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
+            Issue.record("process did not exit within \(timeout) s")
+        }
+        process.waitUntilExit()
+        try? await Task.sleep(for: .milliseconds(100))  // let the pipes drain
+        return process.terminationStatus
+    }
+
+    /// Runs to completion and returns (status, stdout, stderr).
+    static func run(_ path: String, _ arguments: [String], environment: [String: String], timeout: Double = 60) async throws
+        -> (Int32, String, String)
+    {
+        let child = try ChildProcess(path, arguments, environment: environment)
+        let status = await child.wait(timeout: timeout)
+        return (status, child.stdout, child.stderr)
+    }
+}
+
+/// What boto3 reads back from the local CloudWatch (scripts/lib/cloudwatch_read.py).
+struct LandedMetric: Decodable {
+    struct Point: Decodable {
+        var sum: Double?
+        var sample_count: Double?
+        var average: Double?
+    }
+    var name: String
+    var dimensions: [String: String]
+    var unit: String?
+    var datapoints: [Point]
+
+    var total: Double { datapoints.reduce(0) { $0 + ($1.sum ?? 0) } }
+
+    static func read(namespace: String) async throws -> [LandedMetric] {
+        let script = TestServices.repositoryRoot.appendingPathComponent("scripts/lib/cloudwatch_read.py").path
+        let (status, out, err) = try await ChildProcess.run(
+            "/usr/bin/env", ["python3", script, "--endpoint", TestServices.awsEndpoint, "--namespace", namespace],
+            environment: TestServices.cleanEnvironment())
+        guard status == 0 else { throw ReadError(message: err) }
+        return try JSONDecoder().decode([LandedMetric].self, from: Data(out.utf8))
+    }
+
+    struct ReadError: Error { var message: String }
+}
+
+/// Bytes appended from one thread and read from another.
+final class DataBox: Sendable {
+    private let data = Mutex(Data())
+    func append(_ more: Data) { data.withLock { $0.append(more) } }
+    var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
+}

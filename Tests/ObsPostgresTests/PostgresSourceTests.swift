@@ -1,0 +1,102 @@
+import Foundation
+import Logging
+import ObsCatalog
+import ObsCore
+import Testing
+
+@testable import ObsPostgres
+
+@Suite(.enabled(if: TestDatabase.isAvailable, TestDatabase.skipReason))
+struct PostgresSourceTests {
+    @Test func connectionsCarryTheAgentsNameAndTimeouts() throws {
+        let connection = try PostgresConnection(TestDatabase.agentSettings())
+        #expect(try connection.query("SHOW application_name").rows == [["obs-agent"]])
+        #expect(try connection.query("SHOW statement_timeout").rows == [["5s"]])
+        #expect(try connection.query("SHOW lock_timeout").rows == [["1s"]])
+        #expect(connection.serverVersion >= 150000)
+    }
+
+    @Test func aSampleRecordsCounterDeltasAndConnectionsByState() async throws {
+        let recorder = Recorder()
+        let aggregator = Aggregator(recorder: recorder)
+        let source = PostgresSource(
+            settings: .init(instance: "test-db", connection: TestDatabase.agentSettings(database: "keycloak")),
+            recorder: recorder, logger: Logger(label: "test"))
+        try await source.sample()
+        #expect(aggregator.flush(timestamp: 0).allSatisfy { $0.descriptor.name == "Connections" }, "the first sample is a baseline")
+
+        // Known work in between: 25 committed transactions and one rollback, each inserting a row.
+        let load = try TestDatabase.superuser(database: "keycloak")
+        _ = try load.query("CREATE TABLE IF NOT EXISTS sample_probe (id serial primary key, at timestamptz default now())")
+        for _ in 0..<25 { _ = try load.query("INSERT INTO sample_probe DEFAULT VALUES") }
+        _ = try load.query("BEGIN; INSERT INTO sample_probe DEFAULT VALUES; ROLLBACK")
+        // Backends publish their counters when a transaction ends, at most once a second unless forced.
+        _ = try load.query("SELECT pg_stat_force_next_flush()")
+        _ = try load.query("BEGIN")  // an idle-in-transaction session while sampling
+        try await source.sample()
+        _ = try load.query("ROLLBACK")
+
+        let data = aggregator.flush(timestamp: 60)
+        func value(_ name: String, state: String? = nil) -> MetricDatum.Value? {
+            data.first { $0.descriptor.name == name && $0.dimensions["State"] == state }?.value
+        }
+        guard case .single(let commits) = value("Commits"), case .single(let rollbacks) = value("Rollbacks"),
+            case .single(let inserted) = value("TuplesInserted")
+        else {
+            Issue.record("missing counters in \(data.map(\.descriptor.name))")
+            return
+        }
+        #expect(commits >= 25)
+        #expect(rollbacks >= 1)
+        #expect(inserted >= 26)
+        #expect(value("Connections", state: "idle in transaction") == .statistics(StatisticSet(sampleCount: 1, sum: 1, minimum: 1, maximum: 1)))
+        #expect(value("Connections", state: "active") != nil, "states without sessions are reported as zero")
+        let first = try #require(data.first)
+        #expect(first.dimensions["DBInstance"] == "test-db" && first.dimensions["Database"] == "keycloak")
+    }
+
+    @Test func aWrongPasswordIsAOneLineErrorWithoutThePassword() throws {
+        var settings = TestDatabase.agentSettings()
+        settings.password = "wrong-password-\(UUID().uuidString)"
+        do {
+            _ = try PostgresConnection(settings)
+            Issue.record("connected with a wrong password")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains("password authentication failed"))
+            #expect(!text.contains(settings.password!))
+            #expect(!text.contains("\n"))
+            #expect(!"\(settings)".contains(settings.password!))
+        }
+    }
+
+    @Test func anUnreachableServerAndAMissingDatabaseAreNamed() throws {
+        var closed = TestDatabase.agentSettings()
+        closed.port = 1
+        #expect(throws: PostgresError.self) { try PostgresConnection(closed) }
+        do { _ = try PostgresConnection(closed) } catch { #expect("\(error)".contains("127.0.0.1:1")) }
+        do {
+            _ = try PostgresConnection(TestDatabase.agentSettings(database: "no_such_db"))
+            Issue.record("connected to a missing database")
+        } catch {
+            #expect("\(error)".contains("no_such_db"))
+        }
+    }
+
+    @Test func theSourceKeepsRetryingWhenTheDatabaseIsDown() async throws {
+        let recorder = Recorder()
+        let handler = RecordingLogHandler()
+        var settings = TestDatabase.agentSettings()
+        settings.port = 1
+        let source = PostgresSource(
+            settings: .init(instance: "down", connection: settings, interval: 1, maxBackoff: 1), recorder: recorder,
+            logger: Logger(label: "test") { _ in handler })
+        let task = Task { await source.run() }
+        try await Task.sleep(for: .milliseconds(2500))
+        task.cancel()
+        await task.value
+        #expect(recorder.selfMetrics[.sampleFailed] >= 2)
+        #expect(handler.all.filter { $0.contains("postgres sample failed") }.count >= 2)
+        #expect(handler.all.allSatisfy { !$0.contains(TestDatabase.password) })
+    }
+}
