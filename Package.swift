@@ -98,6 +98,6 @@ let package = Package(
             name: "ObsAgentTests",
             dependencies: ["ObsAgent", "ObsCore", "ObsCatalog", "ObsDelivery", "ObsAWS", "ObsPostgres"],
             swiftSettings: strictness),
-        .testTarget(name: "ObsJournalTests", dependencies: ["ObsJournal"], swiftSettings: strictness),
+        .testTarget(name: "ObsJournalTests", dependencies: ["ObsJournal"], exclude: ["Fixtures"], swiftSettings: strictness),
     ]
 )

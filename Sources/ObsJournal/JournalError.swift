@@ -1,0 +1,13 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A libsystemd journal call that failed, with the call and the errno it returned.
+public struct JournalError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var call: String
+    public var errno: Int32
+
+    public var description: String {
+        "journal: \(call) failed: \(String(cString: strerror(errno))) (errno \(errno))"
+    }
+}

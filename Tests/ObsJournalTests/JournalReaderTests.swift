@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+
+@testable import ObsJournal
+
+/// Real journal files, built by systemd-journal-remote from export-format data
+/// (Fixtures/journal-export-10.export, see Fixtures/SOURCES.md).
+enum JournalTools {
+    static let journalRemote = "/lib/systemd/systemd-journal-remote"
+}
+
+@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: JournalTools.journalRemote),
+    "needs /lib/systemd/systemd-journal-remote (package systemd-journal-remote; scripts/test installs it)"))
+struct JournalReaderTests {
+    static let journalRemote = JournalTools.journalRemote
+    static let export = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/journal-export-10.export")
+
+    /// A directory holding one journal file made from `export`.
+    static func makeJournal() throws -> String {
+        let directory = NSTemporaryDirectory() + "obs-journal-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: journalRemote)
+        process.arguments = ["--output=\(directory)/test.journal", "-"]
+        process.standardInput = try FileHandle(forReadingFrom: export)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        return directory
+    }
+
+    @Test func readsEveryEntryWithItsFields() throws {
+        let directory = try Self.makeJournal()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let reader = try JournalReader(.directory(directory))
+        try reader.seekHead()
+        var entries: [JournalEntry] = []
+        while let entry = try reader.next() { entries.append(entry) }
+        #expect(entries.count == 10)
+        #expect(entries[0].message == "test message 0 with unicode é")
+        #expect(entries[0].unit == "nginx.service")
+        #expect(entries[0].priority == 0)
+        #expect(entries[0].realtimeMicroseconds == 1_795_729_114_482_057)
+        #expect(entries[1].fields["SYSLOG_IDENTIFIER"] == "postgresql")
+        #expect(Set(entries.map(\.cursor)).count == 10)
+    }
+
+    @Test func matchesFilterByUnitAndCursorsResume() throws {
+        let directory = try Self.makeJournal()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let reader = try JournalReader(.directory(directory))
+        try reader.addMatch("_SYSTEMD_UNIT=postgresql@15-main.service")
+        try reader.seekHead()
+        var matched: [JournalEntry] = []
+        while let entry = try reader.next() { matched.append(entry) }
+        #expect(!matched.isEmpty)
+        #expect(matched.allSatisfy { $0.unit == "postgresql@15-main.service" })
+
+        let all = try JournalReader(.directory(directory))
+        try all.seekHead()
+        let first = try #require(try all.next())
+        let second = try #require(try all.next())
+        let resumed = try JournalReader(.directory(directory))
+        try resumed.seek(cursor: first.cursor)
+        let again = try #require(try resumed.next())
+        #expect(resumed.currentMatches(cursor: first.cursor))
+        #expect(again.cursor == first.cursor)
+        #expect(try resumed.next()?.cursor == second.cursor)
+    }
+
+    @Test func aMissingDirectoryIsAnError() {
+        #expect(throws: JournalError.self) {
+            let reader = try JournalReader(.directory("/nonexistent/journal"))
+            try reader.seekHead()
+            _ = try reader.next()
+        }
+    }
+}
