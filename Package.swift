@@ -35,6 +35,9 @@ let package = Package(
         .systemLibrary(
             name: "CSystemd", pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
 
         // The core: observations, recorder, aggregator. Depends on nothing of ours.
         .target(name: "ObsCore", swiftSettings: strictness),
@@ -53,7 +56,7 @@ let package = Package(
         .target(
             name: "ObsAWS",
             dependencies: [
-                "CCurl", "ObsCore",
+                "CCurl", "CZlib", "ObsCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

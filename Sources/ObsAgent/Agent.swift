@@ -1,5 +1,6 @@
 import Logging
 import ObsAWS
+import ObsCatalog
 import ObsCore
 import ObsDelivery
 import ObsPostgres
@@ -87,9 +88,11 @@ public struct Agent: Sendable {
                 "sink": "\(sink.name)", "flush_interval": "\(config.flushInterval)",
                 "sources.postgres": "\(sources.map { "\($0.settings.instance)/\($0.settings.connection.database)" })",
             ])
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: FlushService(aggregator: aggregator, sink: sink, interval: config.flushInterval, logger: logger))
-        ]
+        let flusher = FlushService(
+            aggregator: aggregator, sink: sink, interval: config.flushInterval,
+            highResolution: Catalog.builtIn.definitions.contains { $0.descriptor.isHighResolution },
+            reporter: SelfMetricsReporter(recorder: recorder), logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: flusher)]
         services += sources.map { .init(service: PostgresService(source: $0)) }
         if options.once {
             services.append(.init(service: OnceTrigger(interval: config.flushInterval), successTerminationBehavior: .gracefullyShutdownGroup))
@@ -98,7 +101,7 @@ public struct Agent: Sendable {
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfig.maximumGracefulShutdownDuration = .seconds(options.shutdownDeadline)
         try await ServiceGroup(configuration: groupConfig).run()
-        let dropped = recorder.selfMetrics.snapshot().map { "\($0.key.rawValue)=\($0.value)" }.sorted()
-        logger.info("obs-agent stopped", metadata: ["self.counts": "\(dropped)", "ring.drops": "\(recorder.ringDrops)"])
+        let counts = recorder.selfMetrics.snapshot(ringDrops: recorder.ringDrops).map { "\($0.key.rawValue)=\($0.value)" }.sorted()
+        logger.info("obs-agent stopped", metadata: ["self.counts": "\(counts)"])
     }
 }

@@ -54,12 +54,14 @@ public struct DashboardPlacement: Sendable, Hashable {
 /// The dashboards obsctl generates.
 public enum DashboardID: String, Sendable, Hashable, CaseIterable {
     case database
+    case agentHealth = "agent-health"
 
     /// The file name under `dashboards/` and the CloudWatch dashboard name's suffix.
     public var fileName: String { "\(rawValue).json" }
     public var title: String {
         switch self {
         case .database: return "Database"
+        case .agentHealth: return "Agent health"
         }
     }
 }

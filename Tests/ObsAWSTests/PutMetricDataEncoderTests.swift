@@ -137,3 +137,15 @@ import Testing
         #expect(requests.map(\.namespace) == ["A", "B"])
     }
 }
+
+@Suite struct GzipTests {
+    @Test func roundTripsAndShrinksAFormBody() {
+        let body = Array(String(repeating: "&MetricData.member.1.Dimensions.member.1.Name=DBInstance", count: 2000).utf8)
+        let compressed = Gzip.compress(body)
+        #expect(compressed.prefix(2) == [0x1F, 0x8B], "a gzip header")
+        #expect(compressed.count * 10 < body.count)
+        #expect(Gzip.decompress(compressed) == body)
+        #expect(Gzip.decompress(Gzip.compress([])) == [])
+        #expect(Gzip.decompress(Array("not gzip".utf8)) == nil)
+    }
+}

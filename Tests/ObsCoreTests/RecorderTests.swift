@@ -26,7 +26,9 @@ import Testing
         let producer = recorder.makeProducer(name: "p")
         let series = recorder.series(gauge, Dimensions())
         for value in [5.0, 1, 9] { producer.record(series, value) }
-        #expect(aggregator.flush(timestamp: 0).first?.value == .statistics(StatisticSet(sampleCount: 3, sum: 15, minimum: 1, maximum: 9)))
+        let datum = aggregator.flush(timestamp: 0).first
+        #expect(datum?.value == .statistics(StatisticSet(sampleCount: 3, sum: 15, minimum: 1, maximum: 9)))
+        #expect(datum?.last == 9)
     }
 
     @Test func sameDimensionsInAnyOrderAreOneSeries() {

@@ -3,16 +3,32 @@ import ObsCore
 import ObsDelivery
 import ServiceLifecycle
 
-/// Flushes the aggregator to the sink at every interval boundary, and once more when the group
-/// shuts down gracefully (after the sources took their last sample), so that SIGTERM loses nothing
-/// that was collected.
+/// Flushes the aggregator to the sink at every interval boundary (and, for high-resolution
+/// metrics, every second), and once more when the group shuts down gracefully, after the sources
+/// took their last sample, so that SIGTERM loses nothing that was collected.
 struct FlushService: Service {
     let aggregator: Aggregator
     let sink: any MetricSink
+    /// Seconds between flushes of standard-resolution metrics.
     let interval: Double
+    /// Whether to run the one-second loop for metrics of storage resolution 1.
+    let highResolution: Bool
+    let reporter: SelfMetricsReporter
     let logger: Logger
 
     func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await loop(interval: interval, resolution: highResolution ? 60 : nil) }
+            if highResolution {
+                group.addTask { await loop(interval: 1, resolution: 1) }
+            }
+        }
+        await flush(timestamp: FlushClock.boundary(FlushClock.now(), interval: interval), resolution: nil)
+        logger.info("final flush done")
+    }
+
+    /// Flushes at each boundary of `interval` until graceful shutdown or cancellation.
+    private func loop(interval: Double, resolution: Int?) async {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let wait = FlushClock.untilNextBoundary(FlushClock.now(), interval: interval)
             do {
@@ -20,18 +36,17 @@ struct FlushService: Service {
                     try await Task.sleep(for: .seconds(wait))
                 }
             } catch {
-                break
+                return
             }
             // Stamp the data with the interval that just ended.
-            await flush(timestamp: FlushClock.boundary(FlushClock.now() - interval / 2, interval: interval))
+            await flush(timestamp: FlushClock.boundary(FlushClock.now() - interval / 2, interval: interval), resolution: resolution)
         }
-        await flush(timestamp: FlushClock.boundary(FlushClock.now(), interval: interval))
-        logger.info("final flush done")
     }
 
-    func flush(timestamp: Int64) async {
-        let data = aggregator.flush(timestamp: timestamp)
-        logger.debug("flush", metadata: ["series": "\(data.count)", "sink": "\(sink.name)"])
+    func flush(timestamp: Int64, resolution: Int?) async {
+        if resolution != 1 { reporter.record() }
+        let data = aggregator.flush(timestamp: timestamp, resolution: resolution)
+        logger.debug("flush", metadata: ["series": "\(data.count)", "sink": "\(sink.name)", "resolution": "\(resolution ?? 0)"])
         guard !data.isEmpty else { return }
         await sink.publish(data)
     }

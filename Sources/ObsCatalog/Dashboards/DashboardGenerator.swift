@@ -75,6 +75,13 @@ public struct DashboardGenerator: Sendable {
                 sampled by obs-agent. Rollbacks and deadlocks should stay near zero; a growing number of \
                 `idle in transaction` connections points at a pool or application leak.
                 """
+        case .agentHealth:
+            return """
+                # Agent health
+                What obs-agent could not deliver (Dropped, by reason: should stay at zero) and what went wrong \
+                without loss (Incidents: failed samples, counter resets, series folded past the cardinality limit). \
+                If Dropped rises, check the agent's log for the reason named here.
+                """
         }
     }
 

@@ -14,8 +14,16 @@ public final class Aggregator: Sendable {
         var histogram: LogHistogram?
     }
 
+    /// Per-series state in an array indexed by ``SeriesID``, and which series saw data.
+    struct State {
+        var series: [SeriesState] = []
+        var kinds: [MetricKind] = []
+        var touched: [UInt32] = []
+        var isTouched: [Bool] = []
+    }
+
     private let recorder: Recorder
-    private let state = Mutex([UInt32: SeriesState]())
+    private let state = Mutex(State())
 
     public init(recorder: Recorder) {
         self.recorder = recorder
@@ -26,18 +34,25 @@ public final class Aggregator: Sendable {
         let producers = recorder.allProducers()
         let keys = recorder.seriesKeys()
         state.withLock { state in
+            if state.series.count < keys.count {
+                state.kinds += keys[state.series.count...].map(\.descriptor.kind)
+                state.series += Array(repeating: SeriesState(), count: keys.count - state.series.count)
+                state.isTouched += Array(repeating: false, count: keys.count - state.isTouched.count)
+            }
             for producer in producers {
                 producer.ring.drain { entry in
-                    let id = entry.series
-                    guard Int(id) < keys.count else { return }
-                    var series = state[id] ?? SeriesState()
-                    series.statistics.add(entry.value)
-                    series.last = entry.value
-                    if keys[Int(id)].descriptor.kind == .distribution {
-                        if series.histogram == nil { series.histogram = LogHistogram() }
-                        series.histogram!.add(entry.value)
+                    let id = Int(entry.series)
+                    guard id < state.series.count else { return }
+                    if !state.isTouched[id] {
+                        state.isTouched[id] = true
+                        state.touched.append(entry.series)
                     }
-                    state[id] = series
+                    state.series[id].statistics.add(entry.value)
+                    state.series[id].last = entry.value
+                    if state.kinds[id] == .distribution {
+                        if state.series[id].histogram == nil { state.series[id].histogram = LogHistogram() }
+                        state.series[id].histogram!.add(entry.value)
+                    }
                 }
             }
         }
@@ -54,19 +69,29 @@ public final class Aggregator: Sendable {
         let keys = recorder.seriesKeys()
         return state.withLock { state in
             var data: [MetricDatum] = []
-            data.reserveCapacity(state.count)
-            for (id, series) in state.sorted(by: { $0.key < $1.key }) {
+            var kept: [UInt32] = []
+            data.reserveCapacity(state.touched.count)
+            for id in state.touched.sorted() {
                 let key = keys[Int(id)]
-                if let resolution, key.descriptor.storageResolution != resolution { continue }
+                if let resolution, key.descriptor.storageResolution != resolution {
+                    kept.append(id)
+                    continue
+                }
+                let series = state.series[Int(id)]
                 let value: MetricDatum.Value
                 switch key.descriptor.kind {
                 case .counter: value = .single(series.statistics.sum)
                 case .gauge: value = .statistics(series.statistics)
                 case .distribution: value = .distribution(series.statistics, series.histogram?.buckets ?? [])
                 }
-                data.append(MetricDatum(descriptor: key.descriptor, dimensions: key.dimensions, timestamp: timestamp, value: value))
-                state[id] = nil
+                data.append(
+                    MetricDatum(
+                        descriptor: key.descriptor, dimensions: key.dimensions, timestamp: timestamp, value: value,
+                        last: key.descriptor.kind == .gauge ? series.last : nil))
+                state.series[Int(id)] = SeriesState()
+                state.isTouched[Int(id)] = false
             }
+            state.touched = kept
             return data
         }
     }

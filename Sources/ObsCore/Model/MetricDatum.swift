@@ -26,11 +26,14 @@ public struct MetricDatum: Sendable, Equatable {
     /// Seconds since the Unix epoch, on an interval boundary.
     public var timestamp: Int64
     public var value: Value
+    /// A gauge's last sample in the interval (its level at flush time); nil for other kinds.
+    public var last: Double?
 
-    public init(descriptor: MetricDescriptor, dimensions: Dimensions, timestamp: Int64, value: Value) {
+    public init(descriptor: MetricDescriptor, dimensions: Dimensions, timestamp: Int64, value: Value, last: Double? = nil) {
         self.descriptor = descriptor
         self.dimensions = dimensions
         self.timestamp = timestamp
         self.value = value
+        self.last = last
     }
 }

@@ -19,6 +19,16 @@ public final class SelfMetrics: Sendable {
         case batchRetriesExhausted = "batch_retries_exhausted"
         /// A sample query that failed (database down, timeout).
         case sampleFailed = "sample_failed"
+        /// An observation a producer could not record because its ring was full.
+        case ringFull = "ring_full"
+
+        /// Whether this reason loses data (else it is an incident that loses nothing).
+        public var isDrop: Bool {
+            switch self {
+            case .nonFiniteValue, .valueOutOfRange, .batchRejected, .batchRetriesExhausted, .ringFull: return true
+            case .seriesOverflow, .counterReset, .sampleFailed: return false
+            }
+        }
     }
 
     private let counts = Mutex([Reason: Int]())
@@ -33,8 +43,11 @@ public final class SelfMetrics: Sendable {
         counts.withLock { $0[reason, default: 0] }
     }
 
-    /// Every reason counted so far.
-    public func snapshot() -> [Reason: Int] {
-        counts.withLock { $0 }
+    /// Every reason counted so far. Ring drops are counted by each producer without a lock; pass
+    /// them in (``Recorder/ringDrops``) to see them here.
+    public func snapshot(ringDrops: Int = 0) -> [Reason: Int] {
+        var counts = counts.withLock { $0 }
+        if ringDrops > 0 { counts[.ringFull, default: 0] += ringDrops }
+        return counts
     }
 }

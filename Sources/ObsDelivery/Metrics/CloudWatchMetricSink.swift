@@ -2,7 +2,8 @@ import Logging
 import ObsAWS
 import ObsCore
 
-/// Sends metric data to CloudWatch with PutMetricData (query protocol, SigV4-signed, over libcurl).
+/// Sends metric data to CloudWatch with PutMetricData (query protocol, gzip-compressed, SigV4-signed,
+/// over libcurl).
 ///
 /// Retries: throttling, 5xx and transport failures are retried with capped exponential backoff and
 /// full jitter, up to `maxAttempts`; other errors (validation, authentication) are not. A request
@@ -31,10 +32,13 @@ public struct CloudWatchMetricSink: MetricSink {
     }
 
     private func send(_ request: PutMetricDataRequest) async {
-        let headers = [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")]
+        let headers = [
+            ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"), ("Content-Encoding", "gzip"),
+        ]
+        let body = Gzip.compress(Array(request.body.utf8))
         for attempt in 1...maxAttempts {
             do {
-                _ = try await client.send(headers: headers, body: Array(request.body.utf8))
+                _ = try await client.send(headers: headers, body: body)
                 logger.debug(
                     "put metric data",
                     metadata: ["namespace": "\(request.namespace)", "datums": "\(request.datumCount)", "attempt": "\(attempt)"])

@@ -1,0 +1,61 @@
+import Foundation
+import Logging
+import ObsCatalog
+import ObsCore
+import ObsDelivery
+import Synchronization
+import Testing
+
+@testable import ObsAgent
+
+/// A sink that keeps what it is given.
+final class RecordingSink: MetricSink, @unchecked Sendable {
+    let name = "recording"
+    private let batches = Mutex([[MetricDatum]]())
+    func publish(_ data: [MetricDatum]) async { batches.withLock { $0.append(data) } }
+    var all: [[MetricDatum]] { batches.withLock { $0 } }
+}
+
+@Suite struct FlushServiceTests {
+    @Test func highResolutionMetricsFlushEverySecondAndTheRestAtTheInterval() async throws {
+        let recorder = Recorder(ringCapacity: 64)
+        let aggregator = Aggregator(recorder: recorder)
+        let sink = RecordingSink()
+        let service = FlushService(
+            aggregator: aggregator, sink: sink, interval: 60, highResolution: true,
+            reporter: SelfMetricsReporter(recorder: recorder), logger: Logger(label: "test"))
+        let fast = MetricDescriptor(namespace: "Test", name: "Fast", unit: .count, kind: .counter, storageResolution: 1)
+        let slow = MetricDescriptor(namespace: "Test", name: "Slow", unit: .count, kind: .counter)
+        let producer = recorder.makeProducer(name: "test")
+        let fastSeries = recorder.series(fast, Dimensions())
+        let slowSeries = recorder.series(slow, Dimensions())
+        let task = Task { try await service.run() }
+        for _ in 0..<14 {
+            producer.record(fastSeries, 1)
+            producer.record(slowSeries, 1)
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        for _ in 0..<100 { producer.record(slowSeries, 1) }  // overflows the 64-entry ring: dropped and counted
+        task.cancel()
+        try await task.value
+
+        let batches = sink.all
+        let fastBatches = batches.filter { $0.contains { $0.descriptor.name == "Fast" } }
+        #expect(fastBatches.count >= 3, "a flush a second: \(batches.count) batches")
+        let fastTimestamps = fastBatches.flatMap { $0 }.filter { $0.descriptor.name == "Fast" }.map(\.timestamp)
+        #expect(Set(fastTimestamps).count >= 2)
+        let everything = batches.flatMap { $0 }
+        func total(_ name: String) -> Double {
+            everything.filter { $0.descriptor.name == name }.reduce(0) {
+                if case .single(let v) = $1.value { return $0 + v }
+                return $0
+            }
+        }
+        #expect(total("Fast") == 14, "every fast observation flushed once")
+        #expect(everything.filter { $0.descriptor.name == "Slow" }.count == 1, "the standard-resolution metric waits for the interval or the final flush")
+        #expect(total("Slow") + Double(recorder.ringDrops) == 114, "accepted or counted as dropped, nothing else")
+        let dropped = everything.first { $0.descriptor.name == AgentMetrics.dropped.name && $0.dimensions["Reason"] == "ring_full" }
+        #expect(dropped?.value == .single(Double(recorder.ringDrops)))
+        #expect(recorder.ringDrops > 0)
+    }
+}
