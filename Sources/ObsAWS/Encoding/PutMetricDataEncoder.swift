@@ -4,10 +4,13 @@ import ObsCore
 /// One PutMetricData call, encoded: the form body of the query protocol and what it carries.
 public struct PutMetricDataRequest: Sendable, Equatable {
     public var namespace: String
-    /// `Action=PutMetricData&Version=2010-08-01&Namespace=...&MetricData.member.1...`.
-    public var body: String
+    /// `Action=PutMetricData&Version=2010-08-01&Namespace=...&MetricData.member.1...`, as bytes.
+    public var bytes: [UInt8]
     /// How many MetricDatum items the body holds.
     public var datumCount: Int
+
+    /// The body as text.
+    public var body: String { String(decoding: bytes, as: UTF8.self) }
 }
 
 /// Turns flushed data into PutMetricData requests that obey every limit of the API: grouped by
@@ -37,72 +40,122 @@ public struct PutMetricDataEncoder: Sendable {
             if byNamespace[datum.descriptor.namespace] == nil { order.append(datum.descriptor.namespace) }
             byNamespace[datum.descriptor.namespace, default: []].append(datum)
         }
+        var timestamps: [Int64: String] = [:]
         var requests: [PutMetricDataRequest] = []
+        var scratch = FormWriter(capacity: 4096)
         for namespace in order {
-            let head = "Action=PutMetricData&Version=\(Self.apiVersion)&Namespace=\(Self.form(namespace))"
-            var body = head
+            var head = FormWriter()
+            head.raw("Action=PutMetricData&Version=2010-08-01&Namespace=")
+            head.encoded(namespace)
+            var body = FormWriter(capacity: maxRequestBytes)
+            body.raw(head.bytes)
             var count = 0
             for datum in byNamespace[namespace]! {
-                for fields in wireDatums(datum) {
-                    var rendered = render(fields, index: count + 1)
-                    if count > 0 && (count == maxDatumsPerRequest || body.utf8.count + rendered.utf8.count > maxRequestBytes) {
-                        requests.append(PutMetricDataRequest(namespace: namespace, body: body, datumCount: count))
-                        body = head
+                let timestamp = timestamps[datum.timestamp] ?? {
+                    let text = Self.iso8601(datum.timestamp)
+                    timestamps[datum.timestamp] = text
+                    return text
+                }()
+                for part in wireParts(datum) {
+                    scratch.bytes.removeAll(keepingCapacity: true)
+                    render(datum, part, timestamp: timestamp, index: count + 1, into: &scratch)
+                    if count > 0 && (count == maxDatumsPerRequest || body.bytes.count + scratch.bytes.count > maxRequestBytes) {
+                        requests.append(PutMetricDataRequest(namespace: namespace, bytes: body.bytes, datumCount: count))
+                        body = FormWriter(capacity: maxRequestBytes)
+                        body.raw(head.bytes)
                         count = 0
-                        rendered = render(fields, index: 1)
+                        scratch.bytes.removeAll(keepingCapacity: true)
+                        render(datum, part, timestamp: timestamp, index: 1, into: &scratch)
                     }
-                    body += rendered
+                    body.raw(scratch.bytes)
                     count += 1
                 }
             }
-            if count > 0 { requests.append(PutMetricDataRequest(namespace: namespace, body: body, datumCount: count)) }
+            if count > 0 { requests.append(PutMetricDataRequest(namespace: namespace, bytes: body.bytes, datumCount: count)) }
         }
         return requests
     }
 
-    /// The fields of the wire datums one datum becomes (several for a distribution with more than
-    /// 150 buckets; none when its value cannot be sent).
-    func wireDatums(_ datum: MetricDatum) -> [[(String, String)]] {
-        var common: [(String, String)] = [("MetricName", Self.clip(datum.descriptor.name, CloudWatchLimits.maxNameLength))]
-        for (i, pair) in datum.dimensions.pairs.prefix(CloudWatchLimits.maxDimensions).enumerated() {
-            common.append(("Dimensions.member.\(i + 1).Name", Self.clip(pair.name, CloudWatchLimits.maxDimensionNameLength)))
-            common.append(("Dimensions.member.\(i + 1).Value", Self.dimensionValue(pair.value)))
-        }
-        common.append(("Timestamp", Self.iso8601(datum.timestamp)))
-        common.append(("Unit", datum.descriptor.unit.rawValue))
-        let resolution = CloudWatchLimits.storageResolutions.contains(datum.descriptor.storageResolution)
-            ? datum.descriptor.storageResolution : 60
-        common.append(("StorageResolution", String(resolution)))
+    /// What one wire datum carries besides the common fields.
+    enum WirePart {
+        case value(Double)
+        case statistics(StatisticSet)
+        case buckets(ArraySlice<(value: Double, count: Double)>)
+    }
 
+    /// The wire datums one datum becomes: several for a distribution with more than 150 buckets,
+    /// none when its value cannot be sent.
+    func wireParts(_ datum: MetricDatum) -> [WirePart] {
         switch datum.value {
         case .single(let value):
-            guard accept(value) else { return [] }
-            return [common + [("Value", Self.number(value))]]
+            return accept(value) ? [.value(value)] : []
         case .statistics(let set):
             guard !set.isEmpty, accept(set.sum), accept(set.minimum), accept(set.maximum) else { return [] }
-            return [
-                common + [
-                    ("StatisticValues.SampleCount", Self.number(set.sampleCount)),
-                    ("StatisticValues.Sum", Self.number(set.sum)),
-                    ("StatisticValues.Minimum", Self.number(set.minimum)),
-                    ("StatisticValues.Maximum", Self.number(set.maximum)),
-                ]
-            ]
+            return [.statistics(set)]
         case .distribution(_, let buckets):
             let sendable = buckets.filter { accept($0.value) && $0.count > 0 }
-            var result: [[(String, String)]] = []
-            var start = 0
-            while start < sendable.count {
-                let chunk = sendable[start..<min(start + CloudWatchLimits.maxValuesPerDatum, sendable.count)]
-                var fields = common
-                for (k, bucket) in chunk.enumerated() {
-                    fields.append(("Values.member.\(k + 1)", Self.number(bucket.value)))
-                    fields.append(("Counts.member.\(k + 1)", Self.number(bucket.count)))
-                }
-                result.append(fields)
-                start += CloudWatchLimits.maxValuesPerDatum
+            return stride(from: 0, to: sendable.count, by: CloudWatchLimits.maxValuesPerDatum).map {
+                .buckets(sendable[$0..<min($0 + CloudWatchLimits.maxValuesPerDatum, sendable.count)])
             }
-            return result
+        }
+    }
+
+    private func render(_ datum: MetricDatum, _ part: WirePart, timestamp: String, index: Int, into out: inout FormWriter) {
+        out.member(index)
+        out.raw("MetricName=")
+        out.encoded(Self.clip(datum.descriptor.name, CloudWatchLimits.maxNameLength))
+        for (i, pair) in datum.dimensions.pairs.prefix(CloudWatchLimits.maxDimensions).enumerated() {
+            out.member(index)
+            out.raw("Dimensions.member.")
+            out.decimal(i + 1)
+            out.raw(".Name=")
+            out.encoded(Self.clip(pair.name, CloudWatchLimits.maxDimensionNameLength))
+            out.member(index)
+            out.raw("Dimensions.member.")
+            out.decimal(i + 1)
+            out.raw(".Value=")
+            out.encoded(Self.dimensionValue(pair.value))
+        }
+        out.member(index)
+        out.raw("Timestamp=")
+        out.encoded(timestamp)
+        out.member(index)
+        out.raw("Unit=")
+        out.encoded(datum.descriptor.unit.rawValue)
+        out.member(index)
+        out.raw("StorageResolution=")
+        out.decimal(CloudWatchLimits.storageResolutions.contains(datum.descriptor.storageResolution) ? datum.descriptor.storageResolution : 60)
+        switch part {
+        case .value(let value):
+            out.member(index)
+            out.raw("Value=")
+            out.number(value)
+        case .statistics(let set):
+            out.member(index)
+            out.raw("StatisticValues.SampleCount=")
+            out.number(set.sampleCount)
+            out.member(index)
+            out.raw("StatisticValues.Sum=")
+            out.number(set.sum)
+            out.member(index)
+            out.raw("StatisticValues.Minimum=")
+            out.number(set.minimum)
+            out.member(index)
+            out.raw("StatisticValues.Maximum=")
+            out.number(set.maximum)
+        case .buckets(let buckets):
+            for (k, bucket) in buckets.enumerated() {
+                out.member(index)
+                out.raw("Values.member.")
+                out.decimal(k + 1)
+                out.raw("=")
+                out.number(bucket.value)
+                out.member(index)
+                out.raw("Counts.member.")
+                out.decimal(k + 1)
+                out.raw("=")
+                out.number(bucket.count)
+            }
         }
     }
 
@@ -118,29 +171,14 @@ public struct PutMetricDataEncoder: Sendable {
         return true
     }
 
-    private func render(_ fields: [(String, String)], index: Int) -> String {
-        var out = ""
-        for (name, value) in fields {
-            out += "&MetricData.member.\(index).\(name)=\(Self.form(value))"
-        }
-        return out
-    }
-
-    static func form(_ value: String) -> String { URIEncoding.encode(value) }
-
+    /// At most `length` characters (the API counts characters; the UTF-8 length bounds them).
     static func clip(_ value: String, _ length: Int) -> String {
-        value.count <= length ? value : String(value.prefix(length))
+        value.utf8.count <= length || value.count <= length ? value : String(value.prefix(length))
     }
 
     /// Dimension values must be 1 to 1,024 characters: an empty one is sent as `none`.
     static func dimensionValue(_ value: String) -> String {
         value.isEmpty ? "none" : clip(value, CloudWatchLimits.maxDimensionValueLength)
-    }
-
-    /// A number as the API reads it: integers without a fraction, others in shortest round-trip form.
-    static func number(_ value: Double) -> String {
-        if value == value.rounded(), Swift.abs(value) < 1e15 { return String(Int64(value)) }
-        return "\(value)"
     }
 
     /// `yyyy-MM-ddTHH:mm:ssZ`.

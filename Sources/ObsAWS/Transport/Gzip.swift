@@ -3,6 +3,9 @@ import CZlib
 /// gzip (RFC 1952) through zlib, for request bodies: PutMetricData accepts `Content-Encoding: gzip`,
 /// which shrinks its repetitive form bodies several times over.
 public enum Gzip {
+    /// zlib's fastest level: form bodies still shrink about tenfold, at several hundred MB/s.
+    public static let fastest: Int32 = Z_BEST_SPEED
+
     /// The gzip encoding of `bytes`.
     public static func compress(_ bytes: [UInt8], level: Int32 = Z_DEFAULT_COMPRESSION) -> [UInt8] {
         var stream = z_stream()

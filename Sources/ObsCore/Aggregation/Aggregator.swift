@@ -40,22 +40,38 @@ public final class Aggregator: Sendable {
                 state.isTouched += Array(repeating: false, count: keys.count - state.isTouched.count)
             }
             for producer in producers {
-                producer.ring.drain { entry in
-                    let id = Int(entry.series)
-                    guard id < state.series.count else { return }
-                    if !state.isTouched[id] {
-                        state.isTouched[id] = true
-                        state.touched.append(entry.series)
-                    }
-                    state.series[id].statistics.add(entry.value)
-                    state.series[id].last = entry.value
-                    if state.kinds[id] == .distribution {
-                        if state.series[id].histogram == nil { state.series[id].histogram = LogHistogram() }
-                        state.series[id].histogram!.add(entry.value)
+                Self.drain(producer.ring, into: &state)
+            }
+        }
+    }
+
+    /// The consumer's inner loop: plain pointer arithmetic over the state arrays, one pass over the
+    /// ring's entries.
+    private static func drain(_ ring: ObservationRing, into state: inout State) {
+        var touched = state.touched
+        state.touched = []
+        let count = state.series.count
+        _ = state.kinds.withUnsafeBufferPointer { kinds in
+            state.isTouched.withUnsafeMutableBufferPointer { isTouched in
+                state.series.withUnsafeMutableBufferPointer { series in
+                    ring.drain { entry in
+                        let id = Int(entry.series)
+                        guard id < count else { return }
+                        if !isTouched[id] {
+                            isTouched[id] = true
+                            touched.append(entry.series)
+                        }
+                        series[id].statistics.add(entry.value)
+                        series[id].last = entry.value
+                        if kinds[id] == .distribution {
+                            if series[id].histogram == nil { series[id].histogram = LogHistogram() }
+                            series[id].histogram!.add(entry.value)
+                        }
                     }
                 }
             }
         }
+        state.touched = touched
     }
 
     /// Drains, then returns one datum per series that saw an observation since the last flush, and

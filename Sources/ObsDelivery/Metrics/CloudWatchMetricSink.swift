@@ -35,7 +35,7 @@ public struct CloudWatchMetricSink: MetricSink {
         let headers = [
             ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"), ("Content-Encoding", "gzip"),
         ]
-        let body = Gzip.compress(Array(request.body.utf8))
+        let body = Gzip.compress(request.bytes, level: Gzip.fastest)
         for attempt in 1...maxAttempts {
             do {
                 _ = try await client.send(headers: headers, body: body)

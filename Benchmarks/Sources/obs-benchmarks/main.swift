@@ -1,0 +1,248 @@
+import Foundation
+import MallocInterposerSwift
+import ObsAWS
+import ObsCore
+import Synchronization
+
+// The agent's hot path, each figure beside a Mutex-guarded baseline measured in the same run.
+// Timing uses CLOCK_MONOTONIC; every figure is the median of several runs.
+
+func now() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+func report(_ name: String, _ value: Double, _ unit: String, baseline: Double? = nil, note: String = "") {
+    var line = "\(name.padding(toLength: 44, withPad: " ", startingAt: 0)) \(String(format: "%10.2f", value)) \(unit)"
+    if let baseline { line += String(format: "   Mutex baseline %10.2f %@", baseline, unit) }
+    if !note.isEmpty { line += "   \(note)" }
+    print(line)
+}
+
+/// The baseline: the obvious design, one lock around per-series state updated in place.
+final class MutexAggregator: @unchecked Sendable {
+    struct State {
+        var statistics: [StatisticSet]
+    }
+    let state: Mutex<State>
+    init(series: Int) { state = Mutex(State(statistics: Array(repeating: StatisticSet(), count: series))) }
+    @inline(__always) func record(_ series: Int, _ value: Double) {
+        state.withLock { $0.statistics[series].add(value) }
+    }
+}
+
+let descriptor = MetricDescriptor(namespace: "Bench", name: "Latency", unit: .milliseconds, kind: .gauge)
+let selected = Set(CommandLine.arguments.dropFirst())
+func enabled(_ name: String) -> Bool { selected.isEmpty || selected.contains(name) }
+
+// MARK: 1. Record cost, one producer
+
+if enabled("record") {
+    let recorder = Recorder(ringCapacity: 1 << 16)
+    let aggregator = Aggregator(recorder: recorder)
+    let producer = recorder.makeProducer(name: "bench")
+    let series = (0..<64).map { recorder.series(descriptor, Dimensions([("N", "\($0)")])) }
+    let batch = 1 << 15
+    let batches = 600
+    var samples: [Double] = []
+    var mallocs = 0
+    for run in 0..<7 {
+        var recordNanos: UInt64 = 0
+        if run > 0 { MallocInterposerSwift.initialize(); MallocInterposerSwift.hook() }
+        for b in 0..<batches {
+            let start = now()
+            for i in 0..<batch { producer.record(series[i & 63], Double(i &+ b)) }
+            recordNanos += now() - start
+            if run > 0 { MallocInterposerSwift.unhook() }
+            aggregator.drain()
+            if run > 0 { MallocInterposerSwift.hook() }
+        }
+        if run > 0 {
+            MallocInterposerSwift.unhook()
+            mallocs += MallocInterposerSwift.getStatistics().mallocCount
+            samples.append(Double(recordNanos) / Double(batch * batches))
+        }
+    }
+    let baseline = MutexAggregator(series: 64)
+    var baselineSamples: [Double] = []
+    for _ in 0..<7 {
+        let start = now()
+        for i in 0..<(batch * batches) { baseline.record(i & 63, Double(i)) }
+        baselineSamples.append(Double(now() - start) / Double(batch * batches))
+    }
+    report("record, one producer", median(samples), "ns/obs", baseline: median(baselineSamples),
+        note: "mallocs while recording: \(mallocs) in \(6 * batch * batches) records; drops \(recorder.ringDrops)")
+}
+
+// MARK: 1b. The aggregator's side: draining rings into per-series state
+
+if enabled("drain") {
+    let recorder = Recorder(ringCapacity: 1 << 16)
+    let aggregator = Aggregator(recorder: recorder)
+    let producer = recorder.makeProducer(name: "bench")
+    let series = (0..<64).map { recorder.series(descriptor, Dimensions([("N", "\($0)")])) }
+    let batch = 1 << 15
+    var samples: [Double] = []
+    for _ in 0..<7 {
+        var drainNanos: UInt64 = 0
+        for b in 0..<600 {
+            for i in 0..<batch { producer.record(series[i & 63], Double(i &+ b)) }
+            let start = now()
+            aggregator.drain()
+            drainNanos += now() - start
+        }
+        samples.append(Double(drainNanos) / Double(batch * 600))
+    }
+    report("drain into per-series state, one consumer", median(samples), "ns/obs")
+}
+
+// MARK: 2a. Two producers on two cores, recording only (each ring drained between rounds)
+
+/// Runs `body(thread)` on two threads started together; returns the seconds until both finished.
+func onTwoThreads(_ body: @escaping @Sendable (Int) -> Void) -> Double {
+    let ready = Atomic<Int>(0)
+    let done = Atomic<Int>(0)
+    let go = Atomic<Bool>(false)
+    for t in 0..<2 {
+        Thread {
+            ready.add(1, ordering: .releasing)
+            while !go.load(ordering: .acquiring) {}
+            body(t)
+            done.add(1, ordering: .releasing)
+        }.start()
+    }
+    while ready.load(ordering: .acquiring) < 2 {}
+    let start = now()
+    go.store(true, ordering: .releasing)
+    while done.load(ordering: .acquiring) < 2 {}
+    return Double(now() - start) / 1e9
+}
+
+if enabled("two-producers-record") {
+    let perRound = 4_000_000
+    let recorder = Recorder(ringCapacity: 1 << 22)
+    let aggregator = Aggregator(recorder: recorder)
+    let series = (0..<64).map { recorder.series(descriptor, Dimensions([("N", "\($0)")])) }
+    let producers = (0..<2).map { recorder.makeProducer(name: "p\($0)") }
+    var rates: [Double] = []
+    for _ in 0..<9 {
+        let seconds = onTwoThreads { t in
+            let producer = producers[t]
+            for i in 0..<perRound { producer.record(series[i & 63], 1) }
+        }
+        aggregator.drain()
+        rates.append(Double(2 * perRound) / seconds / 1e6)
+    }
+    let baseline = MutexAggregator(series: 64)
+    var baselineRates: [Double] = []
+    for _ in 0..<5 {
+        let seconds = onTwoThreads { _ in
+            for i in 0..<(perRound / 4) { baseline.record(i & 63, 1) }
+        }
+        baselineRates.append(Double(perRound / 2) / seconds / 1e6)
+    }
+    report("two producers recording, two cores", median(rates), "M obs/s", baseline: median(baselineRates),
+        note: "drops \(recorder.ringDrops)")
+}
+
+// MARK: 2b. Two producers on two cores, with the aggregator draining concurrently
+
+if enabled("two-producers") {
+    let perProducer = 100_000_000
+    var throughput: [Double] = []
+    var dropRates: [Double] = []
+    for _ in 0..<3 {
+        let recorder = Recorder(ringCapacity: 1 << 16)
+        let aggregator = Aggregator(recorder: recorder)
+        let series = (0..<64).map { recorder.series(descriptor, Dimensions([("N", "\($0)")])) }
+        let producers = (0..<2).map { recorder.makeProducer(name: "p\($0)") }
+        let running = Atomic<Int>(2)
+        let start = now()
+        let threads = producers.map { producer in
+            Thread {
+                for i in 0..<perProducer { producer.record(series[i & 63], 1) }
+                running.subtract(1, ordering: .releasing)
+            }
+        }
+        threads.forEach { $0.start() }
+        while running.load(ordering: .acquiring) > 0 { aggregator.drain() }
+        let elapsed = Double(now() - start) / 1e9
+        let data = aggregator.flush(timestamp: 0)
+        let accepted = data.reduce(0.0) {
+            if case .statistics(let set) = $1.value { return $0 + set.sampleCount }
+            return $0
+        }
+        throughput.append(accepted / elapsed / 1e6)
+        dropRates.append(Double(recorder.ringDrops) / Double(2 * perProducer) * 100)
+    }
+    var baselineThroughput: [Double] = []
+    for _ in 0..<3 {
+        let baseline = MutexAggregator(series: 64)
+        let running = Atomic<Int>(2)
+        let start = now()
+        let count = perProducer / 10
+        for _ in 0..<2 {
+            Thread {
+                for i in 0..<count { baseline.record(i & 63, 1) }
+                running.subtract(1, ordering: .releasing)
+            }.start()
+        }
+        while running.load(ordering: .acquiring) > 0 { usleep(100) }
+        baselineThroughput.append(Double(2 * count) / (Double(now() - start) / 1e9) / 1e6)
+    }
+    report("two producers, accepted and aggregated", median(throughput), "M obs/s", baseline: median(baselineThroughput),
+        note: String(format: "dropped (ring full) %.2f %%", median(dropRates)))
+}
+
+// MARK: 3. Flush 10,000 series and encode them into PutMetricData bodies
+
+if enabled("flush") {
+    let seriesCount = 10_000
+    var flushSamples: [Double] = []
+    var gzipSamples: [Double] = []
+    var requests = 0
+    var bytes = 0
+    for _ in 0..<7 {
+        let recorder = Recorder(cardinalityLimit: 100_000, ringCapacity: 1 << 16)
+        let aggregator = Aggregator(recorder: recorder)
+        let producer = recorder.makeProducer(name: "bench")
+        let ids = (0..<seriesCount).map {
+            recorder.series(
+                descriptor,
+                Dimensions([("Service", "svc\($0 % 20)"), ("Route", "/api/v1/items/\($0)"), ("Method", "GET"), ("StatusClass", "2xx")]))
+        }
+        for (i, id) in ids.enumerated() { producer.record(id, Double(i)) }
+        let encoder = PutMetricDataEncoder(selfMetrics: recorder.selfMetrics)
+        let start = now()
+        let bodies = encoder.encode(aggregator.flush(timestamp: 1_764_000_000))
+        let encoded = now()
+        let compressed = bodies.map { Gzip.compress($0.bytes, level: Gzip.fastest) }
+        let end = now()
+        flushSamples.append(Double(encoded - start) / 1e6)
+        gzipSamples.append(Double(end - start) / 1e6)
+        requests = bodies.count
+        bytes = compressed.reduce(0) { $0 + $1.count }
+    }
+    // Baseline: series found by key under one lock (a dictionary), then the same encoder.
+    var baselineSamples: [Double] = []
+    for _ in 0..<7 {
+        let keys = (0..<seriesCount).map {
+            Dimensions([("Service", "svc\($0 % 20)"), ("Route", "/api/v1/items/\($0)"), ("Method", "GET"), ("StatusClass", "2xx")])
+        }
+        let table = Mutex([Dimensions: StatisticSet]())
+        for (i, key) in keys.enumerated() { table.withLock { $0[key, default: StatisticSet()].add(Double(i)) } }
+        let encoder = PutMetricDataEncoder(selfMetrics: SelfMetrics())
+        let start = now()
+        let data = table.withLock { table in
+            table.map { MetricDatum(descriptor: descriptor, dimensions: $0.key, timestamp: 1_764_000_000, value: .statistics($0.value)) }
+        }
+        _ = encoder.encode(data)
+        baselineSamples.append(Double(now() - start) / 1e6)
+    }
+    report("flush + encode 10,000 series", median(flushSamples), "ms", baseline: median(baselineSamples),
+        note: "\(requests) requests")
+    report("flush + encode + gzip 10,000 series", median(gzipSamples), "ms", note: "\(bytes) bytes gzipped")
+}
