@@ -149,3 +149,18 @@ import Testing
         #expect(Gzip.decompress(Array("not gzip".utf8)) == nil)
     }
 }
+
+@Suite struct HighResolutionEncodingTests {
+    @Test func highResolutionMetricsCarryStorageResolution1() {
+        let encoder = PutMetricDataEncoder(selfMetrics: SelfMetrics())
+        let fast = MetricDescriptor(namespace: "T", name: "Fast", unit: .count, kind: .counter, storageResolution: 1)
+        let odd = MetricDescriptor(namespace: "T", name: "Odd", unit: .count, kind: .counter, storageResolution: 5)
+        let body = encoder.encode([
+            MetricDatum(descriptor: fast, dimensions: Dimensions(), timestamp: 61, value: .single(1)),
+            MetricDatum(descriptor: odd, dimensions: Dimensions(), timestamp: 60, value: .single(1)),
+        ])[0].body
+        #expect(body.contains("MetricData.member.1.StorageResolution=1&"))
+        #expect(body.contains("MetricData.member.2.StorageResolution=60&"), "only 1 and 60 are valid; others are sent as 60")
+        #expect(body.contains("MetricData.member.1.Timestamp=1970-01-01T00%3A01%3A01Z"))
+    }
+}
