@@ -101,6 +101,9 @@ let package = Package(
             name: "ObsAgentTests",
             dependencies: ["ObsAgent", "ObsCore", "ObsCatalog", "ObsDelivery", "ObsAWS", "ObsPostgres"],
             swiftSettings: strictness),
+        .testTarget(
+            name: "ObsDeliveryTests", dependencies: ["ObsDelivery", "ObsAWS", "ObsCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictness),
         .testTarget(name: "ObsJournalTests", dependencies: ["ObsJournal"], exclude: ["Fixtures"], swiftSettings: strictness),
     ]
 )

@@ -47,30 +47,52 @@ public struct Agent: Sendable {
             configEndpoints: config.endpoints)
     }
 
-    /// The sink this config and environment call for.
-    public func makeSink() throws(ConfigError) -> any MetricSink {
+    /// Where flushed metrics go, and what ships them.
+    public struct Delivery: Sendable {
+        public var sink: any MetricSink
+        /// Shippers that send spooled batches (none for EMF and dry runs).
+        public var shippers: [SpoolShipper] = []
+        /// The CloudWatch client, when metrics go to CloudWatch.
+        public var cloudWatch: AWSClient?
+    }
+
+    /// The delivery this config and environment call for. Opening the spool is part of it, so a
+    /// spool directory that cannot be used is a config error, reported before anything starts.
+    public func makeDelivery() throws(ConfigError) -> Delivery {
         let aws = awsSettings
         let endpoint = aws.endpoint(for: .cloudWatch)
         if options.dryRun {
-            return DryRunMetricSink(endpoint: endpoint ?? "https://monitoring.<region>.amazonaws.com", selfMetrics: recorder.selfMetrics)
+            return Delivery(
+                sink: DryRunMetricSink(endpoint: endpoint ?? "https://monitoring.<region>.amazonaws.com", selfMetrics: recorder.selfMetrics))
         }
         switch config.sink {
         case .emf:
-            return EMFMetricSink(selfMetrics: recorder.selfMetrics)
+            return Delivery(sink: EMFMetricSink(selfMetrics: recorder.selfMetrics))
         case .cloudWatch, .auto:
             guard let credentials = aws.credentials, let endpoint else {
                 if config.sink == .cloudWatch {
                     throw ConfigError(
                         "metrics.sink", "cloudwatch needs credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) and a region or endpoint")
                 }
-                return EMFMetricSink(selfMetrics: recorder.selfMetrics)
+                return Delivery(sink: EMFMetricSink(selfMetrics: recorder.selfMetrics))
             }
             SecretRedactor.shared.register(credentials.secretAccessKey)
             if let token = credentials.sessionToken { SecretRedactor.shared.register(token) }
             let client = AWSClient(
                 service: .cloudWatch, endpoint: endpoint, region: aws.region ?? "us-east-1", credentials: credentials,
                 transport: CurlTransport(label: "cloudwatch"))
-            return CloudWatchMetricSink(client: client, selfMetrics: recorder.selfMetrics, logger: logger)
+            let directory = config.resolvedSpoolDirectory(environment: environment)
+            let spool: DiskSpool
+            do {
+                spool = try DiskSpool(directory: directory, maxBytes: config.spoolMaxBytes, selfMetrics: recorder.selfMetrics)
+            } catch {
+                throw ConfigError("delivery.spool_directory", "\(error) (set delivery.spool_directory or OBS_SPOOL_DIR)")
+            }
+            let shipper = SpoolShipper(
+                spool: spool, sender: PutMetricDataSender(client: client), selfMetrics: recorder.selfMetrics, logger: logger)
+            return Delivery(
+                sink: CloudWatchMetricSink(spool: spool, selfMetrics: recorder.selfMetrics, logger: logger),
+                shippers: [shipper], cloudWatch: client)
         }
     }
 
@@ -79,8 +101,11 @@ public struct Agent: Sendable {
     }
 
     /// Runs until SIGTERM or SIGINT (or, with `once`, for one flush interval), then flushes.
-    public func run() async throws {
-        let sink = try makeSink()
+    /// - Parameter prepared: the delivery from ``makeDelivery()``, when the caller made it already
+    ///   (to report config errors before starting).
+    public func run(delivery prepared: Delivery? = nil) async throws {
+        let delivery = try prepared ?? makeDelivery()
+        let sink = delivery.sink
         let sources = makeSources()
         logger.info(
             "obs-agent starting",
@@ -92,7 +117,10 @@ public struct Agent: Sendable {
             aggregator: aggregator, sink: sink, interval: config.flushInterval,
             highResolution: Catalog.builtIn.definitions.contains { $0.descriptor.isHighResolution },
             reporter: SelfMetricsReporter(recorder: recorder), logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: flusher)]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = delivery.shippers.map {
+            .init(service: ShipperService(shipper: $0, shutdownTimeout: config.shutdownTimeout))
+        }
+        services.append(.init(service: flusher))
         services += sources.map { .init(service: PostgresService(source: $0)) }
         if options.once {
             services.append(.init(service: OnceTrigger(interval: config.flushInterval), successTerminationBehavior: .gracefullyShutdownGroup))

@@ -49,14 +49,15 @@ struct ObsAgentCommand: AsyncParsableCommand {
         AgentLaunch.bootstrapLogging(level: config.logLevel)
         let logger = Logger(label: "obs-agent")
         let agent = Agent(config: config, environment: environment, options: .init(once: once, dryRun: dryRun), logger: logger)
+        let delivery: Agent.Delivery
         do {
-            _ = try agent.makeSink()
+            delivery = try agent.makeDelivery()
         } catch {
             AgentLaunch.fail("obs-agent", "\(error)")
             throw ExitCode(2)
         }
         do {
-            try await agent.run()
+            try await agent.run(delivery: delivery)
         } catch {
             logger.critical("obs-agent failed", metadata: ["error": "\(error)"])
             throw ExitCode(1)

@@ -127,15 +127,25 @@ import ObsPostgres
 
     @Test func withoutCredentialsTheDefaultSinkIsEMF() throws {
         let agent = Agent(config: AgentConfig(), environment: [:], options: .init(), logger: .init(label: "t"))
-        #expect(try agent.makeSink().name == "emf")
+        #expect(try agent.makeDelivery().sink.name == "emf")
+        let spool = NSTemporaryDirectory() + "obs-spool-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: spool) }
         let withAWS = Agent(
-            config: AgentConfig(), environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_REGION": "us-east-1"],
+            config: AgentConfig(),
+            environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_REGION": "us-east-1", "OBS_SPOOL_DIR": spool],
             options: .init(), logger: .init(label: "t"))
-        #expect(try withAWS.makeSink().name == "cloudwatch")
+        let delivery = try withAWS.makeDelivery()
+        #expect(delivery.sink.name == "cloudwatch")
+        #expect(delivery.shippers.count == 1)
+        let unusable = Agent(
+            config: AgentConfig(),
+            environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_REGION": "us-east-1", "OBS_SPOOL_DIR": "/proc/obs-spool"],
+            options: .init(), logger: .init(label: "t"))
+        #expect(throws: ConfigError.self) { try unusable.makeDelivery() }
         var explicit = AgentConfig()
         explicit.sink = .cloudWatch
         #expect(throws: ConfigError.self) {
-            try Agent(config: explicit, environment: [:], options: .init(), logger: .init(label: "t")).makeSink()
+            try Agent(config: explicit, environment: [:], options: .init(), logger: .init(label: "t")).makeDelivery()
         }
     }
 }

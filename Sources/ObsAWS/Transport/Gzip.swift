@@ -29,6 +29,13 @@ public enum Gzip {
         return output
     }
 
+    /// zlib's CRC-32 of `bytes` (the checksum gzip uses; the spool checks batch files with it).
+    public static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBufferPointer { buffer in
+            UInt32(CZlib.crc32(0, buffer.baseAddress, uInt(buffer.count)))
+        }
+    }
+
     /// The bytes a gzip (or zlib) stream holds, or nil when it is not one.
     public static func decompress(_ bytes: [UInt8]) -> [UInt8]? {
         var stream = z_stream()

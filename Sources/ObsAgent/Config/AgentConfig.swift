@@ -31,6 +31,15 @@ public struct AgentConfig: Sendable {
     public var endpoint: String?
     /// `aws.endpoints.<service>`: per-service endpoints.
     public var endpoints: [AWSService: String] = [:]
+    /// `delivery.spool_directory`: where batches wait until the service accepted them. Default
+    /// `OBS_SPOOL_DIR`, else systemd's `STATE_DIRECTORY`, else `/var/lib/obs-agent/spool`.
+    public var spoolDirectory: String?
+    /// `delivery.spool_max_bytes`: the spool's bound; past it the oldest batches are dropped and
+    /// counted. Default 256 MiB.
+    public var spoolMaxBytes: Int = 256 << 20
+    /// `delivery.shutdown_timeout`: how long, at shutdown, the agent keeps sending what is spooled
+    /// before it leaves the rest for the next start. Default 10 s.
+    public var shutdownTimeout: Double = 10
     /// `sources.postgres`: one entry per database.
     public var postgres: [PostgresSource.Settings] = []
     /// Values never to print (passwords), collected while reading.
@@ -38,7 +47,7 @@ public struct AgentConfig: Sendable {
 
     public init() {}
 
-    public static let topLevelKeys = ["agent", "metrics", "aws", "sources"]
+    public static let topLevelKeys = ["agent", "metrics", "aws", "delivery", "sources"]
 
     /// Reads the config file at `path`.
     public static func load(path: String, environment: [String: String]) throws(ConfigError) -> AgentConfig {
@@ -81,6 +90,11 @@ public struct AgentConfig: Sendable {
                     if let v = endpoints[service.configKey] { config.endpoints[service] = try url(v) }
                 }
             }
+        }
+        if let delivery = try root["delivery"]?.mapping(allowed: ["spool_directory", "spool_max_bytes", "shutdown_timeout"]) {
+            if let v = delivery["spool_directory"] { config.spoolDirectory = try v.string().nonEmpty }
+            if let v = delivery["spool_max_bytes"] { config.spoolMaxBytes = try v.bytes(in: (1 << 20)...(1 << 40)) }
+            if let v = delivery["shutdown_timeout"] { config.shutdownTimeout = try v.seconds(in: 0...300) }
         }
         if let sources = try root["sources"]?.mapping(allowed: ["postgres"]) {
             if let list = try sources["postgres"]?.sequence() {
@@ -141,4 +155,15 @@ public struct AgentConfig: Sendable {
 
 extension String {
     var nonEmpty: String? { isEmpty ? nil : self }
+}
+
+extension AgentConfig {
+    /// The spool directory in force: the config's, else `OBS_SPOOL_DIR`, else systemd's
+    /// `STATE_DIRECTORY` (its first entry) plus `/spool`, else `/var/lib/obs-agent/spool`.
+    public func resolvedSpoolDirectory(environment: [String: String]) -> String {
+        if let spoolDirectory { return spoolDirectory }
+        if let directory = environment["OBS_SPOOL_DIR"], !directory.isEmpty { return directory }
+        if let state = environment["STATE_DIRECTORY"]?.split(separator: ":").first { return "\(state)/spool" }
+        return "/var/lib/obs-agent/spool"
+    }
 }

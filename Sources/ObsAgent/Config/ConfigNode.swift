@@ -78,6 +78,21 @@ struct ConfigNode {
         return value
     }
 
+    /// A size in bytes: a whole number, or one with `KiB`, `MiB` or `GiB`.
+    func bytes(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        let text = try string().trimmingSpaces
+        let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30)]
+        var value = Int(text)
+        for (suffix, factor) in units where value == nil && text.hasSuffix(suffix) {
+            value = Int(String(text.dropLast(suffix.count)).trimmingSpaces).map { $0 * factor }
+        }
+        guard let value else { throw ConfigError(path, "expected a size such as 268435456, 256MiB or 1GiB, got \"\(text)\"") }
+        guard range.contains(value) else {
+            throw ConfigError(path, "\(text) is out of range (\(range.lowerBound) to \(range.upperBound) bytes)")
+        }
+        return value
+    }
+
     func oneOf(_ choices: [String]) throws(ConfigError) -> String {
         let text = try string().trimmingSpaces
         guard choices.contains(text) else {

@@ -32,25 +32,26 @@ extension Agent {
     }
 
     private func checkSink() async -> CheckResult {
-        let sink: any MetricSink
+        let delivery: Delivery
         do {
-            sink = try makeSink()
+            delivery = try makeDelivery()
         } catch {
             return CheckResult(component: "sink", target: "metrics", ok: false, detail: "\(error)")
         }
-        guard let cloudWatch = sink as? CloudWatchMetricSink else {
+        let sink = delivery.sink
+        guard let client = delivery.cloudWatch else {
             return CheckResult(
                 component: "sink", target: sink.name, ok: true,
                 detail: sink.name == "emf" ? "EMF lines on stdout (no AWS credentials or region/endpoint)" : "nothing is sent")
         }
         let body = "Action=ListMetrics&Version=\(PutMetricDataEncoder.apiVersion)&Namespace=Obs%2FAgent"
         do {
-            _ = try await cloudWatch.client.send(
+            _ = try await client.send(
                 headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(body.utf8))
-            return CheckResult(component: "sink", target: "cloudwatch \(cloudWatch.client.endpoint)", ok: true, detail: "ListMetrics answered")
+            return CheckResult(component: "sink", target: "cloudwatch \(client.endpoint)", ok: true, detail: "ListMetrics answered")
         } catch {
             return CheckResult(
-                component: "sink", target: "cloudwatch \(cloudWatch.client.endpoint)", ok: false,
+                component: "sink", target: "cloudwatch \(client.endpoint)", ok: false,
                 detail: SecretRedactor.shared.redact("\(error)"))
         }
     }

@@ -21,12 +21,20 @@ public final class SelfMetrics: Sendable {
         case sampleFailed = "sample_failed"
         /// An observation a producer could not record because its ring was full.
         case ringFull = "ring_full"
+        /// Items of a batch the spool dropped, oldest first, to stay within its size.
+        case spoolFull = "spool_full"
+        /// A spooled batch file that failed its checksum, moved aside.
+        case spoolCorrupt = "spool_corrupt"
+        /// A request that will be tried again (throttling, 5xx, timeout): not a loss.
+        case requestRetried = "request_retried"
 
         /// Whether this reason loses data (else it is an incident that loses nothing).
         public var isDrop: Bool {
             switch self {
-            case .nonFiniteValue, .valueOutOfRange, .batchRejected, .batchRetriesExhausted, .ringFull: return true
-            case .seriesOverflow, .counterReset, .sampleFailed: return false
+            case .nonFiniteValue, .valueOutOfRange, .batchRejected, .batchRetriesExhausted, .ringFull, .spoolFull,
+                .spoolCorrupt:
+                return true
+            case .seriesOverflow, .counterReset, .sampleFailed, .requestRetried: return false
             }
         }
     }

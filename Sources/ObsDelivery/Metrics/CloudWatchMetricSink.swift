@@ -1,63 +1,73 @@
+import Foundation
 import Logging
 import ObsAWS
 import ObsCore
 
-/// Sends metric data to CloudWatch with PutMetricData (query protocol, gzip-compressed, SigV4-signed,
-/// over libcurl).
-///
-/// Retries: throttling, 5xx and transport failures are retried with capped exponential backoff and
-/// full jitter, up to `maxAttempts`; other errors (validation, authentication) are not. A request
-/// given up is counted (`batch_rejected` or `batch_retries_exhausted`) with its datums.
+/// Delivers metric data to CloudWatch through the disk spool: each PutMetricData request is
+/// encoded (every API limit enforced), gzip-compressed and written to the spool; a
+/// ``SpoolShipper`` with a ``PutMetricDataSender`` sends it and removes it once CloudWatch
+/// accepted it. A batch the spool cannot take is counted as dropped.
 public struct CloudWatchMetricSink: MetricSink {
+    public static let batchKind = "put-metric-data"
     public let name = "cloudwatch"
-    public let client: AWSClient
     public let encoder: PutMetricDataEncoder
-    public let selfMetrics: SelfMetrics
+    public let spool: DiskSpool
     public let logger: Logger
-    public var maxAttempts = 4
-    public var baseBackoff = 0.2
-    public var maxBackoff = 5.0
+    private let selfMetrics: SelfMetrics
 
-    public init(client: AWSClient, selfMetrics: SelfMetrics, logger: Logger) {
-        self.client = client
+    public init(spool: DiskSpool, selfMetrics: SelfMetrics, logger: Logger) {
         self.encoder = PutMetricDataEncoder(selfMetrics: selfMetrics)
+        self.spool = spool
         self.selfMetrics = selfMetrics
         self.logger = logger
     }
 
     public func publish(_ data: [MetricDatum]) async {
+        let created = Int64(Date().timeIntervalSince1970)
         for request in encoder.encode(data) {
-            await send(request)
+            let batch = SpooledBatch(
+                kind: Self.batchKind, created: created, items: request.datumCount,
+                attributes: ["namespace": request.namespace], payload: Gzip.compress(request.bytes, level: Gzip.fastest))
+            do {
+                let id = try spool.append(batch)
+                logger.debug("spooled", metadata: ["batch": "\(id)", "namespace": "\(request.namespace)", "datums": "\(request.datumCount)"])
+            } catch {
+                selfMetrics.count(.spoolFull, request.datumCount)
+                logger.error("cannot spool metric data", metadata: ["error": "\(error)", "datums": "\(request.datumCount)"])
+            }
         }
     }
+}
 
-    private func send(_ request: PutMetricDataRequest) async {
+/// Sends spooled PutMetricData bodies (gzip) to CloudWatch, signed.
+public struct PutMetricDataSender: BatchSender {
+    public let kind = CloudWatchMetricSink.batchKind
+    public let client: AWSClient
+
+    public init(client: AWSClient) {
+        self.client = client
+    }
+
+    public func send(_ batch: SpooledBatch) async -> SendOutcome {
         let headers = [
             ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"), ("Content-Encoding", "gzip"),
         ]
-        let body = Gzip.compress(request.bytes, level: Gzip.fastest)
-        for attempt in 1...maxAttempts {
-            do {
-                _ = try await client.send(headers: headers, body: body)
-                logger.debug(
-                    "put metric data",
-                    metadata: ["namespace": "\(request.namespace)", "datums": "\(request.datumCount)", "attempt": "\(attempt)"])
-                return
-            } catch {
-                let retry = error.isRetryable && attempt < maxAttempts
-                logger.warning(
-                    "put metric data failed",
-                    metadata: [
-                        "namespace": "\(request.namespace)", "datums": "\(request.datumCount)", "error": "\(error)",
-                        "attempt": "\(attempt)", "will_retry": "\(retry)",
-                    ])
-                if !retry {
-                    selfMetrics.count(error.isRetryable ? .batchRetriesExhausted : .batchRejected, request.datumCount)
-                    return
-                }
-                let cap = min(maxBackoff, baseBackoff * Double(1 << (attempt - 1)))
-                try? await Task.sleep(for: .seconds(Double.random(in: 0...cap)))
-            }
+        do {
+            _ = try await client.send(headers: headers, body: batch.payload)
+            return .delivered
+        } catch {
+            return error.outcome
         }
+    }
+}
+
+extension AWSError {
+    /// How a shipper should treat this error.
+    public var outcome: SendOutcome {
+        if isRetryable {
+            if case .transport(let transport) = self { return .retry(reason: transport.message, afterTimeout: true) }
+            return .retry(reason: description, afterTimeout: false)
+        }
+        return .rejected(reason: description)
     }
 }

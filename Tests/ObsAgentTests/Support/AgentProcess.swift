@@ -27,12 +27,17 @@ enum TestServices {
         return env
     }
 
-    /// AWS settings pointing at the local endpoint.
+    /// AWS settings pointing at the local endpoint, and a spool of its own.
     static var awsEnvironment: [String: String] {
         [
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret-key", "AWS_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL_CLOUDWATCH": awsEndpoint,
+            "AWS_ENDPOINT_URL_CLOUDWATCH": awsEndpoint, "OBS_SPOOL_DIR": temporaryDirectory("spool"),
         ]
+    }
+
+    /// A new directory name under the temporary directory (not created).
+    static func temporaryDirectory(_ prefix: String) -> String {
+        NSTemporaryDirectory() + "obs-\(prefix)-\(UUID().uuidString)"
     }
 
     /// A YAML config for one database of the test PostgreSQL.

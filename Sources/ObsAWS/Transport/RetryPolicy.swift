@@ -1,0 +1,49 @@
+import Synchronization
+
+/// The AWS SDKs' standard retry mode: capped exponential backoff with full jitter, and a retry
+/// quota (a token bucket) that stops retries from piling onto a service that is failing.
+public final class RetryPolicy: Sendable {
+    /// The standard mode's bucket: 500 tokens; a retry costs 5 (10 after a timeout); a success
+    /// without retry puts 1 back, a success after retries puts back what the retries took.
+    public static let quotaCapacity = 500
+    public static let retryCost = 5
+    public static let timeoutRetryCost = 10
+    public static let noRetryIncrement = 1
+    /// Backoff: a random time up to min(base × 2^attempt, cap).
+    public let baseBackoff: Double
+    public let maxBackoff: Double
+
+    private let tokens = Mutex(RetryPolicy.quotaCapacity)
+
+    public init(baseBackoff: Double = 1, maxBackoff: Double = 20) {
+        self.baseBackoff = baseBackoff
+        self.maxBackoff = maxBackoff
+    }
+
+    /// Seconds to wait before attempt `attempt + 1` (attempt counts from 1).
+    public func backoff(attempt: Int) -> Double {
+        let ceiling = min(maxBackoff, baseBackoff * Double(1 << min(attempt, 30)))
+        return Double.random(in: 0...ceiling)
+    }
+
+    /// Takes the cost of one retry from the quota; false when the quota is spent (do not retry now).
+    public func acquireRetry(afterTimeout: Bool) -> Bool {
+        let cost = afterTimeout ? Self.timeoutRetryCost : Self.retryCost
+        return tokens.withLock { tokens in
+            guard tokens >= cost else { return false }
+            tokens -= cost
+            return true
+        }
+    }
+
+    /// Gives back to the quota after a success: `retryCostsTaken` (what its retries took) or, for
+    /// a first-try success, the no-retry increment.
+    public func recordSuccess(retryCostsTaken: Int) {
+        tokens.withLock { tokens in
+            tokens = min(Self.quotaCapacity, tokens + (retryCostsTaken > 0 ? retryCostsTaken : Self.noRetryIncrement))
+        }
+    }
+
+    /// Tokens left, for tests and self-metrics.
+    public var availableTokens: Int { tokens.withLock { $0 } }
+}

@@ -1,0 +1,16 @@
+import ObsDelivery
+import ServiceLifecycle
+
+/// Runs a ``SpoolShipper`` until graceful shutdown, then gives it `shutdownTimeout` seconds to send
+/// what is still spooled (the flusher's last flush among it); what is left waits for the next start.
+struct ShipperService: Service {
+    let shipper: SpoolShipper
+    let shutdownTimeout: Double
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await shipper.run()
+        }
+        await shipper.drain(within: shutdownTimeout)
+    }
+}

@@ -1,0 +1,104 @@
+import Logging
+import ObsAWS
+import ObsCore
+import Synchronization
+
+/// Sends the spool's batches of one kind, oldest first, with one sender, and removes each once it
+/// was accepted. Retryable failures leave the batch in the spool and wait (standard-mode backoff,
+/// or the cap when the retry quota is spent), so nothing is dropped while the spool has room; a
+/// batch the service refuses for good is removed and its items counted (`batch_rejected`).
+public final class SpoolShipper: Sendable {
+    public let spool: DiskSpool
+    public let sender: any BatchSender
+    public let retry: RetryPolicy
+    private let selfMetrics: SelfMetrics
+    private let logger: Logger
+    /// How often an idle shipper looks for new batches, in seconds.
+    public let pollInterval: Double
+    private let sent = Atomic<Int>(0)
+
+    public init(
+        spool: DiskSpool, sender: any BatchSender, retry: RetryPolicy = RetryPolicy(), selfMetrics: SelfMetrics,
+        logger: Logger, pollInterval: Double = 0.1
+    ) {
+        self.spool = spool
+        self.sender = sender
+        self.retry = retry
+        self.selfMetrics = selfMetrics
+        self.logger = logger
+        self.pollInterval = pollInterval
+    }
+
+    /// Batches delivered (wholly or partly) so far.
+    public var delivered: Int { sent.load(ordering: .relaxed) }
+
+    /// Ships until the task is cancelled.
+    public func run() async {
+        var failures = 0
+        var retryCosts = 0
+        while !Task.isCancelled {
+            guard let id = spool.pending(kind: sender.kind).first else {
+                try? await Task.sleep(for: .seconds(pollInterval))
+                continue
+            }
+            switch await attempt(id) {
+            case .done:
+                retry.recordSuccess(retryCostsTaken: retryCosts)
+                failures = 0
+                retryCosts = 0
+            case .failed(let afterTimeout):
+                failures += 1
+                let wait: Double
+                if retry.acquireRetry(afterTimeout: afterTimeout) {
+                    retryCosts += afterTimeout ? RetryPolicy.timeoutRetryCost : RetryPolicy.retryCost
+                    wait = retry.backoff(attempt: failures)
+                } else {
+                    wait = retry.maxBackoff
+                }
+                try? await Task.sleep(for: .seconds(wait))
+            }
+        }
+    }
+
+    /// Sends what is pending until none is left, a send fails, or `seconds` pass: the last effort at
+    /// shutdown. What is not sent stays in the spool for the next start.
+    public func drain(within seconds: Double) async {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline, let id = spool.pending(kind: sender.kind).first {
+            if case .failed = await attempt(id) { break }
+        }
+        let left = spool.pending(kind: sender.kind).count
+        if left > 0 { logger.warning("batches left in the spool for the next start", metadata: ["kind": "\(sender.kind)", "batches": "\(left)"]) }
+    }
+
+    enum AttemptResult {
+        case done
+        case failed(afterTimeout: Bool)
+    }
+
+    private func attempt(_ id: SpoolBatchID) async -> AttemptResult {
+        guard let batch = spool.load(id) else { return .done }  // corrupt: counted and moved aside by the spool
+        let outcome = await sender.send(batch)
+        switch outcome {
+        case .delivered:
+            spool.remove(id)
+            sent.add(1, ordering: .relaxed)
+            return .done
+        case .partiallyDelivered(let rejected, let reason):
+            spool.remove(id)
+            sent.add(1, ordering: .relaxed)
+            selfMetrics.count(.batchRejected, rejected)
+            logger.warning("items rejected", metadata: ["kind": "\(sender.kind)", "items": "\(rejected)", "reason": "\(reason)"])
+            return .done
+        case .rejected(let reason):
+            spool.remove(id)
+            selfMetrics.count(.batchRejected, batch.items)
+            logger.error("batch rejected", metadata: ["kind": "\(sender.kind)", "items": "\(batch.items)", "reason": "\(reason)"])
+            return .done
+        case .retry(let reason, let afterTimeout):
+            selfMetrics.count(.requestRetried)
+            logger.warning("send failed, will retry", metadata: ["kind": "\(sender.kind)", "batch": "\(id)", "reason": "\(reason)"])
+            return .failed(afterTimeout: afterTimeout)
+        }
+    }
+}

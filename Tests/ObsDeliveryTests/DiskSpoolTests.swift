@@ -1,0 +1,80 @@
+import Foundation
+import ObsCore
+import Testing
+
+@testable import ObsDelivery
+
+@Suite struct DiskSpoolTests {
+    static func directory() -> String { NSTemporaryDirectory() + "obs-spool-test-\(UUID().uuidString)" }
+
+    static func batch(_ n: Int, items: Int = 1, size: Int = 100) -> SpooledBatch {
+        SpooledBatch(
+            kind: "put-metric-data", created: 1_700_000_000 + Int64(n), items: items, attributes: ["n": "\(n)"],
+            payload: Array(repeating: UInt8(n & 0xFF), count: size))
+    }
+
+    @Test func batchesRoundTripInOrderAndSurviveAReopen() throws {
+        let dir = Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spool = try DiskSpool(directory: dir, maxBytes: 1 << 20, selfMetrics: SelfMetrics())
+        let ids = try (0..<5).map { try spool.append(Self.batch($0)) }
+        #expect(spool.pending() == ids)
+        #expect(spool.load(ids[2]) == Self.batch(2))
+        spool.remove(ids[0])
+        #expect(spool.load(ids[0]) == nil)
+
+        let reopened = try DiskSpool(directory: dir, maxBytes: 1 << 20, selfMetrics: SelfMetrics())
+        #expect(reopened.pending() == Array(ids.dropFirst()))
+        #expect(reopened.bytes == spool.bytes)
+        let next = try reopened.append(Self.batch(9))
+        #expect(next > ids.last!, "sequence numbers continue after a restart")
+        #expect(reopened.oldestAge(now: 1_700_000_011) == 10)
+    }
+
+    @Test func aFullSpoolDropsTheOldestAndCountsTheirItems() throws {
+        let dir = Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let metrics = SelfMetrics()
+        let one = try SpoolFile.encode(Self.batch(0, size: 1000)).count
+        let spool = try DiskSpool(directory: dir, maxBytes: one * 3, selfMetrics: metrics)
+        let ids = try (0..<5).map { try spool.append(Self.batch($0, items: 7, size: 1000)) }
+        #expect(spool.pending() == Array(ids.suffix(3)))
+        #expect(metrics[.spoolFull] == 14)
+        #expect(spool.bytes <= one * 3)
+        #expect(throws: SpoolError.self) { try spool.append(Self.batch(99, items: 3, size: one * 4)) }
+        #expect(metrics[.spoolFull] == 17)
+    }
+
+    @Test func corruptAndHalfWrittenFilesAreSetAsideAtStart() throws {
+        let dir = Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let metrics = SelfMetrics()
+        let spool = try DiskSpool(directory: dir, maxBytes: 1 << 20, selfMetrics: metrics)
+        let good = try spool.append(Self.batch(1))
+        let bad = try spool.append(Self.batch(2))
+        // Flip one payload byte of the second file, and leave a temporary file as a crash would.
+        let badPath = dir + "/" + String(format: "%020llu", bad.sequence) + ".batch"
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: badPath)))
+        bytes[bytes.count - 10] ^= 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: badPath))
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: dir + "/.00000000000000000003.batch.tmp"))
+
+        let reopened = try DiskSpool(directory: dir, maxBytes: 1 << 20, selfMetrics: metrics)
+        #expect(reopened.pending() == [good])
+        #expect(metrics[.spoolCorrupt] == 1)
+        #expect(FileManager.default.fileExists(atPath: dir + "/corrupt/" + (badPath as NSString).lastPathComponent))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/.00000000000000000003.batch.tmp"))
+    }
+
+    @Test func truncatedFilesNeverDecode() throws {
+        let bytes = try SpoolFile.encode(Self.batch(3, size: 64))
+        #expect(SpoolFile.decode(bytes) == Self.batch(3, size: 64))
+        for length in [0, 3, 8, 20, bytes.count - 1] {
+            #expect(SpoolFile.decode(Array(bytes.prefix(length))) == nil, "\(length) bytes")
+        }
+    }
+
+    @Test func anUnwritableDirectoryIsAClearError() {
+        #expect(throws: SpoolError.self) { try DiskSpool(directory: "/proc/obs-spool", maxBytes: 1 << 20, selfMetrics: SelfMetrics()) }
+    }
+}

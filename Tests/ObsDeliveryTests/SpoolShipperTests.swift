@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+import ObsAWS
+import ObsCore
+import Synchronization
+import Testing
+
+@testable import ObsDelivery
+
+/// A sender that answers from a script, one outcome per call, and records what it was sent.
+final class ScriptedSender: BatchSender, @unchecked Sendable {
+    let kind = "put-metric-data"
+    private let state: Mutex<(script: [SendOutcome], sent: [Int64])>
+
+    init(_ script: [SendOutcome]) {
+        state = Mutex((script, []))
+    }
+
+    func send(_ batch: SpooledBatch) async -> SendOutcome {
+        state.withLock { state in
+            state.sent.append(batch.created)
+            return state.script.isEmpty ? .delivered : state.script.removeFirst()
+        }
+    }
+
+    var sent: [Int64] { state.withLock { $0.sent } }
+}
+
+@Suite struct SpoolShipperTests {
+    func spool(_ metrics: SelfMetrics) throws -> (DiskSpool, String) {
+        let dir = NSTemporaryDirectory() + "obs-shipper-test-\(UUID().uuidString)"
+        return (try DiskSpool(directory: dir, maxBytes: 1 << 20, selfMetrics: metrics), dir)
+    }
+
+    func batch(_ n: Int64, items: Int = 2) -> SpooledBatch {
+        SpooledBatch(kind: "put-metric-data", created: n, items: items, payload: [1, 2, 3])
+    }
+
+    @Test func retryableFailuresKeepTheBatchUntilItIsAccepted() async throws {
+        let metrics = SelfMetrics()
+        let (spool, dir) = try spool(metrics)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try spool.append(batch(1))
+        try spool.append(batch(2))
+        let sender = ScriptedSender([
+            .retry(reason: "HTTP 503", afterTimeout: false), .retry(reason: "Throttling", afterTimeout: false),
+            .retry(reason: "timeout", afterTimeout: true),
+        ])
+        let shipper = SpoolShipper(
+            spool: spool, sender: sender, retry: RetryPolicy(baseBackoff: 0.01, maxBackoff: 0.05), selfMetrics: metrics,
+            logger: Logger(label: "test"), pollInterval: 0.01)
+        let task = Task { await shipper.run() }
+        for _ in 0..<200 where !spool.pending().isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        task.cancel()
+        await task.value
+        #expect(spool.pending().isEmpty)
+        #expect(sender.sent == [1, 1, 1, 1, 2], "the oldest batch first, until accepted, then the next")
+        #expect(metrics[.requestRetried] == 3)
+        #expect(metrics[.batchRejected] == 0)
+    }
+
+    @Test func aBatchRefusedForGoodIsRemovedAndCounted() async throws {
+        let metrics = SelfMetrics()
+        let (spool, dir) = try spool(metrics)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try spool.append(batch(1, items: 5))
+        try spool.append(batch(2, items: 4))
+        let sender = ScriptedSender([.rejected(reason: "HTTP 400 InvalidParameterValue"), .partiallyDelivered(rejected: 1, reason: "TooOld")])
+        let shipper = SpoolShipper(spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"))
+        await shipper.drain(within: 5)
+        #expect(spool.pending().isEmpty)
+        #expect(metrics[.batchRejected] == 6)
+        #expect(shipper.delivered == 1)
+    }
+
+    @Test func drainAtShutdownStopsAtTheFirstFailureAndKeepsTheRest() async throws {
+        let metrics = SelfMetrics()
+        let (spool, dir) = try spool(metrics)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for n in 1...3 { try spool.append(batch(Int64(n))) }
+        let sender = ScriptedSender([.delivered, .retry(reason: "HTTP 503", afterTimeout: false)])
+        let shipper = SpoolShipper(spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"))
+        await shipper.drain(within: 5)
+        #expect(spool.pending().count == 2, "kept for the next start")
+    }
+
+    @Test func theRetryQuotaRunsOutAndRefills() {
+        let policy = RetryPolicy()
+        var granted = 0
+        while policy.acquireRetry(afterTimeout: false) { granted += 1 }
+        #expect(granted == RetryPolicy.quotaCapacity / RetryPolicy.retryCost)
+        #expect(!policy.acquireRetry(afterTimeout: true))
+        policy.recordSuccess(retryCostsTaken: 10)
+        #expect(policy.availableTokens == 10)
+        for attempt in 1...10 { #expect((0...policy.maxBackoff).contains(policy.backoff(attempt: attempt))) }
+        #expect(RetryPolicy(baseBackoff: 1, maxBackoff: 20).backoff(attempt: 1) <= 2)
+    }
+}
