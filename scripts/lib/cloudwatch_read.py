@@ -44,12 +44,12 @@ def main() -> int:
             })
     out.sort(key=lambda m: (m["name"], sorted(m["dimensions"].items())))
     if args.table:
-        print(f"{'metric':<16} {'unit':<6} {'sum (all periods)':>18} {'latest':>10}  dimensions")
+        print(f"{'metric':<16} {'unit':<6} {'latest minute: sum':>19} {'samples':>8} {'average':>10}  dimensions")
         for m in out:
-            total = sum(p["sum"] or 0 for p in m["datapoints"])
-            latest = m["datapoints"][-1]["average"] if m["datapoints"] else None
+            last = m["datapoints"][-1] if m["datapoints"] else {}
             dims = ", ".join(f"{k}={v}" for k, v in sorted(m["dimensions"].items()))
-            print(f"{m['name']:<16} {m['unit'] or '-':<6} {total:>18.0f} {latest if latest is not None else '-':>10}  {dims}")
+            print(f"{m['name']:<16} {m['unit'] or '-':<6} {last.get('sum') or 0:>19.6g} {last.get('sample_count') or 0:>8.0f} "
+                  f"{last.get('average') or 0:>10.6g}  {dims}")
         print(f"{len(out)} metrics in {args.namespace}")
     else:
         json.dump(out, sys.stdout, indent=1)
