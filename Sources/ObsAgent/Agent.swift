@@ -80,7 +80,7 @@ public struct Agent: Sendable {
             if let token = credentials.sessionToken { SecretRedactor.shared.register(token) }
             let client = AWSClient(
                 service: .cloudWatch, endpoint: endpoint, region: aws.region ?? "us-east-1", credentials: credentials,
-                transport: CurlTransport(label: "cloudwatch"))
+                transport: CurlTransport(connectTimeout: config.connectTimeout, totalTimeout: config.requestTimeout, label: "cloudwatch"))
             let directory = config.resolvedSpoolDirectory(environment: environment)
             let spool: DiskSpool
             do {
@@ -91,7 +91,7 @@ public struct Agent: Sendable {
             let shipper = SpoolShipper(
                 spool: spool, sender: PutMetricDataSender(client: client), selfMetrics: recorder.selfMetrics, logger: logger)
             return Delivery(
-                sink: CloudWatchMetricSink(spool: spool, selfMetrics: recorder.selfMetrics, logger: logger),
+                sink: CloudWatchMetricSink(spool: spool, compress: config.compress, selfMetrics: recorder.selfMetrics, logger: logger),
                 shippers: [shipper], cloudWatch: client)
         }
     }
@@ -116,7 +116,7 @@ public struct Agent: Sendable {
         let flusher = FlushService(
             aggregator: aggregator, sink: sink, interval: config.flushInterval,
             highResolution: Catalog.builtIn.definitions.contains { $0.descriptor.isHighResolution },
-            reporter: SelfMetricsReporter(recorder: recorder), logger: logger)
+            reporter: SelfMetricsReporter(recorder: recorder, shippers: delivery.shippers), logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = delivery.shippers.map {
             .init(service: ShipperService(shipper: $0, shutdownTimeout: config.shutdownTimeout))
         }

@@ -9,7 +9,10 @@ import Testing
     static func fields(_ body: String) -> [(String, String)] {
         body.split(separator: "&").map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (URIEncoding.decode(String(parts[0])), URIEncoding.decode(String(parts.count > 1 ? parts[1] : "")))
+            return (
+                URIEncoding.decode(String(parts[0]), plusIsSpace: true),
+                URIEncoding.decode(String(parts.count > 1 ? parts[1] : ""), plusIsSpace: true)
+            )
         }
     }
 

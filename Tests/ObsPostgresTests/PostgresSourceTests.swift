@@ -92,7 +92,7 @@ struct PostgresSourceTests {
             settings: .init(instance: "down", connection: settings, interval: 1, maxBackoff: 1), recorder: recorder,
             logger: Logger(label: "test") { _ in handler })
         let task = Task { await source.run() }
-        try await Task.sleep(for: .milliseconds(2500))
+        for _ in 0..<150 where recorder.selfMetrics[.sampleFailed] < 2 { try await Task.sleep(for: .milliseconds(100)) }
         task.cancel()
         await task.value
         #expect(recorder.selfMetrics[.sampleFailed] >= 2)

@@ -18,8 +18,10 @@ def main() -> int:
     parser.add_argument("--table", action="store_true")
     args = parser.parse_args()
 
+    import os
     cw = boto3.client("cloudwatch", endpoint_url=args.endpoint, region_name=args.region,
-                      aws_access_key_id="reader", aws_secret_access_key="reader-secret")
+                      aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "reader"),
+                      aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "reader-secret"))
     now = datetime.datetime.now(datetime.timezone.utc)
     out = []
     seen = set()

@@ -54,13 +54,17 @@ struct FormWriter {
         }
     }
 
-    /// `text`, percent-encoded (everything but the unreserved characters).
+    /// `text`, form-encoded: unreserved characters as they are, a space as `+`, every other byte
+    /// as `%XY` (what HTML forms and Python's `urlencode` produce, so a server that re-encodes the
+    /// parsed form to check a signature gets the same bytes).
     mutating func encoded(_ text: String) {
         var text = text
         text.withUTF8 { utf8 in
             for byte in utf8 {
                 if URIEncoding.isUnreserved(byte) {
                     bytes.append(byte)
+                } else if byte == UInt8(ascii: " ") {
+                    bytes.append(UInt8(ascii: "+"))
                 } else {
                     bytes.append(UInt8(ascii: "%"))
                     bytes.append(Self.hex[Int(byte >> 4)])

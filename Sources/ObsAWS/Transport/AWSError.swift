@@ -15,6 +15,13 @@ public enum AWSError: Error, Sendable, CustomStringConvertible {
         "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
     ]
 
+    /// Error codes of credentials the service refused (wrong secret, expired or unknown key).
+    public static let credentialCodes: Set<String> = [
+        "InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException", "ExpiredToken",
+        "ExpiredTokenException", "InvalidSignatureException", "IncompleteSignature", "MissingAuthenticationToken",
+        "AuthFailure", "RequestExpired",
+    ]
+
     /// Whether the same request may succeed later: throttling, 5xx and transport failures.
     public var isRetryable: Bool {
         switch self {
@@ -22,6 +29,13 @@ public enum AWSError: Error, Sendable, CustomStringConvertible {
         case .service(let status, let code, _):
             return status >= 500 || status == 429 || Self.throttlingCodes.contains(code)
         }
+    }
+
+    /// Whether the service refused the credentials: the data is fine and must be kept until the
+    /// credentials are (rotated, or the configuration fixed).
+    public var isCredentialError: Bool {
+        if case .service(_, let code, _) = self { return Self.credentialCodes.contains(code) }
+        return false
     }
 
     public var description: String {

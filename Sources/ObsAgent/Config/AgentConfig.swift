@@ -40,6 +40,12 @@ public struct AgentConfig: Sendable {
     /// `delivery.shutdown_timeout`: how long, at shutdown, the agent keeps sending what is spooled
     /// before it leaves the rest for the next start. Default 10 s.
     public var shutdownTimeout: Double = 10
+    /// `delivery.compress`: gzip request bodies. Default true.
+    public var compress = true
+    /// `delivery.request_timeout`: the longest one request to AWS may take. Default 30 s.
+    public var requestTimeout: Double = 30
+    /// `delivery.connect_timeout`: the longest a connection to AWS may take to open. Default 5 s.
+    public var connectTimeout: Double = 5
     /// `sources.postgres`: one entry per database.
     public var postgres: [PostgresSource.Settings] = []
     /// Values never to print (passwords), collected while reading.
@@ -91,10 +97,15 @@ public struct AgentConfig: Sendable {
                 }
             }
         }
-        if let delivery = try root["delivery"]?.mapping(allowed: ["spool_directory", "spool_max_bytes", "shutdown_timeout"]) {
+        if let delivery = try root["delivery"]?.mapping(allowed: [
+            "spool_directory", "spool_max_bytes", "shutdown_timeout", "request_timeout", "connect_timeout", "compress",
+        ]) {
             if let v = delivery["spool_directory"] { config.spoolDirectory = try v.string().nonEmpty }
             if let v = delivery["spool_max_bytes"] { config.spoolMaxBytes = try v.bytes(in: (1 << 20)...(1 << 40)) }
             if let v = delivery["shutdown_timeout"] { config.shutdownTimeout = try v.seconds(in: 0...300) }
+            if let v = delivery["compress"] { config.compress = try v.bool() }
+            if let v = delivery["request_timeout"] { config.requestTimeout = try v.seconds(in: 0.1...300) }
+            if let v = delivery["connect_timeout"] { config.connectTimeout = try v.seconds(in: 0.1...60) }
         }
         if let sources = try root["sources"]?.mapping(allowed: ["postgres"]) {
             if let list = try sources["postgres"]?.sequence() {

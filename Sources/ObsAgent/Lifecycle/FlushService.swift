@@ -6,7 +6,7 @@ import ServiceLifecycle
 /// Flushes the aggregator to the sink at every interval boundary (and, for high-resolution
 /// metrics, every second), and once more when the group shuts down gracefully, after the sources
 /// took their last sample, so that SIGTERM loses nothing that was collected.
-struct FlushService: Service {
+struct FlushService: Service, CustomStringConvertible {
     let aggregator: Aggregator
     let sink: any MetricSink
     /// Seconds between flushes of standard-resolution metrics.
@@ -50,4 +50,6 @@ struct FlushService: Service {
         guard !data.isEmpty else { return }
         await sink.publish(data)
     }
+
+    var description: String { "flush" }
 }

@@ -1,17 +1,23 @@
+import Foundation
 import ObsCatalog
 import ObsCore
+import ObsDelivery
 
-/// Records the increase of the agent's own counts (``SelfMetrics``, ring drops) since the last
-/// flush as `Obs/Agent` metrics, so they are flushed with everything else.
+/// Records the agent's own state as `Obs/Agent` metrics before each flush, so it is flushed with
+/// everything else: the increase of its drop and incident counts (``SelfMetrics``, ring drops),
+/// batches sent, and the spool's size and backlog.
 final class SelfMetricsReporter: @unchecked Sendable {
     private let recorder: Recorder
     private let producer: Producer
+    private let shippers: [SpoolShipper]
     // Touched only by the flush task.
     private var reported: [SelfMetrics.Reason: Int] = [:]
+    private var sent: [String: Int] = [:]
 
-    init(recorder: Recorder) {
+    init(recorder: Recorder, shippers: [SpoolShipper] = []) {
         self.recorder = recorder
         self.producer = recorder.makeProducer(name: "agent")
+        self.shippers = shippers
     }
 
     func record() {
@@ -22,6 +28,17 @@ final class SelfMetricsReporter: @unchecked Sendable {
             reported[reason] = count
             let definition = AgentMetrics.definition(for: reason)
             producer.record(recorder.series(definition.descriptor, Dimensions([("Reason", reason.rawValue)])), Double(delta))
+        }
+        for shipper in shippers {
+            let kind = shipper.sender.kind
+            let delta = shipper.delivered - sent[kind, default: 0]
+            sent[kind] = shipper.delivered
+            producer.record(recorder.series(AgentMetrics.batchesSent.descriptor, Dimensions([("Kind", kind)])), Double(delta))
+        }
+        if let spool = shippers.first?.spool {
+            producer.record(recorder.series(AgentMetrics.spoolBytes.descriptor, Dimensions()), Double(spool.bytes))
+            let age = spool.oldestAge(now: Int64(Date().timeIntervalSince1970))
+            producer.record(recorder.series(AgentMetrics.spoolOldestAge.descriptor, Dimensions()), Double(age))
         }
     }
 }

@@ -3,7 +3,7 @@ import ServiceLifecycle
 
 /// Runs a ``SpoolShipper`` until graceful shutdown, then gives it `shutdownTimeout` seconds to send
 /// what is still spooled (the flusher's last flush among it); what is left waits for the next start.
-struct ShipperService: Service {
+struct ShipperService: Service, CustomStringConvertible {
     let shipper: SpoolShipper
     let shutdownTimeout: Double
 
@@ -13,4 +13,6 @@ struct ShipperService: Service {
         }
         await shipper.drain(within: shutdownTimeout)
     }
+
+    var description: String { "shipper(\(shipper.sender.kind))" }
 }

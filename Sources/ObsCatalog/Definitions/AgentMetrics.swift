@@ -17,7 +17,25 @@ public enum AgentMetrics {
         source: "the agent's own counters",
         placement: DashboardPlacement(dashboard: .agentHealth, widget: "Incidents by reason", statistic: "Sum"))
 
-    public static let all = [dropped, incidents]
+    public static let batchesSent = MetricDefinition(
+        id: "agent.batches_sent", namespace: namespace, name: "BatchesSent", unit: .count, kind: .counter, dimensions: ["Kind"],
+        description: "Batches the service accepted, by request kind (put-metric-data, ...).",
+        source: "the agent's shippers",
+        placement: DashboardPlacement(dashboard: .agentHealth, widget: "Batches sent", statistic: "Sum"))
+
+    public static let spoolBytes = MetricDefinition(
+        id: "agent.spool_bytes", namespace: namespace, name: "SpoolBytes", unit: .bytes, kind: .gauge, dimensions: [],
+        description: "Bytes waiting in the disk spool. Growing means the service is not accepting what the agent sends.",
+        source: "the agent's spool",
+        placement: DashboardPlacement(dashboard: .agentHealth, widget: "Spool", statistic: "Maximum"))
+
+    public static let spoolOldestAge = MetricDefinition(
+        id: "agent.spool_oldest_age", namespace: namespace, name: "SpoolOldestAge", unit: .seconds, kind: .gauge, dimensions: [],
+        description: "Age of the oldest batch not yet accepted: how far behind delivery is.",
+        source: "the agent's spool",
+        placement: DashboardPlacement(dashboard: .agentHealth, widget: "Spool oldest batch age", statistic: "Maximum"))
+
+    public static let all = [dropped, incidents, batchesSent, spoolBytes, spoolOldestAge]
 
     /// The metric a self-count of `reason` is reported under.
     public static func definition(for reason: SelfMetrics.Reason) -> MetricDefinition {

@@ -12,12 +12,15 @@ public struct CloudWatchMetricSink: MetricSink {
     public let name = "cloudwatch"
     public let encoder: PutMetricDataEncoder
     public let spool: DiskSpool
+    /// Whether bodies are gzip-compressed (`Content-Encoding: gzip`).
+    public let compress: Bool
     public let logger: Logger
     private let selfMetrics: SelfMetrics
 
-    public init(spool: DiskSpool, selfMetrics: SelfMetrics, logger: Logger) {
+    public init(spool: DiskSpool, compress: Bool = true, selfMetrics: SelfMetrics, logger: Logger) {
         self.encoder = PutMetricDataEncoder(selfMetrics: selfMetrics)
         self.spool = spool
+        self.compress = compress
         self.selfMetrics = selfMetrics
         self.logger = logger
     }
@@ -27,7 +30,8 @@ public struct CloudWatchMetricSink: MetricSink {
         for request in encoder.encode(data) {
             let batch = SpooledBatch(
                 kind: Self.batchKind, created: created, items: request.datumCount,
-                attributes: ["namespace": request.namespace], payload: Gzip.compress(request.bytes, level: Gzip.fastest))
+                attributes: ["namespace": request.namespace, "encoding": compress ? "gzip" : "identity"],
+                payload: compress ? Gzip.compress(request.bytes, level: Gzip.fastest) : request.bytes)
             do {
                 let id = try spool.append(batch)
                 logger.debug("spooled", metadata: ["batch": "\(id)", "namespace": "\(request.namespace)", "datums": "\(request.datumCount)"])
@@ -49,9 +53,8 @@ public struct PutMetricDataSender: BatchSender {
     }
 
     public func send(_ batch: SpooledBatch) async -> SendOutcome {
-        let headers = [
-            ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"), ("Content-Encoding", "gzip"),
-        ]
+        var headers = [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")]
+        if batch.attributes["encoding"] == "gzip" { headers.append(("Content-Encoding", "gzip")) }
         do {
             _ = try await client.send(headers: headers, body: batch.payload)
             return .delivered
@@ -64,6 +67,9 @@ public struct PutMetricDataSender: BatchSender {
 extension AWSError {
     /// How a shipper should treat this error.
     public var outcome: SendOutcome {
+        if isCredentialError {
+            return .retry(reason: "credentials refused, keeping the data until they work: \(description)", afterTimeout: false)
+        }
         if isRetryable {
             if case .transport(let transport) = self { return .retry(reason: transport.message, afterTimeout: true) }
             return .retry(reason: description, afterTimeout: false)

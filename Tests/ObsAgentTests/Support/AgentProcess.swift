@@ -115,6 +115,14 @@ final class ChildProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// Stops the process with SIGKILL (a test's helper servers need no graceful stop; SIGTERM may be
+    /// ignored in a child of the test runner) and reaps it.
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
     /// Runs to completion and returns (status, stdout, stderr).
     static func run(_ path: String, _ arguments: [String], environment: [String: String], timeout: Double = 60) async throws
         -> (Int32, String, String)
