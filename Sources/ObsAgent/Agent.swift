@@ -69,15 +69,24 @@ public struct Agent: Sendable {
         case .emf:
             return Delivery(sink: EMFMetricSink(selfMetrics: recorder.selfMetrics))
         case .cloudWatch, .auto:
-            guard let credentials = aws.credentials, let endpoint else {
+            let provider: (any CredentialProvider)?
+            do {
+                provider = try CredentialChain.resolve(
+                    environment: environment, region: aws.region,
+                    transport: CurlTransport(connectTimeout: 1, totalTimeout: 5, label: "credentials"),
+                    metadataTransport: CurlTransport(connectTimeout: 1, totalTimeout: 1, label: "imds"))
+            } catch {
+                throw ConfigError("credentials", error.description)
+            }
+            guard let provider, let endpoint else {
                 if config.sink == .cloudWatch {
                     throw ConfigError(
-                        "metrics.sink", "cloudwatch needs credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) and a region or endpoint")
+                        "metrics.sink",
+                        "cloudwatch needs credentials (environment, profile, web identity, container or instance metadata) and a region or endpoint")
                 }
                 return Delivery(sink: EMFMetricSink(selfMetrics: recorder.selfMetrics))
             }
-            SecretRedactor.shared.register(credentials.secretAccessKey)
-            if let token = credentials.sessionToken { SecretRedactor.shared.register(token) }
+            let credentials = RefreshingCredentials(provider, onNewSecret: { SecretRedactor.shared.register($0) })
             let client = AWSClient(
                 service: .cloudWatch, endpoint: endpoint, region: aws.region ?? "us-east-1", credentials: credentials,
                 transport: CurlTransport(connectTimeout: config.connectTimeout, totalTimeout: config.requestTimeout, label: "cloudwatch"))

@@ -1,15 +1,14 @@
-/// Where and as whom the agent talks to AWS: the region, an endpoint per service and credentials.
+/// Where the agent talks to AWS: the region and an endpoint per service. (Who it is comes from
+/// ``CredentialChain``.)
 public struct AWSSettings: Sendable {
     /// The region, from config, else `AWS_REGION`, else `AWS_DEFAULT_REGION`.
     public var region: String?
     /// Endpoints named explicitly (config, `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`).
     public var explicitEndpoints: [AWSService: String]
-    public var credentials: AWSCredentials?
 
-    public init(region: String?, explicitEndpoints: [AWSService: String] = [:], credentials: AWSCredentials?) {
+    public init(region: String?, explicitEndpoints: [AWSService: String] = [:]) {
         self.region = region
         self.explicitEndpoints = explicitEndpoints
-        self.credentials = credentials
     }
 
     /// Settings from the SDKs' environment variables, with the config's values (when given) first.
@@ -26,8 +25,7 @@ public struct AWSSettings: Sendable {
             endpoints[service] =
                 configEndpoints[service] ?? configEndpoint ?? value(service.endpointVariable) ?? value("AWS_ENDPOINT_URL")
         }
-        return AWSSettings(
-            region: region, explicitEndpoints: endpoints, credentials: AWSCredentials.fromEnvironment(environment))
+        return AWSSettings(region: region, explicitEndpoints: endpoints)
     }
 
     /// The endpoint for `service`: the explicit one, else the public one of the region.

@@ -6,11 +6,11 @@ public struct AWSClient: Sendable {
     public let service: AWSService
     public let endpoint: String
     public let region: String
-    public let credentials: AWSCredentials
+    public let credentials: RefreshingCredentials
     public let transport: any HTTPTransport
 
     public init(
-        service: AWSService, endpoint: String, region: String, credentials: AWSCredentials,
+        service: AWSService, endpoint: String, region: String, credentials: RefreshingCredentials,
         transport: any HTTPTransport
     ) {
         self.service = service
@@ -18,6 +18,13 @@ public struct AWSClient: Sendable {
         self.region = region
         self.credentials = credentials
         self.transport = transport
+    }
+
+    /// A client with fixed credentials.
+    public init(service: AWSService, endpoint: String, region: String, credentials: AWSCredentials, transport: any HTTPTransport) {
+        self.init(
+            service: service, endpoint: endpoint, region: region,
+            credentials: RefreshingCredentials(StaticCredentialProvider(credentials)), transport: transport)
     }
 
     /// The host (and port) of the endpoint, as the `Host` header wants it.
@@ -30,7 +37,13 @@ public struct AWSClient: Sendable {
     public func send(
         method: String = "POST", path: String = "/", headers: [(String, String)], body: [UInt8], at date: Date = Date()
     ) async throws(AWSError) -> HTTPResponse {
-        let signed = sign(method: method, path: path, headers: headers, body: body, at: date)
+        let current: AWSCredentials
+        do {
+            current = try await credentials.current(now: date)
+        } catch {
+            throw .credentials(error)
+        }
+        let signed = sign(method: method, path: path, headers: headers, body: body, credentials: current, at: date)
         let base = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         let request = HTTPRequest(
             method: method, url: base + path, headers: signed.headers.filter { $0.name.lowercased() != "host" },
@@ -48,9 +61,9 @@ public struct AWSClient: Sendable {
     }
 
     /// The signed request (headers include `Authorization`), without sending it.
-    public func sign(method: String, path: String, headers: [(String, String)], body: [UInt8], at date: Date)
-        -> SignableRequest
-    {
+    public func sign(
+        method: String, path: String, headers: [(String, String)], body: [UInt8], credentials: AWSCredentials, at date: Date
+    ) -> SignableRequest {
         let request = SignableRequest(method: method, path: path, headers: [("Host", host)] + headers, body: body)
         return SigV4Signer(credentials: credentials, region: region, service: service.signingName).signed(request, at: date)
     }

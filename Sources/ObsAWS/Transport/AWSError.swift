@@ -6,6 +6,8 @@ public enum AWSError: Error, Sendable, CustomStringConvertible {
     case transport(TransportError)
     /// The service answered with an error.
     case service(status: Int, code: String, message: String)
+    /// No credentials could be had (the chain's provider failed).
+    case credentials(CredentialError)
 
     /// Error codes the AWS SDKs treat as throttling (standard retry mode).
     public static let throttlingCodes: Set<String> = [
@@ -28,14 +30,18 @@ public enum AWSError: Error, Sendable, CustomStringConvertible {
         case .transport(let error): return error.isRetryable
         case .service(let status, let code, _):
             return status >= 500 || status == 429 || Self.throttlingCodes.contains(code)
+        case .credentials: return true
         }
     }
 
     /// Whether the service refused the credentials: the data is fine and must be kept until the
     /// credentials are (rotated, or the configuration fixed).
     public var isCredentialError: Bool {
-        if case .service(_, let code, _) = self { return Self.credentialCodes.contains(code) }
-        return false
+        switch self {
+        case .service(_, let code, _): return Self.credentialCodes.contains(code)
+        case .credentials: return true
+        case .transport: return false
+        }
     }
 
     public var description: String {
@@ -43,6 +49,7 @@ public enum AWSError: Error, Sendable, CustomStringConvertible {
         case .transport(let error): return error.description
         case .service(let status, let code, let message):
             return "HTTP \(status) \(code): \(message)"
+        case .credentials(let error): return error.description
         }
     }
 

@@ -1,0 +1,72 @@
+import Foundation
+
+/// Credentials and when they stop working (nil for long-term keys).
+public struct ExpiringCredentials: Sendable, Equatable {
+    public var credentials: AWSCredentials
+    public var expiration: Date?
+
+    public init(_ credentials: AWSCredentials, expiration: Date? = nil) {
+        self.credentials = credentials
+        self.expiration = expiration
+    }
+}
+
+/// Why no credentials could be had from a provider.
+public struct CredentialError: Error, Sendable, CustomStringConvertible {
+    /// The provider (`environment`, `profile`, `web-identity`, `ecs`, `imds`).
+    public var provider: String
+    public var message: String
+
+    public init(_ provider: String, _ message: String) {
+        self.provider = provider
+        self.message = message
+    }
+
+    public var description: String { "credentials (\(provider)): \(message)" }
+}
+
+/// One source of credentials in the SDKs' chain.
+public protocol CredentialProvider: Sendable {
+    /// A short name for messages.
+    var name: String { get }
+    /// Fetches credentials now (no caching: ``RefreshingCredentials`` caches).
+    func fetch() async throws(CredentialError) -> ExpiringCredentials
+}
+
+/// Credentials that never change (from the environment, a profile, or a test).
+public struct StaticCredentialProvider: CredentialProvider {
+    public let name: String
+    public let credentials: AWSCredentials
+
+    public init(name: String = "static", _ credentials: AWSCredentials) {
+        self.name = name
+        self.credentials = credentials
+    }
+
+    public func fetch() async throws(CredentialError) -> ExpiringCredentials {
+        ExpiringCredentials(credentials)
+    }
+}
+
+/// Parsing helpers shared by the providers that read JSON or XML credential documents.
+enum CredentialDocument {
+    /// `2026-11-27T06:00:00Z` (with or without fractional seconds).
+    static func date(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+
+    /// The credentials in an ECS or IMDS JSON document (`AccessKeyId`, `SecretAccessKey`,
+    /// `Token`, `Expiration`).
+    static func fromJSON(_ bytes: [UInt8], provider: String) throws(CredentialError) -> ExpiringCredentials {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+            let id = object["AccessKeyId"] as? String, let secret = object["SecretAccessKey"] as? String
+        else { throw CredentialError(provider, "the credential document has no AccessKeyId and SecretAccessKey") }
+        let expiration = (object["Expiration"] as? String).flatMap(date)
+        return ExpiringCredentials(
+            AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: object["Token"] as? String),
+            expiration: expiration)
+    }
+}
