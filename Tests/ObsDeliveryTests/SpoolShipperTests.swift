@@ -65,7 +65,7 @@ final class ScriptedSender: BatchSender, @unchecked Sendable {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try spool.append(batch(1, items: 5))
         try spool.append(batch(2, items: 4))
-        let sender = ScriptedSender([.rejected(reason: "HTTP 400 InvalidParameterValue"), .partiallyDelivered(rejected: 1, reason: "TooOld")])
+        let sender = ScriptedSender([.rejected(reason: "HTTP 400 InvalidParameterValue"), .partiallyDelivered(rejected: 1, reason: .batchRejected)])
         let shipper = SpoolShipper(spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"))
         await shipper.drain(within: 5)
         #expect(spool.pending().isEmpty)

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import ObsCore
 
@@ -42,13 +39,13 @@ public struct JSONLogHandler: LogHandler {
     }
 
     static func timestamp() -> String {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        var t = spec.tv_sec
+        let now = Date().timeIntervalSince1970
+        var t = time_t(now.rounded(.down))
+        let milliseconds = min(999, Int((now - now.rounded(.down)) * 1000))
         var parts = tm()
         gmtime_r(&t, &parts)
         return String(
             format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(spec.tv_nsec / 1_000_000))
+            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), milliseconds)
     }
 }

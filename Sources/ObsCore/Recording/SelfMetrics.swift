@@ -27,14 +27,24 @@ public final class SelfMetrics: Sendable {
         case spoolCorrupt = "spool_corrupt"
         /// A request that will be tried again (throttling, 5xx, timeout): not a loss.
         case requestRetried = "request_retried"
+        /// A log event older than CloudWatch Logs accepts (14 days, or the group's retention).
+        case logEventTooOld = "log_event_too_old"
+        /// A log event more than 2 hours ahead.
+        case logEventTooNew = "log_event_too_new"
+        /// A log message cut to the size limit (the event is kept, with a marker).
+        case logEventTruncated = "log_event_truncated"
+        /// A trace segment document over 64 kB.
+        case segmentOversized = "segment_oversized"
+        /// A trace segment X-Ray refused for good (UnprocessedTraceSegments).
+        case segmentUnprocessed = "segment_unprocessed"
 
         /// Whether this reason loses data (else it is an incident that loses nothing).
         public var isDrop: Bool {
             switch self {
             case .nonFiniteValue, .valueOutOfRange, .batchRejected, .batchRetriesExhausted, .ringFull, .spoolFull,
-                .spoolCorrupt:
+                .spoolCorrupt, .logEventTooOld, .logEventTooNew, .segmentOversized, .segmentUnprocessed:
                 return true
-            case .seriesOverflow, .counterReset, .sampleFailed, .requestRetried: return false
+            case .seriesOverflow, .counterReset, .sampleFailed, .requestRetried, .logEventTruncated: return false
             }
         }
     }

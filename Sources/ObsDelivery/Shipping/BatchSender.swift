@@ -1,9 +1,12 @@
+import ObsCore
+
 /// What became of one attempt to send a batch.
 public enum SendOutcome: Sendable, Equatable {
     /// The service accepted it all.
     case delivered
-    /// The service accepted part; `rejected` items were refused for good, for `reason`.
-    case partiallyDelivered(rejected: Int, reason: String)
+    /// The service accepted part; `rejected` items were refused for good, for `reason` (the
+    /// self-metric they are counted under).
+    case partiallyDelivered(rejected: Int, reason: SelfMetrics.Reason)
     /// Worth trying again later (throttling, 5xx, a timeout); `afterTimeout` when no answer came.
     case retry(reason: String, afterTimeout: Bool)
     /// Refused for good (a validation error): retrying cannot help.

@@ -87,8 +87,10 @@ public final class SpoolShipper: Sendable {
         case .partiallyDelivered(let rejected, let reason):
             spool.remove(id)
             sent.add(1, ordering: .relaxed)
-            selfMetrics.count(.batchRejected, rejected)
-            logger.warning("items rejected", metadata: ["kind": "\(sender.kind)", "items": "\(rejected)", "reason": "\(reason)"])
+            if rejected > 0 {
+                selfMetrics.count(reason, rejected)
+                logger.warning("items rejected", metadata: ["kind": "\(sender.kind)", "items": "\(rejected)", "reason": "\(reason.rawValue)"])
+            }
             return .done
         case .rejected(let reason):
             spool.remove(id)

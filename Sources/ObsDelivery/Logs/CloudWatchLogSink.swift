@@ -1,0 +1,111 @@
+import Foundation
+import Logging
+import ObsAWS
+import ObsCore
+
+/// Delivers log events to CloudWatch Logs through the spool: events are cut into PutLogEvents
+/// batches that obey every limit (``LogEventBatcher``), each batch spooled and then sent by a
+/// ``SpoolShipper`` with a ``PutLogEventsSender``. Events the service would refuse (too old, too
+/// far ahead) are counted, not sent.
+public struct CloudWatchLogSink: Sendable {
+    public static let batchKind = "put-log-events"
+    public let spool: DiskSpool
+    public let batcher = LogEventBatcher()
+    private let selfMetrics: SelfMetrics
+    private let logger: Logger
+
+    public init(spool: DiskSpool, selfMetrics: SelfMetrics, logger: Logger) {
+        self.spool = spool
+        self.selfMetrics = selfMetrics
+        self.logger = logger
+    }
+
+    /// Spools `events` for `group`/`stream`. Returns the spooled batches' ids, in order (a source
+    /// that keeps a read position, such as a journal cursor, saves it once they are sent).
+    @discardableResult
+    public func publish(group: String, stream: String, events: [CloudWatchLogEvent], now: Int64 = Int64(Date().timeIntervalSince1970 * 1000))
+        -> [SpoolBatchID]
+    {
+        let (batches, rejected, truncated) = batcher.batches(events, now: now)
+        if rejected[.tooOld, default: 0] > 0 { selfMetrics.count(.logEventTooOld, rejected[.tooOld]!) }
+        if rejected[.tooNew, default: 0] > 0 { selfMetrics.count(.logEventTooNew, rejected[.tooNew]!) }
+        if truncated > 0 { selfMetrics.count(.logEventTruncated, truncated) }
+        var ids: [SpoolBatchID] = []
+        for batch in batches {
+            do {
+                ids.append(
+                    try spool.append(
+                        SpooledBatch(
+                            kind: Self.batchKind, created: now / 1000, items: batch.count,
+                            attributes: ["group": group, "stream": stream],
+                            payload: LogEventBatcher.body(group: group, stream: stream, events: batch))))
+            } catch {
+                selfMetrics.count(.spoolFull, batch.count)
+                logger.error("cannot spool log events", metadata: ["error": "\(error)", "events": "\(batch.count)"])
+            }
+        }
+        return ids
+    }
+}
+
+/// Sends spooled PutLogEvents batches (JSON 1.1). A missing group or stream is created, and the
+/// batch sent again; events the service refuses (`rejectedLogEventsInfo`) are counted by reason.
+public struct PutLogEventsSender: BatchSender {
+    public let kind = CloudWatchLogSink.batchKind
+    public let client: AWSClient
+
+    public init(client: AWSClient) {
+        self.client = client
+    }
+
+    static func headers(_ action: String) -> [(String, String)] {
+        [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", "Logs_20140328.\(action)")]
+    }
+
+    public func send(_ batch: SpooledBatch) async -> SendOutcome {
+        do {
+            return try await put(batch)
+        } catch {
+            guard case .service(_, "ResourceNotFoundException", _) = error,
+                let group = batch.attributes["group"], let stream = batch.attributes["stream"]
+            else { return error.outcome }
+            do {
+                try await create("CreateLogGroup", ["logGroupName": group])
+                try await create("CreateLogStream", ["logGroupName": group, "logStreamName": stream])
+                return try await put(batch)
+            } catch {
+                return error.outcome
+            }
+        }
+    }
+
+    private func put(_ batch: SpooledBatch) async throws(AWSError) -> SendOutcome {
+        let response = try await client.send(headers: Self.headers("PutLogEvents"), body: batch.payload)
+        let rejected = Self.rejectedCounts(response.body, events: batch.items)
+        guard let (reason, count) = rejected.max(by: { $0.value < $1.value }), count > 0 else { return .delivered }
+        return .partiallyDelivered(rejected: rejected.values.reduce(0, +), reason: reason == "tooNew" ? .logEventTooNew : .logEventTooOld)
+    }
+
+    private func create(_ action: String, _ fields: [String: String]) async throws(AWSError) {
+        let body = (try? JSONSerialization.data(withJSONObject: fields)) ?? Data()
+        do {
+            _ = try await client.send(headers: Self.headers(action), body: Array(body))
+        } catch {
+            if case .service(_, "ResourceAlreadyExistsException", _) = error { return }
+            throw error
+        }
+    }
+
+    /// Events refused, by reason, from `rejectedLogEventsInfo`: the too-new ones from
+    /// `tooNewLogEventStartIndex` on, the too-old and expired ones up to their end index.
+    static func rejectedCounts(_ body: [UInt8], events: Int) -> [String: Int] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+            let info = object["rejectedLogEventsInfo"] as? [String: Any]
+        else { return [:] }
+        var counts: [String: Int] = [:]
+        if let start = info["tooNewLogEventStartIndex"] as? Int { counts["tooNew"] = max(0, events - start) }
+        let oldEnd = max((info["tooOldLogEventEndIndex"] as? Int) ?? -1, (info["expiredLogEventEndIndex"] as? Int) ?? -1)
+        if oldEnd >= 0 { counts["tooOld"] = oldEnd + 1 }
+        return counts
+    }
+}
