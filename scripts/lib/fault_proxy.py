@@ -6,11 +6,13 @@ request to --target, unless a fault is set:
   GET /__fault?mode=MODE   MODE: ok, 503, throttle, reset (close the connection unanswered),
                            hang (answer nothing for --hang seconds), poison (400 InvalidParameterValue)
   GET /__stats             JSON: requests by outcome, and the PutMetricData datums forwarded with a 2xx
-                           answer, by namespace and metric name, plus the MetricData batches' sizes
+                           answer, by namespace and metric name, plus the MetricData batches' sizes and
+                           how many forwarded bodies were identical to an earlier one (duplicates)
 Bounded by --lifetime seconds; it exits by itself.
 """
 import argparse
 import gzip
+import hashlib
 import http.client
 import http.server
 import json
@@ -20,7 +22,8 @@ import threading
 import time
 import urllib.parse
 
-STATE = {"mode": "ok", "outcomes": {}, "datums": {}, "batches": [], "bodies": []}
+STATE = {"mode": "ok", "outcomes": {}, "datums": {}, "batches": [], "duplicates": 0}
+SEEN = set()
 LOCK = threading.Lock()
 
 
@@ -117,6 +120,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if 200 <= response.status < 300:
             count("forwarded_ok")
             plain = gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" else body
+            digest = hashlib.sha256(plain).hexdigest()
+            with LOCK:
+                if digest in SEEN:
+                    STATE["duplicates"] += 1
+                SEEN.add(digest)
             record_forwarded(plain)
         else:
             count(f"forwarded_{response.status}")

@@ -17,6 +17,7 @@ final class FaultProxy: @unchecked Sendable {
         var outcomes: [String: Int]
         var datums: [String: Datums]
         var batches: [Int]
+        var duplicates: Int
 
         var forwardedDatums: Int { batches.reduce(0, +) }
     }
