@@ -110,11 +110,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(ARGS.hang)
             self.close_connection = True
             return
+        path = self.path
+        if path.startswith("http://"):  # used as a forward proxy (http_proxy): an absolute URI
+            count("as_forward_proxy")
+            absolute = urllib.parse.urlparse(path)
+            path = absolute.path + (f"?{absolute.query}" if absolute.query else "")
         target = urllib.parse.urlparse(ARGS.target)
         conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
         headers["Host"] = self.headers.get("Host", "")
-        conn.request(self.command, self.path, body=body, headers=headers)
+        conn.request(self.command, path, body=body, headers=headers)
         response = conn.getresponse()
         data = response.read()
         if 200 <= response.status < 300:
