@@ -24,7 +24,14 @@ struct ObsAgentCommand: AsyncParsableCommand {
             AWS
               Region: aws.region, AWS_REGION, AWS_DEFAULT_REGION. Endpoint: aws.endpoints.cloudwatch, \
             aws.endpoint, AWS_ENDPOINT_URL_CLOUDWATCH, AWS_ENDPOINT_URL, else the regional endpoint. \
-            Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.
+            Credentials: the SDKs' chain: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; \
+            AWS_PROFILE (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE); AWS_WEB_IDENTITY_TOKEN_FILE with \
+            AWS_ROLE_ARN; AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI; EC2 instance metadata (IMDSv2; \
+            AWS_EC2_METADATA_DISABLED=true turns it off).
+
+            DELIVERY
+              Requests wait in a disk spool (delivery.spool_directory, OBS_SPOOL_DIR, else \
+            /var/lib/obs-agent/spool) until AWS accepted them; what is left at exit is sent at the next start.
 
             EXIT STATUS
               0 after a clean shutdown; 1 when the agent failed while running; 2 for a configuration error \
