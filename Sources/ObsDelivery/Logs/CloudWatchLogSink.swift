@@ -32,17 +32,10 @@ public struct CloudWatchLogSink: Sendable {
         if truncated > 0 { selfMetrics.count(.logEventTruncated, truncated) }
         var ids: [SpoolBatchID] = []
         for batch in batches {
-            do {
-                ids.append(
-                    try spool.append(
-                        SpooledBatch(
-                            kind: Self.batchKind, created: now / 1000, items: batch.count,
-                            attributes: ["group": group, "stream": stream],
-                            payload: LogEventBatcher.body(group: group, stream: stream, events: batch))))
-            } catch {
-                selfMetrics.count(.spoolFull, batch.count)
-                logger.error("cannot spool log events", metadata: ["error": "\(error)", "events": "\(batch.count)"])
-            }
+            let spooled = SpooledBatch(
+                kind: Self.batchKind, created: now / 1000, items: batch.count, attributes: ["group": group, "stream": stream],
+                payload: LogEventBatcher.body(group: group, stream: stream, events: batch))
+            if let id = spool.accept(spooled, selfMetrics: selfMetrics, logger: logger) { ids.append(id) }
         }
         return ids
     }

@@ -32,13 +32,7 @@ public struct CloudWatchMetricSink: MetricSink {
                 kind: Self.batchKind, created: created, items: request.datumCount,
                 attributes: ["namespace": request.namespace, "encoding": compress ? "gzip" : "identity"],
                 payload: compress ? Gzip.compress(request.bytes, level: Gzip.fastest) : request.bytes)
-            do {
-                let id = try spool.append(batch)
-                logger.debug("spooled", metadata: ["batch": "\(id)", "namespace": "\(request.namespace)", "datums": "\(request.datumCount)"])
-            } catch {
-                selfMetrics.count(.spoolFull, request.datumCount)
-                logger.error("cannot spool metric data", metadata: ["error": "\(error)", "datums": "\(request.datumCount)"])
-            }
+            spool.accept(batch, selfMetrics: selfMetrics, logger: logger)
         }
     }
 }

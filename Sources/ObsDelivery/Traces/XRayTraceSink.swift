@@ -22,14 +22,9 @@ public struct XRayTraceSink: Sendable {
         let (batches, oversized) = TraceSegmentBatcher.batches(documents)
         if oversized > 0 { selfMetrics.count(.segmentOversized, oversized) }
         return batches.compactMap { batch in
-            do {
-                return try spool.append(
-                    SpooledBatch(kind: Self.batchKind, created: now, items: batch.count, payload: TraceSegmentBatcher.body(batch)))
-            } catch {
-                selfMetrics.count(.spoolFull, batch.count)
-                logger.error("cannot spool trace segments", metadata: ["error": "\(error)", "segments": "\(batch.count)"])
-                return nil
-            }
+            spool.accept(
+                SpooledBatch(kind: Self.batchKind, created: now, items: batch.count, payload: TraceSegmentBatcher.body(batch)),
+                selfMetrics: selfMetrics, logger: logger)
         }
     }
 }

@@ -54,11 +54,14 @@ extension ChildProcess {
         var description: String { message }
     }
 
-    /// The `datums` metadata of every `spooled` log line: what the agent accepted into its spool.
+    /// The datums of every PutMetricData batch a `spooled` log line reports: what the agent
+    /// accepted into its spool.
     var spooledDatums: [Int] {
         stdout.split(separator: "\n").filter { $0.contains("\"msg\":\"spooled\"") }.compactMap { line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String] else { return nil }
-            return object["datums"].flatMap { Int($0) }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
+                object["kind"] == "put-metric-data"
+            else { return nil }
+            return object["items"].flatMap { Int($0) }
         }
     }
 }
