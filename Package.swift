@@ -39,6 +39,9 @@ let package = Package(
             name: "CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
 
+        // Glue Swift cannot express (recvmmsg), as SwiftNIO's CNIOLinux does.
+        .target(name: "CObsNet"),
+
         // The core: observations, recorder, aggregator. Depends on nothing of ours.
         .target(name: "ObsCore", swiftSettings: strictness),
         // The metric catalog shared by the agent and obsctl.
@@ -47,6 +50,10 @@ let package = Package(
         .target(
             name: "ObsPostgres",
             dependencies: ["CLibPQ", "ObsCore", "ObsCatalog", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictness),
+        .target(
+            name: "ObsXRay",
+            dependencies: ["CObsNet", "ObsCore", "ObsCatalog", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         .target(
             name: "ObsJournal",
@@ -70,7 +77,7 @@ let package = Package(
         .target(
             name: "ObsAgent",
             dependencies: [
-                "ObsCore", "ObsCatalog", "ObsPostgres", "ObsAWS", "ObsDelivery",
+                "ObsCore", "ObsCatalog", "ObsPostgres", "ObsXRay", "ObsAWS", "ObsDelivery",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -103,6 +110,9 @@ let package = Package(
             swiftSettings: strictness),
         .testTarget(
             name: "ObsDeliveryTests", dependencies: ["ObsDelivery", "ObsAWS", "ObsCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictness),
+        .testTarget(
+            name: "ObsXRayTests", dependencies: ["ObsXRay", "ObsCore", "ObsCatalog"], exclude: ["Fixtures"],
             swiftSettings: strictness),
         .testTarget(name: "ObsJournalTests", dependencies: ["ObsJournal"], exclude: ["Fixtures"], swiftSettings: strictness),
     ]

@@ -4,6 +4,7 @@ import ObsCatalog
 import ObsCore
 import ObsDelivery
 import ObsPostgres
+import ObsXRay
 import ServiceLifecycle
 import UnixSignals
 
@@ -54,6 +55,8 @@ public struct Agent: Sendable {
         public var shippers: [SpoolShipper] = []
         /// The CloudWatch client, when metrics go to CloudWatch.
         public var cloudWatch: AWSClient?
+        /// Where X-Ray segments go, when the X-Ray source is on.
+        public var traces: XRayTraceSink?
     }
 
     /// The delivery this config and environment call for. Opening the spool is part of it, so a
@@ -79,6 +82,9 @@ public struct Agent: Sendable {
                 throw ConfigError("credentials", error.description)
             }
             guard let provider, let endpoint else {
+                if config.xray != nil {
+                    throw ConfigError("sources.xray", "X-Ray segments need AWS credentials and a region or endpoint to go to")
+                }
                 if config.sink == .cloudWatch {
                     throw ConfigError(
                         "metrics.sink",
@@ -97,11 +103,24 @@ public struct Agent: Sendable {
             } catch {
                 throw ConfigError("delivery.spool_directory", "\(error) (set delivery.spool_directory or OBS_SPOOL_DIR)")
             }
-            let shipper = SpoolShipper(
-                spool: spool, sender: PutMetricDataSender(client: client), selfMetrics: recorder.selfMetrics, logger: logger)
+            var shippers = [
+                SpoolShipper(spool: spool, sender: PutMetricDataSender(client: client), selfMetrics: recorder.selfMetrics, logger: logger)
+            ]
+            var traces: XRayTraceSink?
+            if config.xray != nil, let xrayEndpoint = aws.endpoint(for: .xRay) {
+                let sink = XRayTraceSink(spool: spool, selfMetrics: recorder.selfMetrics, logger: logger)
+                let xrayClient = AWSClient(
+                    service: .xRay, endpoint: xrayEndpoint, region: aws.region ?? "us-east-1", credentials: credentials,
+                    transport: CurlTransport(connectTimeout: config.connectTimeout, totalTimeout: config.requestTimeout, label: "xray"))
+                shippers.append(
+                    SpoolShipper(
+                        spool: spool, sender: PutTraceSegmentsSender(client: xrayClient, sink: sink), selfMetrics: recorder.selfMetrics,
+                        logger: logger))
+                traces = sink
+            }
             return Delivery(
                 sink: CloudWatchMetricSink(spool: spool, compress: config.compress, selfMetrics: recorder.selfMetrics, logger: logger),
-                shippers: [shipper], cloudWatch: client)
+                shippers: shippers, cloudWatch: client, traces: traces)
         }
     }
 
@@ -131,6 +150,15 @@ public struct Agent: Sendable {
         }
         services.append(.init(service: flusher))
         services += sources.map { .init(service: PostgresService(source: $0)) }
+        if let settings = config.xray, let traces = delivery.traces {
+            let source: XRaySource
+            do {
+                source = try XRaySource(settings: settings, recorder: recorder, logger: logger) { traces.publish($0) }
+            } catch {
+                throw ConfigError("sources.xray.address", error.description)
+            }
+            services.append(.init(service: XRayService(source: source)))
+        }
         if options.once {
             services.append(.init(service: OnceTrigger(interval: config.flushInterval), successTerminationBehavior: .gracefullyShutdownGroup))
         }

@@ -53,6 +53,7 @@ public struct DashboardPlacement: Sendable, Hashable {
 
 /// The dashboards obsctl generates.
 public enum DashboardID: String, Sendable, Hashable, CaseIterable {
+    case api
     case database
     case agentHealth = "agent-health"
 
@@ -60,6 +61,7 @@ public enum DashboardID: String, Sendable, Hashable, CaseIterable {
     public var fileName: String { "\(rawValue).json" }
     public var title: String {
         switch self {
+        case .api: return "API"
         case .database: return "Database"
         case .agentHealth: return "Agent health"
         }

@@ -49,7 +49,7 @@ struct ObsAgentCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (config, environment) = try options.load()
-        guard !config.postgres.isEmpty else {
+        guard !config.postgres.isEmpty || config.xray != nil else {
             AgentLaunch.fail("obs-agent", "config: no sources: give --config FILE with sources.postgres, or set DB_HOST, DB_NAME and DB_USER")
             throw ExitCode(2)
         }

@@ -1,4 +1,5 @@
 import ObsPostgres
+import ObsXRay
 
 extension AgentConfig {
     /// The config of a deployment that has no file: the services' own database variables.
@@ -9,6 +10,7 @@ extension AgentConfig {
     ///   Keycloak database, when it is another database than the first.
     /// - `OBS_DB_INSTANCE`: the DBInstance dimension (default: the host).
     /// - `OBS_FLUSH_INTERVAL`: seconds between flushes (default 60).
+    /// - `AWS_XRAY_DAEMON_ADDRESS`: receive X-Ray segments on this address (as the daemon would).
     public static func fromEnvironment(_ environment: [String: String]) throws(ConfigError) -> AgentConfig {
         var config = AgentConfig()
         func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
@@ -37,6 +39,12 @@ extension AgentConfig {
                     instance: value("OBS_DB_INSTANCE") ?? host,
                     connection: PostgresConnectionSettings(host: host, port: port, database: database, user: user, password: password),
                     interval: min(15, config.flushInterval)))
+        }
+        if let address = value("AWS_XRAY_DAEMON_ADDRESS") {
+            guard let (host, port) = XRaySource.Settings.parseAddress(address) else {
+                throw ConfigError("AWS_XRAY_DAEMON_ADDRESS", "expected host:port, got \"\(address)\"")
+            }
+            config.xray = XRaySource.Settings(host: host, port: port)
         }
         if let host = value("DB_HOST") {
             try add(

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ObsAWS
 import ObsPostgres
+import ObsXRay
 import Yams
 
 /// Everything the agent runs with, read from a YAML file or, with no file, from the deployment's
@@ -46,6 +47,8 @@ public struct AgentConfig: Sendable {
     public var requestTimeout: Double = 30
     /// `delivery.connect_timeout`: the longest a connection to AWS may take to open. Default 5 s.
     public var connectTimeout: Double = 5
+    /// `sources.xray`: the X-Ray daemon stand-in, when enabled.
+    public var xray: XRaySource.Settings?
     /// `sources.postgres`: one entry per database.
     public var postgres: [PostgresSource.Settings] = []
     /// Values never to print (passwords), collected while reading.
@@ -107,7 +110,20 @@ public struct AgentConfig: Sendable {
             if let v = delivery["request_timeout"] { config.requestTimeout = try v.seconds(in: 0.1...300) }
             if let v = delivery["connect_timeout"] { config.connectTimeout = try v.seconds(in: 0.1...60) }
         }
-        if let sources = try root["sources"]?.mapping(allowed: ["postgres"]) {
+        if let sources = try root["sources"]?.mapping(allowed: ["postgres", "xray"]) {
+            if let xray = try sources["xray"]?.mapping(allowed: ["address", "receive_buffer_bytes", "batch_delay"]) {
+                var settings = XRaySource.Settings()
+                if let v = xray["address"] {
+                    let text = try v.string()
+                    guard let (host, port) = XRaySource.Settings.parseAddress(text) else {
+                        throw ConfigError(v.path, "expected host:port (such as 0.0.0.0:2000 or [::]:2000), got \"\(text)\"")
+                    }
+                    (settings.host, settings.port) = (host, port)
+                }
+                if let v = xray["receive_buffer_bytes"] { settings.receiveBufferBytes = try v.bytes(in: (64 << 10)...(1 << 30)) }
+                if let v = xray["batch_delay"] { settings.batchDelay = try v.seconds(in: 0.01...60) }
+                config.xray = settings
+            }
             if let list = try sources["postgres"]?.sequence() {
                 for entry in list {
                     let settings = try postgresSettings(entry, defaultInterval: min(15, config.flushInterval))

@@ -68,6 +68,13 @@ public struct DashboardGenerator: Sendable {
 
     func introduction(for id: DashboardID) -> String {
         switch id {
+        case .api:
+            return """
+                # API
+                Requests, faults (5xx), errors (4xx), throttles (429) and latency per service, method and route, \
+                from the X-Ray segments the services send to obs-agent. Routes have their ids collapsed \
+                (`/api/users/{id}`). A rise in Faults with flat Requests points at a dependency: open the traces.
+                """
         case .database:
             return """
                 # Database

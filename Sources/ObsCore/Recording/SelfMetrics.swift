@@ -37,12 +37,23 @@ public final class SelfMetrics: Sendable {
         case segmentOversized = "segment_oversized"
         /// A trace segment X-Ray refused for good (UnprocessedTraceSegments).
         case segmentUnprocessed = "segment_unprocessed"
+        /// X-Ray datagrams dropped as invalid, by what was wrong.
+        case datagramNoHeader = "datagram_no_header"
+        case datagramBadHeader = "datagram_bad_header"
+        case datagramBadJSON = "datagram_bad_json"
+        case datagramOversize = "datagram_oversize"
+        case segmentBadID = "segment_bad_id"
+        case segmentBadTraceID = "segment_bad_trace_id"
+        case segmentBadTimes = "segment_bad_times"
+        case subsegmentMissingFields = "subsegment_missing_fields"
 
         /// Whether this reason loses data (else it is an incident that loses nothing).
         public var isDrop: Bool {
             switch self {
             case .nonFiniteValue, .valueOutOfRange, .batchRejected, .batchRetriesExhausted, .ringFull, .spoolFull,
-                .spoolCorrupt, .logEventTooOld, .logEventTooNew, .segmentOversized, .segmentUnprocessed:
+                .spoolCorrupt, .logEventTooOld, .logEventTooNew, .segmentOversized, .segmentUnprocessed, .datagramNoHeader,
+                .datagramBadHeader, .datagramBadJSON, .datagramOversize, .segmentBadID, .segmentBadTraceID, .segmentBadTimes,
+                .subsegmentMissingFields:
                 return true
             case .seriesOverflow, .counterReset, .sampleFailed, .requestRetried, .logEventTruncated: return false
             }

@@ -1,0 +1,32 @@
+import ObsCore
+
+/// API metrics: requests, errors and latency per service, method, route and status class. The
+/// agent derives them from X-Ray segments (and, later, from actuator and access logs), so the API
+/// dashboard works from traces alone.
+public enum APIMetrics {
+    public static let namespace = "Obs/API"
+    public static let dimensions = ["Service", "Method", "Route", "StatusClass"]
+
+    private static func counter(_ id: String, _ name: String, _ widget: String, _ description: String) -> MetricDefinition {
+        MetricDefinition(
+            id: "api.\(id)", namespace: namespace, name: name, unit: .count, kind: .counter, dimensions: dimensions,
+            description: description, source: "X-Ray segments (http block)",
+            placement: DashboardPlacement(dashboard: .api, widget: widget, statistic: "Sum"))
+    }
+
+    public static let requests = counter("requests", "Requests", "Requests", "Requests served, from each service's X-Ray segments.")
+    public static let faults = counter(
+        "faults", "Faults", "Faults, errors and throttles", "Requests that failed on the server (5xx; the segment's fault flag).")
+    public static let errors = counter(
+        "errors", "Errors", "Faults, errors and throttles", "Requests refused as the client's error (4xx; the segment's error flag).")
+    public static let throttles = counter(
+        "throttles", "Throttles", "Faults, errors and throttles", "Requests throttled (429; the segment's throttle flag).")
+
+    public static let latency = MetricDefinition(
+        id: "api.latency", namespace: namespace, name: "Latency", unit: .milliseconds, kind: .distribution, dimensions: dimensions,
+        description: "Time from request to response, as the service's segment measured it. A distribution: p50, p90 and p99 hold within 1 %.",
+        source: "X-Ray segments (end_time - start_time)",
+        placement: DashboardPlacement(dashboard: .api, widget: "Latency", statistic: "p99"))
+
+    public static let all = [requests, faults, errors, throttles, latency]
+}

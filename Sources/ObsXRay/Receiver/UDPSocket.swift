@@ -1,0 +1,87 @@
+import CObsNet
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A bound UDP socket read in batches with `recvmmsg`, with an enlarged receive buffer. Reads time
+/// out every 100 ms so that the reading thread can notice it is asked to stop.
+final class UDPSocket: @unchecked Sendable {
+    let descriptor: Int32
+    /// The port actually bound (useful with port 0).
+    let port: Int
+    /// The receive buffer the kernel granted, in bytes.
+    let receiveBuffer: Int
+
+    /// Datagrams read per `recvmmsg` call, and the buffer of each (the largest UDP payload).
+    static let batch = 64
+    static let datagramCapacity = 65_536
+
+    private let buffers: UnsafeMutableRawPointer
+    private let lengths: UnsafeMutablePointer<Int>
+
+    /// Binds `host:port` (IPv4 or IPv6 literal, or `localhost`), asking for `receiveBufferBytes`.
+    init(host: String, port: Int, receiveBufferBytes: Int) throws(XRaySourceError) {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
+        var info: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &info) == 0, let address = info else {
+            throw .cannotBind("\(host):\(port): not an address")
+        }
+        defer { freeaddrinfo(info) }
+        let fd = socket(address.pointee.ai_family, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { throw .cannotBind("socket: \(String(cString: strerror(errno)))") }
+        var size = Int32(receiveBufferBytes)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        guard bind(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw .cannotBind("\(host):\(port): \(reason)")
+        }
+        var bound = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &length) } }
+        self.port = Int(UInt16(bigEndian: withUnsafeBytes(of: &bound) { $0.load(fromByteOffset: 2, as: UInt16.self) }))
+        var granted: Int32 = 0
+        var grantedLength = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &grantedLength)
+        receiveBuffer = Int(granted)
+        descriptor = fd
+
+        buffers = .allocate(byteCount: Self.batch * Self.datagramCapacity, alignment: 16)
+        lengths = .allocate(capacity: Self.batch)
+    }
+
+    deinit {
+        close(descriptor)
+        buffers.deallocate()
+        lengths.deallocate()
+    }
+
+    /// Reads up to `batch` datagrams, waiting at most 100 ms for the first, and hands each to
+    /// `body`. Returns how many were read.
+    func receive(_ body: (UnsafeRawBufferPointer) -> Void) -> Int {
+        let count = lengths.withMemoryRebound(to: Int.self, capacity: Self.batch) {
+            Int(obs_recv_batch(descriptor, buffers, Int32(Self.batch), Self.datagramCapacity, UnsafeMutableRawPointer($0).assumingMemoryBound(to: size_t.self)))
+        }
+        guard count > 0 else { return 0 }
+        for i in 0..<count {
+            body(UnsafeRawBufferPointer(start: buffers + i * Self.datagramCapacity, count: lengths[i]))
+        }
+        return count
+    }
+}
+
+/// Why the X-Ray source cannot start.
+public enum XRaySourceError: Error, Sendable, CustomStringConvertible {
+    case cannotBind(String)
+
+    public var description: String {
+        switch self {
+        case .cannotBind(let reason): return "xray: cannot listen on \(reason)"
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Logging
+import ObsCore
+import Synchronization
+
+/// A drop-in for the X-Ray daemon's UDP side: reads segment documents that SDKs send (default
+/// 127.0.0.1:2000), validates each, derives API metrics from the segments of services that served
+/// HTTP requests, and hands the documents on in batches of at most 50, at the latest one second
+/// after the first of a batch arrived.
+///
+/// Invalid datagrams are dropped and counted by reason; a log line says so at most once a second.
+/// The socket is read on a thread of its own with `recvmmsg`; nothing on that path waits for delivery.
+public final class XRaySource: @unchecked Sendable {
+    /// Where to listen and how to batch.
+    public struct Settings: Sendable {
+        public var host: String
+        public var port: Int
+        /// The socket's receive buffer (the kernel may grant less: see `net.core.rmem_max`).
+        public var receiveBufferBytes: Int
+        public var batchSize: Int
+        /// The longest a segment waits for its batch to fill, in seconds.
+        public var batchDelay: Double
+
+        public init(host: String = "127.0.0.1", port: Int = 2000, receiveBufferBytes: Int = 8 << 20, batchSize: Int = 50, batchDelay: Double = 1) {
+            self.host = host
+            self.port = port
+            self.receiveBufferBytes = receiveBufferBytes
+            self.batchSize = batchSize
+            self.batchDelay = batchDelay
+        }
+
+        /// `host:port`, `[v6]:port` or `:port`, as `AWS_XRAY_DAEMON_ADDRESS` is written.
+        public static func parseAddress(_ text: String) -> (host: String, port: Int)? {
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+                return nil
+            }
+            var host = String(text[..<colon])
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            return (host.isEmpty ? "0.0.0.0" : host, port)
+        }
+    }
+
+    public let settings: Settings
+    private let socket: UDPSocket
+    private let metrics: SegmentMetrics
+    private let selfMetrics: SelfMetrics
+    private let logger: Logger
+    private let deliver: @Sendable ([String]) -> Void
+    private let pending = Mutex<(documents: [String], since: Double?)>(([], nil))
+    private let received = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
+    // Touched only by the reading thread.
+    private var lastWarning: Double = 0
+    private var dropsSinceWarning = 0
+
+    /// The port bound (the configured one, or the one the kernel chose for port 0).
+    public var port: Int { socket.port }
+    /// Valid segments received so far.
+    public var receivedCount: Int { received.load(ordering: .relaxed) }
+
+    /// Binds the socket (so a busy port is reported at start). `deliver` gets each batch of
+    /// documents; it must not block for long.
+    public init(
+        settings: Settings, recorder: Recorder, logger: Logger, deliver: @escaping @Sendable ([String]) -> Void
+    ) throws(XRaySourceError) {
+        self.settings = settings
+        self.socket = try UDPSocket(host: settings.host, port: settings.port, receiveBufferBytes: settings.receiveBufferBytes)
+        self.metrics = SegmentMetrics(recorder: recorder)
+        self.selfMetrics = recorder.selfMetrics
+        var logger = logger
+        logger[metadataKey: "source"] = "xray"
+        self.logger = logger
+        self.deliver = deliver
+    }
+
+    /// Reads until `stop()`; then hands on what is still batched. Blocks: run it on its own thread.
+    public func runBlocking() {
+        logger.info("xray listening", metadata: ["address": "\(settings.host):\(port)", "receive_buffer": "\(socket.receiveBuffer)"])
+        while !stopping.load(ordering: .relaxed) {
+            _ = socket.receive { datagram in handle(datagram) }
+            flushIfDue(now: Date().timeIntervalSince1970)
+        }
+        flush()
+    }
+
+    /// Runs the reading thread until the task is cancelled, then flushes.
+    public func run() async {
+        let thread = Thread { self.runBlocking() }
+        thread.name = "obs.xray"
+        thread.start()
+        await withTaskCancellationHandler {
+            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
+        } onCancel: {
+            self.stop()
+        }
+        // The thread notices within one receive timeout (100 ms) and flushes.
+        while thread.isExecuting || !thread.isFinished { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+
+    public func stop() {
+        stopping.store(true, ordering: .relaxed)
+    }
+
+    private func handle(_ datagram: UnsafeRawBufferPointer) {
+        switch SegmentDatagram.parse(datagram) {
+        case .success(let segment):
+            received.add(1, ordering: .relaxed)
+            metrics.record(segment)
+            let full: [String]? = pending.withLock { pending in
+                pending.documents.append(segment.document)
+                if pending.since == nil { pending.since = Date().timeIntervalSince1970 }
+                guard pending.documents.count >= settings.batchSize else { return nil }
+                defer { pending = ([], nil) }
+                return pending.documents
+            }
+            if let full { deliver(full) }
+        case .failure(let rejection):
+            let reason = rejection.reason
+            selfMetrics.count(reason)
+            dropsSinceWarning += 1
+            let now = Date().timeIntervalSince1970
+            if now - lastWarning >= 1 {
+                logger.warning("invalid datagrams dropped", metadata: ["last.reason": "\(reason.rawValue)", "dropped": "\(dropsSinceWarning)"])
+                lastWarning = now
+                dropsSinceWarning = 0
+            }
+        }
+    }
+
+    private func flushIfDue(now: Double) {
+        let due: [String]? = pending.withLock { pending in
+            guard let since = pending.since, now - since >= settings.batchDelay else { return nil }
+            defer { pending = ([], nil) }
+            return pending.documents
+        }
+        if let due, !due.isEmpty { deliver(due) }
+    }
+
+    private func flush() {
+        let rest = pending.withLock { pending in
+            defer { pending = ([], nil) }
+            return pending.documents
+        }
+        if !rest.isEmpty { deliver(rest) }
+    }
+}

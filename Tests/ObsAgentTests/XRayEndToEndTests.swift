@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+
+/// The Python aws-xray-sdk sends to the agent's UDP port, as the services do; the segments are read
+/// back from the local X-Ray endpoint (BatchGetTraces) and the API metrics from CloudWatch.
+@Suite(
+    .enabled(if: TestServices.hasAWS && TestServices.hasBinary, "needs scripts/test: moto_server and the built obs-agent"),
+    .serialized)
+struct XRayEndToEndTests {
+    struct Sent: Decodable {
+        var traces: [String]
+        var segments: [String]
+    }
+
+    @Test func segmentsFromTheSDKLandAndBecomeAPIMetrics() async throws {
+        let config = try TestServices.writeTemporary("""
+            agent:
+              flush_interval: 8s
+            sources:
+              xray:
+                address: 127.0.0.1:0
+                batch_delay: 200ms
+            """)
+        var environment = TestServices.awsEnvironment
+        environment["AWS_ENDPOINT_URL_XRAY"] = TestServices.awsEndpoint
+        let agent = try ChildProcess(
+            TestServices.agentPath, ["--config", config, "--once", "--log-level", "debug"],
+            environment: TestServices.cleanEnvironment(environment))
+        #expect(await agent.waitForOutput(containing: "xray listening", timeout: 20), "\(agent.stdout)\(agent.stderr)")
+        let listening = agent.stdout.split(separator: "\n").first { $0.contains("xray listening") } ?? ""
+        let object = try JSONSerialization.jsonObject(with: Data(listening.utf8)) as? [String: String]
+        let address = try #require(object?["address"])
+
+        let script = TestServices.repositoryRoot.appendingPathComponent("scripts/lib/xray_send.py").path
+        let count = 35
+        let service = "user-service-\(UUID().uuidString.prefix(6))"
+        let (status, out, err) = try await ChildProcess.run(
+            "/usr/bin/env", ["python3", script, address, "\(count)", service], environment: TestServices.cleanEnvironment())
+        #expect(status == 0, "\(err)")
+        let sent = try JSONDecoder().decode(Sent.self, from: Data(out.utf8))
+        // And one datagram that is not JSON, which is counted and dropped.
+        let port = address.split(separator: ":").last.map(String.init) ?? ""
+        _ = try await ChildProcess.run(
+            "/usr/bin/env",
+            ["python3", "-c", "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'{\"format\":\"json\",\"version\":1}\\n{not json', ('127.0.0.1', \(port)))"],
+            environment: TestServices.cleanEnvironment())
+        #expect(await agent.wait(timeout: 60) == 0, "\(agent.stdout.suffix(2000))")
+
+        let reader = TestServices.repositoryRoot.appendingPathComponent("scripts/lib/aws_read.py").path
+        let (readStatus, readOut, readErr) = try await ChildProcess.run(
+            "/usr/bin/env", ["python3", reader, TestServices.awsEndpoint, "traces"] + sent.traces, environment: TestServices.cleanEnvironment())
+        #expect(readStatus == 0, "\(readErr)")
+        let documents = try JSONSerialization.jsonObject(with: Data(readOut.utf8)) as? [[String: Any]] ?? []
+        #expect(Set(documents.compactMap { $0["id"] as? String }) == Set(sent.segments), "every segment landed, read back by BatchGetTraces")
+        #expect(documents.allSatisfy { ($0["subsegments"] as? [Any])?.count == 1 }, "with its subsegment")
+
+        let api = try await LandedMetric.read(namespace: "Obs/API").filter { $0.dimensions["Service"] == service }
+        func total(_ name: String, _ statusClass: String) -> Double {
+            api.filter { $0.name == name && $0.dimensions["StatusClass"] == statusClass && $0.dimensions["Route"] == "/api/users/{id}" }
+                .reduce(0) { $0 + $1.total }
+        }
+        let faults = (0..<count).filter { $0 % 5 == 0 }.count
+        let clientErrors = (0..<count).filter { $0 % 5 != 0 && $0 % 7 == 0 }.count
+        #expect(total("Requests", "5xx") == Double(faults))
+        #expect(total("Requests", "4xx") == Double(clientErrors))
+        #expect(total("Requests", "2xx") == Double(count - faults - clientErrors))
+        #expect(total("Faults", "5xx") == Double(faults))
+        #expect(total("Errors", "4xx") == Double(clientErrors))
+        #expect(api.contains { $0.name == "Latency" && $0.dimensions["Method"] == "GET" })
+
+        let agentMetrics = try await LandedMetric.read(namespace: "Obs/Agent")
+        #expect(agentMetrics.contains { $0.name == "Dropped" && $0.dimensions["Reason"] == "datagram_bad_json" && $0.total >= 1 })
+        #expect(agent.stdout.contains("invalid datagrams dropped"))
+        try? FileManager.default.removeItem(atPath: config)
+    }
+}
