@@ -57,6 +57,8 @@ public struct Agent: Sendable {
         public var cloudWatch: AWSClient?
         /// Where X-Ray segments go, when the X-Ray source is on.
         public var traces: XRayTraceSink?
+        /// The X-Ray client, for the sampling proxy.
+        public var xray: AWSClient?
     }
 
     /// The delivery this config and environment call for. Opening the spool is part of it, so a
@@ -107,6 +109,7 @@ public struct Agent: Sendable {
                 SpoolShipper(spool: spool, sender: PutMetricDataSender(client: client), selfMetrics: recorder.selfMetrics, logger: logger)
             ]
             var traces: XRayTraceSink?
+            var xray: AWSClient?
             if config.xray != nil, let xrayEndpoint = aws.endpoint(for: .xRay) {
                 let sink = XRayTraceSink(spool: spool, selfMetrics: recorder.selfMetrics, logger: logger)
                 let xrayClient = AWSClient(
@@ -117,10 +120,11 @@ public struct Agent: Sendable {
                         spool: spool, sender: PutTraceSegmentsSender(client: xrayClient, sink: sink), selfMetrics: recorder.selfMetrics,
                         logger: logger))
                 traces = sink
+                xray = xrayClient
             }
             return Delivery(
                 sink: CloudWatchMetricSink(spool: spool, compress: config.compress, selfMetrics: recorder.selfMetrics, logger: logger),
-                shippers: shippers, cloudWatch: client, traces: traces)
+                shippers: shippers, cloudWatch: client, traces: traces, xray: xray)
         }
     }
 
@@ -158,6 +162,13 @@ public struct Agent: Sendable {
                 throw ConfigError("sources.xray.address", error.description)
             }
             services.append(.init(service: XRayService(source: source)))
+            if let client = delivery.xray {
+                do {
+                    services.append(.init(service: try XRaySamplingProxy(host: settings.host, port: source.port, client: client)))
+                } catch {
+                    throw ConfigError("sources.xray.address", "\(error) (TCP, for sampling)")
+                }
+            }
         }
         if options.once {
             services.append(.init(service: OnceTrigger(interval: config.flushInterval), successTerminationBehavior: .gracefullyShutdownGroup))

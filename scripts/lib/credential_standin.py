@@ -4,6 +4,8 @@
   EC2 instance metadata (IMDSv2): PUT /latest/api/token, GET /latest/meta-data/iam/security-credentials/[role]
   ECS container endpoint:         GET /ecs/credentials (Authorization must equal --ecs-token)
   STS AssumeRoleWithWebIdentity:  POST / (form), records the WebIdentityToken it was given
+  X-Ray sampling:                 POST /GetSamplingRules, POST /SamplingTargets (canned answers),
+                                  records each request's SigV4 credential scope
 
 Listens on 127.0.0.1 (an ephemeral port, printed on the first line of stdout). Credentials expire
 --expiry seconds after they are issued, each issue with a new AccessKeyId. GET /__stats returns
@@ -17,7 +19,7 @@ import threading
 import urllib.parse
 
 STATS = {"imds_token": 0, "imds_credentials": 0, "imds_rejected": 0, "ecs": 0, "ecs_rejected": 0, "sts": 0,
-         "web_identity_tokens": []}
+         "web_identity_tokens": [], "sampling": []}
 LOCK = threading.Lock()
 IMDS_TOKEN = "imds-session-token-0123456789"
 
@@ -76,7 +78,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length", 0))
-        form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+        raw = self.rfile.read(length).decode()
+        if self.path in ("/GetSamplingRules", "/SamplingTargets"):
+            authorization = self.headers.get("Authorization", "")
+            scope = authorization.split("Credential=")[1].split(",")[0] if "Credential=" in authorization else ""
+            with LOCK:
+                STATS["sampling"].append({"path": self.path, "scope": scope, "body": raw})
+            if self.path == "/GetSamplingRules":
+                return self.reply(200, json.dumps({"SamplingRuleRecords": [{"SamplingRule": {
+                    "RuleName": "Default", "Priority": 10000, "FixedRate": 0.05, "ReservoirSize": 1, "ServiceName": "*",
+                    "ServiceType": "*", "Host": "*", "HTTPMethod": "*", "URLPath": "*", "ResourceARN": "*", "Version": 1}}]}))
+            return self.reply(200, json.dumps({"SamplingTargetDocuments": [], "LastRuleModification": 0,
+                                               "UnprocessedStatistics": []}))
+        form = urllib.parse.parse_qs(raw)
         if form.get("Action") == ["AssumeRoleWithWebIdentity"]:
             with LOCK:
                 STATS["web_identity_tokens"].append(form.get("WebIdentityToken", [""])[0])

@@ -1,4 +1,5 @@
 import Foundation
+import ObsCore
 
 /// One CloudWatch Logs event: milliseconds since the epoch and a message (CR and LF are data).
 public struct CloudWatchLogEvent: Sendable, Equatable, Codable {
@@ -101,17 +102,12 @@ public struct LogEventBatcher: Sendable {
 
     /// The PutLogEvents JSON body.
     public static func body(group: String, stream: String, events: [CloudWatchLogEvent]) -> [UInt8] {
-        var out = "{\"logGroupName\":\(jsonString(group)),\"logStreamName\":\(jsonString(stream)),\"logEvents\":["
+        var out = "{\"logGroupName\":\(JSONText.quoted(group)),\"logStreamName\":\(JSONText.quoted(stream)),\"logEvents\":["
         for (i, event) in events.enumerated() {
             if i > 0 { out += "," }
-            out += "{\"timestamp\":\(event.timestamp),\"message\":\(jsonString(event.message))}"
+            out += "{\"timestamp\":\(event.timestamp),\"message\":\(JSONText.quoted(event.message))}"
         }
         out += "]}"
         return Array(out.utf8)
-    }
-
-    static func jsonString(_ value: String) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: [value], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
-        return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
     }
 }

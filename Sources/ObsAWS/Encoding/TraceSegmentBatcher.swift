@@ -1,3 +1,5 @@
+import ObsCore
+
 /// The PutTraceSegments limits we enforce.
 public enum XRayLimits {
     /// A segment document holds at most 64 kB.
@@ -30,6 +32,6 @@ public enum TraceSegmentBatcher {
 
     /// The PutTraceSegments JSON body: `{"TraceSegmentDocuments": ["...", ...]}`.
     public static func body(_ documents: [String]) -> [UInt8] {
-        Array(("{\"TraceSegmentDocuments\":[" + documents.map(LogEventBatcher.jsonString).joined(separator: ",") + "]}").utf8)
+        Array(("{\"TraceSegmentDocuments\":[" + documents.map(JSONText.quoted).joined(separator: ",") + "]}").utf8)
     }
 }
