@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "ObsCore", targets: ["ObsCore"]),
         .library(name: "ObsCatalog", targets: ["ObsCatalog"]),
         .library(name: "ObsAWS", targets: ["ObsAWS"]),
+        .library(name: "ObsXRay", targets: ["ObsXRay"]),
+        .library(name: "CObsNet", targets: ["CObsNet"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -16,6 +16,8 @@ let package = Package(
             dependencies: [
                 .product(name: "ObsCore", package: "obs"),
                 .product(name: "ObsAWS", package: "obs"),
+                .product(name: "ObsXRay", package: "obs"),
+                .product(name: "CObsNet", package: "obs"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             swiftSettings: [.unsafeFlags(["-Ounchecked"])]),

@@ -2,6 +2,9 @@ import Foundation
 import MallocInterposerSwift
 import ObsAWS
 import ObsCore
+import ObsXRay
+import CObsNet
+import Logging
 import Synchronization
 
 // The agent's hot path, each figure beside a Mutex-guarded baseline measured in the same run.
@@ -245,4 +248,112 @@ if enabled("flush") {
     report("flush + encode 10,000 series", median(flushSamples), "ms", baseline: median(baselineSamples),
         note: "\(requests) requests")
     report("flush + encode + gzip 10,000 series", median(gzipSamples), "ms", note: "\(bytes) bytes gzipped")
+}
+
+// MARK: 4. X-Ray: datagrams received, validated, measured and batched, beside a plain recvmmsg loop
+
+/// CPU seconds this process has used.
+func processCPU() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+/// CPU seconds the calling thread has used.
+func threadCPU() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Sends `total` copies of `datagram` to 127.0.0.1:`port` at `rate` a second; returns the sender
+/// thread's CPU seconds.
+func sendPaced(_ datagram: [UInt8], to port: Int, rate: Int, total: Int) -> Double {
+    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = UInt16(port).bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let cpu = threadCPU()
+    let start = now()
+    var sent = 0
+    while sent < total {
+        // Keep to the schedule: send what is due, then yield until the next millisecond.
+        let due = min(total, Int(Double(now() - start) / 1e9 * Double(rate)) + 1)
+        while sent < due {
+            _ = datagram.withUnsafeBytes { bytes in
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+            }
+            sent += 1
+        }
+        usleep(200)
+    }
+    return threadCPU() - cpu
+}
+
+if enabled("xray") {
+    let body = #"{"id": "9a1cd9a4e2d2f8b1", "name": "user-service", "start_time": 1795729074.1, "in_progress": false, "http": {"request": {"method": "GET", "url": "http://user-service:8080/api/users/1042"}, "response": {"status": 200}}, "annotations": {"tenant": "shop"}, "aws": {"xray": {"sdk": "X-Ray for Python", "sdk_version": "2.15.0"}}, "subsegments": [{"id": "b7c2a1d4e5f60718", "name": "postgres", "start_time": 1795729074.1001, "end_time": 1795729074.1021, "namespace": "remote", "sql": {"database_type": "PostgreSQL", "url": "db:5432/microservices_ecom"}}], "trace_id": "1-6b08a6b2-d9e154067440613ea1f0c607", "end_time": 1795729074.1045}"#
+    let datagram = Array(#"{"format":"json","version":1}"#.utf8) + [0x0A] + Array(body.utf8)
+    for rate in [50_000, 150_000] {
+        let total = rate * 3
+        // The agent's receiver.
+        let recorder = Recorder(ringCapacity: 1 << 20)
+        let aggregator = Aggregator(recorder: recorder)
+        let delivered = Atomic<Int>(0)
+        let source = try! XRaySource(settings: .init(host: "127.0.0.1", port: 0), recorder: recorder, logger: Logger(label: "bench")) {
+            delivered.add($0.count, ordering: .relaxed)
+        }
+        let receiver = Thread { source.runBlocking() }
+        receiver.start()
+        usleep(200_000)
+        let cpuBefore = processCPU()
+        let senderCPU = sendPaced(datagram, to: source.port, rate: rate, total: total)
+        usleep(1_500_000)  // let the last batch go (batch delay 1 s)
+        let receiverCPU = processCPU() - cpuBefore - senderCPU
+        source.stop()
+        while !receiver.isFinished { usleep(10_000) }
+        aggregator.drain()
+        let received = delivered.load(ordering: .relaxed)
+
+        // The floor: a plain recvmmsg loop that only counts.
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        var size: Int32 = 8 << 20
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var bound = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        let floorCount = Atomic<Int>(0)
+        let floorStop = Atomic<Bool>(false)
+        let floor = Thread {
+            let buffers = UnsafeMutableRawPointer.allocate(byteCount: 64 * 65_536, alignment: 16)
+            let lengths = UnsafeMutablePointer<Int>.allocate(capacity: 64)
+            while !floorStop.load(ordering: .relaxed) {
+                let n = obs_recv_batch(fd, buffers, 64, 65_536, lengths)
+                if n > 0 { floorCount.add(Int(n), ordering: .relaxed) }
+            }
+        }
+        floor.start()
+        usleep(100_000)
+        let floorBefore = processCPU()
+        let floorSenderCPU = sendPaced(datagram, to: Int(UInt16(bigEndian: bound.sin_port)), rate: rate, total: total)
+        usleep(300_000)
+        let floorCPU = processCPU() - floorBefore - floorSenderCPU
+        floorStop.store(true, ordering: .relaxed)
+        while !floor.isFinished { usleep(10_000) }
+        close(fd)
+
+        report("xray \(rate / 1000)k datagrams/s: CPU a segment", receiverCPU / Double(max(received, 1)) * 1e6, "µs",
+            note: String(format: "received %d of %d (%.3f %% lost); plain recvmmsg floor %.2f µs, received %d",
+                received, total, Double(total - received) / Double(total) * 100, floorCPU / Double(max(floorCount.load(ordering: .relaxed), 1)) * 1e6,
+                floorCount.load(ordering: .relaxed)))
+    }
 }

@@ -1,17 +1,16 @@
-import Foundation
 import ObsCore
 
 /// A segment document received from an X-Ray SDK, validated: the JSON text as sent (it goes to
 /// PutTraceSegments unchanged) and the fields the agent reads from it.
-public struct ReceivedSegment: @unchecked Sendable {
+public struct ReceivedSegment: Sendable {
     /// The document's JSON text, without the header line.
     public var document: String
     public var id: String
     public var traceID: String
     /// A subsegment sent on its own (`"type": "subsegment"`).
     public var isSubsegment: Bool
-    /// The parsed document, for metrics.
-    public var fields: [String: Any]
+    /// What the API metrics are made of.
+    var fields: SegmentScanner.Fields
 }
 
 /// Why a datagram was refused: the self-metric reason it is counted under.
@@ -28,16 +27,13 @@ public enum SegmentDatagram {
     /// The segment in `bytes`, or the reason it is refused.
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<ReceivedSegment, SegmentRejection> {
         guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) else { return .failure(SegmentRejection(reason: .datagramNoHeader)) }
-        let header = try? JSONSerialization.jsonObject(with: Data(bytes[..<newline])) as? [String: Any]
-        guard let header, header["format"] as? String == "json", (header["version"] as? Int) == 1 else {
-            return .failure(SegmentRejection(reason: .datagramBadHeader))
-        }
-        let body = bytes[(newline + 1)...]
+        guard let header = SegmentScanner.scan(UnsafeRawBufferPointer(rebasing: bytes[..<newline])), header.format == "json",
+            header.version == 1
+        else { return .failure(SegmentRejection(reason: .datagramBadHeader)) }
+        let body = UnsafeRawBufferPointer(rebasing: bytes[(newline + 1)...])
         guard body.count <= maxDocumentBytes else { return .failure(SegmentRejection(reason: .datagramOversize)) }
-        guard let fields = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
-            return .failure(SegmentRejection(reason: .datagramBadJSON))
-        }
-        return validate(fields, document: String(decoding: body, as: UTF8.self))
+        guard let fields = SegmentScanner.scan(body) else { return .failure(SegmentRejection(reason: .datagramBadJSON)) }
+        return validate(fields, document: body)
     }
 
     public static func parse(_ bytes: [UInt8]) -> Result<ReceivedSegment, SegmentRejection> {
@@ -47,27 +43,25 @@ public enum SegmentDatagram {
     /// The checks X-Ray makes of a document sent on its own: a 16-hex-digit id, a trace id
     /// `1-<8 hex>-<24 hex>`, a start time, an end time or `in_progress: true`, and for a subsegment
     /// a type, a parent id and a trace id.
-    static func validate(_ fields: [String: Any], document: String) -> Result<ReceivedSegment, SegmentRejection> {
-        guard let id = fields["id"] as? String, isHex(id, count: 16) else { return .failure(SegmentRejection(reason: .segmentBadID)) }
-        let isSubsegment = fields["type"] as? String == "subsegment"
+    static func validate(_ fields: SegmentScanner.Fields, document: UnsafeRawBufferPointer) -> Result<ReceivedSegment, SegmentRejection> {
+        guard let id = fields.id, isHex(id, count: 16) else { return .failure(SegmentRejection(reason: .segmentBadID)) }
+        let isSubsegment = fields.type == "subsegment"
         if isSubsegment {
-            guard let parent = fields["parent_id"] as? String, isHex(parent, count: 16), fields["trace_id"] is String else {
+            guard let parent = fields.parentID, isHex(parent, count: 16), fields.traceID != nil else {
                 return .failure(SegmentRejection(reason: .subsegmentMissingFields))
             }
         }
-        guard let traceID = fields["trace_id"] as? String, isTraceID(traceID) else { return .failure(SegmentRejection(reason: .segmentBadTraceID)) }
-        guard let start = number(fields["start_time"]), start > 0 else { return .failure(SegmentRejection(reason: .segmentBadTimes)) }
-        if let end = number(fields["end_time"]) {
+        guard let traceID = fields.traceID, isTraceID(traceID) else { return .failure(SegmentRejection(reason: .segmentBadTraceID)) }
+        guard let start = fields.startTime, start > 0 else { return .failure(SegmentRejection(reason: .segmentBadTimes)) }
+        if let end = fields.endTime {
             guard end >= start else { return .failure(SegmentRejection(reason: .segmentBadTimes)) }
-        } else if fields["in_progress"] as? Bool != true {
+        } else if fields.inProgress != true {
             return .failure(SegmentRejection(reason: .segmentBadTimes))
         }
-        return .success(ReceivedSegment(document: document, id: id, traceID: traceID, isSubsegment: isSubsegment, fields: fields))
-    }
-
-    static func number(_ value: Any?) -> Double? {
-        guard let number = value as? NSNumber, !(value is Bool) else { return nil }
-        return number.doubleValue
+        return .success(
+            ReceivedSegment(
+                document: String(decoding: document, as: UTF8.self), id: id, traceID: traceID, isSubsegment: isSubsegment,
+                fields: fields))
     }
 
     static func isHex(_ text: String, count: Int) -> Bool {

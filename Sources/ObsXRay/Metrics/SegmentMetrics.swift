@@ -17,14 +17,12 @@ final class SegmentMetrics: @unchecked Sendable {
     }
 
     func record(_ segment: ReceivedSegment) {
-        guard !segment.isSubsegment, let http = segment.fields["http"] as? [String: Any],
-            let request = http["request"] as? [String: Any], let service = segment.fields["name"] as? String
-        else { return }
-        let status = (http["response"] as? [String: Any]).flatMap { SegmentDatagram.number($0["status"]) }.map(Int.init)
-        let statusClass = status.map { "\($0 / 100)xx" } ?? (segment.fields["fault"] as? Bool == true ? "5xx" : "none")
+        let fields = segment.fields
+        guard !segment.isSubsegment, fields.hasHTTPRequest, let service = fields.name else { return }
+        let statusClass = fields.status.map { "\(Int($0) / 100)xx" } ?? (fields.fault ? "5xx" : "none")
         let dimensions = Dimensions([
-            ("Service", service), ("Method", (request["method"] as? String)?.uppercased() ?? "UNKNOWN"),
-            ("Route", RouteTemplate.route(of: request["url"] as? String ?? "/")), ("StatusClass", statusClass),
+            ("Service", service), ("Method", fields.method?.uppercased() ?? "UNKNOWN"),
+            ("Route", RouteTemplate.route(of: fields.url ?? "/")), ("StatusClass", statusClass),
         ])
         let ids = series[dimensions] ?? {
             let ids = APIMetrics.all.map { recorder.series($0.descriptor, dimensions) }
@@ -33,10 +31,10 @@ final class SegmentMetrics: @unchecked Sendable {
         }()
         // Order of APIMetrics.all: requests, faults, errors, throttles, latency.
         producer.record(ids[0], 1)
-        producer.record(ids[1], segment.fields["fault"] as? Bool == true ? 1 : 0)
-        producer.record(ids[2], segment.fields["error"] as? Bool == true ? 1 : 0)
-        producer.record(ids[3], segment.fields["throttle"] as? Bool == true ? 1 : 0)
-        if let start = SegmentDatagram.number(segment.fields["start_time"]), let end = SegmentDatagram.number(segment.fields["end_time"]) {
+        producer.record(ids[1], fields.fault ? 1 : 0)
+        producer.record(ids[2], fields.error ? 1 : 0)
+        producer.record(ids[3], fields.throttle ? 1 : 0)
+        if let start = fields.startTime, let end = fields.endTime {
             producer.record(ids[4], (end - start) * 1000)
         }
     }
