@@ -7,7 +7,7 @@ public enum AgentMetrics {
 
     public static let dropped = MetricDefinition(
         id: "agent.dropped", namespace: namespace, name: "Dropped", unit: .count, kind: .counter, dimensions: ["Reason"],
-        description: "Observations or datums the agent accepted but did not deliver, by reason (ring_full, non_finite_value, value_out_of_range, batch_rejected, batch_retries_exhausted). Should be zero.",
+        description: "Observations, datums, log events or segments the agent accepted but did not deliver, by reason (ring_full, spool_full, non_finite_value, batch_rejected, datagram_*, log_event_too_old, ...). Should be zero.",
         source: "the agent's own counters",
         placement: DashboardPlacement(dashboard: .agentHealth, widget: "Dropped by reason", statistic: "Sum"))
 

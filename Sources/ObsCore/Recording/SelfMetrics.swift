@@ -15,8 +15,6 @@ public final class SelfMetrics: Sendable {
         case counterReset = "counter_reset"
         /// A batch the endpoint refused for good (a 4xx that is not throttling).
         case batchRejected = "batch_rejected"
-        /// A batch given up after its retries ran out.
-        case batchRetriesExhausted = "batch_retries_exhausted"
         /// A sample query that failed (database down, timeout).
         case sampleFailed = "sample_failed"
         /// An observation a producer could not record because its ring was full.
@@ -50,7 +48,7 @@ public final class SelfMetrics: Sendable {
         /// Whether this reason loses data (else it is an incident that loses nothing).
         public var isDrop: Bool {
             switch self {
-            case .nonFiniteValue, .valueOutOfRange, .batchRejected, .batchRetriesExhausted, .ringFull, .spoolFull,
+            case .nonFiniteValue, .valueOutOfRange, .batchRejected, .ringFull, .spoolFull,
                 .spoolCorrupt, .logEventTooOld, .logEventTooNew, .segmentOversized, .segmentUnprocessed, .datagramNoHeader,
                 .datagramBadHeader, .datagramBadJSON, .datagramOversize, .segmentBadID, .segmentBadTraceID, .segmentBadTimes,
                 .subsegmentMissingFields:
