@@ -51,11 +51,13 @@ struct SegmentScanner {
         case root, http, request, response, other
     }
 
-    private var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
+    @inline(__always)
+    private var peek: UInt8? { index < bytes.count ? bytes.load(fromByteOffset: index, as: UInt8.self) : nil }
 
+    @inline(__always)
     private mutating func skipSpace() {
         while index < bytes.count {
-            switch bytes[index] {
+            switch bytes.load(fromByteOffset: index, as: UInt8.self) {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1
             default: return
             }
@@ -121,7 +123,14 @@ struct SegmentScanner {
             guard let range = stringRange() else { return false }
             if let key, wantsString(at: path, key: key) {
                 let raw = UnsafeRawBufferPointer(rebasing: bytes[range.start..<range.end])
-                guard let text = range.escaped ? Self.unescape(raw) : String(validating: raw, as: UTF8.self) else { return false }
+                let text: String
+                if range.escaped {
+                    guard let unescaped = Self.unescape(raw) else { return false }
+                    text = unescaped
+                } else {
+                    guard Self.isValidUTF8(raw) else { return false }
+                    text = String(decoding: raw, as: UTF8.self)
+                }
                 keep(string: text, at: path, key: key)
             } else if !Self.isValidUTF8(UnsafeRawBufferPointer(rebasing: bytes[range.start..<range.end])) {
                 return false
@@ -247,8 +256,13 @@ struct SegmentScanner {
         index += 1  // "
         let start = index
         var escaped = false
+        let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
         while index < bytes.count {
-            let byte = bytes[index]
+            let byte = base[index]
+            if byte > UInt8(ascii: "\\") || (byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\")) {
+                index += 1
+                continue
+            }
             if byte == UInt8(ascii: "\"") {
                 let end = index
                 index += 1
