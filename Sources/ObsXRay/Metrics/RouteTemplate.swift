@@ -1,29 +1,71 @@
-import Foundation
-
 /// A URL path with its identifiers collapsed, so that `/api/users/42` and `/api/users/43` are one
-/// route: `/api/users/{id}`. A segment is an identifier when it is a number, a UUID, or a
-/// hexadecimal string of 8 or more characters, or holds a digit and is longer than 16 characters.
+/// route: `/api/users/{id}`. A segment is an identifier when it is a number, a UUID or a
+/// hexadecimal string of 8 or more characters with a digit, or longer than 16 characters with a
+/// digit. Works on the UTF-8 bytes: it runs for every segment received.
 public enum RouteTemplate {
     public static let placeholder = "{id}"
 
     /// The route of `url` (a full URL or a path): its path with identifiers collapsed, no query.
     public static func route(of url: String) -> String {
-        var path = Substring(url)
-        if let scheme = path.range(of: "://") {
-            path = path[scheme.upperBound...]
-            path = path.firstIndex(of: "/").map { path[$0...] } ?? "/"
+        var url = url
+        return url.withUTF8 { bytes -> String in
+            var start = 0
+            var end = bytes.count
+            // Skip `scheme://host[:port]`.
+            if let colon = firstIndex(of: UInt8(ascii: ":"), in: bytes, from: 0), colon + 2 < bytes.count,
+                bytes[colon + 1] == UInt8(ascii: "/"), bytes[colon + 2] == UInt8(ascii: "/")
+            {
+                start = firstIndex(of: UInt8(ascii: "/"), in: bytes, from: colon + 3) ?? bytes.count
+            }
+            for i in start..<bytes.count where bytes[i] == UInt8(ascii: "?") || bytes[i] == UInt8(ascii: "#") {
+                end = i
+                break
+            }
+            guard start < end else { return "/" }
+            var out: [UInt8] = []
+            out.reserveCapacity(end - start)
+            var segmentStart = start
+            var i = start
+            while i <= end {
+                if i == end || bytes[i] == UInt8(ascii: "/") {
+                    let segment = UnsafeBufferPointer(rebasing: bytes[segmentStart..<i])
+                    if isIdentifier(segment) {
+                        out.append(contentsOf: placeholder.utf8)
+                    } else {
+                        out.append(contentsOf: segment)
+                    }
+                    if i < end { out.append(UInt8(ascii: "/")) }
+                    segmentStart = i + 1
+                }
+                i += 1
+            }
+            return String(decoding: out, as: UTF8.self)
         }
-        if let query = path.firstIndex(where: { $0 == "?" || $0 == "#" }) { path = path[..<query] }
-        if path.isEmpty { return "/" }
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false).map { isIdentifier($0) ? Substring(placeholder) : $0 }
-        return segments.joined(separator: "/")
     }
 
-    static func isIdentifier(_ segment: Substring) -> Bool {
+    private static func firstIndex(of byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
+        var i = from
+        while i < bytes.count {
+            if bytes[i] == byte { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    static func isIdentifier(_ segment: UnsafeBufferPointer<UInt8>) -> Bool {
         guard !segment.isEmpty else { return false }
-        if segment.allSatisfy(\.isNumber) { return true }
-        let hex = segment.allSatisfy { $0.isHexDigit || $0 == "-" }
-        if hex && segment.count >= 8 && segment.contains(where: \.isNumber) { return true }
-        return segment.count > 16 && segment.contains(where: \.isNumber)
+        var digits = 0
+        var hexOrDash = 0
+        for byte in segment {
+            if byte >= 48 && byte <= 57 {
+                digits += 1
+                hexOrDash += 1
+            } else if (byte >= 97 && byte <= 102) || (byte >= 65 && byte <= 70) || byte == UInt8(ascii: "-") {
+                hexOrDash += 1
+            }
+        }
+        if digits == segment.count { return true }
+        if hexOrDash == segment.count && segment.count >= 8 && digits > 0 { return true }
+        return segment.count > 16 && digits > 0
     }
 }

@@ -9,7 +9,16 @@ import ObsCore
 final class SegmentMetrics: @unchecked Sendable {
     private let recorder: Recorder
     private let producer: Producer
-    private var series: [Dimensions: [SeriesID]] = [:]
+    /// A series' dimension values, as read from the segment: cheaper to hash than a `Dimensions`.
+    private struct Key: Hashable {
+        var service: String
+        var method: String
+        var route: String
+        var statusClass: String
+    }
+
+    private static let statusClasses = ["0xx", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx"]
+    private var series: [Key: [SeriesID]] = [:]
 
     init(recorder: Recorder) {
         self.recorder = recorder
@@ -19,14 +28,21 @@ final class SegmentMetrics: @unchecked Sendable {
     func record(_ segment: ReceivedSegment) {
         let fields = segment.fields
         guard !segment.isSubsegment, fields.hasHTTPRequest, let service = fields.name else { return }
-        let statusClass = fields.status.map { "\(Int($0) / 100)xx" } ?? (fields.fault ? "5xx" : "none")
-        let dimensions = Dimensions([
-            ("Service", service), ("Method", fields.method?.uppercased() ?? "UNKNOWN"),
-            ("Route", RouteTemplate.route(of: fields.url ?? "/")), ("StatusClass", statusClass),
-        ])
-        let ids = series[dimensions] ?? {
+        let statusClass: String
+        if let status = fields.status, status >= 0, status < 1000 {
+            statusClass = Self.statusClasses[Int(status) / 100]
+        } else {
+            statusClass = fields.fault ? "5xx" : "none"
+        }
+        var method = fields.method ?? "UNKNOWN"
+        if method.utf8.contains(where: { $0 >= 97 && $0 <= 122 }) { method = method.uppercased() }
+        let key = Key(service: service, method: method, route: RouteTemplate.route(of: fields.url ?? "/"), statusClass: statusClass)
+        let ids = series[key] ?? {
+            let dimensions = Dimensions([
+                ("Service", key.service), ("Method", key.method), ("Route", key.route), ("StatusClass", key.statusClass),
+            ])
             let ids = APIMetrics.all.map { recorder.series($0.descriptor, dimensions) }
-            series[dimensions] = ids
+            series[key] = ids
             return ids
         }()
         // Order of APIMetrics.all: requests, faults, errors, throttles, latency.
