@@ -13,10 +13,11 @@ what was asked. Exits by itself after --lifetime seconds.
 """
 import argparse
 import datetime
-import http.server
 import json
 import threading
 import urllib.parse
+
+from standin_http import QuietHandler, serve
 
 STATS = {"imds_token": 0, "imds_credentials": 0, "imds_rejected": 0, "ecs": 0, "ecs_rejected": 0, "sts": 0,
          "web_identity_tokens": [], "sampling": []}
@@ -33,19 +34,8 @@ def credentials(kind):
             "Token": f"token-{kind}-{n}", "Expiration": expiration.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def reply(self, status, body, content_type="application/json"):
-        data = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+class Handler(QuietHandler):
+    default_content_type = "application/json"
 
     def do_PUT(self):
         if self.path == "/latest/api/token" and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
@@ -110,11 +100,7 @@ def main():
     parser.add_argument("--ecs-token", default="ecs-auth-token")
     parser.add_argument("--lifetime", type=float, default=300)
     ARGS = parser.parse_args()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    print(server.server_address[1], flush=True)
-    threading.Timer(ARGS.lifetime, server.shutdown).start()
-    server.serve_forever()
+    serve(Handler, ARGS.lifetime)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,14 @@ import argparse
 import gzip
 import hashlib
 import http.client
-import http.server
 import json
 import re
 import sys
 import threading
 import time
 import urllib.parse
+
+from standin_http import QuietHandler, serve
 
 STATE = {"mode": "ok", "outcomes": {}, "datums": {}, "batches": [], "duplicates": 0}
 SEEN = set()
@@ -57,19 +58,8 @@ def record_forwarded(body):
             entry["sum"] += float(member.get("Value", 0) or 0)
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def reply(self, status, body, content_type="text/xml"):
-        data = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+class Handler(QuietHandler):
+    default_content_type = "text/xml"
 
     def do_GET(self):
         url = urllib.parse.urlparse(self.path)
@@ -149,11 +139,7 @@ def main():
     parser.add_argument("--hang", type=float, default=60)
     parser.add_argument("--lifetime", type=float, default=900)
     ARGS = parser.parse_args()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    print(server.server_address[1], flush=True)
-    threading.Timer(ARGS.lifetime, server.shutdown).start()
-    server.serve_forever()
+    serve(Handler, ARGS.lifetime)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,29 @@
+"""What the tests' local HTTP stand-ins share: a quiet HTTP/1.1 handler with a reply helper, and a
+server on 127.0.0.1 (an ephemeral port, printed on the first line of stdout) that stops by itself."""
+import http.server
+import threading
+
+
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    default_content_type = "application/json"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body, content_type=None):
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type or self.default_content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def serve(handler, lifetime):
+    """Serves on 127.0.0.1 until `lifetime` seconds pass."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    print(server.server_address[1], flush=True)
+    threading.Timer(lifetime, server.shutdown).start()
+    server.serve_forever()
