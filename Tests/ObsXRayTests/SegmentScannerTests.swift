@@ -52,3 +52,17 @@ import Testing
         #expect(fields.method == "POST" && fields.url == "/a/1" && fields.status == 503)
     }
 }
+
+@Suite struct SegmentScannerUTF8Tests {
+    @Test(arguments: [[0xC3, 0x28], [0xE2, 0x82], [0xED, 0xA0, 0x80], [0xF5, 0x80, 0x80, 0x80], [0xC0, 0xAF], [0x80]] as [[UInt8]])
+    func invalidUTF8IsRefusedInValuesAndKeys(_ bad: [UInt8]) {
+        let inValue: [UInt8] = Array(#"{"metadata":{"x":""#.utf8) + bad + Array(#""}}"#.utf8)
+        let inKey: [UInt8] = Array(#"{"a"#.utf8) + bad + Array(#"":1}"#.utf8)
+        let inWanted: [UInt8] = Array(#"{"name":""#.utf8) + bad + Array(#""}"#.utf8)
+        for text in [inValue, inKey, inWanted] {
+            #expect(text.withUnsafeBytes { SegmentScanner.scan($0) } == nil)
+        }
+        let good: [UInt8] = Array(#"{"name":"caf"#.utf8) + [0xC3, 0xA9] + Array(#"","k":"€"}"#.utf8)
+        #expect(good.withUnsafeBytes { SegmentScanner.scan($0) }?.name == "café")
+    }
+}

@@ -64,6 +64,7 @@ struct SegmentScanner {
         }
     }
 
+    @inline(__always)
     private mutating func expect(_ byte: UInt8) -> Bool {
         guard peek == byte else { return false }
         index += 1
@@ -128,19 +129,20 @@ struct SegmentScanner {
                     guard let unescaped = Self.unescape(raw) else { return false }
                     text = unescaped
                 } else {
-                    guard Self.isValidUTF8(raw) else { return false }
+                    guard range.ascii || Self.isValidUTF8(raw) else { return false }
                     text = String(decoding: raw, as: UTF8.self)
                 }
                 keep(string: text, at: path, key: key)
-            } else if !Self.isValidUTF8(UnsafeRawBufferPointer(rebasing: bytes[range.start..<range.end])) {
+            } else if !range.ascii && !Self.isValidUTF8(UnsafeRawBufferPointer(rebasing: bytes[range.start..<range.end])) {
                 return false
             }
             return true
         case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
             return literal(path: path, key: key)
         default:
-            guard let number = number() else { return false }
-            keep(number: number, at: path, key: key)
+            let wanted = wantsNumber(at: path, key: key)
+            guard let number = number(convert: wanted) else { return false }
+            if wanted { keep(number: number, at: path, key: key) }
             return true
         }
     }
@@ -195,6 +197,7 @@ struct SegmentScanner {
         while true {
             skipSpace()
             guard peek == UInt8(ascii: "\""), let range = stringRange() else { return false }
+            if !range.ascii && !Self.isValidUTF8(UnsafeRawBufferPointer(rebasing: bytes[range.start..<range.end])) { return false }
             // Only the members the agent reads need their name; none of them has escapes.
             let key: Key? = path == .other || range.escaped ? nil : Key(bytes: UnsafeRawBufferPointer(rebasing: bytes[range.start..<range.end]))
             skipSpace()
@@ -252,21 +255,38 @@ struct SegmentScanner {
 
     /// The bytes of a JSON string (between its quotes), checked for form (no control characters,
     /// valid escapes); nil when malformed. UTF-8 is checked where the text is read.
-    private mutating func stringRange() -> (start: Int, end: Int, escaped: Bool)? {
+    private mutating func stringRange() -> (start: Int, end: Int, escaped: Bool, ascii: Bool)? {
         index += 1  // "
         let start = index
         var escaped = false
+        var ascii = true
         let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        // Fast path: find the closing quote, then check the span between in one tight pass.
+        if let found = memchr(base + index, Int32(UInt8(ascii: "\"")), bytes.count - index) {
+            let quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            var special: UInt8 = 0
+            var high: UInt8 = 0
+            for i in index..<quote {
+                let byte = base[i]
+                special |= (byte < 0x20 || byte == UInt8(ascii: "\\")) ? 1 : 0
+                high |= byte & 0x80
+            }
+            if special == 0 {
+                index = quote + 1
+                return (start, quote, false, high == 0)
+            }
+        }
         while index < bytes.count {
             let byte = base[index]
             if byte > UInt8(ascii: "\\") || (byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\")) {
+                if byte >= 0x80 { ascii = false }
                 index += 1
                 continue
             }
             if byte == UInt8(ascii: "\"") {
                 let end = index
                 index += 1
-                return (start, end, escaped)
+                return (start, end, escaped, ascii)
             }
             if byte < 0x20 { return nil }
             if byte == UInt8(ascii: "\\") {
@@ -343,8 +363,15 @@ struct SegmentScanner {
         return String(scalars)
     }
 
-    /// A JSON number (`-? int frac? exp?`), as a Double.
-    private mutating func number() -> Double? {
+    private func wantsNumber(at path: Path, key: Key?) -> Bool {
+        switch (path, key) {
+        case (.root, .startTime), (.root, .endTime), (.root, .version), (.response, .status): return true
+        default: return false
+        }
+    }
+
+    /// A JSON number (`-? int frac? exp?`), checked, and converted to a Double when `convert`.
+    private mutating func number(convert: Bool) -> Double? {
         let start = index
         _ = expect(UInt8(ascii: "-"))
         guard let first = peek, first >= 48 && first <= 57 else { return nil }
@@ -360,6 +387,7 @@ struct SegmentScanner {
             guard let d = peek, d >= 48 && d <= 57 else { return nil }
             while let d = peek, d >= 48 && d <= 57 { index += 1 }
         }
+        guard convert else { return 0 }
         let length = index - start
         guard length < 64 else { return Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)) }
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: length + 1) { buffer in
