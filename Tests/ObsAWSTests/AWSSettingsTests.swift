@@ -42,7 +42,7 @@ import Testing
         (403, #"{"__type":"UnrecognizedClientException","message":"bad token"}"#, "UnrecognizedClientException", false),
     ])
     func errorResponsesAreClassified(_ status: Int, _ body: String, _ code: String, _ retryable: Bool) {
-        let error = AWSError.fromResponse(HTTPResponse(status: status, body: Array(body.utf8)), service: .cloudWatch)
+        let error = AWSError.fromResponse(HTTPResponse(status: status, body: Array(body.utf8)))
         guard case .service(_, let parsed, _) = error else {
             Issue.record("expected a service error")
             return

@@ -55,7 +55,7 @@ public struct AWSClient: Sendable {
             throw .transport(error)
         }
         guard (200..<300).contains(response.status) else {
-            throw AWSError.fromResponse(response, service: service)
+            throw AWSError.fromResponse(response)
         }
         return response
     }

@@ -54,7 +54,7 @@ public enum AWSError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Reads the error code and message from an XML (query protocol) or JSON error body.
-    static func fromResponse(_ response: HTTPResponse, service: AWSService) -> AWSError {
+    static func fromResponse(_ response: HTTPResponse) -> AWSError {
         let text = response.text
         var code = element("Code", in: text) ?? jsonField("__type", in: text) ?? jsonField("code", in: text) ?? "Unknown"
         if let hash = code.lastIndex(of: "#") { code = String(code[code.index(after: hash)...]) }
