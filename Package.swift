@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "ObsCatalog", targets: ["ObsCatalog"]),
         .library(name: "ObsAWS", targets: ["ObsAWS"]),
         .library(name: "ObsXRay", targets: ["ObsXRay"]),
+        .library(name: "ObsPrometheus", targets: ["ObsPrometheus"]),
         .library(name: "CObsNet", targets: ["CObsNet"]),
     ],
     dependencies: [
@@ -56,6 +57,10 @@ let package = Package(
         .target(
             name: "ObsXRay",
             dependencies: ["CObsNet", "ObsCore", "ObsCatalog", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictness),
+        .target(
+            name: "ObsPrometheus",
+            dependencies: ["ObsCore", "ObsCatalog", "ObsAWS", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         .target(
             name: "ObsJournal",
@@ -115,6 +120,9 @@ let package = Package(
             swiftSettings: strictness),
         .testTarget(
             name: "ObsXRayTests", dependencies: ["ObsXRay", "ObsCore", "ObsCatalog"], exclude: ["Fixtures"],
+            swiftSettings: strictness),
+        .testTarget(
+            name: "ObsPrometheusTests", dependencies: ["ObsPrometheus", "ObsCore", "ObsCatalog"], exclude: ["Fixtures"],
             swiftSettings: strictness),
         .testTarget(name: "ObsJournalTests", dependencies: ["ObsJournal"], exclude: ["Fixtures"], swiftSettings: strictness),
     ]

@@ -3,6 +3,7 @@ import MallocInterposerSwift
 import ObsAWS
 import ObsCore
 import ObsXRay
+import ObsPrometheus
 import CObsNet
 import Logging
 import Synchronization
@@ -368,5 +369,37 @@ if enabled("xray") || enabled("xray-parse") {
             note: String(format: "received %d of %d (%.3f %% lost); plain recvmmsg floor %.2f µs, received %d",
                 received, total, Double(total - received) / Double(total) * 100, floorCPU / Double(max(floorCount.load(ordering: .relaxed), 1)) * 1e6,
                 floorCount.load(ordering: .relaxed)))
+    }
+}
+
+// MARK: Exposition parsing: the real scrapes of Prometheus' own parser tests
+
+if enabled("prom-parse") {
+    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../../Tests/ObsPrometheusTests/Fixtures/prometheus-textparse").standardized
+    for (file, format) in [("alltypes.237mfs.prom.txt", ExpositionFormat.prometheusText), ("alltypes.5mfs.om.txt", .openMetrics)] {
+        let bytes = Array(try! Data(contentsOf: fixtures.appendingPathComponent(file)))
+        let parser = ExpositionParser(format: format, strict: false)
+        var samples = 0
+        var checksum = 0.0
+        try! parser.parse(bytes) { samples += 1; checksum += $0.value.isFinite ? $0.value : 0 }
+        let rounds = max(20, 50_000_000 / bytes.count)
+        var nanos: [Double] = []
+        var mallocs = 0
+        for run in 0..<7 {
+            if run > 0 { MallocInterposerSwift.initialize(); MallocInterposerSwift.hook() }
+            let start = now()
+            for _ in 0..<rounds { try! parser.parse(bytes) { checksum += $0.value.isFinite ? $0.value : 0 } }
+            let elapsed = Double(now() - start)
+            if run > 0 {
+                MallocInterposerSwift.unhook()
+                mallocs += MallocInterposerSwift.getStatistics().mallocCount
+                nanos.append(elapsed / Double(rounds))
+            }
+        }
+        let perParse = median(nanos)
+        report("parse \(file)", Double(bytes.count) / perParse * 1e9 / 1e6, "MB/s",
+            note: String(format: "%.1f M samples/s; %.0f µs a parse of %d bytes, %d samples; mallocs %d in %d parses (%.0f)",
+                Double(samples) / perParse * 1e3, perParse / 1e3, bytes.count, samples, mallocs, 6 * rounds, checksum.truncatingRemainder(dividingBy: 10)))
     }
 }
