@@ -35,7 +35,7 @@ public struct Catalog: Sendable {
     /// The catalog built into the agent.
     public static let builtIn: Catalog = {
         do {
-            return try Catalog(APIMetrics.all + PostgresMetrics.all + AgentMetrics.all)
+            return try Catalog(APIMetrics.all + PoolMetrics.all + PostgresMetrics.all + AuthMetrics.all + AgentMetrics.all)
         } catch {
             preconditionFailure("built-in catalog is inconsistent: \(error)")
         }

@@ -54,7 +54,9 @@ public struct DashboardPlacement: Sendable, Hashable {
 /// The dashboards obsctl generates.
 public enum DashboardID: String, Sendable, Hashable, CaseIterable {
     case api
+    case pools = "connection-pools"
     case database
+    case auth = "authentication"
     case agentHealth = "agent-health"
 
     /// The file name under `dashboards/` and the CloudWatch dashboard name's suffix.
@@ -62,7 +64,9 @@ public enum DashboardID: String, Sendable, Hashable, CaseIterable {
     public var title: String {
         switch self {
         case .api: return "API"
+        case .pools: return "Connection pools"
         case .database: return "Database"
+        case .auth: return "Authentication"
         case .agentHealth: return "Agent health"
         }
     }

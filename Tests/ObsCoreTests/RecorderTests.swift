@@ -31,6 +31,32 @@ import Testing
         #expect(datum?.last == 9)
     }
 
+    @Test func weightedObservationsAndSumCorrectionsKeepExactCountsAndSums() throws {
+        let recorder = Recorder()
+        let aggregator = Aggregator(recorder: recorder)
+        let producer = recorder.makeProducer(name: "p")
+        let latency = MetricDescriptor(namespace: "Test", name: "Latency", unit: .milliseconds, kind: .distribution)
+        let series = recorder.series(latency, Dimensions())
+        producer.record(series, 75, weight: 90)
+        producer.record(series, 750, weight: 10)
+        producer.record(series, 5, weight: 40_000_000)  // more than one entry holds
+        producer.adjustSum(series, by: -1_000)
+        producer.record(series, 1, weight: 0)  // nothing
+        let datum = try #require(aggregator.flush(timestamp: 0).first)
+        guard case .distribution(let statistics, let buckets) = datum.value else {
+            Issue.record("not a distribution: \(datum.value)")
+            return
+        }
+        #expect(statistics.sampleCount == 40_000_100)
+        let expectedSum: Double = 6_750 + 7_500 + 200_000_000 - 1_000
+        #expect(statistics.sum == expectedSum)
+        #expect(statistics.minimum == 5 && statistics.maximum == 750)
+        #expect(buckets.map(\.count) == [40_000_000, 90, 10])
+
+        producer.adjustSum(series, by: 5)
+        #expect(aggregator.flush(timestamp: 60).isEmpty, "a correction alone makes no datum")
+    }
+
     @Test func sameDimensionsInAnyOrderAreOneSeries() {
         let recorder = Recorder()
         let a = recorder.series(counter, Dimensions([("A", "1"), ("B", "2")]))

@@ -72,8 +72,25 @@ public struct DashboardGenerator: Sendable {
             return """
                 # API
                 Requests, faults (5xx), errors (4xx), throttles (429) and latency per service, method and route, \
-                from the X-Ray segments the services send to obs-agent. Routes have their ids collapsed \
+                from each service's `/actuator/prometheus` (`http_server_requests_seconds`) or from the X-Ray \
+                segments the services send to obs-agent. Routes have their ids collapsed \
                 (`/api/users/{id}`). A rise in Faults with flat Requests points at a dependency: open the traces.
+                """
+        case .pools:
+            return """
+                # Connection pools
+                Each service's HikariCP pool (and Keycloak's Agroal pool) as the application sees it, scraped from \
+                `/actuator/prometheus` by obs-agent. Utilization near 100 %, PendingThreads above zero or any \
+                Timeouts mean requests wait for a connection: raise maximumPoolSize only if PostgreSQL has \
+                connections to spare (Database dashboard), else find what holds connections (UsageTime).
+                """
+        case .auth:
+            return """
+                # Authentication
+                Keycloak logins per realm and client, from its metrics endpoint. A rise in LoginFailure with \
+                reason invalid_user_credentials from few clients is a brute-force attempt; user_not_found across \
+                many users is credential stuffing. A failure rate jump right after a deploy points at a client's \
+                configuration.
                 """
         case .database:
             return """

@@ -1,8 +1,10 @@
 import ObsCore
 
 /// API metrics: requests, errors and latency per service, method, route and status class. The
-/// agent derives them from X-Ray segments (and, later, from actuator and access logs), so the API
-/// dashboard works from traces alone.
+/// agent derives them from Spring actuator's `http_server_requests_seconds` (every request) or from
+/// X-Ray segments (sampled requests only: the SDKs send no segment for a request they do not
+/// sample), so the API dashboard works from either. Take each service's from one source:
+/// `sources.xray.api_metrics: false` when the services are also scraped.
 public enum APIMetrics {
     public static let namespace = "Obs/API"
     public static let dimensions = ["Service", "Method", "Route", "StatusClass"]
@@ -10,7 +12,7 @@ public enum APIMetrics {
     private static func counter(_ id: String, _ name: String, _ widget: String, _ description: String) -> MetricDefinition {
         MetricDefinition(
             id: "api.\(id)", namespace: namespace, name: name, unit: .count, kind: .counter, dimensions: dimensions,
-            description: description, source: "X-Ray segments (http block)",
+            description: description, source: "http_server_requests_seconds_count by status; X-Ray segments (http block)",
             placement: DashboardPlacement(dashboard: .api, widget: widget, statistic: "Sum"))
     }
 
@@ -25,8 +27,14 @@ public enum APIMetrics {
     public static let latency = MetricDefinition(
         id: "api.latency", namespace: namespace, name: "Latency", unit: .milliseconds, kind: .distribution, dimensions: dimensions,
         description: "Time from request to response, as the service's segment measured it. A distribution: p50, p90 and p99 hold within 1 %.",
-        source: "X-Ray segments (end_time - start_time)",
+        source: "http_server_requests_seconds (_bucket, or _sum/_count); X-Ray segments (end_time - start_time)",
         placement: DashboardPlacement(dashboard: .api, widget: "Latency", statistic: "p99"))
 
-    public static let all = [requests, faults, errors, throttles, latency]
+    public static let errorRate = MetricDefinition(
+        id: "api.error_rate", namespace: namespace, name: "ErrorRate", unit: .percent, kind: .gauge, dimensions: ["Service"],
+        description: "Requests answered 5xx as a percentage of all requests of the service, weighted by requests (its Average over a period is the period's true rate).",
+        source: "http_server_requests_seconds_count, 5xx / all, each scrape",
+        placement: DashboardPlacement(dashboard: .api, widget: "Error rate", statistic: "Average"))
+
+    public static let all = [requests, faults, errors, throttles, latency, errorRate]
 }

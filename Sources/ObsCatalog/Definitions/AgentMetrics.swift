@@ -35,7 +35,25 @@ public enum AgentMetrics {
         source: "the agent's spool",
         placement: DashboardPlacement(dashboard: .agentHealth, widget: "Spool oldest batch age", statistic: "Maximum"))
 
-    public static let all = [dropped, incidents, batchesSent, spoolBytes, spoolOldestAge]
+    public static let scrapeUp = MetricDefinition(
+        id: "agent.scrape_up", namespace: namespace, name: "ScrapeUp", unit: .none, kind: .gauge, dimensions: ["Service", "Target"],
+        description: "1 when the last scrape of a metrics endpoint succeeded and parsed, 0 when it failed.",
+        source: "the Prometheus source",
+        placement: DashboardPlacement(dashboard: .agentHealth, widget: "Scrape targets up", statistic: "Minimum"))
+    public static let scrapeDuration = MetricDefinition(
+        id: "agent.scrape_duration", namespace: namespace, name: "ScrapeDuration", unit: .milliseconds, kind: .gauge,
+        dimensions: ["Service", "Target"],
+        description: "Time one scrape took, request and parse.",
+        source: "the Prometheus source",
+        placement: DashboardPlacement(dashboard: .agentHealth, widget: "Scrape duration", statistic: "Maximum"))
+    public static let scrapeSamples = MetricDefinition(
+        id: "agent.scrape_samples", namespace: namespace, name: "ScrapeSamples", unit: .count, kind: .gauge,
+        dimensions: ["Service", "Target"],
+        description: "Samples in the last scrape of a target (all of them, used or not).",
+        source: "the Prometheus source",
+        placement: DashboardPlacement(dashboard: .agentHealth, widget: "Scrape samples", statistic: "Average"))
+
+    public static let all = [dropped, incidents, batchesSent, spoolBytes, spoolOldestAge, scrapeUp, scrapeDuration, scrapeSamples]
 
     /// The metric a self-count of `reason` is reported under.
     public static func definition(for reason: SelfMetrics.Reason) -> MetricDefinition {

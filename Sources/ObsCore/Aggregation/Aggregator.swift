@@ -61,11 +61,18 @@ public final class Aggregator: Sendable {
                             isTouched[id] = true
                             touched.append(entry.series)
                         }
-                        series[id].statistics.add(entry.value)
+                        if entry.weight == 1 {
+                            series[id].statistics.add(entry.value)
+                        } else if entry.weight == 0 {
+                            series[id].statistics.sum += entry.value
+                            return
+                        } else {
+                            series[id].statistics.add(entry.value, weight: Double(entry.weight))
+                        }
                         series[id].last = entry.value
                         if kinds[id] == .distribution {
                             if series[id].histogram == nil { series[id].histogram = LogHistogram() }
-                            series[id].histogram!.add(entry.value)
+                            series[id].histogram!.add(entry.value, count: Double(entry.weight))
                         }
                     }
                 }
@@ -94,6 +101,12 @@ public final class Aggregator: Sendable {
                     continue
                 }
                 let series = state.series[Int(id)]
+                // A sum correction without observations (see Producer.adjustSum) makes no datum.
+                if key.descriptor.kind != .counter, series.statistics.sampleCount == 0 {
+                    state.series[Int(id)] = SeriesState()
+                    state.isTouched[Int(id)] = false
+                    continue
+                }
                 let value: MetricDatum.Value
                 switch key.descriptor.kind {
                 case .counter: value = .single(series.statistics.sum)

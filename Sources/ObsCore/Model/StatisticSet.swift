@@ -31,6 +31,15 @@ public struct StatisticSet: Sendable, Hashable {
         if value > maximum { maximum = value }
     }
 
+    /// Adds `weight` observations of `value`.
+    @inlinable
+    public mutating func add(_ value: Double, weight: Double) {
+        sampleCount += weight
+        sum += value * weight
+        if value < minimum { minimum = value }
+        if value > maximum { maximum = value }
+    }
+
     public mutating func merge(_ other: StatisticSet) {
         sampleCount += other.sampleCount
         sum += other.sum

@@ -25,6 +25,34 @@ public final class Producer: @unchecked Sendable {
         }
     }
 
+    /// The largest weight one ring entry carries exactly (a Float32 holds integers to 2^24).
+    public static let maximumEntryWeight = 16_777_216.0
+
+    /// Records `weight` observations of `value` at once: what a histogram bucket or a summary's
+    /// mean over many requests stands for. Integer weights stay exact; larger weights than one
+    /// entry holds become several entries. Non-finite or non-positive weights record nothing.
+    public func record(_ series: SeriesID, _ value: Double, weight: Double) {
+        guard weight.isFinite, weight > 0 else { return }
+        var remaining = weight
+        while remaining > 0 {
+            let part = Swift.min(remaining, Self.maximumEntryWeight)
+            if !ring.push(RingEntry(series: series.rawValue, value: value, weight: Float32(part))) {
+                dropped.add(1, ordering: .relaxed)
+            }
+            remaining -= part
+        }
+    }
+
+    /// Adds `amount` to the sum of `series` for this interval without counting an observation:
+    /// after recording a histogram's buckets at representative values, this makes the interval's
+    /// sum the exact one the source reported.
+    public func adjustSum(_ series: SeriesID, by amount: Double) {
+        guard amount.isFinite, amount != 0 else { return }
+        if !ring.push(RingEntry(series: series.rawValue, value: amount, weight: 0)) {
+            dropped.add(1, ordering: .relaxed)
+        }
+    }
+
     /// Observations dropped so far because the ring was full.
     public var droppedCount: Int { dropped.load(ordering: .relaxed) }
 }

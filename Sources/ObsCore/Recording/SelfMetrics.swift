@@ -17,6 +17,9 @@ public final class SelfMetrics: Sendable {
         case batchRejected = "batch_rejected"
         /// A sample query that failed (database down, timeout).
         case sampleFailed = "sample_failed"
+        /// A scrape that failed: no answer, an HTTP error, or a body that does not parse (nothing
+        /// of that scrape is recorded; the next scrape's deltas cover the gap).
+        case scrapeFailed = "scrape_failed"
         /// An observation a producer could not record because its ring was full.
         case ringFull = "ring_full"
         /// Items of a batch the spool dropped, oldest first, to stay within its size.
@@ -53,7 +56,7 @@ public final class SelfMetrics: Sendable {
                 .datagramBadHeader, .datagramBadJSON, .datagramOversize, .segmentBadID, .segmentBadTraceID, .segmentBadTimes,
                 .subsegmentMissingFields:
                 return true
-            case .seriesOverflow, .counterReset, .sampleFailed, .requestRetried, .logEventTruncated: return false
+            case .seriesOverflow, .counterReset, .sampleFailed, .scrapeFailed, .requestRetried, .logEventTruncated: return false
             }
         }
     }

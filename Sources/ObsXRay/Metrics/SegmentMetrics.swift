@@ -19,6 +19,7 @@ final class SegmentMetrics: @unchecked Sendable {
 
     private static let statusClasses = ["0xx", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx"]
     private var series: [Key: [SeriesID]] = [:]
+    private static let metrics = [APIMetrics.requests, APIMetrics.faults, APIMetrics.errors, APIMetrics.throttles, APIMetrics.latency]
 
     init(recorder: Recorder) {
         self.recorder = recorder
@@ -41,11 +42,11 @@ final class SegmentMetrics: @unchecked Sendable {
             let dimensions = Dimensions([
                 ("Service", key.service), ("Method", key.method), ("Route", key.route), ("StatusClass", key.statusClass),
             ])
-            let ids = APIMetrics.all.map { recorder.series($0.descriptor, dimensions) }
+            let ids = Self.metrics.map { recorder.series($0.descriptor, dimensions) }
             series[key] = ids
             return ids
         }()
-        // Order of APIMetrics.all: requests, faults, errors, throttles, latency.
+        // Order of `metrics`: requests, faults, errors, throttles, latency.
         producer.record(ids[0], 1)
         producer.record(ids[1], fields.fault ? 1 : 0)
         producer.record(ids[2], fields.error ? 1 : 0)

@@ -1,0 +1,40 @@
+import ObsCore
+
+/// Authentication, from Keycloak: its metrics (the metrics SPI's `keycloak_*` families, or newer
+/// Keycloak's `keycloak_user_events_total`) and, later, its event log lines.
+public enum AuthMetrics {
+    public static let namespace = "Obs/Auth"
+
+    public static let loginSuccess = MetricDefinition(
+        id: "auth.login_success", namespace: namespace, name: "LoginSuccess", unit: .count, kind: .counter,
+        dimensions: ["Realm", "Client"],
+        description: "Successful user logins per realm and client.",
+        source: "keycloak_logins; keycloak_user_events_total{event=\"login\",error=\"\"}",
+        placement: DashboardPlacement(dashboard: .auth, widget: "Logins", statistic: "Sum"))
+    public static let loginFailure = MetricDefinition(
+        id: "auth.login_failure", namespace: namespace, name: "LoginFailure", unit: .count, kind: .counter,
+        dimensions: ["Realm", "Client", "Reason"],
+        description: "Failed user logins per realm, client and reason (Keycloak's error, such as invalid_user_credentials or user_not_found).",
+        source: "keycloak_failed_login_attempts{error}; keycloak_user_events_total{event=\"login\",error!=\"\"}",
+        placement: DashboardPlacement(dashboard: .auth, widget: "Failed logins by reason", statistic: "Sum"))
+    public static let failureRate = MetricDefinition(
+        id: "auth.failure_rate", namespace: namespace, name: "AuthFailureRate", unit: .percent, kind: .gauge,
+        dimensions: ["Realm", "Client"],
+        description: "Failed logins as a percentage of all login attempts, weighted by attempts (its Average over a period is the period's true rate; its SampleCount is the number of attempts).",
+        source: "LoginFailure / (LoginSuccess + LoginFailure), each scrape",
+        placement: DashboardPlacement(dashboard: .auth, widget: "Login failure rate", statistic: "Average"))
+    public static let events = MetricDefinition(
+        id: "auth.events", namespace: namespace, name: "AuthEvents", unit: .count, kind: .counter,
+        dimensions: ["Realm", "Client", "Event"],
+        description: "Other successful authentication events per realm and client: client_login, refresh_token, code_to_token, register.",
+        source: "keycloak_client_login_attempts, keycloak_refresh_tokens, keycloak_code_to_tokens, keycloak_registrations; keycloak_user_events_total",
+        placement: DashboardPlacement(dashboard: .auth, widget: "Token and registration events", statistic: "Sum"))
+    public static let eventErrors = MetricDefinition(
+        id: "auth.event_errors", namespace: namespace, name: "AuthEventErrors", unit: .count, kind: .counter,
+        dimensions: ["Realm", "Client", "Event", "Reason"],
+        description: "Failed authentication events other than user logins, per event and reason.",
+        source: "keycloak_failed_client_login_attempts, keycloak_refresh_tokens_errors, keycloak_code_to_tokens_errors, keycloak_registrations_errors; keycloak_user_events_total",
+        placement: DashboardPlacement(dashboard: .auth, widget: "Token and registration errors", statistic: "Sum"))
+
+    public static let all = [loginSuccess, loginFailure, failureRate, events, eventErrors]
+}
