@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "ObsAgent",
             dependencies: [
-                "ObsCore", "ObsCatalog", "ObsPostgres", "ObsXRay", "ObsAWS", "ObsDelivery",
+                "ObsCore", "ObsCatalog", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsAWS", "ObsDelivery",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -113,7 +113,7 @@ let package = Package(
             swiftSettings: strictness),
         .testTarget(
             name: "ObsAgentTests",
-            dependencies: ["ObsAgent", "ObsCore", "ObsCatalog", "ObsDelivery", "ObsAWS", "ObsPostgres"],
+            dependencies: ["ObsAgent", "ObsCore", "ObsCatalog", "ObsDelivery", "ObsAWS", "ObsPostgres", "ObsPrometheus"],
             swiftSettings: strictness),
         .testTarget(
             name: "ObsDeliveryTests", dependencies: ["ObsDelivery", "ObsAWS", "ObsCore", .product(name: "Logging", package: "swift-log")],
@@ -122,7 +122,7 @@ let package = Package(
             name: "ObsXRayTests", dependencies: ["ObsXRay", "ObsCore", "ObsCatalog"], exclude: ["Fixtures"],
             swiftSettings: strictness),
         .testTarget(
-            name: "ObsPrometheusTests", dependencies: ["ObsPrometheus", "ObsCore", "ObsCatalog"], exclude: ["Fixtures"],
+            name: "ObsPrometheusTests", dependencies: ["ObsPrometheus", "ObsCore", "ObsCatalog", "ObsAWS", .product(name: "Logging", package: "swift-log")], exclude: ["Fixtures"],
             swiftSettings: strictness),
         .testTarget(name: "ObsJournalTests", dependencies: ["ObsJournal"], exclude: ["Fixtures"], swiftSettings: strictness),
     ]

@@ -12,5 +12,6 @@ static inline CURLcode obs_curl_setopt_write(CURL *h, size_t (*f)(char *, size_t
     return curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, f);
 }
 static inline CURLcode obs_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
+static inline CURLcode obs_curl_getinfo_string(CURL *h, CURLINFO i, const char **v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode obs_curl_getinfo_double(CURL *h, CURLINFO i, double *v) { return curl_easy_getinfo(h, i, v); }
 #endif

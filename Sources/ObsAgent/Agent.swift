@@ -4,6 +4,7 @@ import ObsCatalog
 import ObsCore
 import ObsDelivery
 import ObsPostgres
+import ObsPrometheus
 import ObsXRay
 import ServiceLifecycle
 import UnixSignals
@@ -144,6 +145,7 @@ public struct Agent: Sendable {
             metadata: [
                 "sink": "\(sink.name)", "flush_interval": "\(config.flushInterval)",
                 "sources.postgres": "\(sources.map { "\($0.settings.instance)/\($0.settings.connection.database)" })",
+                "sources.prometheus": "\(config.prometheus.map(\.service))",
             ])
         let flusher = FlushService(
             aggregator: aggregator, sink: sink, interval: config.flushInterval,
@@ -154,6 +156,11 @@ public struct Agent: Sendable {
         }
         services.append(.init(service: flusher))
         services += sources.map { .init(service: PostgresService(source: $0)) }
+        services += config.prometheus.map { job in
+            .init(
+                service: PrometheusService(
+                    source: PrometheusSource(job: job, recorder: recorder, logger: logger, onSecret: { SecretRedactor.shared.register($0) })))
+        }
         if let settings = config.xray, let traces = delivery.traces {
             let source: XRaySource
             do {

@@ -20,6 +20,9 @@ public final class XRaySource: @unchecked Sendable {
         public var batchSize: Int
         /// The longest a segment waits for its batch to fill, in seconds.
         public var batchDelay: Double
+        /// Whether API metrics are derived from the segments. Segments exist only for sampled
+        /// requests, so a service whose actuator endpoint is scraped should take them from there.
+        public var apiMetrics = true
 
         public init(host: String = "127.0.0.1", port: Int = 2000, receiveBufferBytes: Int = 8 << 20, batchSize: Int = 50, batchDelay: Double = 1) {
             self.host = host
@@ -105,7 +108,7 @@ public final class XRaySource: @unchecked Sendable {
         switch SegmentDatagram.parse(datagram) {
         case .success(let segment):
             received.add(1, ordering: .relaxed)
-            metrics.record(segment)
+            if settings.apiMetrics { metrics.record(segment) }
             let full: [String]? = pending.withLock { pending in
                 pending.documents.append(segment.document)
                 if pending.since == nil { pending.since = Date().timeIntervalSince1970 }

@@ -13,14 +13,23 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     public let connectTimeout: Double
     /// Time allowed for a whole request, in seconds.
     public let totalTimeout: Double
+    /// A PEM bundle of CA certificates to verify servers with, instead of the system's.
+    public let caFile: String?
+    /// The largest response body accepted; a longer one fails the request.
+    public let maxResponseBytes: Int
     private let executor: BlockingExecutor
     // Touched only on the executor's thread.
     private let handle: UnsafeMutableRawPointer
 
-    public init(connectTimeout: Double = 5, totalTimeout: Double = 30, label: String = "curl") {
+    public init(
+        connectTimeout: Double = 5, totalTimeout: Double = 30, label: String = "curl", caFile: String? = nil,
+        maxResponseBytes: Int = 64 << 20
+    ) {
         _ = curlGlobalInit
         self.connectTimeout = connectTimeout
         self.totalTimeout = totalTimeout
+        self.caFile = caFile
+        self.maxResponseBytes = maxResponseBytes
         self.executor = BlockingExecutor(label: "obs.\(label)")
         guard let handle = curl_easy_init() else { preconditionFailure("curl_easy_init failed: out of memory") }
         self.handle = handle
@@ -38,7 +47,7 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
 
     private func perform(_ request: HTTPRequest) throws(TransportError) -> HTTPResponse {
         curl_easy_reset(handle)
-        let sink = ResponseSink()
+        let sink = ResponseSink(limit: maxResponseBytes)
         let sinkPointer = Unmanaged.passRetained(sink)
         defer { sinkPointer.release() }
 
@@ -59,6 +68,7 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
         set(obs_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000)))
         set(obs_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(totalTimeout * 1000)))
         set(obs_curl_setopt_ptr(handle, CURLOPT_ACCEPT_ENCODING, ""))
+        if let caFile { set(obs_curl_setopt_ptr(handle, CURLOPT_CAINFO, caFile)) }
         set(obs_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList))
         set(obs_curl_setopt_write(handle, curlWriteCallback))
         set(obs_curl_setopt_ptr(handle, CURLOPT_WRITEDATA, sinkPointer.toOpaque()))
@@ -75,18 +85,21 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
         }
         if code == CURLE_OK { code = curl_easy_perform(handle) }
         guard code == CURLE_OK else {
-            let reason = String(cString: curl_easy_strerror(code))
+            var reason = String(cString: curl_easy_strerror(code))
+            if sink.overflowed { reason = "response larger than \(maxResponseBytes) bytes" }
             throw TransportError(
                 code: Int(code.rawValue), message: "\(request.method) \(Self.redactedURL(request.url)): \(reason)",
                 isRetryable: Self.isRetryable(code))
         }
         var status = 0
         _ = obs_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        return HTTPResponse(status: status, body: sink.bytes)
+        var contentType: UnsafePointer<CChar>?
+        _ = obs_curl_getinfo_string(handle, CURLINFO_CONTENT_TYPE, &contentType)
+        return HTTPResponse(status: status, body: sink.bytes, contentType: contentType.map { String(cString: $0) })
     }
 
     /// The URL without its query, which may hold a presigned signature or token.
-    static func redactedURL(_ url: String) -> String {
+    public static func redactedURL(_ url: String) -> String {
         url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
     }
 
@@ -101,9 +114,15 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     }
 }
 
-/// Collects a response body as libcurl hands it over.
+/// Collects a response body as libcurl hands it over, up to a limit.
 private final class ResponseSink {
+    let limit: Int
     var bytes: [UInt8] = []
+    var overflowed = false
+
+    init(limit: Int) {
+        self.limit = limit
+    }
 }
 
 private let curlWriteCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
@@ -111,6 +130,10 @@ private let curlWriteCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int
     guard let data, let context else { return 0 }
     let sink = Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue()
     let length = size * count
+    guard sink.bytes.count + length <= sink.limit else {
+        sink.overflowed = true
+        return 0
+    }
     data.withMemoryRebound(to: UInt8.self, capacity: length) { sink.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: length)) }
     return length
 }

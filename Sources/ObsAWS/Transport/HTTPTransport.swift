@@ -17,10 +17,13 @@ public struct HTTPRequest: Sendable {
 public struct HTTPResponse: Sendable {
     public var status: Int
     public var body: [UInt8]
+    /// The Content-Type header, when the server sent one.
+    public var contentType: String?
 
-    public init(status: Int, body: [UInt8]) {
+    public init(status: Int, body: [UInt8], contentType: String? = nil) {
         self.status = status
         self.body = body
+        self.contentType = contentType
     }
 
     public var text: String { String(decoding: body, as: UTF8.self) }

@@ -1,4 +1,5 @@
 import ObsPostgres
+import ObsPrometheus
 import ObsXRay
 
 extension AgentConfig {
@@ -11,6 +12,8 @@ extension AgentConfig {
     /// - `OBS_DB_INSTANCE`: the DBInstance dimension (default: the host).
     /// - `OBS_FLUSH_INTERVAL`: seconds between flushes (default 60).
     /// - `AWS_XRAY_DAEMON_ADDRESS`: receive X-Ray segments on this address (as the daemon would).
+    /// - `OBS_SCRAPE_URLS`: metrics endpoints to scrape, `service=url` separated by commas
+    ///   (`user-service=http://user-service:8080/actuator/prometheus,keycloak=http://keycloak:8080/metrics`).
     public static func fromEnvironment(_ environment: [String: String]) throws(ConfigError) -> AgentConfig {
         var config = AgentConfig()
         func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
@@ -45,6 +48,24 @@ extension AgentConfig {
                 throw ConfigError("AWS_XRAY_DAEMON_ADDRESS", "expected host:port, got \"\(address)\"")
             }
             config.xray = XRaySource.Settings(host: host, port: port)
+        }
+        if let list = value("OBS_SCRAPE_URLS") {
+            for item in list.split(separator: ",") {
+                let parts = item.split(separator: "=", maxSplits: 1).map { String($0).trimmingSpaces }
+                guard parts.count == 2, !parts[0].isEmpty, parts[1].hasPrefix("http://") || parts[1].hasPrefix("https://") else {
+                    throw ConfigError("OBS_SCRAPE_URLS", "expected service=http://host:port/path, got \"\(item)\"")
+                }
+                if let index = config.prometheus.firstIndex(where: { $0.service == parts[0] }),
+                    case .urls(let urls) = config.prometheus[index].discovery
+                {
+                    config.prometheus[index].discovery = .urls(urls + [parts[1]])
+                } else {
+                    var job = ScrapeJob(service: parts[0], discovery: .urls([parts[1]]))
+                    job.interval = min(15, config.flushInterval)
+                    job.timeout = min(10, job.interval)
+                    config.prometheus.append(job)
+                }
+            }
         }
         if let host = value("DB_HOST") {
             try add(

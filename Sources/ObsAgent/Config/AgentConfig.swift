@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ObsAWS
 import ObsPostgres
+import ObsPrometheus
 import ObsXRay
 import Yams
 
@@ -51,6 +52,8 @@ public struct AgentConfig: Sendable {
     public var xray: XRaySource.Settings?
     /// `sources.postgres`: one entry per database.
     public var postgres: [PostgresSource.Settings] = []
+    /// `sources.prometheus`: one entry per scraped service.
+    public var prometheus: [ScrapeJob] = []
     /// Values never to print (passwords), collected while reading.
     public var secrets: [String] = []
 
@@ -110,9 +113,10 @@ public struct AgentConfig: Sendable {
             if let v = delivery["request_timeout"] { config.requestTimeout = try v.seconds(in: 0.1...300) }
             if let v = delivery["connect_timeout"] { config.connectTimeout = try v.seconds(in: 0.1...60) }
         }
-        if let sources = try root["sources"]?.mapping(allowed: ["postgres", "xray"]) {
-            if let xray = try sources["xray"]?.mapping(allowed: ["address", "receive_buffer_bytes", "batch_delay"]) {
+        if let sources = try root["sources"]?.mapping(allowed: ["postgres", "prometheus", "xray"]) {
+            if let xray = try sources["xray"]?.mapping(allowed: ["address", "receive_buffer_bytes", "batch_delay", "api_metrics"]) {
                 var settings = XRaySource.Settings()
+                if let v = xray["api_metrics"] { settings.apiMetrics = try v.bool() }
                 if let v = xray["address"] {
                     let text = try v.string()
                     guard let (host, port) = XRaySource.Settings.parseAddress(text) else {
@@ -123,6 +127,15 @@ public struct AgentConfig: Sendable {
                 if let v = xray["receive_buffer_bytes"] { settings.receiveBufferBytes = try v.bytes(in: (64 << 10)...(1 << 30)) }
                 if let v = xray["batch_delay"] { settings.batchDelay = try v.seconds(in: 0.01...60) }
                 config.xray = settings
+            }
+            if let list = try sources["prometheus"]?.sequence() {
+                for entry in list {
+                    let job = try scrapeJob(entry, defaultInterval: min(15, config.flushInterval))
+                    guard !config.prometheus.contains(where: { $0.service == job.service }) else {
+                        throw ConfigError(entry.path + ".service", "service \"\(job.service)\" is listed twice")
+                    }
+                    config.prometheus.append(job)
+                }
             }
             if let list = try sources["postgres"]?.sequence() {
                 for entry in list {
@@ -169,6 +182,84 @@ public struct AgentConfig: Sendable {
         return PostgresSource.Settings(
             instance: try keys["instance"]?.string().nonEmpty ?? host, connection: connection,
             interval: try keys["interval"]?.seconds(in: 1...3600) ?? defaultInterval)
+    }
+
+    static let prometheusKeys = [
+        "service", "urls", "dns_a", "dns_srv", "scheme", "path", "interval", "timeout", "refresh_interval", "bearer_token_file",
+        "basic_auth", "ca_file", "dns_server", "max_response_bytes",
+    ]
+
+    /// One `sources.prometheus` entry: `service` and one of `urls`, `dns_a` or `dns_srv`.
+    static func scrapeJob(_ node: ConfigNode, defaultInterval: Double) throws(ConfigError) -> ScrapeJob {
+        let keys = try node.mapping(allowed: prometheusKeys)
+        guard let service = try keys["service"]?.string().nonEmpty else { throw ConfigError(node.path + ".service", "required") }
+        let given = ["urls", "dns_a", "dns_srv"].filter { keys[$0] != nil }
+        guard given.count == 1 else {
+            throw ConfigError(node.path, "give exactly one of urls, dns_a or dns_srv (got \(given.isEmpty ? "none" : given.joined(separator: ", ")))")
+        }
+        let discovery: ScrapeJob.Discovery
+        if let list = try keys["urls"]?.sequence() {
+            var urls: [String] = []
+            for entry in list {
+                let text = try url(entry)
+                let authority = text.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).dropFirst(2).first ?? ""
+                guard !authority.contains("@") else {
+                    throw ConfigError(entry.path, "credentials do not belong in the URL: use basic_auth or bearer_token_file")
+                }
+                urls.append(text)
+            }
+            guard !urls.isEmpty else { throw ConfigError(node.path + ".urls", "list at least one URL") }
+            discovery = .urls(urls)
+        } else if let v = keys["dns_a"] {
+            let text = try v.string()
+            guard let (host, port) = PrometheusSource.hostPort(text) else {
+                throw ConfigError(v.path, "expected host:port (such as user-service.ecom.local:8080), got \"\(text)\"")
+            }
+            discovery = .dnsA(host: host, port: port)
+        } else {
+            let name = try keys["dns_srv"]!.string().trimmingSpaces
+            guard name.contains("."), !name.contains(" ") else {
+                throw ConfigError(node.path + ".dns_srv", "expected an SRV name such as _user-service._tcp.ecom.local, got \"\(name)\"")
+            }
+            discovery = .dnsSRV(name)
+        }
+        var job = ScrapeJob(service: service, discovery: discovery)
+        if let v = keys["scheme"] { job.scheme = try v.oneOf(["http", "https"]) }
+        if let v = keys["path"] {
+            let path = try v.string()
+            guard path.hasPrefix("/") else { throw ConfigError(v.path, "expected a path starting with /, got \"\(path)\"") }
+            job.path = path
+        }
+        job.interval = try keys["interval"]?.seconds(in: 1...3600) ?? defaultInterval
+        job.timeout = try keys["timeout"]?.seconds(in: 0.1...300) ?? min(10, job.interval)
+        guard job.timeout <= job.interval else {
+            throw ConfigError(node.path + ".timeout", "must not be longer than the interval (\(job.interval) s)")
+        }
+        if let v = keys["refresh_interval"] { job.refreshInterval = try v.seconds(in: 1...86400) }
+        if let v = keys["bearer_token_file"] { job.bearerTokenFile = try v.string().nonEmpty }
+        if let basic = try keys["basic_auth"]?.mapping(allowed: ["username", "password_file"]) {
+            guard job.bearerTokenFile == nil else { throw ConfigError(node.path + ".basic_auth", "give basic_auth or bearer_token_file, not both") }
+            guard let user = try basic["username"]?.string().nonEmpty else { throw ConfigError(node.path + ".basic_auth.username", "required") }
+            job.basicUsername = user
+            job.basicPasswordFile = try basic["password_file"]?.string().nonEmpty
+        }
+        for (key, file) in [("bearer_token_file", job.bearerTokenFile), ("basic_auth.password_file", job.basicPasswordFile)] {
+            if let file, !FileManager.default.isReadableFile(atPath: file) {
+                throw ConfigError(node.path + ".\(key)", "cannot read \(file)")
+            }
+        }
+        if let v = keys["ca_file"] {
+            let file = try v.string()
+            guard FileManager.default.isReadableFile(atPath: file) else { throw ConfigError(v.path, "cannot read \(file)") }
+            job.caFile = file
+        }
+        if let v = keys["dns_server"] {
+            let text = try v.string()
+            guard PrometheusSource.hostPort(text) != nil else { throw ConfigError(v.path, "expected ip:port, got \"\(text)\"") }
+            job.dnsServer = text
+        }
+        if let v = keys["max_response_bytes"] { job.maxResponseBytes = try v.bytes(in: (64 << 10)...(1 << 30)) }
+        return job
     }
 
     static func url(_ node: ConfigNode) throws(ConfigError) -> String {

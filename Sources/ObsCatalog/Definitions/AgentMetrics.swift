@@ -37,7 +37,7 @@ public enum AgentMetrics {
 
     public static let scrapeUp = MetricDefinition(
         id: "agent.scrape_up", namespace: namespace, name: "ScrapeUp", unit: .none, kind: .gauge, dimensions: ["Service", "Target"],
-        description: "1 when the last scrape of a metrics endpoint succeeded and parsed, 0 when it failed.",
+        description: "1 when the last scrape of a metrics endpoint succeeded and parsed, 0 when it failed. Target is the URL without scheme and query (host:port/path).",
         source: "the Prometheus source",
         placement: DashboardPlacement(dashboard: .agentHealth, widget: "Scrape targets up", statistic: "Minimum"))
     public static let scrapeDuration = MetricDefinition(

@@ -63,9 +63,6 @@ public final class Aggregator: Sendable {
                         }
                         if entry.weight == 1 {
                             series[id].statistics.add(entry.value)
-                        } else if entry.weight == 0 {
-                            series[id].statistics.sum += entry.value
-                            return
                         } else {
                             series[id].statistics.add(entry.value, weight: Double(entry.weight))
                         }
@@ -101,12 +98,6 @@ public final class Aggregator: Sendable {
                     continue
                 }
                 let series = state.series[Int(id)]
-                // A sum correction without observations (see Producer.adjustSum) makes no datum.
-                if key.descriptor.kind != .counter, series.statistics.sampleCount == 0 {
-                    state.series[Int(id)] = SeriesState()
-                    state.isTouched[Int(id)] = false
-                    continue
-                }
                 let value: MetricDatum.Value
                 switch key.descriptor.kind {
                 case .counter: value = .single(series.statistics.sum)

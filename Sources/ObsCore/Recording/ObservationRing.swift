@@ -2,9 +2,6 @@ import Synchronization
 
 /// One observation as it sits in a ring: which series, how many observations it stands for, and
 /// the value (16 bytes: the weight uses what would be padding).
-///
-/// A weight of 0 marks a correction of the series' sum by `value`, with no observation: how a
-/// histogram rebuilt from bucket counts keeps the exact sum its source reported.
 @usableFromInline
 struct RingEntry {
     @usableFromInline var series: UInt32

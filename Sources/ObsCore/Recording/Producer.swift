@@ -43,16 +43,6 @@ public final class Producer: @unchecked Sendable {
         }
     }
 
-    /// Adds `amount` to the sum of `series` for this interval without counting an observation:
-    /// after recording a histogram's buckets at representative values, this makes the interval's
-    /// sum the exact one the source reported.
-    public func adjustSum(_ series: SeriesID, by amount: Double) {
-        guard amount.isFinite, amount != 0 else { return }
-        if !ring.push(RingEntry(series: series.rawValue, value: amount, weight: 0)) {
-            dropped.add(1, ordering: .relaxed)
-        }
-    }
-
     /// Observations dropped so far because the ring was full.
     public var droppedCount: Int { dropped.load(ordering: .relaxed) }
 }

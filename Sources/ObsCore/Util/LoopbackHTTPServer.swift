@@ -19,11 +19,14 @@ public struct HTTPServerResponse: Sendable {
     public var status: Int
     public var contentType: String
     public var body: [UInt8]
+    /// Further headers (`Content-Encoding`, `WWW-Authenticate`, ...).
+    public var headers: [(name: String, value: String)] = []
 
-    public init(status: Int, contentType: String = "application/json", body: [UInt8]) {
+    public init(status: Int, contentType: String = "application/json", body: [UInt8], headers: [(name: String, value: String)] = []) {
         self.status = status
         self.contentType = contentType
         self.body = body
+        self.headers = headers
     }
 
     public init(status: Int, contentType: String = "text/plain; charset=utf-8", text: String) {
@@ -142,7 +145,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     static func write(_ fd: Int32, _ response: HTTPServerResponse) {
         let reason = [200: "OK", 400: "Bad Request", 404: "Not Found", 502: "Bad Gateway", 503: "Service Unavailable"][response.status] ?? "Status"
         var bytes = Array(
-            "HTTP/1.1 \(response.status) \(reason)\r\nContent-Type: \(response.contentType)\r\nContent-Length: \(response.body.count)\r\nConnection: close\r\n\r\n".utf8)
+            "HTTP/1.1 \(response.status) \(reason)\r\nContent-Type: \(response.contentType)\r\nContent-Length: \(response.body.count)\r\nConnection: close\r\n\(response.headers.map { "\($0.name): \($0.value)\r\n" }.joined())\r\n".utf8)
         bytes.append(contentsOf: response.body)
         var offset = 0
         while offset < bytes.count {

@@ -17,8 +17,9 @@ public final class ScrapeMapper: @unchecked Sendable {
     /// Prometheus series tracked at most; series past it are ignored and counted
     /// (`series_overflow`).
     public let maximumSeries: Int
-    private let recorder: Recorder
+    let recorder: Recorder
     private let producer: Producer
+    private var healthSeries: [SeriesID] = []
     private var parsers: [ExpositionFormat: ExpositionParser] = [:]
 
     /// One Prometheus series (its labels but `le` and `quantile`) of a mapped family.
@@ -95,6 +96,20 @@ public final class ScrapeMapper: @unchecked Sendable {
         }
         record()
         return Result(samples: samples, mapped: mapped)
+    }
+
+    /// Records the scrape's own health: ScrapeUp, ScrapeDuration and (when it succeeded)
+    /// ScrapeSamples, for the Target `target`.
+    public func recordScrape(target: String, up: Bool, milliseconds: Double, samples: Int?) {
+        if healthSeries.isEmpty {
+            let dimensions = Dimensions([("Service", service), ("Target", target)])
+            healthSeries = [AgentMetrics.scrapeUp, AgentMetrics.scrapeDuration, AgentMetrics.scrapeSamples].map {
+                recorder.series($0.descriptor, dimensions)
+            }
+        }
+        producer.record(healthSeries[0], up ? 1 : 0)
+        producer.record(healthSeries[1], milliseconds)
+        if let samples { producer.record(healthSeries[2], Double(samples)) }
     }
 
     // MARK: Reading samples
@@ -272,7 +287,10 @@ public final class ScrapeMapper: @unchecked Sendable {
     }
 
     /// Records a timer's interval into the distribution `latency` (milliseconds) and returns its
-    /// count delta: from the buckets when there are any, else the mean from `_sum`/`_count`.
+    /// count delta: from the buckets when there are any (the count exact, each observation placed
+    /// within its bucket), else the interval's mean from `_sum`/`_count`, weighted by the count.
+    /// CloudWatch computes every statistic of a distribution from its values and counts, so the
+    /// Average of a bucket-built distribution is exact only to within the buckets' spread.
     @discardableResult
     private func timer(_ index: Int, latency: SeriesID) -> Double? {
         var slot = slots[index]
@@ -311,12 +329,9 @@ public final class ScrapeMapper: @unchecked Sendable {
                 perBucket.append(Swift.max(0, delta - below))
                 below = Swift.max(below, delta)
             }
-            var placed = 0.0
             BucketSpreader.spread(bounds: bounds, counts: perBucket, maximum: finite(slot.maximum)) { value, weight in
                 producer.record(latency, value * 1000, weight: weight)
-                placed += value * 1000 * weight
             }
-            if let deltaSum { producer.adjustSum(latency, by: deltaSum * 1000 - placed) }
         } else if let deltaSum {
             producer.record(latency, deltaSum / deltaCount * 1000, weight: deltaCount)
         }

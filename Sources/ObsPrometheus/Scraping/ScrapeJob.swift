@@ -1,0 +1,50 @@
+/// One `sources.prometheus` entry: a service whose instances expose metrics over HTTP, how to
+/// find them and how to scrape them. Documented key by key in docs/CONFIG.md.
+public struct ScrapeJob: Sendable {
+    /// How the instances are found.
+    public enum Discovery: Sendable, Equatable {
+        /// Fixed URLs.
+        case urls([String])
+        /// Every A/AAAA address of a host name, on one port (a headless service, an ECS service's
+        /// Cloud Map name with A records).
+        case dnsA(host: String, port: Int)
+        /// The SRV records of a name (`_user-service._tcp.ecom.local`): each record's target and port.
+        case dnsSRV(String)
+    }
+
+    /// The Service dimension of what the instances yield.
+    public var service: String
+    public var discovery: Discovery
+    /// For discovered instances: `http` or `https`.
+    public var scheme = "http"
+    /// For discovered instances: the metrics path.
+    public var path = "/actuator/prometheus"
+    /// Seconds between scrapes.
+    public var interval: Double = 15
+    /// The longest one scrape may take, in seconds.
+    public var timeout: Double = 10
+    /// Seconds between DNS lookups of a discovered job.
+    public var refreshInterval: Double = 30
+    /// A file holding a bearer token, read at every scrape (so a rotated token is picked up).
+    public var bearerTokenFile: String?
+    /// Basic authentication: the user name, and a file holding the password.
+    public var basicUsername: String?
+    public var basicPasswordFile: String?
+    /// A PEM bundle of CA certificates for https targets (else the system's).
+    public var caFile: String?
+    /// The DNS server for SRV lookups, `host:port` (else the first nameserver of /etc/resolv.conf).
+    public var dnsServer: String?
+    /// The largest body accepted from a target.
+    public var maxResponseBytes = 32 << 20
+
+    public init(service: String, discovery: Discovery) {
+        self.service = service
+        self.discovery = discovery
+    }
+
+    /// The URL of an instance at `host:port`.
+    func url(host: String, port: Int) -> String {
+        let shown = host.contains(":") ? "[\(host)]" : host
+        return "\(scheme)://\(shown):\(port)\(path.hasPrefix("/") ? path : "/" + path)"
+    }
+}
