@@ -113,7 +113,7 @@ let package = Package(
             swiftSettings: strictness),
         .testTarget(
             name: "ObsAgentTests",
-            dependencies: ["ObsAgent", "ObsCore", "ObsCatalog", "ObsDelivery", "ObsAWS", "ObsPostgres", "ObsPrometheus"],
+            dependencies: ["ObsAgent", "ObsCore", "ObsCatalog", "ObsDelivery", "ObsAWS", "ObsPostgres", "ObsPrometheus", "ObsXRay"],
             swiftSettings: strictness),
         .testTarget(
             name: "ObsDeliveryTests", dependencies: ["ObsDelivery", "ObsAWS", "ObsCore", .product(name: "Logging", package: "swift-log")],

@@ -66,6 +66,38 @@ public final class PrometheusSource: Sendable {
         }
     }
 
+    /// For `obs-agent check`: finds the instances and scrapes each once into a throwaway
+    /// recorder. Returns one line per instance (or one for a failed lookup).
+    public func check() async -> [(target: String, ok: Bool, detail: String)] {
+        let job = self.job
+        let found: Result<[String], DNSResolver.Failure> = await executor.run { () -> Result<[String], DNSResolver.Failure> in
+            do throws(DNSResolver.Failure) {
+                return .success(try Self.resolve(job))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let urls: [String]
+        switch found {
+        case .success(let list): urls = list
+        case .failure(let error): return [("\(job.service) discovery", false, error.description)]
+        }
+        if urls.isEmpty { return [("\(job.service) discovery", false, "no instances found")] }
+        var lines: [(target: String, ok: Bool, detail: String)] = []
+        var quiet = logger
+        quiet.logLevel = .critical
+        for url in urls {
+            let instance = ScrapeInstance(url: url, job: job, recorder: Recorder(), logger: quiet, onSecret: onSecret)
+            switch await instance.scrape() {
+            case .success(let result):
+                lines.append((instance.target, true, "\(result.samples) samples, \(result.mapped) of them mapped to catalog metrics"))
+            case .failure(let failure):
+                lines.append((instance.target, false, failure.description))
+            }
+        }
+        return lines
+    }
+
     /// Looks the instances up again (for DNS discovery) and keeps the set in step: new URLs get an
     /// instance, URLs no longer listed are dropped with their counter state.
     public func refresh() async {

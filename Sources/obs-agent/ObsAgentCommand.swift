@@ -110,7 +110,7 @@ extension ObsAgentCommand {
             let (config, environment) = try options.load()
             AgentLaunch.bootstrapLogging(level: .error)
             let agent = Agent(config: config, environment: environment, options: .init(), logger: Logger(label: "obs-agent"))
-            print("config ok: \(config.postgres.count) postgres source(s), flush interval \(Int(config.flushInterval)) s")
+            print("config ok: \(config.postgres.count) postgres source(s), \(config.prometheus.count) scrape job(s), x-ray \(config.xray == nil ? "off" : "on"), flush interval \(Int(config.flushInterval)) s")
             let results = await agent.check()
             for result in results { print(result) }
             if results.contains(where: { !$0.ok }) { throw ExitCode(1) }

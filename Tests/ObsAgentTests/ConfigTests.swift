@@ -7,6 +7,8 @@ import Testing
 @testable import ObsAgent
 import ObsDelivery
 import ObsPostgres
+import ObsPrometheus
+import ObsXRay
 
 @Suite struct ConfigTests {
     let full = """
@@ -83,6 +85,23 @@ import ObsPostgres
         ("aws:\n  endpoint: localhost:4566\n", "config: aws.endpoint: expected an http:// or https:// URL"),
         ("agent: [1, 2\n", "config: not valid YAML"),
         ("sources:\n  postgres: {host: h}\n", "config: sources.postgres: expected a list"),
+        ("sources:\n  prometheus:\n    - {urls: [http://a:1/m]}\n", "config: sources.prometheus[0].service: required"),
+        ("sources:\n  prometheus:\n    - {service: s}\n",
+            "config: sources.prometheus[0]: give exactly one of urls, dns_a or dns_srv (got none)"),
+        ("sources:\n  prometheus:\n    - {service: s, urls: [http://a:1/m], dns_a: a:1}\n",
+            "config: sources.prometheus[0]: give exactly one of urls, dns_a or dns_srv (got urls, dns_a)"),
+        ("sources:\n  prometheus:\n    - {service: s, urls: [\"http://u:pw@a:1/m\"]}\n",
+            "config: sources.prometheus[0].urls[0]: credentials do not belong in the URL"),
+        ("sources:\n  prometheus:\n    - {service: s, dns_a: user-service}\n",
+            "config: sources.prometheus[0].dns_a: expected host:port"),
+        ("sources:\n  prometheus:\n    - {service: s, urls: [http://a:1/m], interval: 5s, timeout: 10s}\n",
+            "config: sources.prometheus[0].timeout: must not be longer than the interval (5.0 s)"),
+        ("sources:\n  prometheus:\n    - {service: s, urls: [http://a:1/m], bearer_token_file: /nonexistent/token}\n",
+            "config: sources.prometheus[0].bearer_token_file: cannot read /nonexistent/token"),
+        ("sources:\n  prometheus:\n    - {service: s, urls: [http://a:1/m]}\n    - {service: s, urls: [http://b:1/m]}\n",
+            "config: sources.prometheus[1].service: service \"s\" is listed twice"),
+        ("sources:\n  prometheus:\n    - {service: s, urls: [http://a:1/m], scheme: ftp}\n",
+            "config: sources.prometheus[0].scheme: expected one of http, https, got \"ftp\""),
     ])
     func badInputIsOneLineNamingTheKey(_ yaml: String, _ expected: String) {
         do {
@@ -92,6 +111,49 @@ import ObsPostgres
             #expect(error.description.hasPrefix(expected), "\(error.description)")
             #expect(!error.description.contains("\n"))
         }
+    }
+
+    @Test func scrapeJobsAreRead() throws {
+        let config = try AgentConfig.parse(
+            yaml: """
+                agent:
+                  flush_interval: 10s
+                sources:
+                  prometheus:
+                    - service: user-service
+                      dns_srv: _user-service._tcp.ecom.local
+                      dns_server: 10.0.0.2:53
+                      path: /actuator/prometheus
+                      interval: 30s
+                      timeout: 5s
+                      refresh_interval: 1m
+                    - service: keycloak
+                      urls: [https://keycloak:8443/realms/ecom/metrics]
+                      basic_auth: {username: monitor}
+                      max_response_bytes: 8MiB
+                    - service: product-service
+                      dns_a: product-service.ecom.local:8080
+                  xray:
+                    api_metrics: false
+                """, environment: [:])
+        #expect(config.prometheus.map(\.service) == ["user-service", "keycloak", "product-service"])
+        #expect(config.prometheus[0].discovery == .dnsSRV("_user-service._tcp.ecom.local"))
+        #expect(config.prometheus[0].dnsServer == "10.0.0.2:53")
+        #expect(config.prometheus[0].interval == 30 && config.prometheus[0].timeout == 5 && config.prometheus[0].refreshInterval == 60)
+        #expect(config.prometheus[1].discovery == .urls(["https://keycloak:8443/realms/ecom/metrics"]))
+        #expect(config.prometheus[1].basicUsername == "monitor" && config.prometheus[1].maxResponseBytes == 8 << 20)
+        #expect(config.prometheus[1].interval == 10, "defaults to the flush interval when that is shorter than 15 s")
+        #expect(config.prometheus[2].discovery == .dnsA(host: "product-service.ecom.local", port: 8080))
+        #expect(config.xray?.apiMetrics == false)
+    }
+
+    @Test func scrapeURLsFromTheEnvironment() throws {
+        let config = try AgentConfig.fromEnvironment([
+            "OBS_SCRAPE_URLS": "user-service=http://10.0.1.5:8080/actuator/prometheus, user-service=http://10.0.1.6:8080/actuator/prometheus,keycloak=http://keycloak:8080/metrics"
+        ])
+        #expect(config.prometheus.map(\.service) == ["user-service", "keycloak"])
+        #expect(config.prometheus[0].discovery == .urls(["http://10.0.1.5:8080/actuator/prometheus", "http://10.0.1.6:8080/actuator/prometheus"]))
+        #expect(throws: ConfigError.self) { try AgentConfig.fromEnvironment(["OBS_SCRAPE_URLS": "keycloak"]) }
     }
 
     @Test func withNoFileTheDeploymentVariablesAreRead() throws {

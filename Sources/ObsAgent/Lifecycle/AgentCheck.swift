@@ -1,6 +1,7 @@
 import ObsAWS
 import ObsDelivery
 import ObsPostgres
+import ObsPrometheus
 
 /// One line of `obs-agent check`: a source or sink, and whether it can be reached.
 public struct CheckResult: Sendable, CustomStringConvertible {
@@ -25,6 +26,13 @@ extension Agent {
                 results.append(CheckResult(component: "postgres", target: target, ok: true, detail: version))
             } catch {
                 results.append(CheckResult(component: "postgres", target: target, ok: false, detail: SecretRedactor.shared.redact("\(error)")))
+            }
+        }
+        for job in config.prometheus {
+            let source = PrometheusSource(job: job, recorder: recorder, logger: logger, onSecret: { SecretRedactor.shared.register($0) })
+            for line in await source.check() {
+                results.append(
+                    CheckResult(component: "prometheus", target: line.target, ok: line.ok, detail: SecretRedactor.shared.redact(line.detail)))
             }
         }
         results.append(await checkSink())

@@ -61,7 +61,8 @@ public struct DNSResolver: Sendable {
     /// A query for `name` of `type`, with an EDNS OPT record.
     static func query(id: UInt16, name: String, type: UInt16) throws(Failure) -> [UInt8] {
         var out: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xFF), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1]
-        for label in name.split(separator: ".") {
+        let absolute = name.hasSuffix(".") ? String(name.dropLast()) : name
+        for label in absolute.split(separator: ".", omittingEmptySubsequences: false) {
             let bytes = Array(label.utf8)
             guard !bytes.isEmpty, bytes.count < 64 else { throw Failure(description: "\(name) is not a valid DNS name") }
             out.append(UInt8(bytes.count))
