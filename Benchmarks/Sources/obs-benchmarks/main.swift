@@ -403,3 +403,43 @@ if enabled("prom-parse") {
                 Double(samples) / perParse * 1e3, perParse / 1e3, bytes.count, samples, mallocs, 6 * rounds, checksum.truncatingRemainder(dividingBy: 10)))
     }
 }
+
+// MARK: Scrape and record: parse plus mapping into the recorder
+
+if enabled("prom-scrape") {
+    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../../Tests/ObsPrometheusTests/Fixtures/prometheus-textparse").standardized
+    // A Spring service with percentile histograms on 40 routes × 3 statuses (20 buckets each) and a pool.
+    var spring = "# TYPE hikaricp_connections_active gauge\nhikaricp_connections_active{pool=\"HikariPool-1\",} 4.0\n"
+    spring += "# TYPE hikaricp_connections_max gauge\nhikaricp_connections_max{pool=\"HikariPool-1\",} 10.0\n"
+    spring += "# TYPE http_server_requests_seconds histogram\n"
+    let bounds = (0..<19).map { String(format: "%.3f", 0.001 * pow(2, Double($0))) } + ["+Inf"]
+    for route in 0..<40 {
+        for status in ["200", "404", "500"] {
+            let labels = "application=\"user-service\",exception=\"none\",method=\"GET\",outcome=\"SUCCESS\",status=\"\(status)\",uri=\"/api/r\(route)/{id}\","
+            for (i, bound) in bounds.enumerated() { spring += "http_server_requests_seconds_bucket{\(labels)le=\"\(bound)\",} \(i * 10)\n" }
+            spring += "http_server_requests_seconds_count{\(labels)} 190\nhttp_server_requests_seconds_sum{\(labels)} 12.5\n"
+        }
+    }
+    let bodies: [(String, [UInt8])] = [
+        ("alltypes.237mfs.prom.txt", Array(try! Data(contentsOf: fixtures.appendingPathComponent("alltypes.237mfs.prom.txt")))),
+        ("spring 40 routes x 3 statuses, histograms", Array(spring.utf8)),
+    ]
+    for (name, body) in bodies {
+        let recorder = Recorder(ringCapacity: 1 << 20)
+        let aggregator = Aggregator(recorder: recorder)
+        let mapper = ScrapeMapper(service: "bench", recorder: recorder)
+        _ = try! mapper.ingest(body, format: .prometheusText)
+        var samples: [Double] = []
+        let rounds = 200
+        for _ in 0..<7 {
+            let start = threadCPU()
+            for _ in 0..<rounds { _ = try! mapper.ingest(body, format: .prometheusText) }
+            samples.append((threadCPU() - start) / Double(rounds))
+            aggregator.drain()
+        }
+        let result = try! mapper.ingest(body, format: .prometheusText)
+        report("scrape+record \(name)", median(samples) * 1e6, "µs CPU",
+            note: "\(body.count) bytes, \(result.samples) samples, \(result.mapped) mapped; drops \(recorder.ringDrops)")
+    }
+}
