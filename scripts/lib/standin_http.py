@@ -20,10 +20,15 @@ class QuietHandler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def serve(handler, lifetime):
-    """Serves on 127.0.0.1 until `lifetime` seconds pass."""
+def serve(handler, lifetime, tls=None):
+    """Serves on 127.0.0.1 until `lifetime` seconds pass; over TLS when `tls` is (certfile, keyfile)."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
+    if tls:
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print(server.server_address[1], flush=True)
     threading.Timer(lifetime, server.shutdown).start()
     server.serve_forever()
