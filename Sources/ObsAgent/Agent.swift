@@ -40,7 +40,7 @@ public struct Agent: Sendable {
         self.options = options
         self.logger = logger
         self.recorder = Recorder(cardinalityLimit: config.cardinalityLimit)
-        self.aggregator = Aggregator(recorder: recorder)
+        self.aggregator = Aggregator(recorder: recorder, rollups: Catalog.builtIn.rollups)
     }
 
     public var awsSettings: AWSSettings {

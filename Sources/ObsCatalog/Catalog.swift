@@ -18,6 +18,9 @@ public struct Catalog: Sendable {
             guard definition.dimensions.count <= Dimensions.maximumCount else {
                 throw .tooManyDimensions(definition.id)
             }
+            for rollup in definition.rollups where !Set(rollup).isSubset(of: definition.dimensions) || rollup.count >= definition.dimensions.count {
+                throw .badRollup(definition.id, rollup)
+            }
             byID[definition.id] = definition
         }
         self.definitions = definitions
@@ -25,6 +28,13 @@ public struct Catalog: Sendable {
     }
 
     public subscript(id: String) -> MetricDefinition? { byID[id] }
+
+    /// Each metric's rollups, for the aggregator.
+    public var rollups: [MetricDescriptor: [[String]]] {
+        var rollups: [MetricDescriptor: [[String]]] = [:]
+        for definition in definitions where !definition.rollups.isEmpty { rollups[definition.descriptor] = definition.rollups }
+        return rollups
+    }
 
     /// The definition with `id`; a programming error if the built-in catalog lacks it.
     public func require(_ id: String) -> MetricDefinition {
@@ -47,12 +57,14 @@ public enum CatalogError: Error, Equatable, CustomStringConvertible {
     case duplicateID(String)
     case duplicateName(String, String)
     case tooManyDimensions(String)
+    case badRollup(String, [String])
 
     public var description: String {
         switch self {
         case .duplicateID(let id): return "catalog: metric id \(id) is defined twice"
         case .duplicateName(let ns, let name): return "catalog: \(ns) \(name) is defined twice"
         case .tooManyDimensions(let id): return "catalog: \(id) has more than 30 dimensions"
+        case .badRollup(let id, let names): return "catalog: \(id)'s rollup \(names) is not a proper subset of its dimensions"
         }
     }
 }

@@ -10,7 +10,9 @@ public enum CatalogDocument {
 
             Kinds: a **counter** is sent as the sum of its increases during the period (use the Sum \
             statistic); a **gauge** as a StatisticSet of its samples (Average, Minimum, Maximum); a \
-            **distribution** as Values/Counts, so percentiles (p50, p99) are available.
+            **distribution** as Values/Counts, so percentiles (p50, p99) are available. **Also per** lists \
+            the dimension sets a metric is published under as well, every series folded into them at flush \
+            time (`none`: no dimension at all): what the alarms read.
 
             """
         var namespaces: [String] = []
@@ -18,10 +20,11 @@ public enum CatalogDocument {
             namespaces.append(definition.namespace)
         }
         for namespace in namespaces {
-            out += "\n## \(namespace)\n\n| Metric | Kind | Unit | Dimensions | Source | Description |\n|---|---|---|---|---|---|\n"
+            out += "\n## \(namespace)\n\n| Metric | Kind | Unit | Dimensions | Also per | Source | Description |\n|---|---|---|---|---|---|---|\n"
             for definition in catalog.definitions where definition.namespace == namespace {
                 out += "| `\(definition.name)` | \(definition.kind.rawValue) | \(definition.unit.rawValue) | "
-                out += "\(definition.dimensions.joined(separator: ", ")) | `\(definition.source)` | \(definition.description) |\n"
+                let rollups = definition.rollups.map { $0.isEmpty ? "none" : $0.joined(separator: ", ") }.joined(separator: "; ")
+                out += "\(definition.dimensions.joined(separator: ", ")) | \(rollups) | `\(definition.source)` | \(definition.description) |\n"
             }
         }
         return out

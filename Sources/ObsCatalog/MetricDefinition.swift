@@ -15,6 +15,10 @@ public struct MetricDefinition: Sendable, Hashable {
     public var source: String
     /// Where the metric is drawn, if anywhere.
     public var placement: DashboardPlacement?
+    /// Dimension subsets the metric is also published under, folded at flush time (CloudWatch's
+    /// aggregation dimensions): what per-service alarms and dashboards read. `[]` is the metric
+    /// with no dimension at all.
+    public var rollups: [[String]] = []
 
     public init(
         id: String, namespace: String, name: String, unit: MetricUnit, kind: MetricKind,
@@ -28,6 +32,13 @@ public struct MetricDefinition: Sendable, Hashable {
         self.description = description
         self.source = source
         self.placement = placement
+    }
+
+    /// A copy also published under `rollups` (see ``rollups``).
+    public func rolled(_ rollups: [[String]]) -> MetricDefinition {
+        var copy = self
+        copy.rollups = rollups
+        return copy
     }
 
     public var namespace: String { descriptor.namespace }

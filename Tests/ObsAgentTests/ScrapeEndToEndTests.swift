@@ -102,6 +102,8 @@ struct ScrapeEndToEndTests {
         let auth = try await LandedMetric.read(namespace: "Obs/Auth").filter { $0.dimensions["Realm"] == "ecom" }
         #expect(auth.contains { $0.name == "LoginSuccess" && $0.dimensions["Client"] == "web-app" })
         let up = try await LandedMetric.read(namespace: "Obs/Agent").filter { $0.name == "ScrapeUp" && $0.dimensions["Service"] == service }
-        #expect(up.count == 1 && up.first?.datapoints.last?.average == 1)
+        #expect(up.count == 2, "per target, and per service for alarms")
+        #expect(up.allSatisfy { $0.datapoints.last?.average == 1 })
+        #expect(api.contains { $0.name == "Requests" && $0.dimensions == ["Service": service] && $0.total == 52 }, "the per-service rollup")
     }
 }

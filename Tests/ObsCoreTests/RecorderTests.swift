@@ -54,6 +54,36 @@ import Testing
         #expect(buckets.map(\.count) == [40_000_000, 90, 10])
     }
 
+    @Test func rollupsFoldSeriesIntoTheirDimensionSubsets() throws {
+        let latency = MetricDescriptor(namespace: "Test", name: "Latency", unit: .milliseconds, kind: .distribution)
+        let recorder = Recorder()
+        let aggregator = Aggregator(recorder: recorder, rollups: [counter: [["Service"], []], latency: [["Service"]]])
+        let producer = recorder.makeProducer(name: "p")
+        let a = recorder.series(counter, Dimensions([("Service", "user"), ("Route", "/a")]))
+        let b = recorder.series(counter, Dimensions([("Service", "user"), ("Route", "/b")]))
+        let c = recorder.series(counter, Dimensions([("Service", "order"), ("Route", "/a")]))
+        producer.record(a, 1)
+        producer.record(b, 2)
+        producer.record(c, 4)
+        let la = recorder.series(latency, Dimensions([("Service", "user"), ("Route", "/a")]))
+        let lb = recorder.series(latency, Dimensions([("Service", "user"), ("Route", "/b")]))
+        producer.record(la, 10, weight: 3)
+        producer.record(lb, 1000)
+        var byKey: [String: MetricDatum] = [:]
+        for datum in aggregator.flush(timestamp: 0) { byKey["\(datum.descriptor.name){\(datum.dimensions)}"] = datum }
+        #expect(byKey["Requests{Service=user}"]?.value == .single(3))
+        #expect(byKey["Requests{Service=order}"]?.value == .single(4))
+        #expect(byKey["Requests{}"]?.value == .single(7))
+        #expect(byKey["Requests{Route=/a,Service=user}"]?.value == .single(1), "the series themselves are kept")
+        guard case .distribution(let statistics, let buckets) = try #require(byKey["Latency{Service=user}"]).value else {
+            Issue.record("no rolled-up distribution")
+            return
+        }
+        #expect(statistics == StatisticSet(sampleCount: 4, sum: 1030, minimum: 10, maximum: 1000))
+        #expect(buckets.map(\.count) == [3, 1], "histograms merge exactly")
+        #expect(byKey.count == 9, "3 + 3 counters, 2 + 1 distributions")
+    }
+
     @Test func sameDimensionsInAnyOrderAreOneSeries() {
         let recorder = Recorder()
         let a = recorder.series(counter, Dimensions([("A", "1"), ("B", "2")]))

@@ -13,10 +13,11 @@ public enum APIMetrics {
         MetricDefinition(
             id: "api.\(id)", namespace: namespace, name: name, unit: .count, kind: .counter, dimensions: dimensions,
             description: description, source: "http_server_requests_seconds_count by status; X-Ray segments (http block)",
-            placement: DashboardPlacement(dashboard: .api, widget: widget, statistic: "Sum"))
+            placement: DashboardPlacement(dashboard: .api, widget: widget, statistic: "Sum")
+        ).rolled([["Service"]])
     }
 
-    public static let requests = counter("requests", "Requests", "Requests", "Requests served, from each service's X-Ray segments.")
+    public static let requests = counter("requests", "Requests", "Requests", "Requests served: every request from the service's actuator, or the sampled ones from its X-Ray segments.")
     public static let faults = counter(
         "faults", "Faults", "Faults, errors and throttles", "Requests that failed on the server (5xx; the segment's fault flag).")
     public static let errors = counter(
@@ -28,7 +29,8 @@ public enum APIMetrics {
         id: "api.latency", namespace: namespace, name: "Latency", unit: .milliseconds, kind: .distribution, dimensions: dimensions,
         description: "Time from request to response, as the service's segment measured it. A distribution: p50, p90 and p99 hold within 1 %.",
         source: "http_server_requests_seconds (_bucket, or _sum/_count); X-Ray segments (end_time - start_time)",
-        placement: DashboardPlacement(dashboard: .api, widget: "Latency", statistic: "p99"))
+        placement: DashboardPlacement(dashboard: .api, widget: "Latency", statistic: "p99")
+    ).rolled([["Service"]])
 
     public static let errorRate = MetricDefinition(
         id: "api.error_rate", namespace: namespace, name: "ErrorRate", unit: .percent, kind: .gauge, dimensions: ["Service"],

@@ -9,7 +9,8 @@ public enum AgentMetrics {
         id: "agent.dropped", namespace: namespace, name: "Dropped", unit: .count, kind: .counter, dimensions: ["Reason"],
         description: "Observations, datums, log events or segments the agent accepted but did not deliver, by reason (ring_full, spool_full, non_finite_value, batch_rejected, datagram_*, log_event_too_old, ...). Should be zero.",
         source: "the agent's own counters",
-        placement: DashboardPlacement(dashboard: .agentHealth, widget: "Dropped by reason", statistic: "Sum"))
+        placement: DashboardPlacement(dashboard: .agentHealth, widget: "Dropped by reason", statistic: "Sum")
+    ).rolled([[]])
 
     public static let incidents = MetricDefinition(
         id: "agent.incidents", namespace: namespace, name: "Incidents", unit: .count, kind: .counter, dimensions: ["Reason"],
@@ -39,7 +40,8 @@ public enum AgentMetrics {
         id: "agent.scrape_up", namespace: namespace, name: "ScrapeUp", unit: .none, kind: .gauge, dimensions: ["Service", "Target"],
         description: "1 when the last scrape of a metrics endpoint succeeded and parsed, 0 when it failed. Target is the URL without scheme and query (host:port/path).",
         source: "the Prometheus source",
-        placement: DashboardPlacement(dashboard: .agentHealth, widget: "Scrape targets up", statistic: "Minimum"))
+        placement: DashboardPlacement(dashboard: .agentHealth, widget: "Scrape targets up", statistic: "Minimum")
+    ).rolled([["Service"]])
     public static let scrapeDuration = MetricDefinition(
         id: "agent.scrape_duration", namespace: namespace, name: "ScrapeDuration", unit: .milliseconds, kind: .gauge,
         dimensions: ["Service", "Target"],

@@ -10,19 +10,22 @@ public enum AuthMetrics {
         dimensions: ["Realm", "Client"],
         description: "Successful user logins per realm and client.",
         source: "keycloak_logins; keycloak_user_events_total{event=\"login\",error=\"\"}",
-        placement: DashboardPlacement(dashboard: .auth, widget: "Logins", statistic: "Sum"))
+        placement: DashboardPlacement(dashboard: .auth, widget: "Logins", statistic: "Sum")
+    ).rolled([["Realm"], []])
     public static let loginFailure = MetricDefinition(
         id: "auth.login_failure", namespace: namespace, name: "LoginFailure", unit: .count, kind: .counter,
         dimensions: ["Realm", "Client", "Reason"],
         description: "Failed user logins per realm, client and reason (Keycloak's error, such as invalid_user_credentials or user_not_found).",
         source: "keycloak_failed_login_attempts{error}; keycloak_user_events_total{event=\"login\",error!=\"\"}",
-        placement: DashboardPlacement(dashboard: .auth, widget: "Failed logins by reason", statistic: "Sum"))
+        placement: DashboardPlacement(dashboard: .auth, widget: "Failed logins by reason", statistic: "Sum")
+    ).rolled([["Realm"], []])
     public static let failureRate = MetricDefinition(
         id: "auth.failure_rate", namespace: namespace, name: "AuthFailureRate", unit: .percent, kind: .gauge,
         dimensions: ["Realm", "Client"],
         description: "Failed logins as a percentage of all login attempts, weighted by attempts (its Average over a period is the period's true rate; its SampleCount is the number of attempts).",
         source: "LoginFailure / (LoginSuccess + LoginFailure), each scrape",
-        placement: DashboardPlacement(dashboard: .auth, widget: "Login failure rate", statistic: "Average"))
+        placement: DashboardPlacement(dashboard: .auth, widget: "Login failure rate", statistic: "Average")
+    ).rolled([["Realm"], []])
     public static let events = MetricDefinition(
         id: "auth.events", namespace: namespace, name: "AuthEvents", unit: .count, kind: .counter,
         dimensions: ["Realm", "Client", "Event"],

@@ -37,7 +37,8 @@ public enum PoolMetrics {
     public static let pending = gauge(
         "pending", "PendingThreads", widget: "Threads waiting for a connection", statistic: "Maximum",
         source: "hikaricp_connections_pending; agroal_awaiting_count",
-        "Threads waiting for a connection. Anything above zero for long means the pool is too small or connections are held too long.")
+        "Threads waiting for a connection. Anything above zero for long means the pool is too small or connections are held too long."
+    ).rolled(perService)
     public static let maximum = gauge(
         "max", "MaxConnections", widget: "Pool size", source: "hikaricp_connections_max", "The pool's maximum size (maximumPoolSize).")
     public static let minimum = gauge(
@@ -45,12 +46,14 @@ public enum PoolMetrics {
     public static let utilization = gauge(
         "utilization", "Utilization", unit: .percent, widget: "Utilization", statistic: "Maximum",
         source: "hikaricp_connections_active / hikaricp_connections_max, each scrape",
-        "Active connections as a percentage of the pool's maximum. Near 100 % the next request waits (PendingThreads) or times out.")
+        "Active connections as a percentage of the pool's maximum. Near 100 % the next request waits (PendingThreads) or times out."
+    ).rolled(perService)
     public static let timeouts = MetricDefinition(
         id: "pool.timeouts", namespace: namespace, name: "Timeouts", unit: .count, kind: .counter, dimensions: dimensions,
         description: "Requests for a connection that gave up after connectionTimeout: each is a failed request in the service.",
         source: "hikaricp_connections_timeout_total",
-        placement: DashboardPlacement(dashboard: .pools, widget: "Timeouts", statistic: "Sum"))
+        placement: DashboardPlacement(dashboard: .pools, widget: "Timeouts", statistic: "Sum")
+    ).rolled(perService)
     public static let acquireTime = timer(
         "acquire_time", "AcquireTime", family: "hikaricp_connections_acquire_seconds", widget: "Time to get a connection",
         "Time a thread waited to get a connection from the pool.")
@@ -60,6 +63,9 @@ public enum PoolMetrics {
     public static let creationTime = timer(
         "creation_time", "CreationTime", family: "hikaricp_connections_creation_seconds", widget: "Time to open a connection",
         "Time to open a new physical connection to the database.")
+
+    /// Published per service as well (a service's pools folded together), for alarms.
+    static let perService = [["Service"]]
 
     public static let all = [connections, active, idle, pending, maximum, minimum, utilization, timeouts, acquireTime, usageTime, creationTime]
 }

@@ -12,6 +12,14 @@ public final class Aggregator: Sendable {
         var statistics = StatisticSet()
         var last: Double = 0
         var histogram: LogHistogram?
+
+        mutating func merge(_ other: SeriesState) {
+            statistics.merge(other.statistics)
+            last = other.last
+            if let theirs = other.histogram {
+                if histogram == nil { histogram = theirs } else { histogram!.merge(theirs) }
+            }
+        }
     }
 
     /// Per-series state in an array indexed by ``SeriesID``, and which series saw data.
@@ -24,9 +32,16 @@ public final class Aggregator: Sendable {
 
     private let recorder: Recorder
     private let state = Mutex(State())
+    /// Dimension subsets each metric is also published under (see ``init(recorder:rollups:)``).
+    public let rollups: [MetricDescriptor: [[String]]]
 
-    public init(recorder: Recorder) {
+    /// - Parameter rollups: for a metric, the dimension-name subsets it is also published under,
+    ///   every series folded into the series of its subset at flush time (counters summed,
+    ///   statistics and histograms merged exactly). CloudWatch alarms need exact dimensions, so a
+    ///   per-route latency is also published per service (`[["Service"]]`), or with none (`[[]]`).
+    public init(recorder: Recorder, rollups: [MetricDescriptor: [[String]]] = [:]) {
         self.recorder = recorder
+        self.rollups = rollups
     }
 
     /// Moves everything the producers recorded so far into the per-series state.
@@ -78,6 +93,16 @@ public final class Aggregator: Sendable {
         state.touched = touched
     }
 
+    private static func datum(_ key: Recorder.SeriesKey, _ series: SeriesState, timestamp: Int64, last: Double?) -> MetricDatum {
+        let value: MetricDatum.Value
+        switch key.descriptor.kind {
+        case .counter: value = .single(series.statistics.sum)
+        case .gauge: value = .statistics(series.statistics)
+        case .distribution: value = .distribution(series.statistics, series.histogram?.buckets ?? [])
+        }
+        return MetricDatum(descriptor: key.descriptor, dimensions: key.dimensions, timestamp: timestamp, value: value, last: last)
+    }
+
     /// Drains, then returns one datum per series that saw an observation since the last flush, and
     /// starts the next interval empty.
     ///
@@ -90,6 +115,8 @@ public final class Aggregator: Sendable {
         return state.withLock { state in
             var data: [MetricDatum] = []
             var kept: [UInt32] = []
+            var rolled: [Recorder.SeriesKey: SeriesState] = [:]
+            var rolledOrder: [Recorder.SeriesKey] = []
             data.reserveCapacity(state.touched.count)
             for id in state.touched.sorted() {
                 let key = keys[Int(id)]
@@ -98,18 +125,19 @@ public final class Aggregator: Sendable {
                     continue
                 }
                 let series = state.series[Int(id)]
-                let value: MetricDatum.Value
-                switch key.descriptor.kind {
-                case .counter: value = .single(series.statistics.sum)
-                case .gauge: value = .statistics(series.statistics)
-                case .distribution: value = .distribution(series.statistics, series.histogram?.buckets ?? [])
+                data.append(Self.datum(key, series, timestamp: timestamp, last: key.descriptor.kind == .gauge ? series.last : nil))
+                for names in rollups[key.descriptor] ?? [] {
+                    let rollup = Recorder.SeriesKey(
+                        descriptor: key.descriptor, dimensions: Dimensions(key.dimensions.pairs.filter { names.contains($0.name) }.map { ($0.name, $0.value) }))
+                    guard rollup.dimensions != key.dimensions else { continue }
+                    if rolled[rollup] == nil { rolledOrder.append(rollup) }
+                    rolled[rollup, default: SeriesState()].merge(series)
                 }
-                data.append(
-                    MetricDatum(
-                        descriptor: key.descriptor, dimensions: key.dimensions, timestamp: timestamp, value: value,
-                        last: key.descriptor.kind == .gauge ? series.last : nil))
                 state.series[Int(id)] = SeriesState()
                 state.isTouched[Int(id)] = false
+            }
+            for key in rolledOrder {
+                data.append(Self.datum(key, rolled[key]!, timestamp: timestamp, last: nil))
             }
             state.touched = kept
             return data
