@@ -1,18 +1,23 @@
 import ArgumentParser
 import Foundation
+import ObsAgent
 import ObsCatalog
+import ObsXRay
+import ObsPostgres
+import ObsPrometheus
 
 @main
 struct ObsctlCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "obsctl",
-        abstract: "Generate CloudWatch dashboards and docs from the metric catalog obs-agent uses.",
+        abstract: "Generate CloudWatch dashboards, alarms and docs from the metric catalog obs-agent uses.",
         discussion: """
             Everything obsctl writes comes from the same catalog the agent emits from, so dashboards \
-            cannot name a metric or dimension the agent does not send. Generated files are checked in \
-            (dashboards/, docs/metrics.md); `--check` fails when a checked-in file is stale.
+            and alarms cannot name a metric or dimension the agent does not send. Generated files are \
+            checked in (dashboards/, alerts/, docs/metrics.md); `--check` fails when a checked-in file \
+            is stale.
             """,
-        subcommands: [CatalogCommand.self, Dashboards.self])
+        subcommands: [CatalogCommand.self, Dashboards.self, Alarms.self, Validate.self])
 }
 
 extension ObsctlCommand {
@@ -29,6 +34,33 @@ extension ObsctlCommand {
             case "markdown": print(CatalogDocument.markdown(.builtIn), terminator: "")
             default: throw ValidationError("--format must be table or markdown, not \(format)")
             }
+        }
+    }
+
+    struct Alarms: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the alarms for a deployment: a CloudFormation template and PutMetricAlarm requests.",
+            discussion: """
+                Alarms are made for each scraped service (sources.prometheus) and each sampled database \
+                (sources.postgres) of the config, plus deployment-wide ones, and grouped into one \
+                composite alarm per area (api, connection-pools, database, authentication, agent-health) \
+                that notifies the SNS topic given as the template's CriticalTopicArn parameter. Writes \
+                alarms.cfn.json, put-metric-alarm.json and put-composite-alarm.json (whose actions hold \
+                the placeholder ${CriticalTopicArn}).
+                """)
+
+        @Option(help: ArgumentHelp("The agent config naming the deployment's services and databases.", valueName: "file"))
+        var config: String = "packaging/obs-agent.yaml"
+
+        @Option(help: ArgumentHelp("Directory to write to.", valueName: "dir"))
+        var output: String = "alerts"
+
+        @Flag(help: "Write nothing; exit 1 if a file in the directory differs from what would be written.")
+        var check = false
+
+        func run() throws {
+            let generator = AlarmGenerator(targets: try Deployment.targets(config: config))
+            try GeneratedFiles.write(try generator.files(), to: output, check: check, command: "obsctl alarms")
         }
     }
 
@@ -64,6 +96,74 @@ extension ObsctlCommand {
                 for path in stale { print("stale: \(path) (run obsctl dashboards)") }
                 throw ExitCode(1)
             }
+        }
+    }
+}
+
+
+/// What obsctl reads of an agent config.
+enum Deployment {
+    /// The services and databases a config names. Variables the file uses need not be set: their
+    /// defaults (or empty values) stand in, since only names are read.
+    static func targets(config path: String) throws -> AlarmTargets {
+        let config = try load(path)
+        return AlarmTargets(
+            services: config.prometheus.map(\.service),
+            databases: config.postgres.map { AlarmTargets.Database(instance: $0.instance, database: $0.connection.database) })
+    }
+
+    /// The catalog metrics the config's sources emit.
+    static func emitted(config path: String) throws -> EmittedMetrics {
+        let config = try load(path)
+        var sources = Set<String>()
+        if !config.postgres.isEmpty { sources.insert("sources.postgres") }
+        if !config.prometheus.isEmpty { sources.insert("sources.prometheus") }
+        if let xray = config.xray, xray.apiMetrics { sources.insert("sources.xray") }
+        return EmittedMetrics(catalog: .builtIn, sources: sources)
+    }
+
+    static func load(_ path: String) throws -> AgentConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ValidationError("cannot read \(path)")
+        }
+        // Unset variables read as empty: only names matter here, never passwords or hosts.
+        var environment = ProcessInfo.processInfo.environment
+        var rest = Substring(text)
+        while let start = rest.range(of: "${") {
+            rest = rest[start.upperBound...]
+            let name = rest.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+            if environment[String(name)] == nil { environment[String(name)] = "" }
+        }
+        let config: AgentConfig
+        do {
+            config = try AgentConfig.parse(yaml: text, environment: environment)
+        } catch {
+            throw ValidationError("\(path): \(error)")
+        }
+        return config
+    }
+}
+
+/// Writes generated files, or with `check` reports the stale ones and exits 1.
+enum GeneratedFiles {
+    static func write(_ files: [(name: String, data: Data)], to directory: String, check: Bool, command: String) throws {
+        var stale: [String] = []
+        if !check { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        for file in files {
+            let path = (directory as NSString).appendingPathComponent(file.name)
+            if check {
+                if FileManager.default.contents(atPath: path) != file.data { stale.append(path) }
+            } else {
+                try file.data.write(to: URL(fileURLWithPath: path))
+                print("wrote \(path)")
+            }
+        }
+        if !stale.isEmpty {
+            for path in stale { print("stale: \(path) (run \(command))") }
+            throw ExitCode(1)
         }
     }
 }

@@ -56,7 +56,7 @@ struct EndToEndTests {
         let landed = try await LandedMetric.read(namespace: PostgresMetrics.namespace).filter { $0.dimensions["DBInstance"] == instance }
         let catalog = Catalog.builtIn
         for metric in landed {
-            let definition = try #require(catalog.definitions.first { $0.name == metric.name }, "\(metric.name) is not in the catalog")
+            let definition = try #require(catalog.definitions.first { $0.namespace == PostgresMetrics.namespace && $0.name == metric.name }, "\(metric.name) is not in the catalog")
             #expect(Set(metric.dimensions.keys) == Set(definition.dimensions), "\(metric.name) dimensions")
             #expect(metric.unit == definition.unit.rawValue, "\(metric.name) unit")
         }

@@ -4,7 +4,7 @@
 
 OBS_APT_PACKAGES=(pkg-config libcurl4-openssl-dev libpq-dev libsystemd-dev postgresql postgresql-contrib
   systemd-journal-remote zlib1g-dev openssl)
-OBS_PIP_PACKAGES=("moto[server]" boto3 aws-xray-sdk dnslib)
+OBS_PIP_PACKAGES=("moto[server]" boto3 aws-xray-sdk dnslib cfn-lint)
 OBS_PIDS=()
 OBS_TMP=""
 
@@ -24,7 +24,7 @@ install_dependencies() {
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
-  if ! python3 -c 'import moto, boto3, flask, aws_xray_sdk, dnslib' >/dev/null 2>&1 || ! command -v moto_server >/dev/null 2>&1; then
+  if ! python3 -c 'import moto, boto3, flask, aws_xray_sdk, dnslib, cfnlint' >/dev/null 2>&1 || ! command -v moto_server >/dev/null 2>&1 || ! command -v cfn-lint >/dev/null 2>&1; then
     log "pip: installing ${OBS_PIP_PACKAGES[*]}"
     python3 -m pip install -q "${OBS_PIP_PACKAGES[@]}"
   fi

@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+
+/// The obsctl binary beside obs-agent.
+enum Obsctl {
+    static var path: String { (TestServices.agentPath as NSString).deletingLastPathComponent + "/obsctl" }
+    static var isBuilt: Bool { FileManager.default.isExecutableFile(atPath: path) }
+}
+
+/// obsctl's commands, run as a user runs them.
+@Suite(.enabled(if: Obsctl.isBuilt, "needs the built obsctl"))
+struct ObsctlTests {
+    static var obsctl: String { Obsctl.path }
+
+    func run(_ arguments: [String]) async throws -> (Int32, String) {
+        let (status, out, err) = try await ChildProcess.run(Self.obsctl, arguments, environment: TestServices.cleanEnvironment())
+        return (status, out + err)
+    }
+
+    @Test func theCheckedInFilesValidateAgainstTheDeploymentConfig() async throws {
+        let root = TestServices.repositoryRoot.path
+        let (status, out) = try await run([
+            "validate", "--config", root + "/packaging/obs-agent.yaml", "--dashboards", root + "/dashboards", "--alerts", root + "/alerts",
+        ])
+        #expect(status == 0, "\(out)")
+        #expect(out.hasPrefix("ok: "))
+    }
+
+    @Test func validateNamesEachProblemOnOneLine() async throws {
+        let root = TestServices.repositoryRoot.path
+        let directory = TestServices.temporaryDirectory("validate")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // A database-only config: the API, pool and auth widgets read what it does not emit.
+        let config = try TestServices.writeTemporary("sources:\n  postgres:\n    - {host: db, database: d, user: u}\n")
+        // A hand edit: an alarm reading per-route latency, which has no exact series.
+        var alarms = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: root + "/alerts/put-metric-alarm.json"))) as! [[String: Any]]
+        alarms.append(["AlarmName": "hand-made", "Namespace": "Obs/API", "MetricName": "Latency", "Dimensions": [["Name": "Route", "Value": "/x"]]])
+        alarms.append(["AlarmName": "typo", "Namespace": "Obs/API", "MetricName": "Latancy"])
+        try JSONSerialization.data(withJSONObject: alarms).write(to: URL(fileURLWithPath: directory + "/put-metric-alarm.json"))
+
+        let (status, out) = try await run(["validate", "--config", config, "--dashboards", root + "/dashboards", "--alerts", directory])
+        #expect(status == 1)
+        let lines = out.split(separator: "\n")
+        #expect(lines.contains { $0.contains("alarm hand-made: Obs/API Latency is emitted with dimensions Method,Route,Service,StatusClass | Service, not Route") })
+        #expect(lines.contains { $0.contains("alarm typo: Obs/API Latancy is not a catalog metric") })
+        #expect(lines.contains { $0.contains("connection-pools.json: widget \"Utilization\": Obs/Pool Utilization needs sources.prometheus, which the config does not have") })
+        #expect(!lines.contains { $0.contains("database.json") }, "the database widgets are fine")
+    }
+
+    @Test func alarmsCheckFailsWhenTheFilesAreStale() async throws {
+        let directory = TestServices.temporaryDirectory("alerts")
+        let config = TestServices.repositoryRoot.path + "/packaging/obs-agent.yaml"
+        #expect(try await run(["alarms", "--config", config, "--output", directory]).0 == 0)
+        #expect(try await run(["alarms", "--config", config, "--output", directory, "--check"]).0 == 0)
+        try "{}".write(toFile: directory + "/put-metric-alarm.json", atomically: true, encoding: .utf8)
+        let (status, out) = try await run(["alarms", "--config", config, "--output", directory, "--check"])
+        #expect(status == 1)
+        #expect(out.contains("stale: \(directory)/put-metric-alarm.json (run obsctl alarms)"))
+    }
+}
