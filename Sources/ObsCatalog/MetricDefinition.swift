@@ -64,6 +64,7 @@ public struct DashboardPlacement: Sendable, Hashable {
 
 /// The dashboards obsctl generates.
 public enum DashboardID: String, Sendable, Hashable, CaseIterable {
+    case overview
     case api
     case pools = "connection-pools"
     case database
@@ -74,6 +75,7 @@ public enum DashboardID: String, Sendable, Hashable, CaseIterable {
     public var fileName: String { "\(rawValue).json" }
     public var title: String {
         switch self {
+        case .overview: return "Overview"
         case .api: return "API"
         case .pools: return "Connection pools"
         case .database: return "Database"

@@ -67,7 +67,15 @@ extension ObsctlCommand {
     struct Dashboards: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write CloudWatch dashboard bodies (PutDashboard JSON) to a directory.",
-            discussion: "Writes one file per dashboard: \(DashboardID.allCases.map(\.fileName).joined(separator: ", ")).")
+            discussion: """
+                Writes one file per dashboard: \(DashboardID.allCases.map(\.fileName).joined(separator: ", ")). \
+                Each area's dashboard shows the alarms obsctl alarms makes for the config's services and \
+                databases; their ARNs hold the placeholder \(DashboardGenerator.accountPlaceholder), which \
+                obsctl apply replaces with the account's id.
+                """)
+
+        @Option(help: ArgumentHelp("The agent config naming the deployment's services and databases.", valueName: "file"))
+        var config: String = "packaging/obs-agent.yaml"
 
         @Option(help: ArgumentHelp("Directory to write to.", valueName: "dir"))
         var output: String = "dashboards"
@@ -79,23 +87,10 @@ extension ObsctlCommand {
         var check = false
 
         func run() throws {
-            let generator = DashboardGenerator(catalog: .builtIn, region: region)
-            var stale: [String] = []
-            if !check { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) }
-            for id in DashboardID.allCases {
-                let path = (output as NSString).appendingPathComponent(id.fileName)
-                let body = try generator.json(for: id)
-                if check {
-                    if FileManager.default.contents(atPath: path) != body { stale.append(path) }
-                } else {
-                    try body.write(to: URL(fileURLWithPath: path))
-                    print("wrote \(path)")
-                }
-            }
-            if !stale.isEmpty {
-                for path in stale { print("stale: \(path) (run obsctl dashboards)") }
-                throw ExitCode(1)
-            }
+            let generator = DashboardGenerator(
+                catalog: .builtIn, region: region, alarms: AlarmGenerator(targets: try Deployment.targets(config: config)))
+            let files = try DashboardID.allCases.map { ($0.fileName, try generator.json(for: $0)) }
+            try GeneratedFiles.write(files, to: output, check: check, command: "obsctl dashboards")
         }
     }
 }

@@ -47,6 +47,15 @@ struct ObsctlTests {
         #expect(!lines.contains { $0.contains("database.json") }, "the database widgets are fine")
     }
 
+    @Test func theCheckedInDashboardsAndAlarmsAreWhatObsctlGenerates() async throws {
+        let root = TestServices.repositoryRoot.path
+        let config = root + "/packaging/obs-agent.yaml"
+        let dashboards = try await run(["dashboards", "--config", config, "--output", root + "/dashboards", "--check"])
+        #expect(dashboards.0 == 0, "\(dashboards.1)")
+        let alarms = try await run(["alarms", "--config", config, "--output", root + "/alerts", "--check"])
+        #expect(alarms.0 == 0, "\(alarms.1)")
+    }
+
     @Test func alarmsCheckFailsWhenTheFilesAreStale() async throws {
         let directory = TestServices.temporaryDirectory("alerts")
         let config = TestServices.repositoryRoot.path + "/packaging/obs-agent.yaml"

@@ -7,21 +7,17 @@ import Testing
 @Suite struct CatalogTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    @Test(arguments: DashboardID.allCases)
-    func checkedInDashboardIsWhatObsctlGenerates(_ id: DashboardID) throws {
-        let checkedIn = try Data(contentsOf: Self.root.appendingPathComponent("dashboards/\(id.fileName)"))
-        let generated = try DashboardGenerator(catalog: .builtIn).json(for: id)
-        #expect(checkedIn == generated, "dashboards/\(id.fileName) is stale: run `obsctl dashboards`")
-    }
-
     @Test func checkedInMetricsReferenceIsWhatObsctlGenerates() throws {
         let checkedIn = try String(contentsOf: Self.root.appendingPathComponent("docs/metrics.md"), encoding: .utf8)
         #expect(checkedIn == CatalogDocument.markdown(.builtIn), "docs/metrics.md is stale: run `obsctl catalog --format markdown`")
     }
 
+    static let alarms = AlarmGenerator(
+        targets: AlarmTargets(services: ["user-service", "keycloak"], databases: [.init(instance: "db", database: "app")]))
+
     @Test(arguments: DashboardID.allCases)
     func widgetsSitOnTheGridWithoutOverlap(_ id: DashboardID) {
-        let widgets = DashboardGenerator(catalog: .builtIn).body(for: id).widgets
+        let widgets = DashboardGenerator(catalog: .builtIn, alarms: Self.alarms).body(for: id).widgets
         #expect(widgets.count > 1)
         var cells = Set<[Int]>()
         for widget in widgets {
@@ -34,16 +30,54 @@ import Testing
         }
     }
 
-    @Test func everyPlacedMetricIsDrawnWithItsDimensions() {
+    @Test func everyPlacedMetricIsDrawnWithItsDimensionsAndDistributionsWithPercentiles() {
         let generator = DashboardGenerator(catalog: .builtIn)
         let expressions = DashboardID.allCases.flatMap { generator.body(for: $0).widgets }
             .compactMap(\.properties.metrics).flatMap { $0 }.flatMap { $0 }.map(\.expression)
-        let placed = Catalog.builtIn.definitions.filter { $0.placement != nil }
-        #expect(expressions.count == placed.count)
-        for definition in placed {
+        for definition in Catalog.builtIn.definitions where definition.placement != nil {
             let schema = ([definition.namespace] + definition.dimensions).joined(separator: ",")
-            #expect(expressions.contains { $0.contains("{\(schema)}") && $0.contains("MetricName=\"\(definition.name)\"") })
+            let mine = expressions.filter { $0.contains("{\(schema)}") && $0.contains("MetricName=\"\(definition.name)\"") }
+            #expect(!mine.isEmpty, "\(definition.id) is drawn")
+            if definition.kind == .distribution {
+                for p in ["p50", "p90", "p99"] { #expect(mine.contains { $0.contains("'\(p)'") }, "\(definition.id) \(p)") }
+            }
         }
+    }
+
+    @Test func everySearchReadsASchemaTheAgentEmits() {
+        let generator = DashboardGenerator(catalog: .builtIn, alarms: Self.alarms)
+        let expressions = DashboardID.allCases.flatMap { generator.body(for: $0).widgets }
+            .compactMap(\.properties.metrics).flatMap { $0 }.flatMap { $0 }.map(\.expression).filter { $0.hasPrefix("SEARCH(") }
+        #expect(expressions.count > 40)
+        for expression in expressions {
+            let schema = expression.drop { $0 != "{" }.dropFirst().prefix { $0 != "}" }.split(separator: ",").map(String.init)
+            let name = String(expression.components(separatedBy: "MetricName=\"")[1].prefix { $0 != "\"" })
+            let definition = Catalog.builtIn.definitions.first { $0.namespace == schema.first && $0.name == name }
+            #expect(definition != nil, "\(expression)")
+            guard let definition else { continue }
+            let emitted = [Set(definition.dimensions)] + definition.rollups.map(Set.init)
+            #expect(emitted.contains(Set(schema.dropFirst())), "\(expression)")
+        }
+    }
+
+    @Test func ratiosAreMetricMathOverHiddenTerms() throws {
+        let widgets = DashboardGenerator(catalog: .builtIn).body(for: .database).widgets
+        let ratio = try #require(widgets.first { $0.properties.title == "Buffer cache hit ratio" })
+        let metrics = try #require(ratio.properties.metrics).flatMap { $0 }
+        #expect(metrics.map(\.visible) == [false, false, nil])
+        #expect(metrics.last?.expression == "100*SUM(e1)/(SUM(e1)+SUM(e2))")
+    }
+
+    @Test func eachAreaShowsItsAlarmsAndWhatToDo() throws {
+        let generator = DashboardGenerator(catalog: .builtIn, region: "eu-west-1", alarms: Self.alarms)
+        let api = generator.body(for: .api).widgets
+        let status = try #require(api.first { $0.type == "alarm" })
+        #expect(status.properties.alarms?.first == "arn:aws:cloudwatch:eu-west-1:${AWS::AccountId}:alarm:obs-api")
+        #expect(status.properties.alarms?.contains("arn:aws:cloudwatch:eu-west-1:${AWS::AccountId}:alarm:obs-api-error-rate-keycloak") == true)
+        let help = try #require(api.first { $0.type == "text" && $0.properties.markdown?.hasPrefix("## When an alarm is red") == true })
+        #expect(help.properties.markdown?.contains("5xx rate above 5 %") == true)
+        let overview = generator.body(for: .overview).widgets.first { $0.type == "alarm" }
+        #expect(overview?.properties.alarms?.count == generator.alarms!.areas().count)
     }
 
     @Test func theSliceIsDefinedOnce() {

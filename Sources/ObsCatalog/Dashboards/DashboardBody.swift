@@ -1,5 +1,6 @@
 /// A CloudWatch dashboard body (the `DashboardBody` JSON of PutDashboard), reduced to what obsctl
-/// generates: metric widgets drawn from SEARCH expressions and text widgets.
+/// generates: metric widgets drawn from SEARCH expressions and metric math, alarm-status widgets
+/// and text widgets.
 public struct DashboardBody: Codable, Sendable, Equatable {
     public var widgets: [Widget]
 
@@ -13,7 +14,8 @@ public struct DashboardBody: Codable, Sendable, Equatable {
         public var properties: Properties
     }
 
-    /// The properties of a metric or text widget (a text widget has only `markdown`).
+    /// The properties of a metric, alarm or text widget (a text widget has only `markdown`, an
+    /// alarm widget `title` and `alarms`).
     public struct Properties: Codable, Sendable, Equatable {
         public var markdown: String?
         public var title: String?
@@ -23,6 +25,8 @@ public struct DashboardBody: Codable, Sendable, Equatable {
         public var period: Int?
         public var stat: String?
         public var metrics: [[MetricExpression]]?
+        /// Alarm ARNs, for an alarm-status widget.
+        public var alarms: [String]?
     }
 
     /// One entry of a widget's `metrics` array, in the expression form.
@@ -30,5 +34,7 @@ public struct DashboardBody: Codable, Sendable, Equatable {
         public var expression: String
         public var id: String
         public var label: String
+        /// False for an expression only other expressions read (the terms of a ratio).
+        public var visible: Bool?
     }
 }

@@ -3,7 +3,9 @@ import ObsCore
 
 /// Draws a catalog's metrics onto CloudWatch dashboards: one metric widget per placement title, the
 /// metrics found by SEARCH expressions over the catalog's namespace, name and dimension names, so
-/// the dashboard shows every instance and database the agents report without naming them.
+/// the dashboard shows every service, instance and database the agents report without naming them.
+/// Distributions are drawn as p50, p90 and p99; ratios as metric math over their terms; each area's
+/// alarms as an alarm-status widget beside the runbook of each.
 public struct DashboardGenerator: Sendable {
     /// Grid constants of CloudWatch dashboards.
     public static let gridColumns = 24
@@ -17,12 +19,62 @@ public struct DashboardGenerator: Sendable {
     public let region: String
     /// The period of every metric widget, in seconds.
     public let period: Int
+    /// The deployment's alarms (for the alarm-status widgets), when known.
+    public let alarms: AlarmGenerator?
 
-    public init(catalog: Catalog, region: String = "us-east-1", period: Int = 60) {
+    /// Where `obsctl apply` puts the account id in alarm ARNs.
+    public static let accountPlaceholder = "${AWS::AccountId}"
+
+    public init(catalog: Catalog, region: String = "us-east-1", period: Int = 60, alarms: AlarmGenerator? = nil) {
         self.catalog = catalog
         self.region = region
         self.period = period
+        self.alarms = alarms
     }
+
+    /// A metric widget's content before it is placed.
+    struct Panel {
+        var title: String
+        var stat: String
+        var expressions: [DashboardBody.MetricExpression]
+    }
+
+    /// A ratio drawn as metric math: `100*SUM(a)/(SUM(a)+SUM(b))`-style over SEARCH terms.
+    struct Ratio {
+        var dashboard: DashboardID
+        var title: String
+        var label: String
+        /// The terms, read with their statistic; `e1`, `e2`, ... in `expression`.
+        var terms: [(MetricDefinition, String)]
+        var expression: String
+    }
+
+    static let ratios: [Ratio] = [
+        Ratio(
+            dashboard: .api, title: "Server error ratio, all services", label: "5xx %",
+            terms: [(APIMetrics.faults, "Sum"), (APIMetrics.requests, "Sum")], expression: "100*SUM(e1)/SUM(e2)"),
+        Ratio(
+            dashboard: .database, title: "Buffer cache hit ratio", label: "hit %",
+            terms: [(PostgresMetrics.blocksHit, "Sum"), (PostgresMetrics.blocksRead, "Sum")], expression: "100*SUM(e1)/(SUM(e1)+SUM(e2))"),
+        Ratio(
+            dashboard: .database, title: "Rollback ratio", label: "rollback %",
+            terms: [(PostgresMetrics.rollbacks, "Sum"), (PostgresMetrics.commits, "Sum")], expression: "100*SUM(e1)/(SUM(e1)+SUM(e2))"),
+        Ratio(
+            dashboard: .auth, title: "Login failure ratio, all realms", label: "failed %",
+            terms: [(AuthMetrics.loginFailure, "Sum"), (AuthMetrics.loginSuccess, "Sum")], expression: "100*SUM(e1)/(SUM(e1)+SUM(e2))"),
+    ]
+
+    /// The Overview: each area's headline, per service where it has one, read from the rollups.
+    static let overview: [(MetricDefinition, [String], String, String)] = [
+        (APIMetrics.requests, ["Service"], "Sum", "Requests by service"),
+        (APIMetrics.latency, ["Service"], "p99", "p99 latency by service"),
+        (APIMetrics.errorRate, ["Service"], "Average", "5xx rate by service"),
+        (PoolMetrics.utilization, ["Service"], "Maximum", "Connection pool utilization by service"),
+        (PostgresMetrics.connections, PostgresMetrics.connections.dimensions, "Average", "Database connections by state"),
+        (AuthMetrics.failureRate, [], "Average", "Login failure rate"),
+        (AgentMetrics.dropped, [], "Sum", "Agent: data dropped"),
+        (AgentMetrics.scrapeUp, ["Service"], "Minimum", "Agent: scrape targets up"),
+    ]
 
     /// The body of dashboard `id`.
     public func body(for id: DashboardID) -> DashboardBody {
@@ -31,6 +83,35 @@ public struct DashboardGenerator: Sendable {
                 type: "text", x: 0, y: 0, width: Self.gridColumns, height: Self.textHeight,
                 properties: .init(markdown: introduction(for: id)))
         ]
+        var y = Self.textHeight
+        if let alarms, let status = alarmWidgets(id, alarms) {
+            for widget in status {
+                var placed = widget
+                placed.y = y
+                widgets.append(placed)
+            }
+            y += Self.widgetHeight
+        }
+        for (n, panel) in panels(for: id).enumerated() {
+            widgets.append(
+                .init(
+                    type: "metric", x: (n % 2) * Self.widgetWidth, y: y + (n / 2) * Self.widgetHeight,
+                    width: Self.widgetWidth, height: Self.widgetHeight,
+                    properties: .init(
+                        title: panel.title, view: "timeSeries", stacked: false, region: region, period: period,
+                        stat: panel.stat, metrics: panel.expressions.map { [$0] })))
+        }
+        return DashboardBody(widgets: widgets)
+    }
+
+    func panels(for id: DashboardID) -> [Panel] {
+        if id == .overview {
+            return Self.overview.map { definition, dimensions, stat, title in
+                Panel(title: title, stat: stat, expressions: [
+                    .init(expression: searchExpression(definition, dimensions: dimensions, statistic: stat), id: "e1", label: definition.name)
+                ])
+            }
+        }
         var groups: [(title: String, metrics: [MetricDefinition])] = []
         for definition in catalog.definitions {
             guard let placement = definition.placement, placement.dashboard == id else { continue }
@@ -40,34 +121,71 @@ public struct DashboardGenerator: Sendable {
                 groups.append((placement.widget, [definition]))
             }
         }
-        for (n, group) in groups.enumerated() {
-            let expressions = group.metrics.enumerated().map { i, definition in
-                DashboardBody.MetricExpression(
-                    expression: searchExpression(definition),
-                    id: "e\(i + 1)", label: definition.name)
+        var panels = groups.map { group -> Panel in
+            var expressions: [DashboardBody.MetricExpression] = []
+            for definition in group.metrics {
+                let stats = definition.kind == .distribution ? ["p50", "p90", "p99"] : [definition.placement?.statistic ?? "Average"]
+                for stat in stats {
+                    expressions.append(
+                        .init(
+                            expression: searchExpression(definition, dimensions: definition.dimensions, statistic: stat),
+                            id: "e\(expressions.count + 1)", label: stats.count > 1 ? "\(definition.name) \(stat)" : definition.name))
+                }
             }
-            widgets.append(
-                .init(
-                    type: "metric",
-                    x: (n % 2) * Self.widgetWidth,
-                    y: Self.textHeight + (n / 2) * Self.widgetHeight,
-                    width: Self.widgetWidth, height: Self.widgetHeight,
-                    properties: .init(
-                        title: group.title, view: "timeSeries", stacked: false, region: region, period: period,
-                        stat: group.metrics[0].placement?.statistic, metrics: expressions.map { [$0] })))
+            return Panel(title: group.title, stat: group.metrics[0].placement?.statistic ?? "Average", expressions: expressions)
         }
-        return DashboardBody(widgets: widgets)
+        for ratio in Self.ratios where ratio.dashboard == id {
+            var expressions = ratio.terms.enumerated().map { i, term in
+                DashboardBody.MetricExpression(
+                    expression: searchExpression(term.0, dimensions: term.0.dimensions, statistic: term.1), id: "e\(i + 1)",
+                    label: term.0.name, visible: false)
+            }
+            expressions.append(.init(expression: ratio.expression, id: "r1", label: ratio.label))
+            panels.append(Panel(title: ratio.title, stat: "Average", expressions: expressions))
+        }
+        return panels
+    }
+
+    /// The alarm-status widget of an area (the Overview: every area's composite) and the text
+    /// widget saying what to do when one is red.
+    func alarmWidgets(_ id: DashboardID, _ alarms: AlarmGenerator) -> [DashboardBody.Widget]? {
+        let areas = alarms.areas()
+        let names: [String]
+        let help: String
+        if id == .overview {
+            names = areas.map { alarms.compositeName($0.area) }
+            help = "## When an area is red\nOpen its dashboard: each lists its alarms and what to do about each.\n\n"
+                + areas.map { "- **\($0.area.title)**: \(alarms.compositeName($0.area))" }.joined(separator: "\n")
+        } else {
+            guard let area = areas.first(where: { $0.area == id }) else { return nil }
+            names = [alarms.compositeName(id)] + area.alarms.map(\.name)
+            var seen = Set<String>()
+            let rules = area.alarms.map(\.rule).filter { seen.insert($0.id).inserted }
+            help = "## When an alarm is red\n" + rules.map { "- **\($0.title)** (`\(alarms.prefix)-\($0.id)*`): \($0.runbook)" }.joined(separator: "\n")
+        }
+        let arns = names.prefix(100).map { "arn:aws:cloudwatch:\(region):\(Self.accountPlaceholder):alarm:\($0)" }
+        return [
+            .init(
+                type: "alarm", x: 0, y: 0, width: Self.widgetWidth, height: Self.widgetHeight,
+                properties: .init(title: id == .overview ? "Areas" : "Alarms", alarms: Array(arns))),
+            .init(type: "text", x: Self.widgetWidth, y: 0, width: Self.widgetWidth, height: Self.widgetHeight, properties: .init(markdown: help)),
+        ]
     }
 
     /// `SEARCH('{Namespace,Dim1,Dim2} MetricName="Name"', 'Stat', period)`.
-    func searchExpression(_ definition: MetricDefinition) -> String {
-        let schema = ([definition.namespace] + definition.dimensions).joined(separator: ",")
-        let stat = definition.placement?.statistic ?? "Average"
-        return "SEARCH('{\(schema)} MetricName=\"\(definition.name)\"', '\(stat)', \(period))"
+    func searchExpression(_ definition: MetricDefinition, dimensions: [String], statistic: String) -> String {
+        let schema = ([definition.namespace] + dimensions).joined(separator: ",")
+        return "SEARCH('{\(schema)} MetricName=\"\(definition.name)\"', '\(statistic)', \(period))"
     }
 
     func introduction(for id: DashboardID) -> String {
         switch id {
+        case .overview:
+            return """
+                # Overview
+                The deployment at a glance: each area's alarms, and its headline per service. Every widget reads what \
+                obs-agent sends (the per-service rollups of the catalog); open an area's dashboard for the detail.
+                """
         case .api:
             return """
                 # API
