@@ -17,7 +17,7 @@ struct ObsctlCommand: ParsableCommand {
             checked in (dashboards/, alerts/, docs/metrics.md); `--check` fails when a checked-in file \
             is stale.
             """,
-        subcommands: [CatalogCommand.self, Dashboards.self, Alarms.self, Validate.self])
+        subcommands: [CatalogCommand.self, Dashboards.self, Alarms.self, Validate.self, IAMPolicyCommand.self, Cost.self])
 }
 
 extension ObsctlCommand {
@@ -61,6 +61,93 @@ extension ObsctlCommand {
         func run() throws {
             let generator = AlarmGenerator(targets: try Deployment.targets(config: config))
             try GeneratedFiles.write(try generator.files(), to: output, check: check, command: "obsctl alarms")
+        }
+    }
+
+    struct IAMPolicyCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "iam-policy",
+            abstract: "Print the least-privilege IAM policy of an agent running with a config.",
+            discussion: """
+                cloudwatch:PutMetricData limited by the cloudwatch:namespace condition to the namespaces \
+                the config's sources emit; cloudwatch:ListMetrics (obs-agent check); the X-Ray calls of \
+                the daemon stand-in when sources.xray is on. Attach it to the agent's task role (ECS) or \
+                service account role (EKS, IRSA).
+                """)
+
+        @Option(help: ArgumentHelp("The agent config.", valueName: "file"))
+        var config: String = "packaging/obs-agent.yaml"
+
+        func run() throws {
+            let emitted = try Deployment.emitted(config: config)
+            let namespaces = Set(emitted.catalog.definitions.filter { emitted.isEmitted($0) }.map(\.namespace))
+            let policy = IAMPolicy(needs: .init(namespaces: Array(namespaces), xray: emitted.xray))
+            FileHandle.standardOutput.write(try policy.json())
+        }
+    }
+
+    struct Cost: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Estimate the monthly CloudWatch and X-Ray bill of a config.",
+            discussion: """
+                Counts every series of every metric the config's sources emit (rollups included) from \
+                the config's services and databases and the assumptions below, then prices them with the \
+                metric tiers, PutMetricData requests at the flush interval, the alarms of obsctl alarms, \
+                the dashboards, traces and logs. Prices come from a JSON file (default \
+                packaging/cloudwatch-prices.json) that you can update. Dropped and Incidents series \
+                exist only when something goes wrong and are not counted.
+                """)
+
+        @Option(help: ArgumentHelp("The agent config.", valueName: "file"))
+        var config: String = "packaging/obs-agent.yaml"
+
+        @Option(help: ArgumentHelp("The prices file.", valueName: "file"))
+        var prices: String = "packaging/cloudwatch-prices.json"
+
+        @Option(help: "Method and route pairs a service serves.")
+        var routes = 20
+
+        @Option(help: "Status classes seen per route.")
+        var statusClasses = 3
+
+        @Option(help: "Instances (tasks, pods) per scraped service.")
+        var instances = 2
+
+        @Option(help: "Keycloak realms.")
+        var realms = 1
+
+        @Option(help: "Clients per Keycloak realm.")
+        var clients = 3
+
+        @Option(help: "Traces recorded a second (sampled requests).")
+        var tracesPerSecond = 0.0
+
+        @Option(help: "Log volume a day, in GB.")
+        var logGbPerDay = 0.0
+
+        func run() throws {
+            let priceTable: Prices
+            do {
+                priceTable = try JSONDecoder().decode(Prices.self, from: Data(contentsOf: URL(fileURLWithPath: prices)))
+            } catch {
+                throw ValidationError("\(prices): \(error)")
+            }
+            let agentConfig = try Deployment.load(config)
+            let emitted = try Deployment.emitted(config: config)
+            let targets = try Deployment.targets(config: config)
+            var assumptions = CostAssumptions()
+            assumptions.routesPerService = routes
+            assumptions.statusClasses = statusClasses
+            assumptions.instancesPerService = instances
+            assumptions.realms = realms
+            assumptions.clientsPerRealm = clients
+            assumptions.tracesPerSecond = emitted.xray ? tracesPerSecond : 0
+            assumptions.logGBPerDay = logGbPerDay
+            let estimate = CostEstimate(
+                metrics: emitted.catalog.definitions.filter { emitted.isEmitted($0) }, targets: targets,
+                flushInterval: agentConfig.flushInterval, alarms: AlarmGenerator(targets: targets), dashboards: DashboardID.allCases.count,
+                assumptions: assumptions, prices: priceTable)
+            print(estimate.table(prices: priceTable), terminator: "")
         }
     }
 
@@ -114,7 +201,7 @@ enum Deployment {
         if !config.postgres.isEmpty { sources.insert("sources.postgres") }
         if !config.prometheus.isEmpty { sources.insert("sources.prometheus") }
         if let xray = config.xray, xray.apiMetrics { sources.insert("sources.xray") }
-        return EmittedMetrics(catalog: .builtIn, sources: sources)
+        return EmittedMetrics(catalog: .builtIn, sources: sources, xray: config.xray != nil)
     }
 
     static func load(_ path: String) throws -> AgentConfig {

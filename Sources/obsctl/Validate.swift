@@ -110,6 +110,14 @@ enum MetricReferences {
 struct EmittedMetrics {
     let catalog: Catalog
     let sources: Set<String>
+    /// Whether the X-Ray source is on (segments are sent, whether or not API metrics are derived).
+    let xray: Bool
+
+    /// Whether a source of the config emits `definition`.
+    func isEmitted(_ definition: MetricDefinition) -> Bool {
+        guard let needed = Self.source(of: definition) else { return true }
+        return needed.split(separator: " ").contains { sources.contains(String($0)) }
+    }
 
     /// Which source a namespace's metrics come from (nil: the agent itself, always on).
     static func source(of definition: MetricDefinition) -> String? {
@@ -130,7 +138,7 @@ struct EmittedMetrics {
             let shown = sets.map { $0.isEmpty ? "none" : $0.sorted().joined(separator: ",") }.joined(separator: " | ")
             return "\(reference.place): \(reference.namespace) \(reference.name) is emitted with dimensions \(shown), not \(reference.dimensions.sorted().joined(separator: ","))"
         }
-        if let needed = Self.source(of: definition), !needed.split(separator: " ").contains(where: { sources.contains(String($0)) }) {
+        if let needed = Self.source(of: definition), !isEmitted(definition) {
             return "\(reference.place): \(reference.namespace) \(reference.name) needs \(needed), which the config does not have"
         }
         return nil

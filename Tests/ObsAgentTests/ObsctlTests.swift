@@ -56,6 +56,31 @@ struct ObsctlTests {
         #expect(alarms.0 == 0, "\(alarms.1)")
     }
 
+    @Test func theIAMPolicyFollowsTheConfig() async throws {
+        let config = try TestServices.writeTemporary("sources:\n  postgres:\n    - {host: db, database: d, user: u}\n")
+        let (status, out) = try await run(["iam-policy", "--config", config])
+        #expect(status == 0)
+        let document = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [String: Any]
+        let statements = document["Statement"] as! [[String: Any]]
+        let namespaces = ((statements[0]["Condition"] as! [String: Any])["StringEquals"] as! [String: [String]])["cloudwatch:namespace"]
+        #expect(namespaces == ["Obs/Agent", "Obs/PostgreSQL"])
+        #expect(statements.count == 2, "no X-Ray actions without sources.xray")
+        let full = try await run(["iam-policy", "--config", TestServices.repositoryRoot.path + "/packaging/obs-agent.yaml"])
+        #expect(full.1.contains("xray:PutTraceSegments") && full.1.contains("\"Obs/Pool\""))
+    }
+
+    @Test func costPricesTheDeployment() async throws {
+        let root = TestServices.repositoryRoot.path
+        let (status, out) = try await run([
+            "cost", "--config", root + "/packaging/obs-agent.yaml", "--prices", root + "/packaging/cloudwatch-prices.json", "--routes", "5",
+        ])
+        #expect(status == 0, "\(out)")
+        #expect(out.contains("custom metrics (series, rollups included)"))
+        #expect(out.contains("composite alarms"))
+        let total = out.split(separator: "\n").first { $0.hasPrefix("total") }?.split(separator: " ").last.flatMap { Double($0) }
+        #expect((total ?? 0) > 0)
+    }
+
     @Test func alarmsCheckFailsWhenTheFilesAreStale() async throws {
         let directory = TestServices.temporaryDirectory("alerts")
         let config = TestServices.repositoryRoot.path + "/packaging/obs-agent.yaml"
