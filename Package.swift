@@ -98,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "obsctl",
             dependencies: [
-                "ObsCatalog", "ObsAgent", "ObsPostgres", "ObsPrometheus", "ObsXRay",
+                "ObsCatalog", "ObsAgent", "ObsAWS", "ObsPostgres", "ObsPrometheus", "ObsXRay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictness),

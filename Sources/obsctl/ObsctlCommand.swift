@@ -7,7 +7,7 @@ import ObsPostgres
 import ObsPrometheus
 
 @main
-struct ObsctlCommand: ParsableCommand {
+struct ObsctlCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "obsctl",
         abstract: "Generate CloudWatch dashboards, alarms and docs from the metric catalog obs-agent uses.",
@@ -17,7 +17,9 @@ struct ObsctlCommand: ParsableCommand {
             checked in (dashboards/, alerts/, docs/metrics.md); `--check` fails when a checked-in file \
             is stale.
             """,
-        subcommands: [CatalogCommand.self, Dashboards.self, Alarms.self, Validate.self, IAMPolicyCommand.self, Cost.self])
+        subcommands: [
+            CatalogCommand.self, Dashboards.self, Alarms.self, Validate.self, Apply.self, Diff.self, IAMPolicyCommand.self, Cost.self,
+        ])
 }
 
 extension ObsctlCommand {

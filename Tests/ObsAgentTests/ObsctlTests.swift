@@ -12,9 +12,71 @@ enum Obsctl {
 struct ObsctlTests {
     static var obsctl: String { Obsctl.path }
 
-    func run(_ arguments: [String]) async throws -> (Int32, String) {
-        let (status, out, err) = try await ChildProcess.run(Self.obsctl, arguments, environment: TestServices.cleanEnvironment())
+    func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String) {
+        let (status, out, err) = try await ChildProcess.run(Self.obsctl, arguments, environment: TestServices.cleanEnvironment(environment))
         return (status, out + err)
+    }
+
+    /// Runs Python with boto3 against the local endpoint; `script` sees `cw`, a CloudWatch client.
+    func boto(_ script: String, region: String) async throws -> String {
+        let prelude = "import boto3, json, sys\ncw = boto3.client('cloudwatch', endpoint_url='\(TestServices.awsEndpoint)', region_name='\(region)', aws_access_key_id='r', aws_secret_access_key='r')\n"
+        let (status, out, err) = try await ChildProcess.run("/usr/bin/env", ["python3", "-c", prelude + script], environment: TestServices.cleanEnvironment())
+        #expect(status == 0, "\(err)")
+        return out
+    }
+
+    @Test(.enabled(if: TestServices.hasAWS, "needs the local AWS endpoint"))
+    func applyPutsDashboardsAndAlarmsAndDiffFindsAChangedDashboard() async throws {
+        let region = "eu-west-3"
+        let environment = [
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret", "AWS_REGION": region,
+            "AWS_ENDPOINT_URL_CLOUDWATCH": TestServices.awsEndpoint,
+        ]
+        let config = TestServices.repositoryRoot.path + "/packaging/obs-agent.yaml"
+        let (status, out) = try await run(
+            ["apply", "--config", config, "--account-id", "123456789012", "--topic-arn", "arn:aws:sns:eu-west-3:123456789012:oncall"],
+            environment: environment)
+        let lines = out.split(separator: "\n")
+        #expect(lines.filter { $0.hasPrefix("ok   PutDashboard") }.count == 6)
+        #expect(lines.filter { $0.hasPrefix("ok   PutMetricAlarm") }.count == 40)
+        // moto 5 has no PutCompositeAlarm (it answers 500); everything else must have gone through.
+        #expect(lines.filter { $0.hasPrefix("FAIL") }.allSatisfy { $0.hasPrefix("FAIL PutCompositeAlarm") }, "\(out)")
+        #expect(status == (lines.contains { $0.hasPrefix("FAIL") } ? 1 : 0))
+
+        let landed = try await boto("""
+            alarms = cw.describe_alarms(AlarmNamePrefix='obs-')['MetricAlarms']
+            body = json.loads(cw.get_dashboard(DashboardName='obs-api')['DashboardBody'])
+            ratio = [a for a in alarms if a['AlarmName'] == 'obs-db-cache-hit-ratio-ecom-db-microservices_ecom'][0]
+            p99 = [a for a in alarms if a['AlarmName'] == 'obs-api-latency-p99-user-service'][0]
+            print(json.dumps({'alarms': len(alarms), 'widgets': len(body['widgets']), 'ratio': ratio['Metrics'][0]['Expression'],
+                              'p99': p99.get('ExtendedStatistic'), 'dims': p99['Dimensions'],
+                              'arn': [w for w in body['widgets'] if w['type'] == 'alarm'][0]['properties']['alarms'][0]}))
+            """, region: region)
+        let read = try JSONSerialization.jsonObject(with: Data(landed.utf8)) as! [String: Any]
+        #expect(read["alarms"] as? Int == 40)
+        #expect(read["ratio"] as? String == "100*m1/(m1+m2)")
+        #expect(read["p99"] as? String == "p99")
+        #expect(read["dims"] as? [[String: String]] == [["Name": "Service", "Value": "user-service"]])
+        #expect(read["arn"] as? String == "arn:aws:cloudwatch:eu-west-3:123456789012:alarm:obs-api")
+
+        let same = try await run(["diff", "--config", config, "--account-id", "123456789012"], environment: environment)
+        #expect(same.0 == 0, "\(same.1)")
+        #expect(same.1.split(separator: "\n").allSatisfy { $0.hasPrefix("same: ") })
+        _ = try await boto("""
+            body = json.loads(cw.get_dashboard(DashboardName='obs-database')['DashboardBody'])
+            body['widgets'][0]['properties']['markdown'] = 'edited by hand'
+            cw.put_dashboard(DashboardName='obs-database', DashboardBody=json.dumps(body))
+            """, region: region)
+        let changed = try await run(["diff", "--config", config, "--account-id", "123456789012"], environment: environment)
+        #expect(changed.0 == 1)
+        #expect(changed.1.contains("differs: obs-database"))
+        #expect(changed.1.contains("-   \"markdown\" : \"edited by hand\"") || changed.1.contains("- \"markdown\" : \"edited by hand\""), "\(changed.1)")
+    }
+
+    @Test func applyDryRunSendsNothing() async throws {
+        let (status, out) = try await run(["apply", "--dry-run", "--config", TestServices.repositoryRoot.path + "/packaging/obs-agent.yaml"])
+        #expect(status == 0)
+        #expect(out.contains("dry run: 51 requests, nothing sent"))
     }
 
     @Test func theCheckedInFilesValidateAgainstTheDeploymentConfig() async throws {
