@@ -139,6 +139,7 @@ struct LandedMetric: Decodable {
         var sum: Double?
         var sample_count: Double?
         var average: Double?
+        var maximum: Double?
     }
     var name: String
     var dimensions: [String: String]
