@@ -1,3 +1,4 @@
+import Foundation
 import ObsCore
 
 /// The catalog as a Markdown reference (docs/metrics.md), generated so it cannot drift.
@@ -28,6 +29,23 @@ public enum CatalogDocument {
             }
         }
         return out
+    }
+
+    /// The catalog as JSON: one object per metric, for other tools.
+    public static func json(_ catalog: Catalog) throws -> String {
+        let entries: [[String: Any]] = catalog.definitions.map { d in
+            var entry: [String: Any] = [
+                "id": d.id, "namespace": d.namespace, "name": d.name, "kind": d.kind.rawValue, "unit": d.unit.rawValue,
+                "dimensions": d.dimensions, "rollups": d.rollups, "description": d.description, "source": d.source,
+                "storageResolution": d.descriptor.storageResolution,
+            ]
+            if let placement = d.placement {
+                entry["dashboard"] = ["dashboard": placement.dashboard.rawValue, "widget": placement.widget, "statistic": placement.statistic]
+            }
+            return entry
+        }
+        let data = try JSONSerialization.data(withJSONObject: entries, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self) + "\n"
     }
 
     /// One line per metric: id, namespace/name, kind, unit, dimensions.

@@ -25,16 +25,17 @@ struct ObsctlCommand: AsyncParsableCommand {
 extension ObsctlCommand {
     struct CatalogCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "catalog", abstract: "List the catalog's metrics (tab-separated, or Markdown for docs/metrics.md).")
+            commandName: "catalog", abstract: "List the catalog's metrics (tab-separated, Markdown for docs/metrics.md, or JSON).")
 
-        @Option(help: "Output format: table or markdown.")
+        @Option(help: "Output format: table, markdown or json.")
         var format: String = "table"
 
         func run() throws {
             switch format {
             case "table": print(CatalogDocument.table(.builtIn), terminator: "")
             case "markdown": print(CatalogDocument.markdown(.builtIn), terminator: "")
-            default: throw ValidationError("--format must be table or markdown, not \(format)")
+            case "json": print(try CatalogDocument.json(.builtIn), terminator: "")
+            default: throw ValidationError("--format must be table, markdown or json, not \(format)")
             }
         }
     }

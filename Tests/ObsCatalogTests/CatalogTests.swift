@@ -95,6 +95,14 @@ import Testing
         #expect(catalog.definitions.allSatisfy { !$0.description.isEmpty })
     }
 
+    @Test func theJSONFormListsEveryMetric() throws {
+        let entries = try JSONSerialization.jsonObject(with: Data(CatalogDocument.json(.builtIn).utf8)) as! [[String: Any]]
+        #expect(entries.count == Catalog.builtIn.definitions.count)
+        let latency = try #require(entries.first { $0["id"] as? String == "api.latency" })
+        #expect(latency["rollups"] as? [[String]] == [["Service"]])
+        #expect((latency["dashboard"] as? [String: String])?["statistic"] == "p99")
+    }
+
     @Test func duplicatesAreRefused() {
         let a = PostgresMetrics.commits
         var b = PostgresMetrics.rollbacks
