@@ -60,6 +60,24 @@ import Testing
         }
     }
 
+    @Test func perServiceDashboardsHaveAServiceSelector() throws {
+        let generator = DashboardGenerator(catalog: .builtIn)
+        for id in DashboardID.allCases {
+            let body = generator.body(for: id)
+            let searches = body.widgets.compactMap(\.properties.metrics).flatMap { $0 }.flatMap { $0 }.map(\.expression)
+                .filter { $0.hasPrefix("SEARCH(") }
+            if DashboardGenerator.isPerService(id) {
+                let variable = try #require(body.variables?.first)
+                #expect(variable.type == "pattern" && variable.pattern == "__SERVICE__" && variable.populateFrom == "Service")
+                #expect(variable.search.contains(",Service") || variable.search.contains("Service,"))
+                #expect(!searches.isEmpty && searches.allSatisfy { $0.contains(" Service=\"__SERVICE__\"'") }, "\(id)")
+            } else {
+                #expect(body.variables == nil)
+                #expect(!searches.contains { $0.contains("__SERVICE__") })
+            }
+        }
+    }
+
     @Test func ratiosAreMetricMathOverHiddenTerms() throws {
         let widgets = DashboardGenerator(catalog: .builtIn).body(for: .database).widgets
         let ratio = try #require(widgets.first { $0.properties.title == "Buffer cache hit ratio" })

@@ -3,6 +3,27 @@
 /// and text widgets.
 public struct DashboardBody: Codable, Sendable, Equatable {
     public var widgets: [Widget]
+    /// Dashboard variables (a Service selector on dashboards that cover many services).
+    public var variables: [Variable]?
+
+    public init(widgets: [Widget], variables: [Variable]? = nil) {
+        self.widgets = widgets
+        self.variables = variables
+    }
+
+    /// A pattern variable: the console replaces `pattern` across the body with the value chosen
+    /// among those `search` finds in the dimension `populateFrom`.
+    public struct Variable: Codable, Sendable, Equatable {
+        public var type: String
+        public var pattern: String
+        public var inputType: String
+        public var id: String
+        public var label: String
+        public var defaultValue: String
+        public var visible: Bool
+        public var search: String
+        public var populateFrom: String
+    }
 
     /// One widget on the dashboard's 24-column grid.
     public struct Widget: Codable, Sendable, Equatable {

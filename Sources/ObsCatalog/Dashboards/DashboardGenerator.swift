@@ -24,6 +24,11 @@ public struct DashboardGenerator: Sendable {
 
     /// Where `obsctl apply` puts the account id in alarm ARNs.
     public static let accountPlaceholder = "${AWS::AccountId}"
+    /// What the Service variable replaces in the SEARCH expressions of per-service dashboards.
+    public static let servicePattern = "__SERVICE__"
+
+    /// Dashboards that show one service at a time, chosen with the Service variable.
+    public static func isPerService(_ id: DashboardID) -> Bool { id == .api || id == .pools }
 
     public init(catalog: Catalog, region: String = "us-east-1", period: Int = 60, alarms: AlarmGenerator? = nil) {
         self.catalog = catalog
@@ -51,7 +56,7 @@ public struct DashboardGenerator: Sendable {
 
     static let ratios: [Ratio] = [
         Ratio(
-            dashboard: .api, title: "Server error ratio, all services", label: "5xx %",
+            dashboard: .api, title: "Server error ratio", label: "5xx %",
             terms: [(APIMetrics.faults, "Sum"), (APIMetrics.requests, "Sum")], expression: "100*SUM(e1)/SUM(e2)"),
         Ratio(
             dashboard: .database, title: "Buffer cache hit ratio", label: "hit %",
@@ -101,7 +106,13 @@ public struct DashboardGenerator: Sendable {
                         title: panel.title, view: "timeSeries", stacked: false, region: region, period: period,
                         stat: panel.stat, metrics: panel.expressions.map { [$0] })))
         }
-        return DashboardBody(widgets: widgets)
+        guard Self.isPerService(id) else { return DashboardBody(widgets: widgets) }
+        let source = id == .api ? APIMetrics.requests : PoolMetrics.active
+        let variable = DashboardBody.Variable(
+            type: "pattern", pattern: Self.servicePattern, inputType: "select", id: "Service", label: "Service", defaultValue: "__FIRST",
+            visible: true, search: "{\(source.namespace),\(source.dimensions.joined(separator: ","))} MetricName=\"\(source.name)\"",
+            populateFrom: "Service")
+        return DashboardBody(widgets: widgets, variables: [variable])
     }
 
     func panels(for id: DashboardID) -> [Panel] {
@@ -128,7 +139,8 @@ public struct DashboardGenerator: Sendable {
                 for stat in stats {
                     expressions.append(
                         .init(
-                            expression: searchExpression(definition, dimensions: definition.dimensions, statistic: stat),
+                            expression: searchExpression(
+                                definition, dimensions: definition.dimensions, statistic: stat, perService: Self.isPerService(id)),
                             id: "e\(expressions.count + 1)", label: stats.count > 1 ? "\(definition.name) \(stat)" : definition.name))
                 }
             }
@@ -137,7 +149,8 @@ public struct DashboardGenerator: Sendable {
         for ratio in Self.ratios where ratio.dashboard == id {
             var expressions = ratio.terms.enumerated().map { i, term in
                 DashboardBody.MetricExpression(
-                    expression: searchExpression(term.0, dimensions: term.0.dimensions, statistic: term.1), id: "e\(i + 1)",
+                    expression: searchExpression(term.0, dimensions: term.0.dimensions, statistic: term.1, perService: Self.isPerService(id)),
+                    id: "e\(i + 1)",
                     label: term.0.name, visible: false)
             }
             expressions.append(.init(expression: ratio.expression, id: "r1", label: ratio.label))
@@ -172,10 +185,12 @@ public struct DashboardGenerator: Sendable {
         ]
     }
 
-    /// `SEARCH('{Namespace,Dim1,Dim2} MetricName="Name"', 'Stat', period)`.
-    func searchExpression(_ definition: MetricDefinition, dimensions: [String], statistic: String) -> String {
+    /// `SEARCH('{Namespace,Dim1,Dim2} MetricName="Name"', 'Stat', period)`, restricted to the chosen
+    /// service (`Service="__SERVICE__"`, replaced by the Service variable) when `perService`.
+    func searchExpression(_ definition: MetricDefinition, dimensions: [String], statistic: String, perService: Bool = false) -> String {
         let schema = ([definition.namespace] + dimensions).joined(separator: ",")
-        return "SEARCH('{\(schema)} MetricName=\"\(definition.name)\"', '\(statistic)', \(period))"
+        let service = perService && dimensions.contains("Service") ? " Service=\"\(Self.servicePattern)\"" : ""
+        return "SEARCH('{\(schema)} MetricName=\"\(definition.name)\"\(service)', '\(statistic)', \(period))"
     }
 
     func introduction(for id: DashboardID) -> String {
@@ -192,13 +207,15 @@ public struct DashboardGenerator: Sendable {
                 Requests, faults (5xx), errors (4xx), throttles (429) and latency per service, method and route, \
                 from each service's `/actuator/prometheus` (`http_server_requests_seconds`) or from the X-Ray \
                 segments the services send to obs-agent. Routes have their ids collapsed \
-                (`/api/users/{id}`). A rise in Faults with flat Requests points at a dependency: open the traces.
+                (`/api/users/{id}`). Choose the service with the Service selector above. A rise in Faults with \
+                flat Requests points at a dependency: open the traces.
                 """
         case .pools:
             return """
                 # Connection pools
                 Each service's HikariCP pool (and Keycloak's Agroal pool) as the application sees it, scraped from \
-                `/actuator/prometheus` by obs-agent. Utilization near 100 %, PendingThreads above zero or any \
+                `/actuator/prometheus` by obs-agent (choose the service with the Service selector above). \
+                Utilization near 100 %, PendingThreads above zero or any \
                 Timeouts mean requests wait for a connection: raise maximumPoolSize only if PostgreSQL has \
                 connections to spare (Database dashboard), else find what holds connections (UsageTime).
                 """
