@@ -83,7 +83,7 @@ public final class PostgresSource: @unchecked Sendable {
         if connection == nil || connection?.isHealthy == false {
             connection = nil
             connection = try PostgresConnection(settings.connection)
-            sampler.forgetBaselines()
+            sampler.connected(serverVersion: connection!.serverVersion)
             logger.info("postgres connected", metadata: ["db.target": "\(settings.connection.target)"])
         }
         do {

@@ -1,7 +1,7 @@
 /// The alarms obsctl generates, by area. Thresholds are starting points for an e-commerce API on
 /// Spring Boot and PostgreSQL; each runbook says what to look at first.
 public enum AlarmCatalog {
-    public static let all: [AlarmRule] = api + pools + database + auth + agent
+    public static let all: [AlarmRule] = api + pools + database + databaseActivity + auth + agent
 
     static let api: [AlarmRule] = [
         AlarmRule(
@@ -61,6 +61,24 @@ public enum AlarmCatalog {
             condition: .threshold(.init("m1", PostgresMetrics.connections, "Maximum", fixed: ["State": "idle in transaction"]), .greaterThan, 5),
             runbook: "Sessions hold a transaction open while doing nothing: they keep locks and stop vacuum. The application_name of those sessions names the service; look for a code path that opens a transaction and waits on something else."
         ).with { $0.evaluationPeriods = 5; $0.datapointsToAlarm = 5 },
+    ]
+
+    static let databaseActivity: [AlarmRule] = [
+        AlarmRule(
+            id: "db-blocked-sessions", area: .database, scope: .database, title: "sessions blocked on locks",
+            condition: .threshold(.init("m1", PostgresMetrics.blockedSessions, "Maximum"), .greaterThan, 0),
+            runbook: "Sessions have waited for another session's lock for five minutes. pg_stat_activity with pg_blocking_pids(pid) names the blocker; its application_name names the service. A blocker idle in transaction is an application bug; a long DDL is a migration that should use lock_timeout."
+        ).with { $0.evaluationPeriods = 5; $0.datapointsToAlarm = 5 },
+        AlarmRule(
+            id: "db-long-transaction", area: .database, scope: .database, title: "a transaction open for more than an hour",
+            condition: .threshold(.init("m1", PostgresMetrics.oldestTransactionAge, "Maximum"), .greaterThan, 3600),
+            runbook: "A transaction has been open for more than an hour: it holds back vacuum (dead tuples, bloat, transaction id age) and may hold locks. Find it in pg_stat_activity by xact_start and end it if it is stuck."
+        ).with { $0.evaluationPeriods = 3; $0.datapointsToAlarm = 3 },
+        AlarmRule(
+            id: "db-xid-wraparound", area: .database, scope: .database, title: "transaction id age above 1 billion",
+            condition: .threshold(.init("m1", PostgresMetrics.xidAge, "Maximum"), .greaterThan, 1_000_000_000),
+            runbook: "The database's oldest unfrozen transaction id is more than a billion transactions old; at about 2.1 billion PostgreSQL stops accepting writes. Check that autovacuum runs (long transactions and abandoned replication slots block it) and run VACUUM FREEZE on the oldest tables."
+        ).with { $0.evaluationPeriods = 1; $0.datapointsToAlarm = 1 },
     ]
 
     static let auth: [AlarmRule] = [

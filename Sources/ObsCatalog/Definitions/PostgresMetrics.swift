@@ -59,6 +59,54 @@ public enum PostgresMetrics {
         source: "pg_stat_activity.state",
         placement: DashboardPlacement(dashboard: .database, widget: "Connections by state", statistic: "Average"))
 
+    private static func databaseGauge(
+        _ id: String, _ name: String, unit: MetricUnit = .count, source: String, widget: String, statistic: String = "Maximum",
+        extra: [String] = [], _ description: String
+    ) -> MetricDefinition {
+        MetricDefinition(
+            id: "postgres.\(id)", namespace: namespace, name: name, unit: unit, kind: .gauge, dimensions: databaseDimensions + extra,
+            description: description, source: source,
+            placement: DashboardPlacement(dashboard: .database, widget: widget, statistic: statistic))
+    }
+
+    public static let conflicts = databaseCounter(
+        "conflicts", "RecoveryConflicts", column: "confl_*", widget: "Deadlocks and temp files",
+        "Queries cancelled on a standby because of recovery conflicts (pg_stat_database_conflicts, all kinds summed).")
+    public static let databaseSize = databaseGauge(
+        "database.size", "DatabaseSize", unit: .bytes, source: "pg_database_size(datid)", widget: "Database size",
+        "The database's size on disk.")
+    public static let xidAge = databaseGauge(
+        "database.xid_age", "TransactionIdAge", source: "age(pg_database.datfrozenxid)", widget: "Transaction id age (wraparound)",
+        "Transactions since the database's oldest unfrozen transaction id. PostgreSQL stops accepting writes near 2^31 (about 2.1 billion); autovacuum should keep it far below 200 million.")
+    public static let mxidAge = databaseGauge(
+        "database.mxid_age", "MultiXactIdAge", source: "mxid_age(pg_database.datminmxid)", widget: "Transaction id age (wraparound)",
+        "Multixact ids since the database's oldest unfrozen one; wraps around like transaction ids.")
+    public static let sessionsWaiting = databaseGauge(
+        "activity.waiting", "SessionsWaiting", source: "pg_stat_activity.wait_event_type", widget: "Sessions by wait event type",
+        statistic: "Average", extra: ["WaitEventType"],
+        "Client sessions by what they wait on (Lock, LWLock, IO, Client, IPC, ...; none when running on CPU): PostgreSQL's equivalent of Performance Insights' average active sessions by wait.")
+    public static let sessionsByApplication = databaseGauge(
+        "activity.application", "SessionsByApplication", source: "pg_stat_activity.application_name", widget: "Sessions by application",
+        statistic: "Average", extra: ["Application"],
+        "Client sessions by application_name: the database side of each service's connection pool (set spring.datasource.hikari.data-source-properties.ApplicationName to the service's name), to read beside the pool's Connections.")
+    public static let blockedSessions = databaseGauge(
+        "activity.blocked", "BlockedSessions", source: "pg_stat_activity, cardinality(pg_blocking_pids(pid)) > 0", widget: "Blocked sessions and locks",
+        "Sessions waiting for a lock another session holds.")
+    public static let oldestTransactionAge = databaseGauge(
+        "activity.oldest_xact", "OldestTransactionAge", unit: .seconds, source: "max(now() - pg_stat_activity.xact_start)",
+        widget: "Oldest transaction, query and idle transaction",
+        "Age of the oldest open transaction. Long transactions hold back vacuum and keep locks.")
+    public static let longestQueryAge = databaseGauge(
+        "activity.longest_query", "LongestQueryAge", unit: .seconds, source: "max(now() - pg_stat_activity.query_start), active sessions",
+        widget: "Oldest transaction, query and idle transaction", "Run time of the longest running query.")
+    public static let longestIdleInTransactionAge = databaseGauge(
+        "activity.longest_idle_xact", "LongestIdleInTransactionAge", unit: .seconds,
+        source: "max(now() - pg_stat_activity.state_change), idle in transaction", widget: "Oldest transaction, query and idle transaction",
+        "Time the longest idle-in-transaction session has been idle: an application holding a transaction open while doing something else.")
+    public static let locks = databaseGauge(
+        "locks", "Locks", source: "pg_locks (mode, granted)", widget: "Blocked sessions and locks", statistic: "Average",
+        extra: ["Mode", "Granted"], "Locks on the database by mode, held (Granted=true) or awaited (Granted=false).")
+
     /// The `pg_stat_database` counters, with their column names, in the order they are sampled.
     public static let databaseCounters: [(column: String, definition: MetricDefinition)] = [
         ("xact_commit", commits), ("xact_rollback", rollbacks), ("blks_hit", blocksHit), ("blks_read", blocksRead),
@@ -67,5 +115,8 @@ public enum PostgresMetrics {
         ("temp_files", tempFiles), ("temp_bytes", tempBytes),
     ]
 
-    public static let all: [MetricDefinition] = databaseCounters.map(\.definition) + [connections]
+    public static let all: [MetricDefinition] = databaseCounters.map(\.definition) + [
+        conflicts, connections, sessionsWaiting, sessionsByApplication, blockedSessions, oldestTransactionAge, longestQueryAge,
+        longestIdleInTransactionAge, locks, databaseSize, xidAge, mxidAge,
+    ]
 }

@@ -1,0 +1,68 @@
+import ObsCatalog
+
+/// The sampling queries for one server, chosen by `server_version_num` (PostgreSQL 12 to 17):
+/// columns and views that were added or renamed are picked here, once per connection, so a
+/// sampler never sends a query its server cannot run. Every query reads only what `pg_monitor`
+/// may read, and the agent's own session is never counted.
+public struct PostgresQueries: Sendable, Equatable {
+    public let serverVersion: Int
+
+    /// The oldest and newest major versions the queries are written for.
+    public static let supported = 120000..<180000
+
+    public init(serverVersion: Int) {
+        self.serverVersion = serverVersion
+    }
+
+    public var major: Int { serverVersion / 10000 }
+
+    /// `pg_stat_database` of the connected database: its counters, when its statistics were last
+    /// reset, and the server's start time (both reset every counter), with the database's size and
+    /// transaction id ages from `pg_database`. Recovery conflicts are summed from
+    /// `pg_stat_database_conflicts` (`confl_active_logicalslot` exists from 16).
+    public var database: String {
+        let counters = PostgresMetrics.databaseCounters.map { "d.\($0.column)" }.joined(separator: ", ")
+        let conflicts = (["confl_tablespace", "confl_lock", "confl_snapshot", "confl_bufferpin", "confl_deadlock"]
+            + (major >= 16 ? ["confl_active_logicalslot"] : [])).map { "c.\($0)" }.joined(separator: " + ")
+        return """
+            SELECT \(counters), \(conflicts) AS conflicts,
+              coalesce(extract(epoch FROM d.stats_reset), 0) AS stats_reset,
+              extract(epoch FROM pg_postmaster_start_time()) AS started,
+              pg_database_size(d.datid) AS size_bytes,
+              age(db.datfrozenxid) AS xid_age, mxid_age(db.datminmxid) AS mxid_age
+            FROM pg_stat_database d
+            JOIN pg_stat_database_conflicts c ON c.datid = d.datid
+            JOIN pg_database db ON db.oid = d.datid
+            WHERE d.datname = current_database()
+            """
+    }
+
+    /// Client sessions of the connected database by state, wait event type and application, with
+    /// how many are blocked by another session's lock and the age of the oldest transaction,
+    /// running query and idle transaction in each group.
+    public var activity: String {
+        """
+        SELECT coalesce(state, 'unknown') AS state, coalesce(wait_event_type, 'none') AS wait_event_type,
+          coalesce(nullif(application_name, ''), 'unknown') AS application, count(*) AS sessions,
+          count(*) FILTER (WHERE cardinality(pg_blocking_pids(pid)) > 0) AS blocked,
+          coalesce(max(extract(epoch FROM clock_timestamp() - xact_start)), 0) AS oldest_xact,
+          coalesce(max(extract(epoch FROM clock_timestamp() - query_start)) FILTER (WHERE state = 'active'), 0) AS longest_query,
+          coalesce(max(extract(epoch FROM clock_timestamp() - state_change)) FILTER (WHERE state LIKE 'idle in transaction%'), 0) AS longest_idle_xact
+        FROM pg_stat_activity
+        WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+        GROUP BY 1, 2, 3
+        """
+    }
+
+    /// Locks held or awaited by the connected database's sessions (row-level waits are waits on a
+    /// transaction id, which belong to no database), by mode and whether granted; the agent's own
+    /// session excluded.
+    public var locks: String {
+        """
+        SELECT l.mode, l.granted, count(*) AS locks
+        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE a.datname = current_database() AND l.pid <> pg_backend_pid()
+        GROUP BY 1, 2
+        """
+    }
+}

@@ -1,0 +1,115 @@
+import Dispatch
+import Foundation
+import Logging
+import ObsCatalog
+import ObsCore
+import Testing
+
+@testable import ObsPostgres
+
+/// What pg_stat_activity and pg_locks show, made to happen: a lock wait between two sessions, a
+/// long transaction, sessions by application; and statistics resets that must not give negatives.
+@Suite(.enabled(if: TestDatabase.isAvailable, TestDatabase.skipReason), .serialized)
+struct ActivityTests {
+    func source(_ recorder: Recorder, database: String = "microservices_ecom") -> PostgresSource {
+        PostgresSource(settings: .init(instance: "activity-db", connection: TestDatabase.agentSettings(database: database)),
+                       recorder: recorder, logger: Logger(label: "test"))
+    }
+
+    static func gauge(_ data: [MetricDatum], _ name: String, _ extra: [String: String] = [:]) -> Double? {
+        data.first { datum in datum.descriptor.name == name && extra.allSatisfy { datum.dimensions[$0.key] == $0.value } }?.last
+    }
+
+    @Test func aLockWaitIsSeenAsBlockedAndALongTransactionAsOld() async throws {
+        let setup = try TestDatabase.superuser()
+        _ = try setup.query("CREATE TABLE IF NOT EXISTS lock_probe (id int primary key, n int)")
+        _ = try setup.query("INSERT INTO lock_probe VALUES (1, 0) ON CONFLICT DO NOTHING")
+
+        let holder = try TestDatabase.superuser()
+        _ = try holder.query("SET application_name = 'orders-service'")
+        _ = try holder.query("BEGIN")
+        _ = try holder.query("UPDATE lock_probe SET n = n + 1 WHERE id = 1")
+        let waiter = try TestDatabase.superuser()
+        _ = try waiter.query("SET application_name = 'payments-service'")
+        _ = try waiter.query("SET lock_timeout = 0")
+        _ = try waiter.query("SET statement_timeout = '30s'")
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            _ = try? waiter.query("UPDATE lock_probe SET n = n + 1 WHERE id = 1")
+            done.signal()
+        }
+        try await Task.sleep(for: .seconds(2))
+
+        let recorder = Recorder()
+        let aggregator = Aggregator(recorder: recorder)
+        try await source(recorder).sample()
+        _ = try holder.query("ROLLBACK")
+        #expect(done.wait(timeout: .now() + 10) == .success, "the waiter goes on once the lock is released")
+
+        let data = aggregator.flush(timestamp: 0)
+        #expect((Self.gauge(data, "BlockedSessions") ?? 0) >= 1)
+        #expect((Self.gauge(data, "SessionsWaiting", ["WaitEventType": "Lock"]) ?? 0) >= 1)
+        #expect((Self.gauge(data, "Locks", ["Mode": "ShareLock", "Granted": "false"]) ?? 0) >= 1, "\(data.filter { $0.descriptor.name == "Locks" }.map(\.dimensions))")
+        #expect((Self.gauge(data, "Locks", ["Mode": "RowExclusiveLock", "Granted": "true"]) ?? 0) >= 1)
+        #expect((Self.gauge(data, "OldestTransactionAge") ?? 0) >= 2, "the holder's transaction is at least 2 s old")
+        #expect((Self.gauge(data, "LongestQueryAge") ?? 0) >= 2, "the waiter's UPDATE has run for 2 s")
+        #expect(Self.gauge(data, "SessionsByApplication", ["Application": "orders-service"]) == 1)
+        #expect(Self.gauge(data, "SessionsByApplication", ["Application": "payments-service"]) == 1)
+        #expect((Self.gauge(data, "TransactionIdAge") ?? 0) > 0)
+        #expect((Self.gauge(data, "DatabaseSize") ?? 0) > 1_000_000)
+    }
+
+    @Test func anIdleTransactionIsMeasured() async throws {
+        let idle = try TestDatabase.superuser()
+        _ = try idle.query("BEGIN")
+        _ = try idle.query("SELECT 1")
+        try await Task.sleep(for: .milliseconds(1500))
+        let recorder = Recorder()
+        let aggregator = Aggregator(recorder: recorder)
+        try await source(recorder).sample()
+        _ = try idle.query("ROLLBACK")
+        let data = aggregator.flush(timestamp: 0)
+        #expect((Self.gauge(data, "LongestIdleInTransactionAge") ?? 0) >= 1.4)
+    }
+
+    @Test func aStatisticsResetGivesNoNegativeAndNoSpike() async throws {
+        let recorder = Recorder()
+        let aggregator = Aggregator(recorder: recorder)
+        let source = source(recorder, database: "keycloak")
+        let load = try TestDatabase.superuser(database: "keycloak")
+        _ = try load.query("CREATE TABLE IF NOT EXISTS reset_probe (id serial primary key)")
+        for _ in 0..<20 { _ = try load.query("INSERT INTO reset_probe DEFAULT VALUES") }
+        _ = try load.query("SELECT pg_stat_force_next_flush()")
+        try await source.sample()
+        _ = aggregator.flush(timestamp: 0)
+        _ = try load.query("SELECT pg_stat_reset()")
+        for _ in 0..<3 { _ = try load.query("INSERT INTO reset_probe DEFAULT VALUES") }
+        _ = try load.query("SELECT pg_stat_force_next_flush()")
+        try await source.sample()
+        try await source.sample()
+        let data = aggregator.flush(timestamp: 60)
+        for datum in data {
+            if case .single(let value) = datum.value { #expect(value >= 0, "\(datum.descriptor.name)") }
+        }
+        if case .single(let inserted) = data.first(where: { $0.descriptor.name == "TuplesInserted" })?.value {
+            #expect(inserted < 20, "no spike: after the reset the old baseline is gone")
+        }
+        #expect(recorder.selfMetrics[.counterReset] >= 1)
+    }
+
+    @Test(arguments: [120000, 130000, 140000, 150000, 160000, 170000])
+    func queriesFollowTheServerVersion(_ version: Int) {
+        let queries = PostgresQueries(serverVersion: version)
+        #expect(queries.database.contains("confl_active_logicalslot") == (version >= 160000))
+        #expect(queries.activity.contains("pg_blocking_pids"))
+        #expect(PostgresQueries.supported.contains(version))
+    }
+
+    @Test func theLiveServerRunsItsQueries() throws {
+        let connection = try PostgresConnection(TestDatabase.agentSettings())
+        let queries = PostgresQueries(serverVersion: connection.serverVersion)
+        for sql in [queries.database, queries.activity, queries.locks] {
+            #expect(throws: Never.self) { _ = try connection.query(sql) }
+        }
+    }
+}
