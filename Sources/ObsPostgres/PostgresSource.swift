@@ -16,12 +16,19 @@ public final class PostgresSource: @unchecked Sendable {
         public var interval: Double
         /// The longest wait between reconnection attempts, in seconds.
         public var maxBackoff: Double
+        /// Whether this source also samples the instance-wide views (checkpoints, WAL, archiving,
+        /// replication, slots). The config turns it on for the first database of each instance only.
+        public var samplesInstance: Bool
 
-        public init(instance: String, connection: PostgresConnectionSettings, interval: Double = 15, maxBackoff: Double = 60) {
+        public init(
+            instance: String, connection: PostgresConnectionSettings, interval: Double = 15, maxBackoff: Double = 60,
+            samplesInstance: Bool = true
+        ) {
             self.instance = instance
             self.connection = connection
             self.interval = interval
             self.maxBackoff = maxBackoff
+            self.samplesInstance = samplesInstance
         }
     }
 
@@ -32,6 +39,7 @@ public final class PostgresSource: @unchecked Sendable {
     // Touched only on the executor's thread.
     private var connection: PostgresConnection?
     private var sampler: DatabaseStatsSampler
+    private var instanceSampler: InstanceStatsSampler?
 
     public init(settings: Settings, recorder: Recorder, logger: Logger) {
         self.settings = settings
@@ -45,6 +53,10 @@ public final class PostgresSource: @unchecked Sendable {
         self.sampler = DatabaseStatsSampler(
             instance: settings.instance, database: settings.connection.database, recorder: recorder,
             producer: recorder.makeProducer(name: "postgres.\(settings.instance).\(settings.connection.database)"))
+        if settings.samplesInstance {
+            self.instanceSampler = InstanceStatsSampler(
+                instance: settings.instance, recorder: recorder, producer: recorder.makeProducer(name: "postgres.\(settings.instance)"))
+        }
     }
 
     /// Samples until the task is cancelled: every `interval` while samples succeed, with backoff
@@ -84,10 +96,13 @@ public final class PostgresSource: @unchecked Sendable {
             connection = nil
             connection = try PostgresConnection(settings.connection)
             sampler.connected(serverVersion: connection!.serverVersion)
+            instanceSampler?.connected(serverVersion: connection!.serverVersion)
             logger.info("postgres connected", metadata: ["db.target": "\(settings.connection.target)"])
         }
         do {
-            return try sampler.sample(connection!)
+            var recorded = try sampler.sample(connection!)
+            if instanceSampler != nil { recorded += try instanceSampler!.sample(connection!) }
+            return recorded
         } catch {
             if case .connectionLost = error { connection = nil }
             throw error

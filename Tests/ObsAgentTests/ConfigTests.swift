@@ -147,6 +147,17 @@ import ObsXRay
         #expect(config.xray?.apiMetrics == false)
     }
 
+    @Test func onlyTheFirstDatabaseOfAnInstanceSamplesTheInstanceViews() throws {
+        let config = try AgentConfig.parse(
+            yaml: "sources:\n  postgres:\n    - {instance: db1, host: h, database: a, user: u}\n    - {instance: db1, host: h, database: b, user: u}\n    - {instance: db2, host: h2, database: a, user: u}\n",
+            environment: [:])
+        #expect(config.postgres.map(\.samplesInstance) == [true, false, true])
+        let fromVariables = try AgentConfig.fromEnvironment([
+            "DB_HOST": "rds", "DB_NAME": "microservices_ecom", "DB_USER": "u", "KC_DB_URL": "jdbc:postgresql://rds:5432/keycloak", "KC_DB_USERNAME": "k",
+        ])
+        #expect(fromVariables.postgres.map(\.samplesInstance) == [true, false])
+    }
+
     @Test func scrapeURLsFromTheEnvironment() throws {
         let config = try AgentConfig.fromEnvironment([
             "OBS_SCRAPE_URLS": "user-service=http://10.0.1.5:8080/actuator/prometheus, user-service=http://10.0.1.6:8080/actuator/prometheus,keycloak=http://keycloak:8080/metrics"

@@ -113,3 +113,64 @@ struct ActivityTests {
         }
     }
 }
+
+/// The instance-wide views, through the first database of the test server.
+@Suite(.enabled(if: TestDatabase.isAvailable, TestDatabase.skipReason), .serialized)
+struct InstanceStatsTests {
+    @Test func checkpointsWALArchivingAndSlotsAreSampled() async throws {
+        let admin = try TestDatabase.superuser()
+        let slot = "obs_test_slot_\(UInt16.random(in: 0...UInt16.max))"
+        _ = try admin.query("SELECT pg_create_physical_replication_slot('\(slot)', true)")
+        defer { _ = try? admin.query("SELECT pg_drop_replication_slot('\(slot)')") }
+        let recorder = Recorder()
+        let aggregator = Aggregator(recorder: recorder)
+        let source = PostgresSource(
+            settings: .init(instance: "instance-db", connection: TestDatabase.agentSettings()), recorder: recorder, logger: Logger(label: "test"))
+        try await source.sample()
+        _ = try admin.query("CREATE TABLE IF NOT EXISTS wal_probe (id serial primary key, pad text)")
+        for _ in 0..<20 { _ = try admin.query("INSERT INTO wal_probe (pad) SELECT repeat('x', 1000) FROM generate_series(1, 50)") }
+        _ = try admin.query("CHECKPOINT")
+        _ = try admin.query("SELECT pg_stat_force_next_flush()")
+        try await source.sample()
+        let data = aggregator.flush(timestamp: 0)
+        func counter(_ name: String) -> Double? {
+            if case .single(let value) = data.first(where: { $0.descriptor.name == name && $0.dimensions["DBInstance"] == "instance-db" })?.value { return value }
+            return nil
+        }
+        #expect((counter("CheckpointsRequested") ?? 0) >= 1, "the CHECKPOINT")
+        #expect((counter("WALBytes") ?? 0) > 1_000_000, "a megabyte of rows")
+        #expect((counter("WALRecords") ?? 0) >= 1000)
+        #expect(counter("WALFilesArchived") != nil)
+        let retained = data.first { $0.descriptor.name == "ReplicationSlotRetainedWAL" && $0.dimensions["Slot"] == slot }
+        #expect((retained?.last ?? 0) > 1_000_000, "the slot keeps the WAL written since it was made")
+        #expect(!data.contains { $0.descriptor.name == "ReplicaReplayLag" }, "a primary is not a standby")
+        let instanceWide = Set(PostgresMetrics.instanceMetrics.map(\.name))
+        #expect(data.filter { instanceWide.contains($0.descriptor.name) }.allSatisfy { $0.dimensions["Database"] == nil })
+    }
+
+    @Test func onlyTheFirstDatabaseOfAnInstanceSamplesIt() async throws {
+        let recorder = Recorder()
+        let aggregator = Aggregator(recorder: recorder)
+        let second = PostgresSource(
+            settings: .init(instance: "instance-db2", connection: TestDatabase.agentSettings(database: "keycloak"), samplesInstance: false),
+            recorder: recorder, logger: Logger(label: "test"))
+        try await second.sample()
+        try await second.sample()
+        #expect(!aggregator.flush(timestamp: 0).contains { $0.descriptor.name == "WALBytes" || $0.descriptor.name == "CheckpointsTimed" })
+    }
+
+    @Test(arguments: [120000, 130000, 140000, 160000, 170000])
+    func instanceQueriesFollowTheServerVersion(_ version: Int) {
+        let queries = PostgresQueries(serverVersion: version)
+        #expect(queries.checkpoints.contains("pg_stat_checkpointer") == (version >= 170000))
+        #expect((queries.wal != nil) == (version >= 140000))
+    }
+
+    @Test func theLiveServerRunsTheInstanceQueries() throws {
+        let connection = try PostgresConnection(TestDatabase.agentSettings())
+        let queries = PostgresQueries(serverVersion: connection.serverVersion)
+        for sql in [queries.checkpoints, queries.wal!, queries.archiver, queries.replication, queries.recovery, queries.slots] {
+            #expect(throws: Never.self) { _ = try connection.query(sql) }
+        }
+    }
+}

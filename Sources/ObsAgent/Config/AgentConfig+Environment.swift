@@ -37,11 +37,12 @@ extension AgentConfig {
                 return
             }
             if let password { config.secrets.append(password) }
+            let instance = value("OBS_DB_INSTANCE") ?? host
             config.postgres.append(
                 PostgresSource.Settings(
-                    instance: value("OBS_DB_INSTANCE") ?? host,
+                    instance: instance,
                     connection: PostgresConnectionSettings(host: host, port: port, database: database, user: user, password: password),
-                    interval: min(15, config.flushInterval)))
+                    interval: min(15, config.flushInterval), samplesInstance: !config.postgres.contains { $0.instance == instance }))
         }
         if let address = value("AWS_XRAY_DAEMON_ADDRESS") {
             guard let (host, port) = XRaySource.Settings.parseAddress(address) else {

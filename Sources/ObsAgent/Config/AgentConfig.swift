@@ -139,8 +139,9 @@ public struct AgentConfig: Sendable {
             }
             if let list = try sources["postgres"]?.sequence() {
                 for entry in list {
-                    let settings = try postgresSettings(entry, defaultInterval: min(15, config.flushInterval))
+                    var settings = try postgresSettings(entry, defaultInterval: min(15, config.flushInterval))
                     if let password = settings.connection.password, !password.isEmpty { config.secrets.append(password) }
+                    settings.samplesInstance = !config.postgres.contains { $0.instance == settings.instance }
                     config.postgres.append(settings)
                 }
             }

@@ -107,6 +107,77 @@ public enum PostgresMetrics {
         "locks", "Locks", source: "pg_locks (mode, granted)", widget: "Blocked sessions and locks", statistic: "Average",
         extra: ["Mode", "Granted"], "Locks on the database by mode, held (Granted=true) or awaited (Granted=false).")
 
+    // Instance-wide: sampled once per instance (through its first configured database).
+
+    public static let instanceDimensions = ["DBInstance"]
+
+    private static func instance(
+        _ id: String, _ name: String, kind: MetricKind, unit: MetricUnit = .count, source: String, widget: String, statistic: String,
+        extra: [String] = [], _ description: String
+    ) -> MetricDefinition {
+        MetricDefinition(
+            id: "postgres.instance.\(id)", namespace: namespace, name: name, unit: unit, kind: kind, dimensions: instanceDimensions + extra,
+            description: description, source: source,
+            placement: DashboardPlacement(dashboard: .database, widget: widget, statistic: statistic))
+    }
+
+    public static let checkpointsTimed = instance(
+        "checkpoints_timed", "CheckpointsTimed", kind: .counter, source: "pg_stat_bgwriter.checkpoints_timed; pg_stat_checkpointer.num_timed (17)",
+        widget: "Checkpoints", statistic: "Sum", "Checkpoints started by checkpoint_timeout.")
+    public static let checkpointsRequested = instance(
+        "checkpoints_requested", "CheckpointsRequested", kind: .counter, source: "pg_stat_bgwriter.checkpoints_req; pg_stat_checkpointer.num_requested (17)",
+        widget: "Checkpoints", statistic: "Sum",
+        "Checkpoints forced before their time, mostly because max_wal_size filled: many of them mean write bursts larger than the WAL allows.")
+    public static let checkpointBuffers = instance(
+        "checkpoint_buffers", "BuffersWrittenByCheckpoints", kind: .counter, source: "pg_stat_bgwriter.buffers_checkpoint; pg_stat_checkpointer.buffers_written (17)",
+        widget: "Buffer writes", statistic: "Sum", "Shared buffers written by checkpoints.")
+    public static let cleanBuffers = instance(
+        "clean_buffers", "BuffersWrittenByBackgroundWriter", kind: .counter, source: "pg_stat_bgwriter.buffers_clean",
+        widget: "Buffer writes", statistic: "Sum", "Shared buffers written by the background writer.")
+    public static let walRecords = instance(
+        "wal_records", "WALRecords", kind: .counter, source: "pg_stat_wal.wal_records (14+)", widget: "WAL", statistic: "Sum",
+        "WAL records generated.")
+    public static let walBytes = instance(
+        "wal_bytes", "WALBytes", kind: .counter, unit: .bytes, source: "pg_stat_wal.wal_bytes (14+)", widget: "WAL bytes", statistic: "Sum",
+        "Bytes of WAL generated: what replicas and backups must carry.")
+    public static let walBuffersFull = instance(
+        "wal_buffers_full", "WALBuffersFull", kind: .counter, source: "pg_stat_wal.wal_buffers_full (14+)", widget: "WAL", statistic: "Sum",
+        "Times WAL was written to disk because wal_buffers was full.")
+    public static let archived = instance(
+        "archived", "WALFilesArchived", kind: .counter, source: "pg_stat_archiver.archived_count", widget: "WAL archiving", statistic: "Sum",
+        "WAL files archived.")
+    public static let archiveFailures = instance(
+        "archive_failures", "WALArchiveFailures", kind: .counter, source: "pg_stat_archiver.failed_count", widget: "WAL archiving",
+        statistic: "Sum", "Failed attempts to archive a WAL file: WAL piles up on the primary until archiving works again.")
+    public static let replicationWriteLag = instance(
+        "replication.write_lag", "ReplicationWriteLag", kind: .gauge, unit: .seconds, source: "pg_stat_replication.write_lag",
+        widget: "Replication lag", statistic: "Maximum", extra: ["Replica"], "Time until the standby had written recent WAL.")
+    public static let replicationFlushLag = instance(
+        "replication.flush_lag", "ReplicationFlushLag", kind: .gauge, unit: .seconds, source: "pg_stat_replication.flush_lag",
+        widget: "Replication lag", statistic: "Maximum", extra: ["Replica"], "Time until the standby had flushed recent WAL to disk.")
+    public static let replicationReplayLag = instance(
+        "replication.replay_lag", "ReplicationReplayLag", kind: .gauge, unit: .seconds, source: "pg_stat_replication.replay_lag",
+        widget: "Replication lag", statistic: "Maximum", extra: ["Replica"],
+        "Time until the standby had replayed recent WAL: how stale a read on that replica can be.")
+    public static let replicationBytesBehind = instance(
+        "replication.bytes_behind", "ReplicationBytesBehind", kind: .gauge, unit: .bytes,
+        source: "pg_wal_lsn_diff(pg_current_wal_lsn(), pg_stat_replication.replay_lsn)", widget: "Replication bytes behind",
+        statistic: "Maximum", extra: ["Replica"], "WAL the standby has not replayed yet.")
+    public static let replicaReplayLag = instance(
+        "replica_replay_lag", "ReplicaReplayLag", kind: .gauge, unit: .seconds, source: "now() - pg_last_xact_replay_timestamp(), on a standby",
+        widget: "Replication lag", statistic: "Maximum",
+        "On a standby (a read replica): time since the last transaction it replayed. With no writes on the primary it grows too.")
+    public static let slotRetainedBytes = instance(
+        "slot_retained", "ReplicationSlotRetainedWAL", kind: .gauge, unit: .bytes,
+        source: "pg_wal_lsn_diff(pg_current_wal_lsn(), pg_replication_slots.restart_lsn)", widget: "Replication slots", statistic: "Maximum",
+        extra: ["Slot"], "WAL a replication slot keeps on the primary. An abandoned slot grows it until the disk fills.")
+
+    public static let instanceMetrics: [MetricDefinition] = [
+        checkpointsTimed, checkpointsRequested, checkpointBuffers, cleanBuffers, walRecords, walBytes, walBuffersFull, archived,
+        archiveFailures, replicationWriteLag, replicationFlushLag, replicationReplayLag, replicationBytesBehind, replicaReplayLag,
+        slotRetainedBytes,
+    ]
+
     /// The `pg_stat_database` counters, with their column names, in the order they are sampled.
     public static let databaseCounters: [(column: String, definition: MetricDefinition)] = [
         ("xact_commit", commits), ("xact_rollback", rollbacks), ("blks_hit", blocksHit), ("blks_read", blocksRead),
@@ -118,5 +189,5 @@ public enum PostgresMetrics {
     public static let all: [MetricDefinition] = databaseCounters.map(\.definition) + [
         conflicts, connections, sessionsWaiting, sessionsByApplication, blockedSessions, oldestTransactionAge, longestQueryAge,
         longestIdleInTransactionAge, locks, databaseSize, xidAge, mxidAge,
-    ]
+    ] + instanceMetrics
 }

@@ -19,6 +19,11 @@ public struct CounterTracker<Key: Hashable>: Sendable where Key: Sendable {
         return value - last
     }
 
+    /// Forgets the baseline of `key`: its next value is a baseline again.
+    public mutating func forget(_ key: Key) {
+        previous[key] = nil
+    }
+
     /// Forgets every baseline (after a reconnect to a different server, say).
     public mutating func reset() {
         previous.removeAll()

@@ -65,4 +65,62 @@ public struct PostgresQueries: Sendable, Equatable {
         GROUP BY 1, 2
         """
     }
+
+    // MARK: Instance-wide views, sampled through one connection per instance
+
+    /// Checkpoints and buffer writes: `pg_stat_checkpointer` from 17 (with the background writer's
+    /// `buffers_clean`), `pg_stat_bgwriter` before.
+    public var checkpoints: String {
+        if major >= 17 {
+            return """
+                SELECT c.num_timed AS timed, c.num_requested AS requested, c.buffers_written AS checkpoint_buffers,
+                  b.buffers_clean AS clean_buffers, coalesce(extract(epoch FROM c.stats_reset), 0) AS stats_reset
+                FROM pg_stat_checkpointer c, pg_stat_bgwriter b
+                """
+        }
+        return """
+            SELECT checkpoints_timed AS timed, checkpoints_req AS requested, buffers_checkpoint AS checkpoint_buffers,
+              buffers_clean AS clean_buffers, coalesce(extract(epoch FROM stats_reset), 0) AS stats_reset
+            FROM pg_stat_bgwriter
+            """
+    }
+
+    /// WAL generated (`pg_stat_wal`, from 14; nil before).
+    public var wal: String? {
+        major >= 14 ? "SELECT wal_records, wal_bytes, wal_buffers_full, coalesce(extract(epoch FROM stats_reset), 0) AS stats_reset FROM pg_stat_wal" : nil
+    }
+
+    /// WAL archiving.
+    public var archiver: String {
+        "SELECT archived_count, failed_count, coalesce(extract(epoch FROM stats_reset), 0) AS stats_reset FROM pg_stat_archiver"
+    }
+
+    /// Each standby's lag as the primary sees it (on a standby, no rows), and bytes of WAL not yet
+    /// replayed there.
+    public var replication: String {
+        """
+        SELECT coalesce(nullif(application_name, ''), client_addr::text, 'unknown') AS replica,
+          coalesce(extract(epoch FROM write_lag), 0) AS write_lag, coalesce(extract(epoch FROM flush_lag), 0) AS flush_lag,
+          coalesce(extract(epoch FROM replay_lag), 0) AS replay_lag,
+          CASE WHEN pg_is_in_recovery() THEN 0 ELSE coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0) END AS bytes_behind
+        FROM pg_stat_replication
+        """
+    }
+
+    /// Whether this server is a standby, and then how long ago it replayed the last transaction.
+    public var recovery: String {
+        """
+        SELECT pg_is_in_recovery() AS standby,
+          CASE WHEN pg_is_in_recovery() THEN coalesce(extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 0) END AS replay_lag
+        """
+    }
+
+    /// WAL each replication slot keeps on the primary's disk.
+    public var slots: String {
+        """
+        SELECT slot_name, active,
+          CASE WHEN pg_is_in_recovery() OR restart_lsn IS NULL THEN 0 ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) END AS retained_bytes
+        FROM pg_replication_slots
+        """
+    }
 }
