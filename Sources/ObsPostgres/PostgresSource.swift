@@ -19,11 +19,15 @@ public final class PostgresSource: @unchecked Sendable {
         /// Whether this source also samples the instance-wide views (checkpoints, WAL, archiving,
         /// replication, slots). The config turns it on for the first database of each instance only.
         public var samplesInstance: Bool
+        /// Tables with series of their own each interval (the rest are summed as Table=other);
+        /// 0 turns table statistics off.
+        public var topTables: Int
 
         public init(
             instance: String, connection: PostgresConnectionSettings, interval: Double = 15, maxBackoff: Double = 60,
-            samplesInstance: Bool = true
+            samplesInstance: Bool = true, topTables: Int = 10
         ) {
+            self.topTables = topTables
             self.instance = instance
             self.connection = connection
             self.interval = interval
@@ -40,6 +44,7 @@ public final class PostgresSource: @unchecked Sendable {
     private var connection: PostgresConnection?
     private var sampler: DatabaseStatsSampler
     private var instanceSampler: InstanceStatsSampler?
+    private var tableSampler: TableStatsSampler?
 
     public init(settings: Settings, recorder: Recorder, logger: Logger) {
         self.settings = settings
@@ -53,6 +58,11 @@ public final class PostgresSource: @unchecked Sendable {
         self.sampler = DatabaseStatsSampler(
             instance: settings.instance, database: settings.connection.database, recorder: recorder,
             producer: recorder.makeProducer(name: "postgres.\(settings.instance).\(settings.connection.database)"))
+        if settings.topTables > 0 {
+            self.tableSampler = TableStatsSampler(
+                instance: settings.instance, database: settings.connection.database, top: settings.topTables, recorder: recorder,
+                producer: recorder.makeProducer(name: "postgres.\(settings.instance).\(settings.connection.database).tables"))
+        }
         if settings.samplesInstance {
             self.instanceSampler = InstanceStatsSampler(
                 instance: settings.instance, recorder: recorder, producer: recorder.makeProducer(name: "postgres.\(settings.instance)"))
@@ -97,11 +107,13 @@ public final class PostgresSource: @unchecked Sendable {
             connection = try PostgresConnection(settings.connection)
             sampler.connected(serverVersion: connection!.serverVersion)
             instanceSampler?.connected(serverVersion: connection!.serverVersion)
+            tableSampler?.connected(serverVersion: connection!.serverVersion)
             logger.info("postgres connected", metadata: ["db.target": "\(settings.connection.target)"])
         }
         do {
             var recorded = try sampler.sample(connection!)
             if instanceSampler != nil { recorded += try instanceSampler!.sample(connection!) }
+            if tableSampler != nil { recorded += try tableSampler!.sample(connection!) }
             return recorded
         } catch {
             if case .connectionLost = error { connection = nil }

@@ -174,3 +174,44 @@ struct InstanceStatsTests {
         }
     }
 }
+
+/// Table statistics: the busiest tables by name, the rest as `other`.
+@Suite(.enabled(if: TestDatabase.isAvailable, TestDatabase.skipReason), .serialized)
+struct TableStatsTests {
+    @Test func theBusiestTablesAreNamedAndTheRestSummed() async throws {
+        let admin = try TestDatabase.superuser(database: "keycloak")
+        let schema = "obs_tables_\(UInt16.random(in: 0...UInt16.max))"
+        _ = try admin.query("CREATE SCHEMA \(schema)")
+        defer { _ = try? admin.query("DROP SCHEMA \(schema) CASCADE") }
+        for i in 0..<6 {
+            _ = try admin.query("CREATE TABLE \(schema).t\(i) (id int, pad text)")
+            _ = try admin.query("INSERT INTO \(schema).t\(i) SELECT g, 'x' FROM generate_series(1, 100) g")
+        }
+        _ = try admin.query("SELECT pg_stat_force_next_flush()")
+        let recorder = Recorder()
+        let aggregator = Aggregator(recorder: recorder)
+        let source = PostgresSource(
+            settings: .init(instance: "tables-db", connection: TestDatabase.agentSettings(database: "keycloak"), samplesInstance: false, topTables: 2),
+            recorder: recorder, logger: Logger(label: "test"))
+        try await source.sample()
+        _ = aggregator.flush(timestamp: 0)
+        // t5 is scanned 30 times, t4 has half its rows deleted; the others see nothing.
+        for _ in 0..<30 { _ = try admin.query("SELECT count(*) FROM \(schema).t5") }
+        _ = try admin.query("DELETE FROM \(schema).t4 WHERE id <= 50")
+        _ = try admin.query("SELECT pg_stat_force_next_flush()")
+        try await source.sample()
+        let data = aggregator.flush(timestamp: 60)
+        func single(_ name: String, _ table: String) -> Double? {
+            if case .single(let v) = data.first(where: { $0.descriptor.name == name && $0.dimensions["Table"] == table })?.value { return v }
+            return nil
+        }
+        #expect(single("TableSeqScans", "\(schema).t5") == 30)
+        #expect(single("TableSeqRowsRead", "\(schema).t5") == 3000)
+        #expect(single("TableRowsWritten", "\(schema).t4") == 50)
+        let dead = data.first { $0.descriptor.name == "TableDeadTupleRatio" && $0.dimensions["Table"] == "\(schema).t4" }?.last
+        #expect(dead == 50, "50 dead of 100")
+        let tables = Set(data.compactMap { $0.dimensions["Table"] })
+        #expect(tables.count == 3, "two by name and other: \(tables.sorted())")
+        #expect(tables.contains("other"))
+    }
+}

@@ -151,7 +151,7 @@ public struct AgentConfig: Sendable {
 
     static let postgresKeys = [
         "instance", "host", "port", "database", "user", "password", "password_file", "sslmode", "interval",
-        "connect_timeout", "statement_timeout", "lock_timeout",
+        "connect_timeout", "statement_timeout", "lock_timeout", "top_tables",
     ]
 
     /// One `sources.postgres` entry. `interval` defaults to 15 s, or the flush interval when that is shorter.
@@ -182,7 +182,8 @@ public struct AgentConfig: Sendable {
         if let v = keys["lock_timeout"] { connection.lockTimeoutMilliseconds = Int(try v.seconds(in: 0.001...600) * 1000) }
         return PostgresSource.Settings(
             instance: try keys["instance"]?.string().nonEmpty ?? host, connection: connection,
-            interval: try keys["interval"]?.seconds(in: 1...3600) ?? defaultInterval)
+            interval: try keys["interval"]?.seconds(in: 1...3600) ?? defaultInterval,
+            topTables: try keys["top_tables"]?.int(in: 0...100) ?? 10)
     }
 
     static let prometheusKeys = [

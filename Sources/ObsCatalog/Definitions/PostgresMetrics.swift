@@ -107,6 +107,51 @@ public enum PostgresMetrics {
         "locks", "Locks", source: "pg_locks (mode, granted)", widget: "Blocked sessions and locks", statistic: "Average",
         extra: ["Mode", "Granted"], "Locks on the database by mode, held (Granted=true) or awaited (Granted=false).")
 
+    // Tables: the busiest N of each interval by name, the rest summed into Table=other.
+
+    public static let tableDimensions = ["DBInstance", "Database", "Table"]
+
+    private static func table(
+        _ id: String, _ name: String, kind: MetricKind, unit: MetricUnit = .count, source: String, widget: String, statistic: String,
+        _ description: String
+    ) -> MetricDefinition {
+        MetricDefinition(
+            id: "postgres.table.\(id)", namespace: namespace, name: name, unit: unit, kind: kind, dimensions: tableDimensions,
+            description: description + " The interval's busiest tables (by rows read and written) by name, the rest as Table=other.",
+            source: source, placement: DashboardPlacement(dashboard: .database, widget: widget, statistic: statistic))
+    }
+
+    public static let tableSeqScans = table(
+        "seq_scans", "TableSeqScans", kind: .counter, source: "pg_stat_user_tables.seq_scan", widget: "Sequential scans by table",
+        statistic: "Sum", "Sequential scans of the table. Many on a large table usually mean a missing index.")
+    public static let tableSeqRowsRead = table(
+        "seq_rows", "TableSeqRowsRead", kind: .counter, source: "pg_stat_user_tables.seq_tup_read", widget: "Rows read by sequential scans",
+        statistic: "Sum", "Rows read by sequential scans of the table.")
+    public static let tableIndexScans = table(
+        "idx_scans", "TableIndexScans", kind: .counter, source: "pg_stat_user_tables.idx_scan", widget: "Sequential scans by table",
+        statistic: "Sum", "Index scans of the table.")
+    public static let tableRowsWritten = table(
+        "rows_written", "TableRowsWritten", kind: .counter, source: "pg_stat_user_tables.n_tup_ins + n_tup_upd + n_tup_del",
+        widget: "Rows written by table", statistic: "Sum", "Rows inserted, updated and deleted in the table.")
+    public static let tableDeadTupleRatio = table(
+        "dead_ratio", "TableDeadTupleRatio", kind: .gauge, unit: .percent, source: "n_dead_tup / (n_live_tup + n_dead_tup)",
+        widget: "Dead tuples by table", statistic: "Maximum", "Dead rows as a percentage of the table's rows: what vacuum has yet to reclaim.")
+    public static let tableSinceVacuum = table(
+        "since_vacuum", "TableSecondsSinceVacuum", kind: .gauge, unit: .seconds, source: "now() - greatest(last_vacuum, last_autovacuum)",
+        widget: "Time since vacuum by table", statistic: "Maximum", "Time since the table was last vacuumed (manually or by autovacuum); absent if never.")
+    public static let tableSinceAnalyze = table(
+        "since_analyze", "TableSecondsSinceAnalyze", kind: .gauge, unit: .seconds, source: "now() - greatest(last_analyze, last_autoanalyze)",
+        widget: "Time since vacuum by table", statistic: "Maximum", "Time since the table was last analyzed; stale statistics give bad plans.")
+    public static let tableCacheHitRatio = table(
+        "cache_hit", "TableCacheHitRatio", kind: .gauge, unit: .percent, source: "pg_statio_user_tables (heap and index blocks hit / (hit + read))",
+        widget: "Cache hit ratio by table", statistic: "Average",
+        "Block reads of the table and its indexes served from shared buffers during the sample interval, weighted by block reads.")
+
+    public static let tableMetrics: [MetricDefinition] = [
+        tableSeqScans, tableSeqRowsRead, tableIndexScans, tableRowsWritten, tableDeadTupleRatio, tableSinceVacuum, tableSinceAnalyze,
+        tableCacheHitRatio,
+    ]
+
     // Instance-wide: sampled once per instance (through its first configured database).
 
     public static let instanceDimensions = ["DBInstance"]
@@ -189,5 +234,5 @@ public enum PostgresMetrics {
     public static let all: [MetricDefinition] = databaseCounters.map(\.definition) + [
         conflicts, connections, sessionsWaiting, sessionsByApplication, blockedSessions, oldestTransactionAge, longestQueryAge,
         longestIdleInTransactionAge, locks, databaseSize, xidAge, mxidAge,
-    ] + instanceMetrics
+    ] + tableMetrics + instanceMetrics
 }

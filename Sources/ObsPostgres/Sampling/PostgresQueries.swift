@@ -123,4 +123,23 @@ public struct PostgresQueries: Sendable, Equatable {
         FROM pg_replication_slots
         """
     }
+
+    // MARK: Tables
+
+    /// User tables with their scan, row and vacuum statistics and block I/O, the busiest first
+    /// (at most `limit`, so a database with thousands of tables costs no more than a few hundred).
+    public func tables(limit: Int) -> String {
+        """
+        SELECT s.schemaname || '.' || s.relname AS table_name, s.seq_scan, s.seq_tup_read,
+          coalesce(s.idx_scan, 0) AS idx_scan, coalesce(s.idx_tup_fetch, 0) AS idx_tup_fetch,
+          s.n_tup_ins + s.n_tup_upd + s.n_tup_del AS rows_written, s.n_live_tup, s.n_dead_tup,
+          coalesce(extract(epoch FROM clock_timestamp() - greatest(s.last_vacuum, s.last_autovacuum)), -1) AS since_vacuum,
+          coalesce(extract(epoch FROM clock_timestamp() - greatest(s.last_analyze, s.last_autoanalyze)), -1) AS since_analyze,
+          coalesce(io.heap_blks_hit, 0) + coalesce(io.idx_blks_hit, 0) AS blks_hit,
+          coalesce(io.heap_blks_read, 0) + coalesce(io.idx_blks_read, 0) AS blks_read
+        FROM pg_stat_user_tables s JOIN pg_statio_user_tables io ON io.relid = s.relid
+        ORDER BY s.seq_tup_read + coalesce(s.idx_tup_fetch, 0) + s.n_tup_ins + s.n_tup_upd + s.n_tup_del DESC
+        LIMIT \(limit)
+        """
+    }
 }
