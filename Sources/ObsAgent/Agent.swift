@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ObsAWS
 import ObsCatalog
@@ -60,6 +61,8 @@ public struct Agent: Sendable {
         public var traces: XRayTraceSink?
         /// The X-Ray client, for the sampling proxy.
         public var xray: AWSClient?
+        /// Where log events go (statement texts), when CloudWatch Logs can be reached.
+        public var logs: CloudWatchLogSink?
     }
 
     /// The delivery this config and environment call for. Opening the spool is part of it, so a
@@ -123,14 +126,36 @@ public struct Agent: Sendable {
                 traces = sink
                 xray = xrayClient
             }
+            var logs: CloudWatchLogSink?
+            if config.postgres.contains(where: { $0.topStatements > 0 }), let logsEndpoint = aws.endpoint(for: .cloudWatchLogs) {
+                let sink = CloudWatchLogSink(spool: spool, selfMetrics: recorder.selfMetrics, logger: logger)
+                let logsClient = AWSClient(
+                    service: .cloudWatchLogs, endpoint: logsEndpoint, region: aws.region ?? "us-east-1", credentials: credentials,
+                    transport: CurlTransport(connectTimeout: config.connectTimeout, totalTimeout: config.requestTimeout, label: "logs"))
+                shippers.append(
+                    SpoolShipper(spool: spool, sender: PutLogEventsSender(client: logsClient), selfMetrics: recorder.selfMetrics, logger: logger))
+                logs = sink
+            }
             return Delivery(
                 sink: CloudWatchMetricSink(spool: spool, compress: config.compress, selfMetrics: recorder.selfMetrics, logger: logger),
-                shippers: shippers, cloudWatch: client, traces: traces, xray: xray)
+                shippers: shippers, cloudWatch: client, traces: traces, xray: xray, logs: logs)
         }
     }
 
-    public func makeSources() -> [PostgresSource] {
-        config.postgres.map { PostgresSource(settings: $0, recorder: recorder, logger: logger) }
+    /// The PostgreSQL sources; statement texts go to `logs` when given.
+    public func makeSources(logs: CloudWatchLogSink? = nil) -> [PostgresSource] {
+        config.postgres.map { settings in
+            PostgresSource(settings: settings, recorder: recorder, logger: logger) { texts in
+                guard let logs else { return }
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                let events = texts.map { text in
+                    CloudWatchLogEvent(
+                        timestamp: now,
+                        message: "{\"dbInstance\":\(JSONText.quoted(text.instance)),\"database\":\(JSONText.quoted(text.database)),\"queryId\":\(JSONText.quoted(text.queryID)),\"query\":\(JSONText.quoted(text.query))}")
+                }
+                logs.publish(group: settings.statementsLogGroup, stream: "\(settings.instance)/\(settings.connection.database)", events: events, now: now)
+            }
+        }
     }
 
     /// Runs until SIGTERM or SIGINT (or, with `once`, for one flush interval), then flushes.
@@ -139,7 +164,7 @@ public struct Agent: Sendable {
     public func run(delivery prepared: Delivery? = nil) async throws {
         let delivery = try prepared ?? makeDelivery()
         let sink = delivery.sink
-        let sources = makeSources()
+        let sources = makeSources(logs: delivery.logs)
         logger.info(
             "obs-agent starting",
             metadata: [

@@ -22,12 +22,18 @@ public final class PostgresSource: @unchecked Sendable {
         /// Tables with series of their own each interval (the rest are summed as Table=other);
         /// 0 turns table statistics off.
         public var topTables: Int
+        /// Statements with series of their own each interval (the rest are summed as
+        /// QueryId=other); 0 turns statement statistics off.
+        public var topStatements: Int
+        /// The CloudWatch Logs group statement texts go to.
+        public var statementsLogGroup = "/obs/postgresql/statements"
 
         public init(
             instance: String, connection: PostgresConnectionSettings, interval: Double = 15, maxBackoff: Double = 60,
-            samplesInstance: Bool = true, topTables: Int = 10
+            samplesInstance: Bool = true, topTables: Int = 10, topStatements: Int = 10
         ) {
             self.topTables = topTables
+            self.topStatements = topStatements
             self.instance = instance
             self.connection = connection
             self.interval = interval
@@ -45,8 +51,13 @@ public final class PostgresSource: @unchecked Sendable {
     private var sampler: DatabaseStatsSampler
     private var instanceSampler: InstanceStatsSampler?
     private var tableSampler: TableStatsSampler?
+    private var statementSampler: StatementStatsSampler?
 
-    public init(settings: Settings, recorder: Recorder, logger: Logger) {
+    /// - Parameter onStatementText: receives each statement's text the first time the statement
+    ///   gets a series of its own (to be sent to CloudWatch Logs).
+    public init(
+        settings: Settings, recorder: Recorder, logger: Logger, onStatementText: @escaping @Sendable ([StatementText]) -> Void = { _ in }
+    ) {
         self.settings = settings
         self.recorder = recorder
         var logger = logger
@@ -58,6 +69,12 @@ public final class PostgresSource: @unchecked Sendable {
         self.sampler = DatabaseStatsSampler(
             instance: settings.instance, database: settings.connection.database, recorder: recorder,
             producer: recorder.makeProducer(name: "postgres.\(settings.instance).\(settings.connection.database)"))
+        if settings.topStatements > 0 {
+            self.statementSampler = StatementStatsSampler(
+                instance: settings.instance, database: settings.connection.database, top: settings.topStatements, recorder: recorder,
+                producer: recorder.makeProducer(name: "postgres.\(settings.instance).\(settings.connection.database).statements"),
+                onNewText: onStatementText)
+        }
         if settings.topTables > 0 {
             self.tableSampler = TableStatsSampler(
                 instance: settings.instance, database: settings.connection.database, top: settings.topTables, recorder: recorder,
@@ -108,12 +125,14 @@ public final class PostgresSource: @unchecked Sendable {
             sampler.connected(serverVersion: connection!.serverVersion)
             instanceSampler?.connected(serverVersion: connection!.serverVersion)
             tableSampler?.connected(serverVersion: connection!.serverVersion)
+            statementSampler?.connected(serverVersion: connection!.serverVersion)
             logger.info("postgres connected", metadata: ["db.target": "\(settings.connection.target)"])
         }
         do {
             var recorded = try sampler.sample(connection!)
             if instanceSampler != nil { recorded += try instanceSampler!.sample(connection!) }
             if tableSampler != nil { recorded += try tableSampler!.sample(connection!) }
+            if statementSampler != nil { recorded += try statementSampler!.sample(connection!) }
             return recorded
         } catch {
             if case .connectionLost = error { connection = nil }

@@ -74,7 +74,8 @@ extension ObsctlCommand {
             discussion: """
                 cloudwatch:PutMetricData limited by the cloudwatch:namespace condition to the namespaces \
                 the config's sources emit; cloudwatch:ListMetrics (obs-agent check); the X-Ray calls of \
-                the daemon stand-in when sources.xray is on. Attach it to the agent's task role (ECS) or \
+                the daemon stand-in when sources.xray is on; the CloudWatch Logs calls on the exact log \
+                groups the agent writes (PostgreSQL statement texts). Attach it to the agent's task role (ECS) or \
                 service account role (EKS, IRSA).
                 """)
 
@@ -84,7 +85,10 @@ extension ObsctlCommand {
         func run() throws {
             let emitted = try Deployment.emitted(config: config)
             let namespaces = Set(emitted.catalog.definitions.filter { emitted.isEmitted($0) }.map(\.namespace))
-            let policy = IAMPolicy(needs: .init(namespaces: Array(namespaces), xray: emitted.xray))
+            let groups = Set(try Deployment.load(config).postgres.filter { $0.topStatements > 0 }.map(\.statementsLogGroup))
+            let policy = IAMPolicy(
+                needs: .init(
+                    namespaces: Array(namespaces), xray: emitted.xray, logGroupARNs: groups.sorted().map { "arn:aws:logs:*:*:log-group:\($0)" }))
             FileHandle.standardOutput.write(try policy.json())
         }
     }

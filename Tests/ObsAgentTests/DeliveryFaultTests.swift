@@ -158,7 +158,7 @@ struct SignatureCheckedByServerTests {
                 TestServices.agentPath, ["--config", config, "--once", "--log-level", "debug"],
                 environment: TestServices.cleanEnvironment([
                     "AWS_ACCESS_KEY_ID": id, "AWS_SECRET_ACCESS_KEY": secret, "AWS_REGION": "us-east-1",
-                    "AWS_ENDPOINT_URL_CLOUDWATCH": endpoint, "OBS_SPOOL_DIR": spool, "PGPORT_FOR_TEST": TestServices.pgPort,
+                    "AWS_ENDPOINT_URL_CLOUDWATCH": endpoint, "AWS_ENDPOINT_URL": endpoint, "OBS_SPOOL_DIR": spool, "PGPORT_FOR_TEST": TestServices.pgPort,
                     "DB_PASSWORD": TestServices.pgPassword,
                 ]))
             #expect(await agent.wait(timeout: 60) == 0)

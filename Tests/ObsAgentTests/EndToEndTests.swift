@@ -73,6 +73,19 @@ struct EndToEndTests {
         #expect(total("TuplesInserted") >= Double(transactions * clients), "and inserts one history row")
         #expect(landed.contains { $0.name == "Connections" && $0.dimensions["State"] == "idle" })
         #expect(!agent.stdout.contains(TestServices.pgPassword) && !agent.stderr.contains(TestServices.pgPassword))
+
+        // pgbench's statements are the top ones: their texts went to CloudWatch Logs, once each.
+        let reader = TestServices.repositoryRoot.appendingPathComponent("scripts/lib/aws_read.py").path
+        let (status2, out, err) = try await ChildProcess.run(
+            "/usr/bin/env", ["python3", reader, TestServices.awsEndpoint, "logs", "/obs/postgresql/statements", "\(instance)/microservices_ecom"],
+            environment: TestServices.cleanEnvironment())
+        #expect(status2 == 0, "\(err)")
+        let events = (try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]]) ?? []
+        let texts = events.compactMap { ($0["message"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] } }
+        #expect(texts.contains { $0["query"]?.contains("pgbench_accounts") == true && $0["database"] == "microservices_ecom" }, "\(out.prefix(500))")
+        #expect(Set(texts.compactMap { $0["queryId"] }).count == texts.count, "each text once")
+        let statementSeries = landed.filter { $0.name == "StatementCalls" }
+        #expect(statementSeries.contains { texts.map { $0["queryId"] }.contains($0.dimensions["QueryId"]) }, "texts and series share the queryid")
         try? FileManager.default.removeItem(atPath: config)
     }
 

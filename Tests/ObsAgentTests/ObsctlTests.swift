@@ -133,7 +133,10 @@ struct ObsctlTests {
         let statements = document["Statement"] as! [[String: Any]]
         let namespaces = ((statements[0]["Condition"] as! [String: Any])["StringEquals"] as! [String: [String]])["cloudwatch:namespace"]
         #expect(namespaces == ["Obs/Agent", "Obs/PostgreSQL"])
-        #expect(statements.count == 2, "no X-Ray actions without sources.xray")
+        #expect(statements.count == 3, "no X-Ray actions without sources.xray")
+        #expect(statements.last?["Resource"] as? [String] == [
+            "arn:aws:logs:*:*:log-group:/obs/postgresql/statements", "arn:aws:logs:*:*:log-group:/obs/postgresql/statements:log-stream:*",
+        ], "the statement texts' log group, exactly")
         let full = try await run(["iam-policy", "--config", TestServices.repositoryRoot.path + "/packaging/obs-agent.yaml"])
         #expect(full.1.contains("xray:PutTraceSegments") && full.1.contains("\"Obs/Pool\""))
     }

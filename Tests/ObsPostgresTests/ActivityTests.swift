@@ -215,3 +215,66 @@ struct TableStatsTests {
         #expect(tables.contains("other"))
     }
 }
+
+/// pg_stat_statements: the most time-consuming statements by queryid, their texts once.
+@Suite(.enabled(if: TestDatabase.isAvailable, TestDatabase.skipReason), .serialized)
+struct StatementStatsTests {
+    final class Texts: @unchecked Sendable {
+        let lock = NSLock()
+        var all: [StatementText] = []
+        func add(_ more: [StatementText]) { lock.withLock { all += more } }
+    }
+
+    @Test func theTopStatementsAreNamedTheirTextsSentOnceAndAResetGivesNoNegative() async throws {
+        let admin = try TestDatabase.superuser()
+        let table = "stmt_probe_\(UInt16.random(in: 0...UInt16.max))"
+        _ = try admin.query("CREATE TABLE \(table) (id int primary key, n int)")
+        defer { _ = try? admin.query("DROP TABLE \(table)") }
+        _ = try admin.query("INSERT INTO \(table) SELECT g, 0 FROM generate_series(1, 1000) g")
+        let recorder = Recorder()
+        let aggregator = Aggregator(recorder: recorder)
+        let texts = Texts()
+        let source = PostgresSource(
+            settings: .init(instance: "stmt-db", connection: TestDatabase.agentSettings(), samplesInstance: false, topTables: 0, topStatements: 2),
+            recorder: recorder, logger: Logger(label: "test")) { texts.add($0) }
+        try await source.sample()
+        _ = aggregator.flush(timestamp: 0)
+        // The slow one: 20 full sorts; then cheap ones.
+        for _ in 0..<20 { _ = try admin.query("SELECT n FROM \(table) ORDER BY md5(id::text) LIMIT 1") }
+        for i in 0..<50 { _ = try admin.query("SELECT n FROM \(table) WHERE id = \(i + 1)") }
+        for _ in 0..<5 { _ = try admin.query("SELECT count(*) FROM \(table)") }
+        try await source.sample()
+        let data = aggregator.flush(timestamp: 60)
+        let ids = Set(data.filter { $0.descriptor.name == "StatementCalls" }.compactMap { $0.dimensions["QueryId"] })
+        #expect(ids.count == 3, "two statements by queryid and other: \(ids)")
+        #expect(ids.contains("other"))
+        let slow = try #require(texts.all.first { $0.query.contains("ORDER BY md5") })
+        #expect(slow.query.contains("LIMIT $1"), "normalised text: \(slow.query)")
+        if case .single(let calls) = data.first(where: { $0.descriptor.name == "StatementCalls" && $0.dimensions["QueryId"] == slow.queryID })?.value {
+            #expect(calls == 20)
+        } else {
+            Issue.record("the slow statement has no series")
+        }
+        #expect(texts.all.count == 2, "texts of the named statements only")
+
+        for _ in 0..<20 { _ = try admin.query("SELECT n FROM \(table) ORDER BY md5(id::text) LIMIT 1") }
+        try await source.sample()
+        #expect(Set(texts.all.map(\.queryID)).count == texts.all.count, "each text once")
+        #expect(texts.all.filter { $0.queryID == slow.queryID }.count == 1)
+        _ = try admin.query("SELECT pg_stat_statements_reset()")
+        for _ in 0..<3 { _ = try admin.query("SELECT n FROM \(table) ORDER BY md5(id::text) LIMIT 1") }
+        try await source.sample()
+        try await source.sample()
+        for datum in aggregator.flush(timestamp: 120) {
+            if case .single(let value) = datum.value { #expect(value >= 0, "\(datum.descriptor.name)") }
+            if case .statistics(let s) = datum.value, datum.descriptor.name == "StatementMeanTime" { #expect(s.minimum >= 0) }
+        }
+    }
+
+    @Test(arguments: [120000, 130000, 170000])
+    func statementColumnsFollowTheServerVersion(_ version: Int) {
+        let sql = PostgresQueries(serverVersion: version).statements(limit: 10)
+        #expect(sql.contains("total_exec_time") == (version >= 130000))
+        #expect(sql.contains("sum(total_time)") == (version < 130000))
+    }
+}

@@ -151,7 +151,7 @@ public struct AgentConfig: Sendable {
 
     static let postgresKeys = [
         "instance", "host", "port", "database", "user", "password", "password_file", "sslmode", "interval",
-        "connect_timeout", "statement_timeout", "lock_timeout", "top_tables",
+        "connect_timeout", "statement_timeout", "lock_timeout", "top_tables", "top_statements", "statements_log_group",
     ]
 
     /// One `sources.postgres` entry. `interval` defaults to 15 s, or the flush interval when that is shorter.
@@ -180,10 +180,18 @@ public struct AgentConfig: Sendable {
         if let v = keys["connect_timeout"] { connection.connectTimeoutSeconds = Int(try v.seconds(in: 1...300).rounded(.up)) }
         if let v = keys["statement_timeout"] { connection.statementTimeoutMilliseconds = Int(try v.seconds(in: 0.001...600) * 1000) }
         if let v = keys["lock_timeout"] { connection.lockTimeoutMilliseconds = Int(try v.seconds(in: 0.001...600) * 1000) }
-        return PostgresSource.Settings(
+        var settings = PostgresSource.Settings(
             instance: try keys["instance"]?.string().nonEmpty ?? host, connection: connection,
             interval: try keys["interval"]?.seconds(in: 1...3600) ?? defaultInterval,
-            topTables: try keys["top_tables"]?.int(in: 0...100) ?? 10)
+            topTables: try keys["top_tables"]?.int(in: 0...100) ?? 10, topStatements: try keys["top_statements"]?.int(in: 0...100) ?? 10)
+        if let v = keys["statements_log_group"] {
+            let group = try v.string()
+            guard (1...512).contains(group.count), group.allSatisfy({ $0.isLetter || $0.isNumber || "_-/.#".contains($0) }) else {
+                throw ConfigError(v.path, "a log group name is 1 to 512 of letters, digits and _-/.#, got \"\(group)\"")
+            }
+            settings.statementsLogGroup = group
+        }
+        return settings
     }
 
     static let prometheusKeys = [

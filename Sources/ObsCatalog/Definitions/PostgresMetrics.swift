@@ -152,6 +152,44 @@ public enum PostgresMetrics {
         tableCacheHitRatio,
     ]
 
+    // Statements: the interval's most time-consuming N by queryid, the rest summed into QueryId=other.
+
+    public static let statementDimensions = ["DBInstance", "Database", "QueryId"]
+
+    private static func statement(
+        _ id: String, _ name: String, kind: MetricKind, unit: MetricUnit = .count, source: String, widget: String, statistic: String,
+        _ description: String
+    ) -> MetricDefinition {
+        MetricDefinition(
+            id: "postgres.statement.\(id)", namespace: namespace, name: name, unit: unit, kind: kind, dimensions: statementDimensions,
+            description: description + " The interval's most time-consuming statements by queryid, the rest as QueryId=other; each statement's text is sent once to CloudWatch Logs.",
+            source: source, placement: DashboardPlacement(dashboard: .database, widget: widget, statistic: statistic))
+    }
+
+    public static let statementCalls = statement(
+        "calls", "StatementCalls", kind: .counter, source: "pg_stat_statements.calls", widget: "Statement calls", statistic: "Sum",
+        "Executions of the statement.")
+    public static let statementTotalTime = statement(
+        "total_time", "StatementTotalTime", kind: .counter, unit: .milliseconds,
+        source: "pg_stat_statements.total_exec_time (13+), total_time (12)", widget: "Statement time (top statements)", statistic: "Sum",
+        "Time spent executing the statement: Performance Insights' top SQL by load.")
+    public static let statementMeanTime = statement(
+        "mean_time", "StatementMeanTime", kind: .gauge, unit: .milliseconds, source: "Δtotal_exec_time / Δcalls",
+        widget: "Statement mean time", statistic: "Average", "Mean execution time of the statement during the interval, weighted by calls.")
+    public static let statementRows = statement(
+        "rows", "StatementRows", kind: .counter, source: "pg_stat_statements.rows", widget: "Statement calls", statistic: "Sum",
+        "Rows returned or affected by the statement.")
+    public static let statementBlocksHit = statement(
+        "blocks_hit", "StatementSharedBlocksHit", kind: .counter, source: "pg_stat_statements.shared_blks_hit",
+        widget: "Statement block reads", statistic: "Sum", "Shared buffer hits of the statement.")
+    public static let statementBlocksRead = statement(
+        "blocks_read", "StatementSharedBlocksRead", kind: .counter, source: "pg_stat_statements.shared_blks_read",
+        widget: "Statement block reads", statistic: "Sum", "Blocks the statement read from disk or the OS cache.")
+
+    public static let statementMetrics: [MetricDefinition] = [
+        statementCalls, statementTotalTime, statementMeanTime, statementRows, statementBlocksHit, statementBlocksRead,
+    ]
+
     // Instance-wide: sampled once per instance (through its first configured database).
 
     public static let instanceDimensions = ["DBInstance"]
@@ -234,5 +272,5 @@ public enum PostgresMetrics {
     public static let all: [MetricDefinition] = databaseCounters.map(\.definition) + [
         conflicts, connections, sessionsWaiting, sessionsByApplication, blockedSessions, oldestTransactionAge, longestQueryAge,
         longestIdleInTransactionAge, locks, databaseSize, xidAge, mxidAge,
-    ] + tableMetrics + instanceMetrics
+    ] + tableMetrics + statementMetrics + instanceMetrics
 }

@@ -142,4 +142,27 @@ public struct PostgresQueries: Sendable, Equatable {
         LIMIT \(limit)
         """
     }
+
+    // MARK: Statements
+
+    /// `pg_stat_statements` of the connected database, summed over users by `queryid`, the most
+    /// time-consuming first (at most `limit`): `total_exec_time` from 13, `total_time` before.
+    /// Block columns are the same in every supported version.
+    public func statements(limit: Int) -> String {
+        let total = major >= 13 ? "total_exec_time" : "total_time"
+        return """
+            SELECT queryid::text AS queryid, sum(calls) AS calls, sum(\(total)) AS total_ms, sum(rows) AS rows,
+              sum(shared_blks_hit) AS blks_hit, sum(shared_blks_read) AS blks_read, min(query) AS query
+            FROM pg_stat_statements
+            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND queryid IS NOT NULL
+            GROUP BY queryid
+            ORDER BY sum(\(total)) DESC
+            LIMIT \(limit)
+            """
+    }
+
+    /// Whether pg_stat_statements is installed in the connected database.
+    public var hasStatements: String {
+        "SELECT count(*) AS installed FROM pg_extension WHERE extname = 'pg_stat_statements'"
+    }
 }

@@ -27,11 +27,12 @@ enum TestServices {
         return env
     }
 
-    /// AWS settings pointing at the local endpoint, and a spool of its own.
+    /// AWS settings pointing at the local endpoint (every service: AWS_ENDPOINT_URL, so that no
+    /// request can reach real AWS), and a spool of its own.
     static var awsEnvironment: [String: String] {
         [
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret-key", "AWS_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL_CLOUDWATCH": awsEndpoint, "OBS_SPOOL_DIR": temporaryDirectory("spool"),
+            "AWS_ENDPOINT_URL": awsEndpoint, "AWS_ENDPOINT_URL_CLOUDWATCH": awsEndpoint, "OBS_SPOOL_DIR": temporaryDirectory("spool"),
         ]
     }
 
