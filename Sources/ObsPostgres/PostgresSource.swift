@@ -87,7 +87,7 @@ public final class PostgresSource: @unchecked Sendable {
     }
 
     /// Samples until the task is cancelled: every `interval` while samples succeed, with backoff
-    /// (1 s doubling to `maxBackoff`) while they fail.
+    /// while they fail (1 s doubling to `maxBackoff`, each wait drawn between half and all of it).
     public func run() async {
         var failures = 0
         while !Task.isCancelled {
@@ -99,7 +99,10 @@ public final class PostgresSource: @unchecked Sendable {
             } catch {
                 failures += 1
                 recorder.selfMetrics.count(.sampleFailed)
-                let wait = min(settings.maxBackoff, Double(1 << min(failures - 1, 16)))
+                // Capped exponential backoff with full jitter, so that agents restarted together do
+                // not reconnect together.
+                let cap = min(settings.maxBackoff, Double(1 << min(failures - 1, 16)))
+                let wait = Double.random(in: (cap / 2)...cap)
                 logger.error(
                     "postgres sample failed",
                     metadata: ["error": "\(error)", "retry.in_seconds": "\(Int(wait))", "failures": "\(failures)"])

@@ -70,7 +70,9 @@ import Testing
                 let variable = try #require(body.variables?.first)
                 #expect(variable.type == "pattern" && variable.pattern == "__SERVICE__" && variable.populateFrom == "Service")
                 #expect(variable.search.contains(",Service") || variable.search.contains("Service,"))
-                #expect(!searches.isEmpty && searches.allSatisfy { $0.contains(" Service=\"__SERVICE__\"'") }, "\(id)")
+                // Every search over a metric with a Service dimension follows the selector.
+                let withService = searches.filter { $0.contains(",Service") }
+                #expect(!withService.isEmpty && withService.allSatisfy { $0.contains(" Service=\"__SERVICE__\"'") }, "\(id)")
             } else {
                 #expect(body.variables == nil)
                 #expect(!searches.contains { $0.contains("__SERVICE__") })

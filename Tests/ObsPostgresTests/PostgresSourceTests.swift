@@ -55,6 +55,21 @@ struct PostgresSourceTests {
         #expect(first.dimensions["DBInstance"] == "test-db" && first.dimensions["Database"] == "keycloak")
     }
 
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["OBS_TEST_PG_CA"] != nil, "needs the test server's CA (scripts/test)"))
+    func verifyFullChecksTheServerAgainstTheRootCertificate() throws {
+        var settings = TestDatabase.agentSettings()
+        settings.sslMode = "verify-full"
+        settings.sslRootCert = ProcessInfo.processInfo.environment["OBS_TEST_PG_CA"]
+        let connection = try PostgresConnection(settings)
+        #expect(try connection.query("SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()").rows == [["true"]])
+        // Any other CA is refused.
+        let otherCA = NSTemporaryDirectory() + "obs-other-ca-\(UUID().uuidString).pem"
+        let bundled = "/etc/ssl/certs/ca-certificates.crt"
+        try FileManager.default.copyItem(atPath: bundled, toPath: otherCA)
+        settings.sslRootCert = otherCA
+        #expect(throws: PostgresError.self) { _ = try PostgresConnection(settings) }
+    }
+
     @Test func aWrongPasswordIsAOneLineErrorWithoutThePassword() throws {
         var settings = TestDatabase.agentSettings()
         settings.password = "wrong-password-\(UUID().uuidString)"

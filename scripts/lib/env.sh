@@ -57,8 +57,14 @@ start_postgres() {
   if [ "$(id -u)" -eq 0 ]; then chown -R postgres "$OBS_TMP"; chown postgres "$dir.pw"; fi
   as_postgres "$bin/initdb" -D "$dir/data" -U postgres --pwfile="$dir.pw" --auth-local=trust --auth-host=scram-sha-256 \
     >"$OBS_TMP/initdb.log" 2>&1 || { cat "$OBS_TMP/initdb.log" >&2; return 1; }
+  # TLS with a self-signed certificate for 127.0.0.1, which tests use as the root for verify-full.
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$dir/data/server.key" -out "$dir/data/server.crt" >/dev/null 2>&1
+  cp "$dir/data/server.crt" "$OBS_TMP/pg-ca.crt"
+  chmod 600 "$dir/data/server.key"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir/data/server.key" "$dir/data/server.crt"; chmod 644 "$OBS_TMP/pg-ca.crt"; fi
   as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$OBS_TMP/postgres.log" -w -t 60 start \
-    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c shared_preload_libraries=pg_stat_statements -c max_connections=200" \
+    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c shared_preload_libraries=pg_stat_statements -c max_connections=200 -c ssl=on" \
     >/dev/null || { cat "$OBS_TMP/postgres.log" >&2; return 1; }
   OBS_PG_PID=$(head -n 1 "$dir/data/postmaster.pid")
   OBS_PIDS+=("$OBS_PG_PID")
@@ -71,7 +77,7 @@ SQL
   as_postgres "${psql[@]}" -d microservices_ecom -c 'CREATE EXTENSION pg_stat_statements' >/dev/null
   as_postgres "$bin/pgbench" -h "$dir" -p "$port" -U postgres -i -s 1 -q microservices_ecom >/dev/null 2>&1
   export OBS_TEST_PG_HOST=127.0.0.1 OBS_TEST_PG_PORT="$port" OBS_TEST_PG_USER=obs_agent OBS_TEST_PG_PASSWORD="$agentpw"
-  export OBS_TEST_PG_SUPERUSER=postgres OBS_TEST_PG_SUPERPASSWORD="$superpw" OBS_TEST_PG_BIN="$bin"
+  export OBS_TEST_PG_SUPERUSER=postgres OBS_TEST_PG_SUPERPASSWORD="$superpw" OBS_TEST_PG_BIN="$bin" OBS_TEST_PG_CA="$OBS_TMP/pg-ca.crt"
   log "postgres $($bin/postgres --version | awk '{print $3}') on 127.0.0.1:$port (pid $OBS_PG_PID)"
 }
 

@@ -151,7 +151,7 @@ public struct AgentConfig: Sendable {
 
     static let postgresKeys = [
         "instance", "host", "port", "database", "user", "password", "password_file", "sslmode", "interval",
-        "connect_timeout", "statement_timeout", "lock_timeout", "top_tables", "top_statements", "statements_log_group",
+        "connect_timeout", "statement_timeout", "lock_timeout", "top_tables", "top_statements", "statements_log_group", "sslrootcert",
     ]
 
     /// One `sources.postgres` entry. `interval` defaults to 15 s, or the flush interval when that is shorter.
@@ -176,6 +176,14 @@ public struct AgentConfig: Sendable {
             user: try required("user"), password: password)
         if let v = keys["sslmode"] {
             connection.sslMode = try v.oneOf(["disable", "allow", "prefer", "require", "verify-ca", "verify-full"])
+        }
+        if let v = keys["sslrootcert"] {
+            let file = try v.string()
+            guard FileManager.default.isReadableFile(atPath: file) else { throw ConfigError(v.path, "cannot read \(file)") }
+            connection.sslRootCert = file
+        }
+        if ["verify-ca", "verify-full"].contains(connection.sslMode), connection.sslRootCert == nil {
+            throw ConfigError(node.path + ".sslrootcert", "sslmode \(connection.sslMode) needs sslrootcert (for RDS, the global-bundle.pem AWS publishes)")
         }
         if let v = keys["connect_timeout"] { connection.connectTimeoutSeconds = Int(try v.seconds(in: 1...300).rounded(.up)) }
         if let v = keys["statement_timeout"] { connection.statementTimeoutMilliseconds = Int(try v.seconds(in: 0.001...600) * 1000) }

@@ -69,6 +69,12 @@ public struct DashboardGenerator: Sendable {
             terms: [(AuthMetrics.loginFailure, "Sum"), (AuthMetrics.loginSuccess, "Sum")], expression: "100*SUM(e1)/(SUM(e1)+SUM(e2))"),
     ]
 
+    /// Metrics drawn on a second dashboard beside the ones they pair with: PostgreSQL's sessions
+    /// by application_name are the database side of each service's connection pool.
+    static let pairs: [(DashboardID, MetricDefinition, String)] = [
+        (.pools, PostgresMetrics.sessionsByApplication, "Database sessions by application (the pools seen from PostgreSQL)"),
+    ]
+
     /// The Overview: each area's headline, per service where it has one, read from the rollups.
     static let overview: [(MetricDefinition, [String], String, String)] = [
         (APIMetrics.requests, ["Service"], "Sum", "Requests by service"),
@@ -145,6 +151,13 @@ public struct DashboardGenerator: Sendable {
                 }
             }
             return Panel(title: group.title, stat: group.metrics[0].placement?.statistic ?? "Average", expressions: expressions)
+        }
+        for (dashboard, definition, title) in Self.pairs where dashboard == id {
+            let stat = definition.placement?.statistic ?? "Average"
+            panels.append(
+                Panel(title: title, stat: stat, expressions: [
+                    .init(expression: searchExpression(definition, dimensions: definition.dimensions, statistic: stat), id: "e1", label: definition.name)
+                ]))
         }
         for ratio in Self.ratios where ratio.dashboard == id {
             var expressions = ratio.terms.enumerated().map { i, term in

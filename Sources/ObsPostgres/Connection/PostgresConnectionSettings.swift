@@ -8,6 +8,9 @@ public struct PostgresConnectionSettings: Sendable, Equatable {
     public var password: String?
     /// libpq's `sslmode` (`disable`, `prefer`, `require`, `verify-full`, ...).
     public var sslMode: String
+    /// libpq's `sslrootcert`: the CA bundle a `verify-ca` or `verify-full` connection checks the
+    /// server against (for RDS, AWS's global bundle, `global-bundle.pem`).
+    public var sslRootCert: String?
     public var connectTimeoutSeconds: Int
     /// `statement_timeout` of every sampling query, in milliseconds: sampling can never hold the
     /// database for longer.
@@ -46,6 +49,7 @@ public struct PostgresConnectionSettings: Sendable, Equatable {
             ("application_name", Self.applicationName),
             ("options", "-c statement_timeout=\(statementTimeoutMilliseconds) -c lock_timeout=\(lockTimeoutMilliseconds)"),
         ]
+        if let sslRootCert { parameters.append(("sslrootcert", sslRootCert)) }
         if let password { parameters.append(("password", password)) }
         return parameters
     }
