@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "ObsAWS", targets: ["ObsAWS"]),
         .library(name: "ObsXRay", targets: ["ObsXRay"]),
         .library(name: "ObsPrometheus", targets: ["ObsPrometheus"]),
+        .library(name: "ObsPostgres", targets: ["ObsPostgres"]),
         .library(name: "CObsNet", targets: ["CObsNet"]),
     ],
     dependencies: [

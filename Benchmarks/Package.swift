@@ -18,6 +18,7 @@ let package = Package(
                 .product(name: "ObsAWS", package: "obs"),
                 .product(name: "ObsXRay", package: "obs"),
                 .product(name: "ObsPrometheus", package: "obs"),
+                .product(name: "ObsPostgres", package: "obs"),
                 .product(name: "CObsNet", package: "obs"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],

@@ -69,7 +69,7 @@ struct DeliveryFaultTests {
         #expect(stats.datums.keys.contains { $0.hasPrefix("Obs/Agent|Incidents|Reason=request_retried") }, "retries are reported")
 
         // What the proxy forwarded is what CloudWatch holds.
-        let landed = try await LandedMetric.read(namespace: "Obs/PostgreSQL").filter { $0.dimensions["DBInstance"] == instance }
+        let landed = try await LandedMetric.read(namespace: "Obs/PostgreSQL", dimension: "DBInstance=\(instance)").filter { $0.dimensions["DBInstance"] == instance }
         let commits = landed.first { $0.name == "Commits" && $0.dimensions["Database"] == "microservices_ecom" }
         let forwarded = stats.datums["Obs/PostgreSQL|Commits|DBInstance=\(instance),Database=microservices_ecom"]
         #expect(commits?.total == forwarded?.sum)

@@ -53,7 +53,7 @@ struct EndToEndTests {
         #expect(status == 0, "agent failed: \(agent.stdout) \(agent.stderr)")
         let after = try Self.databaseStats()
 
-        let landed = try await LandedMetric.read(namespace: PostgresMetrics.namespace).filter { $0.dimensions["DBInstance"] == instance }
+        let landed = try await LandedMetric.read(namespace: PostgresMetrics.namespace, dimension: "DBInstance=\(instance)").filter { $0.dimensions["DBInstance"] == instance }
         let catalog = Catalog.builtIn
         for metric in landed {
             let definition = try #require(catalog.definitions.first { $0.namespace == PostgresMetrics.namespace && $0.name == metric.name }, "\(metric.name) is not in the catalog")

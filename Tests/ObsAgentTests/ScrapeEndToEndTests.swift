@@ -81,7 +81,7 @@ struct ScrapeEndToEndTests {
         #expect(await agent.wait(timeout: 60) == 0, "agent output: \(agent.stdout)")
         #expect(agent.stdout.contains("scrape targets changed"), "the SRV record was found")
 
-        let api = try await LandedMetric.read(namespace: "Obs/API").filter { $0.dimensions["Service"] == service }
+        let api = try await LandedMetric.read(namespace: "Obs/API", dimension: "Service=\(service)").filter { $0.dimensions["Service"] == service }
         func total(_ name: String, _ dimensions: [String: String]) -> Double? {
             api.first { metric in metric.name == name && dimensions.allSatisfy { metric.dimensions[$0.key] == $0.value } }?.total
         }
@@ -95,13 +95,13 @@ struct ScrapeEndToEndTests {
         #expect(abs((latency?.datapoints.last?.average ?? 0) - 20) <= 0.2)
         #expect(latency?.unit == "Milliseconds")
 
-        let pools = try await LandedMetric.read(namespace: "Obs/Pool").filter { $0.dimensions["Service"] == service }
+        let pools = try await LandedMetric.read(namespace: "Obs/Pool", dimension: "Service=\(service)").filter { $0.dimensions["Service"] == service }
         #expect(pools.first { $0.name == "Timeouts" && $0.dimensions["Pool"] == "HikariPool-1" }?.total == 3)
         #expect(pools.first { $0.name == "Utilization" && $0.dimensions["Pool"] == "HikariPool-1" }?.datapoints.last?.average == 40)
 
-        let auth = try await LandedMetric.read(namespace: "Obs/Auth").filter { $0.dimensions["Realm"] == "ecom" }
+        let auth = try await LandedMetric.read(namespace: "Obs/Auth", dimension: "Realm=ecom").filter { $0.dimensions["Realm"] == "ecom" }
         #expect(auth.contains { $0.name == "LoginSuccess" && $0.dimensions["Client"] == "web-app" })
-        let up = try await LandedMetric.read(namespace: "Obs/Agent").filter { $0.name == "ScrapeUp" && $0.dimensions["Service"] == service }
+        let up = try await LandedMetric.read(namespace: "Obs/Agent", dimension: "Service=\(service)").filter { $0.name == "ScrapeUp" && $0.dimensions["Service"] == service }
         #expect(up.count == 2, "per target, and per service for alarms")
         #expect(up.allSatisfy { $0.datapoints.last?.average == 1 })
         // moto matches GetMetricStatistics' dimensions as a subset, so the rollup's datapoint also

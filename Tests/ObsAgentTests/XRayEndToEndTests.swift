@@ -54,7 +54,7 @@ struct XRayEndToEndTests {
         #expect(Set(documents.compactMap { $0["id"] as? String }) == Set(sent.segments), "every segment landed, read back by BatchGetTraces")
         #expect(documents.allSatisfy { ($0["subsegments"] as? [Any])?.count == 1 }, "with its subsegment")
 
-        let api = try await LandedMetric.read(namespace: "Obs/API").filter { $0.dimensions["Service"] == service }
+        let api = try await LandedMetric.read(namespace: "Obs/API", dimension: "Service=\(service)").filter { $0.dimensions["Service"] == service }
         func total(_ name: String, _ statusClass: String) -> Double {
             api.filter { $0.name == name && $0.dimensions["StatusClass"] == statusClass && $0.dimensions["Route"] == "/api/users/{id}" }
                 .reduce(0) { $0 + $1.total }
@@ -68,7 +68,7 @@ struct XRayEndToEndTests {
         #expect(total("Errors", "4xx") == Double(clientErrors))
         #expect(api.contains { $0.name == "Latency" && $0.dimensions["Method"] == "GET" })
 
-        let agentMetrics = try await LandedMetric.read(namespace: "Obs/Agent")
+        let agentMetrics = try await LandedMetric.read(namespace: "Obs/Agent", dimension: "Reason=datagram_bad_json")
         #expect(agentMetrics.contains { $0.name == "Dropped" && $0.dimensions["Reason"] == "datagram_bad_json" && $0.total >= 1 })
         #expect(agent.stdout.contains("invalid datagrams dropped"))
         try? FileManager.default.removeItem(atPath: config)

@@ -16,6 +16,8 @@ def main() -> int:
     parser.add_argument("--namespace", required=True)
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--table", action="store_true")
+    parser.add_argument("--dimension", action="append", default=[],
+                        help="NAME=VALUE: only metrics with this dimension (repeatable)")
     args = parser.parse_args()
 
     import os
@@ -25,7 +27,11 @@ def main() -> int:
     now = datetime.datetime.now(datetime.timezone.utc)
     out = []
     seen = set()
-    for page in cw.get_paginator("list_metrics").paginate(Namespace=args.namespace):
+    filters = [{"Name": d.split("=", 1)[0], "Value": d.split("=", 1)[1]} for d in args.dimension]
+    listing = {"Namespace": args.namespace}
+    if filters:
+        listing["Dimensions"] = filters
+    for page in cw.get_paginator("list_metrics").paginate(**listing):
         for metric in page["Metrics"]:
             key = (metric["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in metric["Dimensions"])))
             if key in seen:  # moto lists a metric once per StatisticValues datum

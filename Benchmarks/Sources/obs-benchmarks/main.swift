@@ -4,6 +4,7 @@ import ObsAWS
 import ObsCore
 import ObsXRay
 import ObsPrometheus
+import ObsPostgres
 import CObsNet
 import Logging
 import Synchronization
@@ -443,3 +444,85 @@ if enabled("prom-scrape") {
             note: "\(body.count) bytes, \(result.samples) samples, \(result.mapped) mapped; drops \(recorder.ringDrops)")
     }
 }
+
+// MARK: PostgreSQL: one full sample by the agent against one scrape of postgres_exporter
+// (run by Benchmarks/postgres-vs-exporter, which starts PostgreSQL and the exporter).
+
+/// CPU seconds (user + system) a process has used, from /proc.
+func processCPU(pid: Int) -> Double {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return 0 }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    // After the command: state is field 3, utime 14 and stime 15 (1-based over the whole line).
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+func comparePostgresWithExporter() {
+    let env = ProcessInfo.processInfo.environment
+    let settings = PostgresConnectionSettings(
+        host: "127.0.0.1", port: Int(env["OBS_TEST_PG_PORT"] ?? "") ?? 5432, database: "microservices_ecom",
+        user: env["OBS_TEST_PG_USER"] ?? "obs_agent", password: env["OBS_TEST_PG_PASSWORD"], sslMode: "disable")
+    nonisolated(unsafe) let admin = try! PostgresConnection(PostgresConnectionSettings(
+        host: settings.host, port: settings.port, database: "microservices_ecom", user: "postgres",
+        password: env["OBS_TEST_PG_SUPERPASSWORD"], sslMode: "disable"))
+    _ = try! admin.query("SET application_name = 'bench-admin'")
+    @Sendable func backendPIDs(_ condition: String) -> [Int] {
+        (try? admin.query("SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND \(condition)"))?
+            .rows.compactMap { $0[0].flatMap { Int($0) } } ?? []
+    }
+    let rounds = 50
+    // The agent: every sampler of one database source (database, activity, locks, tables,
+    // statements) and the instance-wide views.
+    let recorder = Recorder(ringCapacity: 1 << 20)
+    let aggregator = Aggregator(recorder: recorder)
+    let source = PostgresSource(settings: .init(instance: "bench", connection: settings), recorder: recorder, logger: Logger(label: "bench"))
+    let semaphore = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var agentCPU = 0.0
+    nonisolated(unsafe) var agentBackendCPU = 0.0
+    nonisolated(unsafe) var observations = 0
+    Task.detached {
+        _ = try? await source.sample()  // connect and take the baselines
+        let backends = backendPIDs("application_name = 'obs-agent'")
+        let backendBefore = backends.map(processCPU).reduce(0, +)
+        let before = processCPU()
+        for _ in 0..<rounds { observations += (try? await source.sample()) ?? 0 }
+        agentCPU = (processCPU() - before) / Double(rounds)
+        agentBackendCPU = (backends.map(processCPU).reduce(0, +) - backendBefore) / Double(rounds)
+        semaphore.signal()
+    }
+    semaphore.wait()
+    aggregator.drain()
+    let datums = aggregator.flush(timestamp: 0).count
+
+    // postgres_exporter, default flags: scrape /metrics.
+    nonisolated(unsafe) var exporterCPU = 0.0
+    nonisolated(unsafe) var exporterBackendCPU = 0.0
+    var exporterSamples = 0
+    if let url = env["EXPORTER_URL"], let pid = env["EXPORTER_PID"].flatMap({ Int($0) }) {
+        let transport = CurlTransport(label: "bench")
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var body: [UInt8] = []
+        Task.detached {
+            _ = try? await transport.send(HTTPRequest(method: "GET", url: url))  // warm-up: connects
+            let backends = backendPIDs("usename = '\(settings.user)' AND application_name <> 'obs-agent'")
+            let backendBefore = backends.map(processCPU).reduce(0, +)
+            let before = processCPU(pid: pid)
+            for _ in 0..<rounds { body = (try? await transport.send(HTTPRequest(method: "GET", url: url)))?.body ?? [] }
+            exporterCPU = (processCPU(pid: pid) - before) / Double(rounds)
+            exporterBackendCPU = (backends.map(processCPU).reduce(0, +) - backendBefore) / Double(rounds)
+            done.signal()
+        }
+        done.wait()
+        exporterSamples = String(decoding: body, as: UTF8.self).split(separator: "\n").filter { !$0.hasPrefix("#") }.count
+    }
+    let agentTotal = (agentCPU + agentBackendCPU) * 1000
+    let exporterTotal = (exporterCPU + exporterBackendCPU) * 1000
+    report("postgres: agent full sample", agentTotal, "ms CPU",
+        note: String(format: "agent %.2f ms + its backend %.2f ms; %d observations a sample, %d datums", agentCPU * 1000, agentBackendCPU * 1000, observations / rounds, datums))
+    report("postgres: postgres_exporter scrape", exporterTotal, "ms CPU",
+        note: String(format: "exporter %.2f ms + its backends %.2f ms; %d samples a scrape; agent/exporter %.2f", exporterCPU * 1000, exporterBackendCPU * 1000, exporterSamples, exporterTotal > 0 ? agentTotal / exporterTotal : 0))
+}
+
+if CommandLine.arguments.contains("pg-vs-exporter") { comparePostgresWithExporter() }
