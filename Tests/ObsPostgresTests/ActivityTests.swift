@@ -278,3 +278,68 @@ struct StatementStatsTests {
         #expect(sql.contains("sum(total_time)") == (version < 130000))
     }
 }
+
+/// A server restart while the agent samples: no negative and no spike, the agent reconnects.
+@Suite(.enabled(if: TestDatabase.isAvailable, TestDatabase.skipReason), .serialized)
+struct RestartTests {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("scripts/lib/pg_private.sh").path
+
+    /// Runs the script and waits for it (posix_spawn and waitpid: the server it starts keeps no
+    /// pipe of ours open).
+    static func run(_ arguments: [String]) throws -> Int32 {
+        let argv = (["/bin/bash", script] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        var pid = pid_t()
+        guard posix_spawn(&pid, "/bin/bash", &actions, nil, argv, environ) == 0 else { return -1 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        return (status >> 8) & 0xFF
+    }
+
+    @Test func aRestartedServerGivesNoNegativeAndNoSpike() async throws {
+        let dir = NSTemporaryDirectory() + "obs-pg-restart-\(UUID().uuidString.prefix(8))"
+        let port = Int.random(in: 30000...39999)
+        #expect(try Self.run(["start", dir, "\(port)"]) == 0)
+        defer { _ = try? Self.run(["stop", dir]) }
+        let settings = PostgresConnectionSettings(host: "127.0.0.1", port: port, database: "postgres", user: "postgres", sslMode: "disable")
+        let admin = try PostgresConnection(settings)
+        _ = try admin.query("CREATE TABLE restart_probe (id serial primary key)")
+        _ = try admin.query("SELECT pg_stat_force_next_flush()")
+        let recorder = Recorder()
+        let aggregator = Aggregator(recorder: recorder)
+        let source = PostgresSource(settings: .init(instance: "restart-db", connection: settings), recorder: recorder, logger: Logger(label: "test"))
+        func inserted(_ data: [MetricDatum]) -> Double {
+            data.reduce(0) { sum, datum in
+                if case .single(let value) = datum.value, datum.descriptor.name == "TuplesInserted" { return sum + value }
+                return sum
+            }
+        }
+        try await source.sample()
+        for _ in 0..<50 { _ = try admin.query("INSERT INTO restart_probe DEFAULT VALUES") }
+        _ = try admin.query("SELECT pg_stat_force_next_flush()")
+        try await source.sample()
+        #expect(inserted(aggregator.flush(timestamp: 0)) == 50)
+
+        #expect(try Self.run(["restart", dir, "\(port)"]) == 0)
+        let again = try PostgresConnection(settings)
+        for _ in 0..<5 { _ = try again.query("INSERT INTO restart_probe DEFAULT VALUES") }
+        _ = try again.query("SELECT pg_stat_force_next_flush()")
+        // The first sample meets the dead connection; the next ones reconnect and start afresh.
+        _ = try? await source.sample()
+        try await source.sample()
+        for _ in 0..<5 { _ = try again.query("INSERT INTO restart_probe DEFAULT VALUES") }
+        _ = try again.query("SELECT pg_stat_force_next_flush()")
+        try await source.sample()
+
+        let after = aggregator.flush(timestamp: 60)
+        for datum in after {
+            if case .single(let value) = datum.value { #expect(value >= 0, "\(datum.descriptor.name) \(datum.dimensions)") }
+        }
+        #expect(inserted(after) <= 10, "at most the 10 rows inserted after the restart: no spike")
+    }
+}
