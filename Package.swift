@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "ObsAgent",
             dependencies: [
-                "ObsCore", "ObsCatalog", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsAWS", "ObsDelivery",
+                "ObsCore", "ObsCatalog", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsAWS", "ObsDelivery", "ObsJournal",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

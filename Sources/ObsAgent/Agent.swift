@@ -176,7 +176,18 @@ public struct Agent: Sendable {
             aggregator: aggregator, sink: sink, interval: config.flushInterval,
             highResolution: Catalog.builtIn.definitions.contains { $0.descriptor.isHighResolution },
             reporter: SelfMetricsReporter(recorder: recorder, shippers: delivery.shippers), logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = delivery.shippers.map {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let address = config.healthAddress {
+            services.append(
+                .init(
+                    service: HealthService(
+                        host: address.host, port: address.port, recorder: recorder, shippers: delivery.shippers, heartbeat: flusher.heartbeat,
+                        stuckAfter: 3 * config.flushInterval + 30, logger: logger),
+                    // An address in use must not stop the agent: the endpoint is missing, which the
+                    // log says, and everything else runs.
+                    successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+        }
+        services += delivery.shippers.map {
             .init(service: ShipperService(shipper: $0, shutdownTimeout: config.shutdownTimeout))
         }
         services.append(.init(service: flusher))

@@ -95,10 +95,12 @@ public final class PostgresSource: @unchecked Sendable {
                 let recorded = try await sample()
                 if failures > 0 { logger.info("postgres sampling recovered", metadata: ["failures": "\(failures)"]) }
                 failures = 0
+                recorder.health.report(healthName, ok: true)
                 logger.debug("postgres sampled", metadata: ["observations": "\(recorded)"])
             } catch {
                 failures += 1
                 recorder.selfMetrics.count(.sampleFailed)
+                recorder.health.report(healthName, ok: false, reason: "\(error)")
                 // Capped exponential backoff with full jitter, so that agents restarted together do
                 // not reconnect together.
                 let cap = min(settings.maxBackoff, Double(1 << min(failures - 1, 16)))
@@ -112,6 +114,9 @@ public final class PostgresSource: @unchecked Sendable {
             try? await Task.sleep(for: .seconds(settings.interval))
         }
     }
+
+    /// This source's name in the health report.
+    var healthName: String { "postgres \(settings.instance)/\(settings.connection.database)" }
 
     /// One sample now, connecting first if needed. Returns how many observations it recorded.
     @discardableResult

@@ -25,6 +25,9 @@ public struct AgentConfig: Sendable {
     public var logLevel: Logger.Level = .info
     /// `agent.cardinality_limit`: series a metric may have before the rest fold into one. Default 2000.
     public var cardinalityLimit: Int = 2000
+    /// `agent.health_address`: where `/healthz` and `/metrics` listen (`host:port`), or nil
+    /// (`off`). Default 127.0.0.1:9099.
+    public var healthAddress: (host: String, port: Int)? = ("127.0.0.1", 9099)
     /// `metrics.sink`. Default auto.
     public var sink: SinkChoice = .auto
     /// `aws.region`, else `AWS_REGION`, else `AWS_DEFAULT_REGION`.
@@ -84,7 +87,18 @@ public struct AgentConfig: Sendable {
         guard let node else { throw ConfigError("", "the file is empty") }
         let root = try ConfigNode(node: node, path: "", environment: environment).mapping(allowed: topLevelKeys)
 
-        if let agent = try root["agent"]?.mapping(allowed: ["flush_interval", "log_level", "cardinality_limit"]) {
+        if let agent = try root["agent"]?.mapping(allowed: ["flush_interval", "log_level", "cardinality_limit", "health_address"]) {
+            if let v = agent["health_address"] {
+                let text = try v.string()
+                if text == "off" {
+                    config.healthAddress = nil
+                } else {
+                    guard let address = XRaySource.Settings.parseAddress(text) else {
+                        throw ConfigError(v.path, "expected host:port (such as 127.0.0.1:9099 or 0.0.0.0:9099) or off, got \"\(text)\"")
+                    }
+                    config.healthAddress = address
+                }
+            }
             if let v = agent["flush_interval"] { config.flushInterval = try v.seconds(in: 1...3600) }
             if let v = agent["log_level"] {
                 config.logLevel = Logger.Level(rawValue: try v.oneOf(Logger.Level.allCases.map(\.rawValue)))!

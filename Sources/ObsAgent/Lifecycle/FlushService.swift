@@ -15,8 +15,10 @@ struct FlushService: Service, CustomStringConvertible {
     let highResolution: Bool
     let reporter: SelfMetricsReporter
     let logger: Logger
+    var heartbeat = FlushHeartbeat()
 
     func run() async throws {
+        heartbeat.beat()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await loop(interval: interval, resolution: highResolution ? 60 : nil) }
             if highResolution {
@@ -44,6 +46,7 @@ struct FlushService: Service, CustomStringConvertible {
     }
 
     func flush(timestamp: Int64, resolution: Int?) async {
+        heartbeat.beat()
         if resolution != 1 { reporter.record() }
         let data = aggregator.flush(timestamp: timestamp, resolution: resolution)
         logger.debug("flush", metadata: ["series": "\(data.count)", "sink": "\(sink.name)", "resolution": "\(resolution ?? 0)"])

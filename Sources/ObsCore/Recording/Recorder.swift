@@ -27,6 +27,8 @@ public final class Recorder: Sendable {
     /// The ring size each producer gets.
     public let ringCapacity: Int
     public let selfMetrics: SelfMetrics
+    /// Where sources report whether they work, for the agent's `/healthz`.
+    public let health = HealthRegistry()
     private let registry = Mutex(Registry())
 
     public init(cardinalityLimit: Int = 2_000, ringCapacity: Int = 1 << 16, selfMetrics: SelfMetrics = SelfMetrics()) {

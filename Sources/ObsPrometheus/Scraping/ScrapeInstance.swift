@@ -73,11 +73,13 @@ final class ScrapeInstance: @unchecked Sendable {
         switch outcome {
         case .success(let result):
             mapper.recordScrape(target: target, up: true, milliseconds: milliseconds, samples: result.samples)
+            mapper.recorder.health.report("prometheus \(job.service) \(target)", ok: true)
             if failing { logger.info("scrape recovered") }
             failing = false
         case .failure(let failure):
             mapper.recordScrape(target: target, up: false, milliseconds: milliseconds, samples: nil)
             mapper.recorder.selfMetrics.count(.scrapeFailed)
+            mapper.recorder.health.report("prometheus \(job.service) \(target)", ok: false, reason: failure.description)
             if !failing {
                 logger.warning("scrape failed", metadata: ["error": "\(failure)"])
             } else {
