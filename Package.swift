@@ -94,7 +94,7 @@ let package = Package(
             swiftSettings: strictness),
         .executableTarget(
             name: "obs-agent",
-            dependencies: ["ObsAgent", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["ObsAgent", "ObsAWS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictness),
         .executableTarget(
             name: "obsctl",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ObsAgent
+import ObsAWS
 
 @main
 struct ObsAgentCommand: AsyncParsableCommand {
@@ -37,7 +38,7 @@ struct ObsAgentCommand: AsyncParsableCommand {
               0 after a clean shutdown; 1 when the agent failed while running; 2 for a configuration error \
             (reported in one line on stderr before anything starts).
             """,
-        subcommands: [Check.self])
+        subcommands: [Check.self, Healthcheck.self])
 
     @OptionGroup var options: ConfigOptions
 
@@ -114,6 +115,33 @@ extension ObsAgentCommand {
             let results = await agent.check()
             for result in results { print(result) }
             if results.contains(where: { !$0.ok }) { throw ExitCode(1) }
+        }
+    }
+
+    struct Healthcheck: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ask a running agent's /healthz; exit 0 when it answers 200, 1 otherwise.",
+            discussion: """
+                For container health checks (the image has no curl): degraded sources still answer \
+                200, so only a stuck or unreachable agent fails.
+                """)
+
+        @Option(help: "The health URL.")
+        var url: String = "http://127.0.0.1:9099/healthz"
+
+        @Option(help: "Seconds to wait for the answer.")
+        var timeout: Double = 5
+
+        func run() async throws {
+            let transport = CurlTransport(connectTimeout: min(timeout, 2), totalTimeout: timeout, label: "healthcheck")
+            do {
+                let response = try await transport.send(HTTPRequest(method: "GET", url: url))
+                print(response.text.trimmingCharacters(in: .whitespacesAndNewlines))
+                if response.status != 200 { throw ExitCode(1) }
+            } catch let error as TransportError {
+                print("unreachable: \(error)")
+                throw ExitCode(1)
+            }
         }
     }
 }

@@ -1,0 +1,88 @@
+import Foundation
+import ObsAgent
+import ObsXRay
+import Testing
+
+/// The container image cannot be built here (no container engine), so its runtime stage is checked
+/// against what the binary links (`ldd`, `dpkg -S`, `apt-cache depends`) and what the config expects.
+@Suite(.enabled(if: TestServices.hasBinary, "needs the built obs-agent"))
+struct PackagingTests {
+    static let dockerfile = TestServices.repositoryRoot.appendingPathComponent("packaging/container/Dockerfile")
+
+    /// The packages the runtime stage installs (the apt-get line after `RUNTIME-PACKAGES`).
+    static func runtimePackages(_ text: String) -> [String] {
+        let lines = text.split(separator: "\n").map(String.init)
+        guard let marker = lines.firstIndex(where: { $0.contains("RUNTIME-PACKAGES") }) else { return [] }
+        var packages: [String] = []
+        var collecting = false
+        for line in lines[(marker + 1)...] {
+            let words = line.replacingOccurrences(of: "\\", with: " ").split(separator: " ").map(String.init)
+            if line.contains("apt-get install") {
+                packages += words.drop { $0 != "--no-install-recommends" }.dropFirst()
+                collecting = true
+            } else if line.trimmingCharacters(in: .whitespaces).hasPrefix("&&") {
+                break
+            } else if collecting {
+                packages += words
+            }
+        }
+        return packages.filter { !$0.isEmpty && !$0.hasPrefix("-") && $0 != "&&" }
+    }
+
+    static func run(_ path: String, _ arguments: [String]) async throws -> String {
+        let (status, out, err) = try await ChildProcess.run(path, arguments, environment: TestServices.cleanEnvironment())
+        #expect(status == 0, "\(path) \(arguments): \(err)")
+        return out
+    }
+
+    @Test func theRuntimeStageProvidesEveryLibraryTheBinaryLinks() async throws {
+        let text = try String(contentsOf: Self.dockerfile, encoding: .utf8)
+        let packages = Self.runtimePackages(text)
+        #expect(Set(packages).isSuperset(of: ["libpq5", "libcurl4", "libsystemd0", "ca-certificates"]), "\(packages)")
+        #expect(text.contains("--static-swift-stdlib"), "the Swift runtime and Foundation go into the binary")
+        // What those packages pull in, plus what every Debian base image has.
+        let depends = try await Self.run(
+            "/usr/bin/apt-cache",
+            ["depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances"]
+                + packages)
+        var provided = Set(depends.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .map { $0.hasPrefix("Depends:") || $0.hasPrefix("PreDepends:") ? String($0.split(separator: " ").last ?? "") : $0 }
+            .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "<>")) })
+        provided.formUnion(["libc6", "libgcc-s1", "libstdc++6", "zlib1g", "libzstd1", "liblzma5", "libcap2", "libgcrypt20", "libgpg-error0"])
+        let ldd = try await Self.run("/usr/bin/ldd", [TestServices.agentPath])
+        var missing: [String] = []
+        for line in ldd.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            guard let arrow = parts.firstIndex(of: "=>"), arrow + 1 < parts.count else { continue }
+            let path = String(parts[arrow + 1])
+            if path.hasPrefix("/opt/swift") || path.contains("/swift/") { continue }  // static in the image
+            let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+            var owner = ""
+            for candidate in [real, real.hasPrefix("/usr") ? String(real.dropFirst(4)) : "/usr" + real] {
+                let (status, out, _) = try await ChildProcess.run("/usr/bin/dpkg", ["-S", candidate], environment: TestServices.cleanEnvironment())
+                if status == 0 { owner = String(out.split(separator: ":").first ?? ""); break }
+            }
+            if owner.isEmpty || !provided.contains(owner) { missing.append("\(path) (\(owner.isEmpty ? "no package" : owner))") }
+        }
+        #expect(missing.isEmpty, "libraries the runtime stage does not provide: \(missing)")
+    }
+
+    @Test func theImageMatchesWhatTheAgentExpects() async throws {
+        let text = try String(contentsOf: Self.dockerfile, encoding: .utf8)
+        // The packaged config parses, with the image's defaults.
+        let config = try AgentConfig.load(
+            path: TestServices.repositoryRoot.appendingPathComponent("packaging/obs-agent.yaml").path,
+            environment: ["DB_PASSWORD": "x", "OBS_DB_INSTANCE": "ecom-db"])
+        #expect(text.contains("COPY packaging/obs-agent.yaml /etc/obs-agent/obs-agent.yaml"))
+        #expect(text.contains("CMD [\"--config\", \"/etc/obs-agent/obs-agent.yaml\"]"))
+        // Ports: X-Ray where the packaged config listens, health where the agent serves it.
+        #expect(config.xray?.port == 2000 && text.contains("EXPOSE 2000/udp 2000/tcp"))
+        #expect(config.healthAddress?.port == 9099 && text.contains("9099/tcp"))
+        // The spool is a volume and the agent's spool directory.
+        #expect(text.contains("ENV OBS_SPOOL_DIR=/var/lib/obs-agent/spool") && text.contains("VOLUME [\"/var/lib/obs-agent/spool\"]"))
+        // Not root, and the health check runs a command the binary has.
+        #expect(text.contains("USER obs"))
+        #expect(text.contains("\"healthcheck\", \"--url\", \"http://127.0.0.1:9099/healthz\""))
+        _ = try await Self.run(TestServices.agentPath, ["healthcheck", "--help"])
+    }
+}
