@@ -85,4 +85,29 @@ struct PackagingTests {
         #expect(text.contains("\"healthcheck\", \"--url\", \"http://127.0.0.1:9099/healthz\""))
         _ = try await Self.run(TestServices.agentPath, ["healthcheck", "--help"])
     }
+
+    @Test func theECSTemplateCarriesThePolicyObsctlPrintsAndWhatTheAgentNeeds() async throws {
+        let root = TestServices.repositoryRoot
+        let template = try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("packaging/ecs/obs-agent.cfn.json"))) as! [String: Any]
+        let resources = template["Resources"] as! [String: [String: Any]]
+        let role = resources["TaskRole"]!["Properties"] as! [String: Any]
+        let policy = ((role["Policies"] as! [[String: Any]])[0]["PolicyDocument"]) as! [String: Any]
+        let obsctl = (TestServices.agentPath as NSString).deletingLastPathComponent + "/obsctl"
+        let printed = try await Self.run(obsctl, ["iam-policy", "--config", root.appendingPathComponent("packaging/obs-agent.yaml").path])
+        let expected = try JSONSerialization.jsonObject(with: Data(printed.utf8)) as! [String: Any]
+        #expect(NSDictionary(dictionary: policy).isEqual(to: expected), "the task role's policy is obsctl iam-policy's: regenerate packaging/ecs")
+
+        let task = resources["TaskDefinition"]!["Properties"] as! [String: Any]
+        let container = (task["ContainerDefinitions"] as! [[String: Any]])[0]
+        let stopTimeout = container["StopTimeout"] as? Int ?? 0
+        #expect(stopTimeout > Int(Agent.RunOptions().shutdownDeadline) + 10, "ECS waits longer than the agent's graceful shutdown")
+        let secrets = container["Secrets"] as! [[String: Any]]
+        #expect(secrets.contains { $0["Name"] as? String == "DB_PASSWORD" }, "the password comes from Secrets Manager, as the services' does")
+        let ports = container["PortMappings"] as! [[String: Any]]
+        #expect(ports.contains { $0["ContainerPort"] as? Int == 2000 && $0["Protocol"] as? String == "udp" })
+        let mounts = container["MountPoints"] as! [[String: Any]]
+        #expect(mounts.contains { $0["ContainerPath"] as? String == "/var/log/journal" && $0["ReadOnly"] as? Bool == true })
+        #expect(mounts.contains { $0["ContainerPath"] as? String == "/var/lib/obs-agent/spool" })
+        #expect(task["RequiresCompatibilities"] as? [String] == ["EC2"], "the host journal needs the EC2 launch type")
+    }
 }
