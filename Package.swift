@@ -114,7 +114,10 @@ let package = Package(
             swiftSettings: strictness),
         .testTarget(
             name: "ObsAgentTests",
-            dependencies: ["ObsAgent", "ObsCore", "ObsCatalog", "ObsDelivery", "ObsAWS", "ObsPostgres", "ObsPrometheus", "ObsXRay"],
+            dependencies: [
+                "ObsAgent", "ObsCore", "ObsCatalog", "ObsDelivery", "ObsAWS", "ObsPostgres", "ObsPrometheus", "ObsXRay",
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: strictness),
         .testTarget(
             name: "ObsDeliveryTests", dependencies: ["ObsDelivery", "ObsAWS", "ObsCore", .product(name: "Logging", package: "swift-log")],

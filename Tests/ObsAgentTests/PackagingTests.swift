@@ -2,6 +2,7 @@ import Foundation
 import ObsAgent
 import ObsXRay
 import Testing
+import Yams
 
 /// The container image cannot be built here (no container engine), so its runtime stage is checked
 /// against what the binary links (`ldd`, `dpkg -S`, `apt-cache depends`) and what the config expects.
@@ -109,5 +110,52 @@ struct PackagingTests {
         #expect(mounts.contains { $0["ContainerPath"] as? String == "/var/log/journal" && $0["ReadOnly"] as? Bool == true })
         #expect(mounts.contains { $0["ContainerPath"] as? String == "/var/lib/obs-agent/spool" })
         #expect(task["RequiresCompatibilities"] as? [String] == ["EC2"], "the host journal needs the EC2 launch type")
+    }
+
+    @Test func theKubernetesManifestsHoldTogether() throws {
+        let root = TestServices.repositoryRoot.appendingPathComponent("packaging/kubernetes")
+        var documents: [[String: Any]] = []
+        for file in ["serviceaccount.yaml", "configmap.yaml", "deployment.yaml", "daemonset.yaml"] {
+            let text = try String(contentsOf: root.appendingPathComponent(file), encoding: .utf8)
+            for document in try Yams.load_all(yaml: text) { documents.append(try #require(document as? [String: Any], "\(file)")) }
+        }
+        func find(_ kind: String, _ name: String) throws -> [String: Any] {
+            try #require(documents.first { $0["kind"] as? String == kind && ($0["metadata"] as? [String: Any])?["name"] as? String == name })
+        }
+        for document in documents {
+            let metadata = document["metadata"] as? [String: Any]
+            #expect(document["apiVersion"] != nil && metadata?["namespace"] as? String == "observability")
+        }
+        let account = try find("ServiceAccount", "obs-agent")
+        let annotations = (account["metadata"] as? [String: Any])?["annotations"] as? [String: String]
+        #expect(annotations?["eks.amazonaws.com/role-arn"]?.hasPrefix("arn:aws:iam::") == true, "IRSA")
+        let config = try find("ConfigMap", "obs-agent")
+        let packaged = try String(contentsOf: TestServices.repositoryRoot.appendingPathComponent("packaging/obs-agent.yaml"), encoding: .utf8)
+        #expect((config["data"] as? [String: String])?["obs-agent.yaml"] == packaged, "the ConfigMap carries packaging/obs-agent.yaml")
+
+        for (kind, name) in [("Deployment", "obs-agent"), ("DaemonSet", "obs-agent-node")] {
+            let workload = try find(kind, name)
+            let pod = ((workload["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any] ?? [:]
+            #expect(pod["serviceAccountName"] as? String == "obs-agent")
+            #expect((pod["terminationGracePeriodSeconds"] as? Int ?? 0) > Int(Agent.RunOptions().shutdownDeadline) + 10)
+            let container = try #require((pod["containers"] as? [[String: Any]])?.first)
+            let resources = container["resources"] as? [String: [String: String]]
+            #expect(resources?["requests"]?["cpu"] != nil && resources?["requests"]?["memory"] != nil, "\(kind) requests")
+            #expect(resources?["limits"]?["cpu"] != nil && resources?["limits"]?["memory"] != nil, "\(kind) limits")
+            let ports = container["ports"] as? [[String: Any]] ?? []
+            #expect(ports.contains { $0["containerPort"] as? Int == 2000 && $0["protocol"] as? String == "UDP" })
+            let env = container["env"] as? [[String: Any]] ?? []
+            #expect(env.contains { $0["name"] as? String == "DB_PASSWORD" && (($0["valueFrom"] as? [String: Any])?["secretKeyRef"]) != nil })
+            let probe = (container["livenessProbe"] as? [String: Any])?["exec"] as? [String: [String]]
+            #expect(probe?["command"] == ["/usr/bin/obs-agent", "healthcheck"])
+            let mounts = container["volumeMounts"] as? [[String: Any]] ?? []
+            if kind == "DaemonSet" {
+                #expect(ports.contains { $0["hostPort"] as? Int == 2000 && $0["protocol"] as? String == "UDP" })
+                #expect(mounts.contains { $0["mountPath"] as? String == "/var/log/journal" && $0["readOnly"] as? Bool == true })
+                let volumes = pod["volumes"] as? [[String: Any]] ?? []
+                #expect(volumes.contains { ($0["hostPath"] as? [String: Any])?["path"] as? String == "/var/log/journal" })
+            }
+            #expect(mounts.contains { $0["mountPath"] as? String == "/var/lib/obs-agent/spool" })
+        }
     }
 }
