@@ -15,7 +15,7 @@ struct XRayEndToEndTests {
     @Test func segmentsFromTheSDKLandAndBecomeAPIMetrics() async throws {
         let config = try TestServices.writeTemporary("""
             agent:
-              flush_interval: 8s
+              flush_interval: 15s
             sources:
               xray:
                 address: 127.0.0.1:0
