@@ -69,14 +69,7 @@ public final class PrometheusSource: Sendable {
     /// For `obs-agent check`: finds the instances and scrapes each once into a throwaway
     /// recorder. Returns one line per instance (or one for a failed lookup).
     public func check() async -> [(target: String, ok: Bool, detail: String)] {
-        let job = self.job
-        let found: Result<[String], DNSResolver.Failure> = await executor.run { () -> Result<[String], DNSResolver.Failure> in
-            do throws(DNSResolver.Failure) {
-                return .success(try Self.resolve(job))
-            } catch {
-                return .failure(error)
-            }
-        }
+        let found = await lookup()
         let urls: [String]
         switch found {
         case .success(let list): urls = list
@@ -101,14 +94,7 @@ public final class PrometheusSource: Sendable {
     /// Looks the instances up again (for DNS discovery) and keeps the set in step: new URLs get an
     /// instance, URLs no longer listed are dropped with their counter state.
     public func refresh() async {
-        let job = self.job
-        let found: Result<[String], DNSResolver.Failure> = await executor.run { () -> Result<[String], DNSResolver.Failure> in
-            do throws(DNSResolver.Failure) {
-                return .success(try Self.resolve(job))
-            } catch {
-                return .failure(error)
-            }
-        }
+        let found = await lookup()
         switch found {
         case .success(let urls):
             if urls.isEmpty { logger.warning("discovery found no instances") }
@@ -133,6 +119,18 @@ public final class PrometheusSource: Sendable {
         }
         if !added.isEmpty || !removed.isEmpty {
             logger.info("scrape targets changed", metadata: ["added": "\(added)", "removed": "\(removed)"])
+        }
+    }
+
+    /// The job's URLs now, looked up on the executor's thread (DNS calls block).
+    private func lookup() async -> Result<[String], DNSResolver.Failure> {
+        let job = self.job
+        return await executor.run { () -> Result<[String], DNSResolver.Failure> in
+            do throws(DNSResolver.Failure) {
+                return .success(try Self.resolve(job))
+            } catch {
+                return .failure(error)
+            }
         }
     }
 

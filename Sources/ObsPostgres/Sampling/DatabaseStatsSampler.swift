@@ -20,7 +20,7 @@ struct DatabaseStatsSampler {
     private(set) var queries = PostgresQueries(serverVersion: 150000)
     private var counters = CounterTracker<String>()
     private var counterSeries: [String: SeriesID] = [:]
-    private var series: [String: SeriesID] = [:]
+    private var cache: SeriesCache
     /// `stats_reset` and the server's start time at the last sample.
     private var epoch: (statsReset: Double, started: Double)?
 
@@ -28,6 +28,7 @@ struct DatabaseStatsSampler {
         self.dimensions = Dimensions([("DBInstance", instance), ("Database", database)])
         self.recorder = recorder
         self.producer = producer
+        self.cache = SeriesCache(recorder: recorder, dimensions: dimensions)
         for (column, definition) in PostgresMetrics.databaseCounters {
             counterSeries[column] = recorder.series(definition.descriptor, dimensions)
         }
@@ -51,13 +52,7 @@ struct DatabaseStatsSampler {
 
     /// The series of `definition` with the database's dimensions and `extra`.
     private mutating func series(_ definition: MetricDefinition, _ extra: [(String, String)] = []) -> SeriesID {
-        let key = ([definition.id] + extra.flatMap { [$0.0, $0.1] }).joined(separator: "\u{0}")
-        if let id = series[key] { return id }
-        var dimensions = self.dimensions
-        for (name, value) in extra { dimensions = dimensions.setting(name, to: value) }
-        let id = recorder.series(definition.descriptor, dimensions)
-        series[key] = id
-        return id
+        cache.id(definition, extra)
     }
 
     /// Samples every view once through `connection`. Returns how many observations it recorded.

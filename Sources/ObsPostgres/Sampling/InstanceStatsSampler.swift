@@ -12,12 +12,13 @@ struct InstanceStatsSampler {
     private(set) var queries = PostgresQueries(serverVersion: 150000)
     private var counters = CounterTracker<String>()
     private var resetEpochs: [String: Double] = [:]
-    private var series: [String: SeriesID] = [:]
+    private var cache: SeriesCache
 
     init(instance: String, recorder: Recorder, producer: Producer) {
         self.dimensions = Dimensions([("DBInstance", instance)])
         self.recorder = recorder
         self.producer = producer
+        self.cache = SeriesCache(recorder: recorder, dimensions: dimensions)
     }
 
     mutating func connected(serverVersion: Int) {
@@ -27,13 +28,7 @@ struct InstanceStatsSampler {
     }
 
     private mutating func series(_ definition: MetricDefinition, _ extra: [(String, String)] = []) -> SeriesID {
-        let key = ([definition.id] + extra.flatMap { [$0.0, $0.1] }).joined(separator: "\u{0}")
-        if let id = series[key] { return id }
-        var dimensions = self.dimensions
-        for (name, value) in extra { dimensions = dimensions.setting(name, to: value) }
-        let id = recorder.series(definition.descriptor, dimensions)
-        series[key] = id
-        return id
+        cache.id(definition, extra)
     }
 
     @discardableResult

@@ -37,7 +37,7 @@ struct StatementStatsSampler {
     private var previousWasComplete = false
     private var hasPrevious = false
     private var textSent = Set<String>()
-    private var series: [String: SeriesID] = [:]
+    private var cache: SeriesCache
 
     init(
         instance: String, database: String, top: Int, limit: Int = 1000, recorder: Recorder, producer: Producer,
@@ -51,6 +51,7 @@ struct StatementStatsSampler {
         self.recorder = recorder
         self.producer = producer
         self.onNewText = onNewText
+        self.cache = SeriesCache(recorder: recorder, dimensions: dimensions)
     }
 
     mutating func connected(serverVersion: Int) {
@@ -61,11 +62,7 @@ struct StatementStatsSampler {
     }
 
     private mutating func series(_ definition: MetricDefinition, _ queryID: String) -> SeriesID {
-        let key = definition.id + "\u{0}" + queryID
-        if let id = series[key] { return id }
-        let id = recorder.series(definition.descriptor, dimensions.setting("QueryId", to: queryID))
-        series[key] = id
-        return id
+        cache.id(definition, [("QueryId", queryID)])
     }
 
     @discardableResult

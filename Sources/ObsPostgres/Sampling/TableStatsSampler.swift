@@ -31,7 +31,7 @@ struct TableStatsSampler {
     let limit: Int
     private(set) var queries = PostgresQueries(serverVersion: 150000)
     private var previous: [String: Counters] = [:]
-    private var series: [String: SeriesID] = [:]
+    private var cache: SeriesCache
 
     init(instance: String, database: String, top: Int, limit: Int = 500, recorder: Recorder, producer: Producer) {
         self.dimensions = Dimensions([("DBInstance", instance), ("Database", database)])
@@ -39,6 +39,7 @@ struct TableStatsSampler {
         self.limit = max(limit, top)
         self.recorder = recorder
         self.producer = producer
+        self.cache = SeriesCache(recorder: recorder, dimensions: dimensions)
     }
 
     mutating func connected(serverVersion: Int) {
@@ -47,11 +48,7 @@ struct TableStatsSampler {
     }
 
     private mutating func series(_ definition: MetricDefinition, table: String) -> SeriesID {
-        let key = definition.id + "\u{0}" + table
-        if let id = series[key] { return id }
-        let id = recorder.series(definition.descriptor, dimensions.setting("Table", to: table))
-        series[key] = id
-        return id
+        cache.id(definition, [("Table", table)])
     }
 
     @discardableResult
