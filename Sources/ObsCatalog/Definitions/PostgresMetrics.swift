@@ -59,14 +59,24 @@ public enum PostgresMetrics {
         source: "pg_stat_activity.state",
         placement: DashboardPlacement(dashboard: .database, widget: "Connections by state", statistic: "Average"))
 
+    /// A metric drawn on the Database dashboard, with id `postgres.<id>`.
+    private static func metric(
+        _ id: String, _ name: String, kind: MetricKind, unit: MetricUnit, dimensions: [String], source: String, widget: String,
+        statistic: String, _ description: String
+    ) -> MetricDefinition {
+        MetricDefinition(
+            id: "postgres.\(id)", namespace: namespace, name: name, unit: unit, kind: kind, dimensions: dimensions,
+            description: description, source: source,
+            placement: DashboardPlacement(dashboard: .database, widget: widget, statistic: statistic))
+    }
+
     private static func databaseGauge(
         _ id: String, _ name: String, unit: MetricUnit = .count, source: String, widget: String, statistic: String = "Maximum",
         extra: [String] = [], _ description: String
     ) -> MetricDefinition {
-        MetricDefinition(
-            id: "postgres.\(id)", namespace: namespace, name: name, unit: unit, kind: .gauge, dimensions: databaseDimensions + extra,
-            description: description, source: source,
-            placement: DashboardPlacement(dashboard: .database, widget: widget, statistic: statistic))
+        metric(
+            id, name, kind: .gauge, unit: unit, dimensions: databaseDimensions + extra, source: source, widget: widget, statistic: statistic,
+            description)
     }
 
     public static let conflicts = databaseCounter(
@@ -115,10 +125,9 @@ public enum PostgresMetrics {
         _ id: String, _ name: String, kind: MetricKind, unit: MetricUnit = .count, source: String, widget: String, statistic: String,
         _ description: String
     ) -> MetricDefinition {
-        MetricDefinition(
-            id: "postgres.table.\(id)", namespace: namespace, name: name, unit: unit, kind: kind, dimensions: tableDimensions,
-            description: description + " The interval's busiest tables (by rows read and written) by name, the rest as Table=other.",
-            source: source, placement: DashboardPlacement(dashboard: .database, widget: widget, statistic: statistic))
+        metric(
+            "table.\(id)", name, kind: kind, unit: unit, dimensions: tableDimensions, source: source, widget: widget, statistic: statistic,
+            description + " The interval's busiest tables (by rows read and written) by name, the rest as Table=other.")
     }
 
     public static let tableSeqScans = table(
@@ -160,10 +169,10 @@ public enum PostgresMetrics {
         _ id: String, _ name: String, kind: MetricKind, unit: MetricUnit = .count, source: String, widget: String, statistic: String,
         _ description: String
     ) -> MetricDefinition {
-        MetricDefinition(
-            id: "postgres.statement.\(id)", namespace: namespace, name: name, unit: unit, kind: kind, dimensions: statementDimensions,
-            description: description + " The interval's most time-consuming statements by queryid, the rest as QueryId=other; each statement's text is sent once to CloudWatch Logs.",
-            source: source, placement: DashboardPlacement(dashboard: .database, widget: widget, statistic: statistic))
+        metric(
+            "statement.\(id)", name, kind: kind, unit: unit, dimensions: statementDimensions, source: source, widget: widget,
+            statistic: statistic,
+            description + " The interval's most time-consuming statements by queryid, the rest as QueryId=other; each statement's text is sent once to CloudWatch Logs.")
     }
 
     public static let statementCalls = statement(
@@ -198,10 +207,9 @@ public enum PostgresMetrics {
         _ id: String, _ name: String, kind: MetricKind, unit: MetricUnit = .count, source: String, widget: String, statistic: String,
         extra: [String] = [], _ description: String
     ) -> MetricDefinition {
-        MetricDefinition(
-            id: "postgres.instance.\(id)", namespace: namespace, name: name, unit: unit, kind: kind, dimensions: instanceDimensions + extra,
-            description: description, source: source,
-            placement: DashboardPlacement(dashboard: .database, widget: widget, statistic: statistic))
+        metric(
+            "instance.\(id)", name, kind: kind, unit: unit, dimensions: instanceDimensions + extra, source: source, widget: widget,
+            statistic: statistic, description)
     }
 
     public static let checkpointsTimed = instance(
