@@ -45,7 +45,7 @@ struct Generated {
     var composites: [[String: Any]]
 
     init(config: String, region: String, accountID: String, topic: String) throws {
-        let alarms = AlarmGenerator(targets: try Deployment.targets(config: config))
+        let alarms = AlarmGenerator(targets: try Deployment(config: config).targets)
         let dashboards = DashboardGenerator(catalog: .builtIn, region: region, alarms: alarms)
         self.dashboards = try DashboardID.allCases.map { id in
             let json = String(decoding: try dashboards.json(for: id), as: UTF8.self)

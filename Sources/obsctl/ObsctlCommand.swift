@@ -62,7 +62,7 @@ extension ObsctlCommand {
         var check = false
 
         func run() throws {
-            let generator = AlarmGenerator(targets: try Deployment.targets(config: config))
+            let generator = AlarmGenerator(targets: try Deployment(config: config).targets)
             try GeneratedFiles.write(try generator.files(), to: output, check: check, command: "obsctl alarms")
         }
     }
@@ -83,12 +83,13 @@ extension ObsctlCommand {
         var config: String = "packaging/obs-agent.yaml"
 
         func run() throws {
-            let emitted = try Deployment.emitted(config: config)
+            let deployment = try Deployment(config: config)
+            let emitted = deployment.emitted
             let namespaces = Set(emitted.catalog.definitions.filter { emitted.isEmitted($0) }.map(\.namespace))
-            let groups = Set(try Deployment.load(config).postgres.filter { $0.topStatements > 0 }.map(\.statementsLogGroup))
             let policy = IAMPolicy(
                 needs: .init(
-                    namespaces: Array(namespaces), xray: emitted.xray, logGroupARNs: groups.sorted().map { "arn:aws:logs:*:*:log-group:\($0)" }))
+                    namespaces: Array(namespaces), xray: emitted.xray,
+                    logGroupARNs: deployment.logGroups.map { "arn:aws:logs:*:*:log-group:\($0)" }))
             FileHandle.standardOutput.write(try policy.json())
         }
     }
@@ -139,9 +140,10 @@ extension ObsctlCommand {
             } catch {
                 throw ValidationError("\(prices): \(error)")
             }
-            let agentConfig = try Deployment.load(config)
-            let emitted = try Deployment.emitted(config: config)
-            let targets = try Deployment.targets(config: config)
+            let deployment = try Deployment(config: config)
+            let agentConfig = deployment.config
+            let emitted = deployment.emitted
+            let targets = deployment.targets
             var assumptions = CostAssumptions()
             assumptions.routesPerService = routes
             assumptions.statusClasses = statusClasses
@@ -182,7 +184,7 @@ extension ObsctlCommand {
 
         func run() throws {
             let generator = DashboardGenerator(
-                catalog: .builtIn, region: region, alarms: AlarmGenerator(targets: try Deployment.targets(config: config)))
+                catalog: .builtIn, region: region, alarms: AlarmGenerator(targets: try Deployment(config: config).targets))
             let files = try DashboardID.allCases.map { ($0.fileName, try generator.json(for: $0)) }
             try GeneratedFiles.write(files, to: output, check: check, command: "obsctl dashboards")
         }
@@ -190,20 +192,24 @@ extension ObsctlCommand {
 }
 
 
-/// What obsctl reads of an agent config.
-enum Deployment {
-    /// The services and databases a config names. Variables the file uses need not be set: their
-    /// defaults (or empty values) stand in, since only names are read.
-    static func targets(config path: String) throws -> AlarmTargets {
-        let config = try load(path)
-        return AlarmTargets(
+/// What obsctl reads of an agent config, read once. Variables the file uses need not be set:
+/// their defaults (or empty values) stand in, since only names are read.
+struct Deployment {
+    let config: AgentConfig
+
+    init(config path: String) throws {
+        config = try Self.load(path)
+    }
+
+    /// The services and databases the config names.
+    var targets: AlarmTargets {
+        AlarmTargets(
             services: config.prometheus.map(\.service),
             databases: config.postgres.map { AlarmTargets.Database(instance: $0.instance, database: $0.connection.database) })
     }
 
     /// The catalog metrics the config's sources emit.
-    static func emitted(config path: String) throws -> EmittedMetrics {
-        let config = try load(path)
+    var emitted: EmittedMetrics {
         var sources = Set<String>()
         if !config.postgres.isEmpty { sources.insert("sources.postgres") }
         if !config.prometheus.isEmpty { sources.insert("sources.prometheus") }
@@ -211,7 +217,12 @@ enum Deployment {
         return EmittedMetrics(catalog: .builtIn, sources: sources, xray: config.xray != nil)
     }
 
-    static func load(_ path: String) throws -> AgentConfig {
+    /// The log groups the agent writes (PostgreSQL statement texts).
+    var logGroups: [String] {
+        Set(config.postgres.filter { $0.topStatements > 0 }.map(\.statementsLogGroup)).sorted()
+    }
+
+    private static func load(_ path: String) throws -> AgentConfig {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -226,13 +237,11 @@ enum Deployment {
             let name = rest.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
             if environment[String(name)] == nil { environment[String(name)] = "" }
         }
-        let config: AgentConfig
         do {
-            config = try AgentConfig.parse(yaml: text, environment: environment)
+            return try AgentConfig.parse(yaml: text, environment: environment)
         } catch {
             throw ValidationError("\(path): \(error)")
         }
-        return config
     }
 }
 

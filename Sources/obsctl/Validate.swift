@@ -25,7 +25,7 @@ extension ObsctlCommand {
         var alerts: String = "alerts"
 
         func run() throws {
-            let emitted = try Deployment.emitted(config: config)
+            let emitted = try Deployment(config: config).emitted
             var problems: [String] = []
             var checked = 0
             for file in (try? FileManager.default.contentsOfDirectory(atPath: dashboards))?.sorted() ?? [] where file.hasSuffix(".json") {

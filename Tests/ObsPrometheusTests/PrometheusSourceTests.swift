@@ -41,6 +41,8 @@ import Testing
                 return HTTPServerResponse(
                     status: 200, contentType: "application/openmetrics-text; version=1.0.0; charset=utf-8",
                     text: ScrapeBodies.keycloakUserEvents(success: logins, failure: 1, refresh: 0))
+            case "/huge":
+                return HTTPServerResponse(status: 200, text: String(repeating: "padding_metric 1\n", count: 20_000))
             case "/garbage":
                 return HTTPServerResponse(status: 200, text: "<html>this is not metrics {\n")
             case "/hang":
@@ -133,6 +135,19 @@ import Testing
         #expect(up.count == 5)
         #expect(up.values.allSatisfy { $0.last == 0 })
         #expect(data.keys.allSatisfy { $0.hasPrefix("Scrape") }, "nothing but the scrapes' own health: \(data.keys.sorted())")
+    }
+
+    @Test func aBodyPastTheSizeLimitFailsTheScrape() async throws {
+        let server = self.server
+        let serving = Task { await server.run() }
+        defer { serving.cancel() }
+        var job = ScrapeJob(service: "huge", discovery: .urls(["http://127.0.0.1:\(server.port)/huge"]))
+        job.maxResponseBytes = 64 << 10
+        let source = PrometheusSource(job: job, recorder: recorder, logger: Self.logger)
+        #expect(await source.scrapeAll() == 0, "340 kB against a 64 kB limit")
+        #expect(recorder.selfMetrics[.scrapeFailed] == 1)
+        job.maxResponseBytes = 1 << 20
+        #expect(await PrometheusSource(job: job, recorder: recorder, logger: Self.logger).scrapeAll() == 1)
     }
 
     @Test func urlsAreBuiltForDiscoveredInstances() {

@@ -237,6 +237,15 @@ import Testing
         #expect(latency.sampleCount == 4 && abs(latency.average - 50) < 1e-9)
     }
 
+    @Test func seriesPastTheLimitAreIgnoredAndCounted() throws {
+        let mapper = ScrapeMapper(service: "svc", recorder: recorder, maximumSeries: 3)
+        let body = (0..<5).map { "hikaricp_connections_active{pool=\"p\($0)\"} 1" }.joined(separator: "\n") + "\n"
+        let result = try mapper.ingest(Array(body.utf8), format: .prometheusText)
+        #expect(result.mapped == 3)
+        #expect(recorder.selfMetrics[.seriesOverflow] == 2)
+        #expect(Set(flush().keys) == ["ActiveConnections{Pool=p0,Service=svc}", "ActiveConnections{Pool=p1,Service=svc}", "ActiveConnections{Pool=p2,Service=svc}"])
+    }
+
     @Test func spreadingKeepsCountsWholeAndInsideTheirBuckets() {
         var points: [(Double, Double)] = []
         BucketSpreader.spread(bounds: [0.1, 0.5, .infinity], counts: [3, 20, 2], maximum: 0.9) { points.append(($0, $1)) }

@@ -164,11 +164,13 @@ public final class ExpositionParser {
         let scratchCount = scratch.count
         try labels(&cursor, strict: true)
         var codePoints = 0
-        for label in pending[mark...] {
-            codePoints += Self.codePoints(label.name.buffer)
-            codePoints += label.inScratch
-                ? Self.codePoints(UnsafeRawBufferPointer(rebasing: scratch.withUnsafeBytes { $0 }[label.offset..<(label.offset + label.count)]))
-                : Self.codePoints(label.body.buffer)
+        scratch.withUnsafeBytes { scratchBytes in
+            for label in pending[mark...] {
+                codePoints += Self.codePoints(label.name.buffer)
+                codePoints += label.inScratch
+                    ? Self.codePoints(UnsafeRawBufferPointer(rebasing: scratchBytes[label.offset..<(label.offset + label.count)]))
+                    : Self.codePoints(label.body.buffer)
+            }
         }
         pending.removeSubrange(mark...)
         scratch.removeSubrange(scratchCount...)
