@@ -10,23 +10,18 @@ struct TextFamilies {
         var sampled = false
     }
 
-    private(set) var familiesStorage: [Family] = []
+    var families: [Family] = []
     private var index: [ByteKey: Int] = [:]
     private var key = ByteKey([])
     /// The last sample's name and where it went: consecutive samples mostly share a name.
     private var lastName: [UInt8] = []
     private var lastPlace: (family: Int, suffix: SampleSuffix)?
 
-    var families: [Family] {
-        get { familiesStorage }
-        _modify { yield &familiesStorage }
-    }
-
     /// The family called `name`, made when new.
     mutating func family(named name: ByteSpan) -> Int {
         if let existing = lookup(name) { return existing }
-        let new = familiesStorage.count
-        familiesStorage.append(Family(name: Array(name.buffer)))
+        let new = families.count
+        families.append(Family(name: Array(name.buffer)))
         index[ByteKey(Array(name.buffer))] = new
         lastPlace = nil
         return new
@@ -51,12 +46,12 @@ struct TextFamilies {
     }
 
     private mutating func find(_ name: ByteSpan) -> (Int, SampleSuffix) {
-        if name.hasSuffix("_bucket"), let base = lookup(name.dropLast(7)), familiesStorage[base].type == .histogram {
+        if name.hasSuffix("_bucket"), let base = lookup(name.dropLast(7)), families[base].type == .histogram {
             return (base, .bucket)
         }
         for (suffix, kind) in [("_count" as StaticString, SampleSuffix.count), ("_sum", .sum)] where name.hasSuffix(suffix) {
             if let base = lookup(name.dropLast(suffix.utf8CodeUnitCount)),
-                familiesStorage[base].type == .histogram || familiesStorage[base].type == .summary
+                families[base].type == .histogram || families[base].type == .summary
             {
                 return (base, kind)
             }
