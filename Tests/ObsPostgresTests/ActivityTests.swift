@@ -226,16 +226,25 @@ struct StatementStatsTests {
     }
 
     @Test func theTopStatementsAreNamedTheirTextsSentOnceAndAResetGivesNoNegative() async throws {
-        let admin = try TestDatabase.superuser()
-        let table = "stmt_probe_\(UInt16.random(in: 0...UInt16.max))"
+        // A database of its own: pg_stat_statements is sampled per connected database, so the
+        // pgbench load that other suites run at the same time cannot take the top places, and the
+        // reset below touches this database's entries only.
+        let database = "stmt_probe_\(UInt16.random(in: 0...UInt16.max))"
+        let server = try TestDatabase.superuser(database: "postgres")
+        _ = try server.query("CREATE DATABASE \(database)")
+        defer { _ = try? server.query("DROP DATABASE \(database) WITH (FORCE)") }
+        let admin = try TestDatabase.superuser(database: database)
+        _ = try admin.query("CREATE EXTENSION pg_stat_statements")
+        let table = "probe"
         _ = try admin.query("CREATE TABLE \(table) (id int primary key, n int)")
-        defer { _ = try? admin.query("DROP TABLE \(table)") }
         _ = try admin.query("INSERT INTO \(table) SELECT g, 0 FROM generate_series(1, 1000) g")
         let recorder = Recorder()
         let aggregator = Aggregator(recorder: recorder)
         let texts = Texts()
         let source = PostgresSource(
-            settings: .init(instance: "stmt-db", connection: TestDatabase.agentSettings(), samplesInstance: false, topTables: 0, topStatements: 2),
+            settings: .init(
+                instance: "stmt-db", connection: TestDatabase.agentSettings(database: database), samplesInstance: false, topTables: 0,
+                topStatements: 2),
             recorder: recorder, logger: Logger(label: "test")) { texts.add($0) }
         try await source.sample()
         _ = aggregator.flush(timestamp: 0)
@@ -261,7 +270,7 @@ struct StatementStatsTests {
         try await source.sample()
         #expect(Set(texts.all.map(\.queryID)).count == texts.all.count, "each text once")
         #expect(texts.all.filter { $0.queryID == slow.queryID }.count == 1)
-        _ = try admin.query("SELECT pg_stat_statements_reset()")
+        _ = try admin.query("SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)")
         for _ in 0..<3 { _ = try admin.query("SELECT n FROM \(table) ORDER BY md5(id::text) LIMIT 1") }
         try await source.sample()
         try await source.sample()
@@ -301,11 +310,36 @@ struct RestartTests {
         return (status >> 8) & 0xFF
     }
 
+    /// A port the kernel has just handed out as free (it may be taken again before the server
+    /// binds it, which `start` answers by trying another).
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        return bound ? Int(UInt16(bigEndian: address.sin_port)) : Int.random(in: 30000...39999)
+    }
+
+    /// Starts a private server, on another port when the first one is taken meanwhile.
+    static func start(_ dir: String) throws -> Int? {
+        for _ in 0..<3 {
+            let port = freePort()
+            if try run(["start", dir, "\(port)"]) == 0 { return port }
+        }
+        return nil
+    }
+
     @Test func aRestartedServerGivesNoNegativeAndNoSpike() async throws {
         let dir = NSTemporaryDirectory() + "obs-pg-restart-\(UUID().uuidString.prefix(8))"
-        let port = Int.random(in: 30000...39999)
-        #expect(try Self.run(["start", dir, "\(port)"]) == 0)
         defer { _ = try? Self.run(["stop", dir]) }
+        let port = try #require(try Self.start(dir), "the private server did not start (its log is above)")
         let settings = PostgresConnectionSettings(host: "127.0.0.1", port: port, database: "postgres", user: "postgres", sslMode: "disable")
         let admin = try PostgresConnection(settings)
         _ = try admin.query("CREATE TABLE restart_probe (id serial primary key)")

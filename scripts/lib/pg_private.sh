@@ -15,8 +15,13 @@ start() {
     if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir"; fi
     as_postgres "$bin/initdb" -D "$dir/data" -U postgres --auth=trust >"$dir/initdb.log" 2>&1
   fi
-  as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start \
-    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c shared_preload_libraries=pg_stat_statements" >/dev/null
+  if ! as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start \
+    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c shared_preload_libraries=pg_stat_statements" >/dev/null; then
+    # The server's own words, for the test's output: a port taken meanwhile, say.
+    echo "pg_private.sh: the server on port $port did not start; the end of $dir/postgres.log:" >&2
+    tail -n 20 "$dir/postgres.log" >&2 || true
+    exit 1
+  fi
 }
 
 stop() {
