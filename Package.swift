@@ -65,7 +65,7 @@ let package = Package(
             swiftSettings: strictness),
         .target(
             name: "ObsJournal",
-            dependencies: ["CSystemd", "ObsCore"],
+            dependencies: ["CSystemd", "ObsCore", "ObsCatalog", "ObsAWS", "ObsDelivery", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         // AWS: SigV4, credentials, libcurl transport, request encoders and limits.
         .target(
@@ -99,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "obsctl",
             dependencies: [
-                "ObsCatalog", "ObsAgent", "ObsAWS", "ObsPostgres", "ObsPrometheus", "ObsXRay",
+                "ObsCatalog", "ObsAgent", "ObsAWS", "ObsJournal", "ObsPostgres", "ObsPrometheus", "ObsXRay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictness),
@@ -128,6 +128,8 @@ let package = Package(
         .testTarget(
             name: "ObsPrometheusTests", dependencies: ["ObsPrometheus", "ObsCore", "ObsCatalog", "ObsAWS", .product(name: "Logging", package: "swift-log")], exclude: ["Fixtures"],
             swiftSettings: strictness),
-        .testTarget(name: "ObsJournalTests", dependencies: ["ObsJournal"], exclude: ["Fixtures"], swiftSettings: strictness),
+        .testTarget(
+            name: "ObsJournalTests", dependencies: ["ObsJournal", "ObsCore", "ObsCatalog", "ObsAWS", "ObsDelivery"], exclude: ["Fixtures"],
+            swiftSettings: strictness),
     ]
 )

@@ -4,6 +4,7 @@ import ObsAWS
 import ObsCatalog
 import ObsCore
 import ObsDelivery
+import ObsJournal
 import ObsPostgres
 import ObsPrometheus
 import ObsXRay
@@ -63,6 +64,8 @@ public struct Agent: Sendable {
         public var xray: AWSClient?
         /// Where log events go (statement texts), when CloudWatch Logs can be reached.
         public var logs: CloudWatchLogSink?
+        /// The journal source, when `sources.journald` is on (it sends its own batches).
+        public var journal: JournalSource?
     }
 
     /// The delivery this config and environment call for. Opening the spool is part of it, so a
@@ -90,6 +93,9 @@ public struct Agent: Sendable {
             guard let provider, let endpoint else {
                 if config.xray != nil {
                     throw ConfigError("sources.xray", "X-Ray segments need AWS credentials and a region or endpoint to go to")
+                }
+                if config.journald?.enabled == true {
+                    throw ConfigError("sources.journald", "the journal goes to CloudWatch Logs: it needs AWS credentials and a region or endpoint")
                 }
                 if config.sink == .cloudWatch {
                     throw ConfigError(
@@ -127,18 +133,25 @@ public struct Agent: Sendable {
                 xray = xrayClient
             }
             var logs: CloudWatchLogSink?
-            if config.postgres.contains(where: { $0.topStatements > 0 }), let logsEndpoint = aws.endpoint(for: .cloudWatchLogs) {
-                let sink = CloudWatchLogSink(spool: spool, selfMetrics: recorder.selfMetrics, logger: logger)
-                let logsClient = AWSClient(
+            var journal: JournalSource?
+            let logsClient = aws.endpoint(for: .cloudWatchLogs).map { logsEndpoint in
+                AWSClient(
                     service: .cloudWatchLogs, endpoint: logsEndpoint, region: aws.region ?? "us-east-1", credentials: credentials,
                     transport: CurlTransport(connectTimeout: config.connectTimeout, totalTimeout: config.requestTimeout, label: "logs"))
+            }
+            if config.postgres.contains(where: { $0.topStatements > 0 }), let logsClient {
+                let sink = CloudWatchLogSink(spool: spool, selfMetrics: recorder.selfMetrics, logger: logger)
                 shippers.append(
                     SpoolShipper(spool: spool, sender: PutLogEventsSender(client: logsClient), selfMetrics: recorder.selfMetrics, logger: logger))
                 logs = sink
             }
+            if var settings = config.journald, settings.enabled, let logsClient {
+                if settings.stateFile.isEmpty { settings.stateFile = directory + "/journald.state" }
+                journal = JournalSource(settings: settings, recorder: recorder, sender: PutLogEventsSender(client: logsClient), logger: logger)
+            }
             return Delivery(
                 sink: CloudWatchMetricSink(spool: spool, compress: config.compress, selfMetrics: recorder.selfMetrics, logger: logger),
-                shippers: shippers, cloudWatch: client, traces: traces, xray: xray, logs: logs)
+                shippers: shippers, cloudWatch: client, traces: traces, xray: xray, logs: logs, journal: journal)
         }
     }
 
@@ -171,6 +184,7 @@ public struct Agent: Sendable {
                 "sink": "\(sink.name)", "flush_interval": "\(config.flushInterval)",
                 "sources.postgres": "\(sources.map { "\($0.settings.instance)/\($0.settings.connection.database)" })",
                 "sources.prometheus": "\(config.prometheus.map(\.service))",
+                "sources.journald": "\(config.journald.flatMap { $0.enabled ? $0.directory ?? "local" : nil } ?? "off")",
             ])
         let flusher = FlushService(
             aggregator: aggregator, sink: sink, interval: config.flushInterval,
@@ -212,6 +226,9 @@ public struct Agent: Sendable {
                     throw ConfigError("sources.xray.address", "\(error) (TCP, for sampling)")
                 }
             }
+        }
+        if let journal = delivery.journal {
+            services.append(.init(service: JournalService(source: journal, shutdownTimeout: config.shutdownTimeout)))
         }
         if options.once {
             services.append(.init(service: OnceTrigger(interval: config.flushInterval), successTerminationBehavior: .gracefullyShutdownGroup))

@@ -28,6 +28,9 @@ public final class JournalReader: @unchecked Sendable {
         }
         guard result >= 0, let handle else { throw JournalError(call: "sd_journal_open", errno: -result) }
         journal = handle
+        // Fields are returned whole up to this size (libsystemd's default cuts them at 64 KiB);
+        // what is longer than CloudWatch takes is truncated, with a marker, by the batcher.
+        sd_journal_set_data_threshold(journal, 1 << 20)
     }
 
     deinit {
@@ -41,12 +44,79 @@ public final class JournalReader: @unchecked Sendable {
         guard result >= 0 else { throw JournalError(call: "sd_journal_add_match", errno: -result) }
     }
 
+    /// Ends a group of matches: entries that satisfy the groups before or the matches after.
+    public func addDisjunction() throws(JournalError) {
+        try check(sd_journal_add_disjunction(journal), "sd_journal_add_disjunction")
+    }
+
     public func seekHead() throws(JournalError) {
         try check(sd_journal_seek_head(journal), "sd_journal_seek_head")
     }
 
     public func seekTail() throws(JournalError) {
         try check(sd_journal_seek_tail(journal), "sd_journal_seek_tail")
+    }
+
+    /// Positions the reader at the first entry written at or after `microseconds` since the epoch.
+    public func seek(realtimeMicroseconds microseconds: UInt64) throws(JournalError) {
+        try check(sd_journal_seek_realtime_usec(journal, microseconds), "sd_journal_seek_realtime_usec")
+    }
+
+    /// Steps back one entry; false at the head. After ``seekTail()``, stepping back once makes
+    /// the next ``advance()`` return only entries written from now on.
+    @discardableResult
+    public func previous() throws(JournalError) -> Bool {
+        let result = sd_journal_previous(journal)
+        try check(result, "sd_journal_previous")
+        return result > 0
+    }
+
+    /// Steps to the next entry; false at the end. Read the entry with ``fields(_:)``,
+    /// ``realtimeMicroseconds()`` and ``cursor()``.
+    public func advance() throws(JournalError) -> Bool {
+        let result = sd_journal_next(journal)
+        try check(result, "sd_journal_next")
+        return result > 0
+    }
+
+    /// Waits up to `seconds` for the journal to change (entries appended, files added or
+    /// rotated). Returns whether it changed.
+    @discardableResult
+    public func wait(seconds: Double) throws(JournalError) -> Bool {
+        let result = sd_journal_wait(journal, UInt64(max(0, seconds) * 1_000_000))
+        try check(result, "sd_journal_wait")
+        return result != 0  // SD_JOURNAL_NOP is 0
+    }
+
+    /// The current entry's fields, each as `NAME=value` bytes, handed to `body` one at a time
+    /// (valid only during the call): nothing is copied. Returns false when a field could not be
+    /// read (a corrupt object in a damaged file): the fields before it were handed over.
+    @discardableResult
+    public func forEachField(_ body: (UnsafeRawBufferPointer) -> Void) -> Bool {
+        var data: UnsafeRawPointer?
+        var length = 0
+        sd_journal_restart_data(journal)
+        while true {
+            let result = sd_journal_enumerate_data(journal, &data, &length)
+            if result == 0 { return true }
+            guard result > 0, let data else { return false }
+            body(UnsafeRawBufferPointer(start: data, count: length))
+        }
+    }
+
+    /// When the current entry was written, in microseconds since the epoch.
+    public func realtimeMicroseconds() throws(JournalError) -> UInt64 {
+        var realtime: UInt64 = 0
+        try check(sd_journal_get_realtime_usec(journal, &realtime), "sd_journal_get_realtime_usec")
+        return realtime
+    }
+
+    /// The current entry's cursor.
+    public func cursor() throws(JournalError) -> String {
+        var pointer: UnsafeMutablePointer<CChar>?
+        try check(sd_journal_get_cursor(journal, &pointer), "sd_journal_get_cursor")
+        defer { free(pointer) }
+        return pointer.map { String(cString: $0) } ?? ""
     }
 
     /// Positions the reader at `cursor`; the next ``next()`` returns the entry at or after it.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ObsAgent
 import ObsCatalog
+import ObsJournal
 import ObsXRay
 import ObsPostgres
 import ObsPrometheus
@@ -214,12 +215,19 @@ struct Deployment {
         if !config.postgres.isEmpty { sources.insert("sources.postgres") }
         if !config.prometheus.isEmpty { sources.insert("sources.prometheus") }
         if let xray = config.xray, xray.apiMetrics { sources.insert("sources.xray") }
+        if let journald = config.journald {
+            if journald.keycloakEvents { sources.insert("sources.journald.keycloak_events") }
+            if journald.accessLog != nil { sources.insert("sources.journald.access_log") }
+        }
         return EmittedMetrics(catalog: .builtIn, sources: sources, xray: config.xray != nil)
     }
 
-    /// The log groups the agent writes (PostgreSQL statement texts).
+    /// The log groups the agent writes: PostgreSQL statement texts, and the journal's groups (its
+    /// template with `*` for each placeholder but `{cluster}`).
     var logGroups: [String] {
-        Set(config.postgres.filter { $0.topStatements > 0 }.map(\.statementsLogGroup)).sorted()
+        var groups = Set(config.postgres.filter { $0.topStatements > 0 }.map(\.statementsLogGroup))
+        if let journald = config.journald { groups.insert(journald.logGroupPattern) }
+        return groups.sorted()
     }
 
     private static func load(_ path: String) throws -> AgentConfig {

@@ -123,8 +123,14 @@ struct EmittedMetrics {
     static func source(of definition: MetricDefinition) -> String? {
         switch definition.namespace {
         case PostgresMetrics.namespace: return "sources.postgres"
-        case PoolMetrics.namespace, AuthMetrics.namespace: return "sources.prometheus"
-        case APIMetrics.namespace: return definition.id == APIMetrics.errorRate.id ? "sources.prometheus" : "sources.prometheus or sources.xray"
+        case PoolMetrics.namespace: return "sources.prometheus"
+        case AuthMetrics.namespace:
+            if definition.id == AuthMetrics.failingUsers.id || definition.id == AuthMetrics.failingAddresses.id {
+                return "sources.journald.keycloak_events"
+            }
+            return "sources.prometheus or sources.journald.keycloak_events"
+        case APIMetrics.namespace:
+            return definition.id == APIMetrics.errorRate.id ? "sources.prometheus" : "sources.prometheus or sources.xray or sources.journald.access_log"
         default: return definition.id.hasPrefix("agent.scrape") ? "sources.prometheus" : nil
         }
     }

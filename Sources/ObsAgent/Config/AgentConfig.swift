@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ObsAWS
+import ObsJournal
 import ObsPostgres
 import ObsPrometheus
 import ObsXRay
@@ -53,6 +54,9 @@ public struct AgentConfig: Sendable {
     public var connectTimeout: Double = 5
     /// `sources.xray`: the X-Ray daemon stand-in, when enabled.
     public var xray: XRaySource.Settings?
+    /// `sources.journald`: the journal shipped to CloudWatch Logs, when enabled. An empty
+    /// ``JournalSettings/stateFile`` means `journald.state` in the spool directory.
+    public var journald: JournalSettings?
     /// `sources.postgres`: one entry per database.
     public var postgres: [PostgresSource.Settings] = []
     /// `sources.prometheus`: one entry per scraped service.
@@ -127,7 +131,12 @@ public struct AgentConfig: Sendable {
             if let v = delivery["request_timeout"] { config.requestTimeout = try v.seconds(in: 0.1...300) }
             if let v = delivery["connect_timeout"] { config.connectTimeout = try v.seconds(in: 0.1...60) }
         }
-        if let sources = try root["sources"]?.mapping(allowed: ["postgres", "prometheus", "xray"]) {
+        if let sources = try root["sources"]?.mapping(allowed: ["postgres", "prometheus", "xray", "journald"]) {
+            if let node = sources["journald"] {
+                var settings = try journaldSettings(node)
+                settings.flushInterval = config.flushInterval
+                config.journald = settings
+            }
             if let xray = try sources["xray"]?.mapping(allowed: ["address", "receive_buffer_bytes", "batch_delay", "api_metrics"]) {
                 var settings = XRaySource.Settings()
                 if let v = xray["api_metrics"] { settings.apiMetrics = try v.bool() }
@@ -161,6 +170,98 @@ public struct AgentConfig: Sendable {
             }
         }
         return config
+    }
+
+    static let journaldKeys = [
+        "enabled", "directory", "units", "identifiers", "priority", "format", "fields", "log_group", "log_stream", "cluster", "state_file", "start",
+        "batch_age", "keycloak_events", "access_log", "metrics_max_age",
+    ]
+    static let priorities = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"]
+
+    /// The `sources.journald` section.
+    static func journaldSettings(_ node: ConfigNode) throws(ConfigError) -> JournalSettings {
+        let keys = try node.mapping(allowed: journaldKeys)
+        var settings = JournalSettings(stateFile: "")
+        if let v = keys["enabled"] { settings.enabled = try v.bool() }
+        func names(_ key: String) throws(ConfigError) -> [String] {
+            guard let list = try keys[key]?.sequence() else { return [] }
+            var names: [String] = []
+            for item in list {
+                guard let name = try item.string().nonEmpty else { throw ConfigError(item.path, "must not be empty") }
+                names.append(name)
+            }
+            return names
+        }
+        if let v = keys["directory"] {
+            let directory = try v.string()
+            var isDirectory: ObjCBool = false
+            guard !settings.enabled || (FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) && isDirectory.boolValue) else {
+                throw ConfigError(v.path, "not a directory: \(directory)")
+            }
+            settings.directory = directory
+        }
+        settings.units = try names("units")
+        settings.identifiers = try names("identifiers")
+        if let v = keys["priority"] {
+            let text = try v.string()
+            if let number = Int(text), (0...7).contains(number) {
+                settings.maxPriority = number
+            } else {
+                settings.maxPriority = priorities.firstIndex(of: try v.oneOf(priorities))
+            }
+        }
+        if let v = keys["format"] { settings.format = JournalSettings.Format(rawValue: try v.oneOf(["text", "json"]))! }
+        if keys["fields"] != nil {
+            settings.fields = try names("fields")
+            guard !settings.fields.isEmpty else { throw ConfigError(node.path + ".fields", "name at least one field") }
+        }
+        for (key, allowed) in [("log_group", "letters, digits, _ - / . # and {placeholders}"), ("log_stream", "anything but : and *")] {
+            guard let v = keys[key] else { continue }
+            let template = try v.string().trimmingSpaces
+            guard !template.isEmpty, template.count <= 512 else { throw ConfigError(v.path, "expected 1 to 512 characters: \(allowed)") }
+            var rest = Substring(template)
+            while let open = rest.firstIndex(of: "{") {
+                guard let close = rest[open...].firstIndex(of: "}") else { throw ConfigError(v.path, "a { without its }") }
+                let name = String(rest[rest.index(after: open)..<close])
+                guard JournalSettings.placeholders.contains(name) else {
+                    throw ConfigError(v.path, "unknown placeholder {\(name)}; known: \(JournalSettings.placeholders.map { "{\($0)}" }.joined(separator: ", "))")
+                }
+                rest = rest[rest.index(after: close)...]
+            }
+            if key == "log_group" { settings.logGroup = template } else { settings.logStream = template }
+        }
+        if let v = keys["cluster"] { settings.cluster = try v.string() }
+        if let v = keys["state_file"] { settings.stateFile = try v.string() }
+        if let v = keys["start"] {
+            let text = try v.string().trimmingSpaces
+            switch text {
+            case "head": settings.start = .head
+            case "tail": settings.start = .tail
+            default:
+                let formatter = ISO8601DateFormatter()
+                guard let date = formatter.date(from: text) else {
+                    throw ConfigError(v.path, "expected head, tail or a time such as 2026-11-27T00:00:00Z, got \"\(text)\"")
+                }
+                settings.start = .time(UInt64(max(0, date.timeIntervalSince1970) * 1_000_000))
+            }
+        }
+        if let v = keys["batch_age"] { settings.batchAge = try v.seconds(in: 0.1...300) }
+        if let v = keys["keycloak_events"] { settings.keycloakEvents = try v.bool() }
+        if let v = keys["metrics_max_age"] { settings.metricsMaxAge = try v.seconds(in: 1...(14 * 86400)) }
+        if let access = try keys["access_log"]?.mapping(allowed: ["pattern", "service"]) {
+            guard let pattern = access["pattern"] else { throw ConfigError(node.path + ".access_log.pattern", "required") }
+            do {
+                settings.accessLog = try AccessLogPattern(try pattern.string())
+            } catch let error as AccessLogPattern.PatternError {
+                throw ConfigError(pattern.path, error.description)
+            } catch let error as ConfigError {
+                throw error
+            } catch {
+                throw ConfigError(pattern.path, "\(error)")
+            }
+            if let v = access["service"] { settings.accessLogService = try v.string() }
+        }
+        return settings
     }
 
     static let postgresKeys = [

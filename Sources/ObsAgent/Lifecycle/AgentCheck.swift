@@ -1,5 +1,6 @@
 import ObsAWS
 import ObsDelivery
+import ObsJournal
 import ObsPostgres
 import ObsPrometheus
 
@@ -33,6 +34,15 @@ extension Agent {
             for line in await source.check() {
                 results.append(
                     CheckResult(component: "prometheus", target: line.target, ok: line.ok, detail: SecretRedactor.shared.redact(line.detail)))
+            }
+        }
+        if var journald = config.journald, journald.enabled {
+            if journald.stateFile.isEmpty { journald.stateFile = config.resolvedSpoolDirectory(environment: environment) + "/journald.state" }
+            let target = journald.directory ?? "local journal"
+            do {
+                results.append(CheckResult(component: "journald", target: target, ok: true, detail: try JournalSource.check(journald)))
+            } catch {
+                results.append(CheckResult(component: "journald", target: target, ok: false, detail: "\(error)"))
             }
         }
         results.append(await checkSink())

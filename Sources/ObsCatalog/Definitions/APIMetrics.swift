@@ -12,7 +12,7 @@ public enum APIMetrics {
     private static func counter(_ id: String, _ name: String, _ widget: String, _ description: String) -> MetricDefinition {
         MetricDefinition(
             id: "api.\(id)", namespace: namespace, name: name, unit: .count, kind: .counter, dimensions: dimensions,
-            description: description, source: "http_server_requests_seconds_count by status; X-Ray segments (http block)",
+            description: description, source: "http_server_requests_seconds_count by status; X-Ray segments (http block); access-log lines (journal)",
             placement: DashboardPlacement(dashboard: .api, widget: widget, statistic: "Sum")
         ).rolled([["Service"]])
     }
@@ -28,7 +28,7 @@ public enum APIMetrics {
     public static let latency = MetricDefinition(
         id: "api.latency", namespace: namespace, name: "Latency", unit: .milliseconds, kind: .distribution, dimensions: dimensions,
         description: "Time from request to response, as the service's segment measured it. A distribution: p50, p90 and p99 hold within 1 %.",
-        source: "http_server_requests_seconds (_bucket, or _sum/_count); X-Ray segments (end_time - start_time)",
+        source: "http_server_requests_seconds (_bucket, or _sum/_count); X-Ray segments (end_time - start_time); access-log lines with a duration group",
         placement: DashboardPlacement(dashboard: .api, widget: "Latency", statistic: "p99")
     ).rolled([["Service"]])
 

@@ -1,7 +1,7 @@
 import ObsCore
 
 /// Authentication, from Keycloak: its metrics (the metrics SPI's `keycloak_*` families, or newer
-/// Keycloak's `keycloak_user_events_total`) and, later, its event log lines.
+/// Keycloak's `keycloak_user_events_total`) and its event log lines read from the journal.
 public enum AuthMetrics {
     public static let namespace = "Obs/Auth"
 
@@ -9,14 +9,14 @@ public enum AuthMetrics {
         id: "auth.login_success", namespace: namespace, name: "LoginSuccess", unit: .count, kind: .counter,
         dimensions: ["Realm", "Client"],
         description: "Successful user logins per realm and client.",
-        source: "keycloak_logins; keycloak_user_events_total{event=\"login\",error=\"\"}",
+        source: "keycloak_logins; keycloak_user_events_total{event=\"login\",error=\"\"}; event log type=LOGIN",
         placement: DashboardPlacement(dashboard: .auth, widget: "Logins", statistic: "Sum")
     ).rolled([["Realm"], []])
     public static let loginFailure = MetricDefinition(
         id: "auth.login_failure", namespace: namespace, name: "LoginFailure", unit: .count, kind: .counter,
         dimensions: ["Realm", "Client", "Reason"],
         description: "Failed user logins per realm, client and reason (Keycloak's error, such as invalid_user_credentials or user_not_found).",
-        source: "keycloak_failed_login_attempts{error}; keycloak_user_events_total{event=\"login\",error!=\"\"}",
+        source: "keycloak_failed_login_attempts{error}; keycloak_user_events_total{event=\"login\",error!=\"\"}; event log type=LOGIN_ERROR, error=",
         placement: DashboardPlacement(dashboard: .auth, widget: "Failed logins by reason", statistic: "Sum")
     ).rolled([["Realm"], []])
     public static let failureRate = MetricDefinition(
@@ -39,5 +39,18 @@ public enum AuthMetrics {
         source: "keycloak_failed_client_login_attempts, keycloak_refresh_tokens_errors, keycloak_code_to_tokens_errors, keycloak_registrations_errors; keycloak_user_events_total",
         placement: DashboardPlacement(dashboard: .auth, widget: "Token and registration errors", statistic: "Sum"))
 
-    public static let all = [loginSuccess, loginFailure, failureRate, events, eventErrors]
+    public static let failingUsers = MetricDefinition(
+        id: "auth.failing_users", namespace: namespace, name: "FailingUsers", unit: .count, kind: .counter,
+        dimensions: ["Realm"],
+        description: "Distinct user names (or user ids) with at least one failed login in the interval, per realm: many at once from few addresses is password spraying. Its Sum over one flush interval is the distinct count.",
+        source: "Keycloak event log lines (org.keycloak.events, type=LOGIN_ERROR), from the journal",
+        placement: DashboardPlacement(dashboard: .auth, widget: "Distinct users and addresses failing", statistic: "Sum"))
+    public static let failingAddresses = MetricDefinition(
+        id: "auth.failing_addresses", namespace: namespace, name: "FailingAddresses", unit: .count, kind: .counter,
+        dimensions: ["Realm"],
+        description: "Distinct client addresses with at least one failed login in the interval, per realm: a rise with few users is a brute-force attempt. Its Sum over one flush interval is the distinct count.",
+        source: "Keycloak event log lines (org.keycloak.events, type=LOGIN_ERROR), from the journal",
+        placement: DashboardPlacement(dashboard: .auth, widget: "Distinct users and addresses failing", statistic: "Sum"))
+
+    public static let all = [loginSuccess, loginFailure, failureRate, events, eventErrors, failingUsers, failingAddresses]
 }

@@ -47,6 +47,15 @@ public final class SelfMetrics: Sendable {
         case segmentBadTraceID = "segment_bad_trace_id"
         case segmentBadTimes = "segment_bad_times"
         case subsegmentMissingFields = "subsegment_missing_fields"
+        /// Journal entries removed (vacuumed, rotated away) before the agent read them: the gap
+        /// between the saved cursor and the oldest entry left.
+        case journalGap = "journal_gap"
+        /// A journal entry with a field libsystemd could not read (a damaged file): shipped with
+        /// the fields before it, or skipped when it has no message.
+        case journalEntryDamaged = "journal_entry_damaged"
+        /// A log line that looked like a Keycloak event or matched the access-log pattern but
+        /// could not be read as one: the line is shipped, no metric comes of it.
+        case logLineUnparsed = "log_line_unparsed"
 
         /// Whether this reason loses data (else it is an incident that loses nothing).
         public var isDrop: Bool {
@@ -54,9 +63,11 @@ public final class SelfMetrics: Sendable {
             case .nonFiniteValue, .valueOutOfRange, .batchRejected, .ringFull, .spoolFull,
                 .spoolCorrupt, .logEventTooOld, .logEventTooNew, .segmentOversized, .segmentUnprocessed, .datagramNoHeader,
                 .datagramBadHeader, .datagramBadJSON, .datagramOversize, .segmentBadID, .segmentBadTraceID, .segmentBadTimes,
-                .subsegmentMissingFields:
+                .subsegmentMissingFields, .journalGap:
                 return true
-            case .seriesOverflow, .counterReset, .sampleFailed, .scrapeFailed, .requestRetried, .logEventTruncated: return false
+            case .seriesOverflow, .counterReset, .sampleFailed, .scrapeFailed, .requestRetried, .logEventTruncated,
+                .journalEntryDamaged, .logLineUnparsed:
+                return false
             }
         }
     }

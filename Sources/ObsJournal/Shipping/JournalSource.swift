@@ -1,0 +1,686 @@
+import Foundation
+import Logging
+import ObsAWS
+import ObsCore
+import ObsDelivery
+import Synchronization
+
+/// Reads the journal in process and ships it to CloudWatch Logs, with no gap and no loss.
+///
+/// A reader thread steps through the journal (libsystemd), turns each entry into a log event of
+/// its log group and stream (from the templates), and adds it to that stream's open batch
+/// (``LogBatchBuilder``); a batch is closed when the next event does not fit, when it is
+/// ``JournalSettings/batchAge`` old, or when the reader reaches the journal's end and it has
+/// waited a second. Closed batches go through a short queue to the sender, which sends them one
+/// at a time with the AWS retry policy and never gives up on a retryable failure; when the queue
+/// is full the reader waits (the journal itself holds what is not read yet).
+///
+/// The journal is the spool: no batch is written to disk. The cursor is saved (``JournalState``)
+/// only once CloudWatch Logs accepted the entries, so after a crash reading resumes after the last
+/// accepted entry and at most the batches in flight are sent again. A cursor that no longer
+/// exists (the journal was vacuumed under the agent) is detected and the entries lost between it
+/// and the oldest entry left are counted (`journal_gap`).
+public final class JournalSource: @unchecked Sendable {
+    public let settings: JournalSettings
+    private let recorder: Recorder
+    private let sender: any BatchSender
+    private let retry: RetryPolicy
+    private let logger: Logger
+    private let metrics: LogLineMetrics
+    private let queue = BatchQueue(capacity: 4)
+    private let tracker = Mutex(Tracker())
+    private let stopping = Atomic<Bool>(false)
+    private let readerDone = Atomic<Bool>(false)
+    private let entriesRead = Atomic<Int>(0)
+    private let entriesAccepted = Atomic<Int>(0)
+    private let batchesAccepted = Atomic<Int>(0)
+    private let started = Atomic<Bool>(false)
+    /// Reader thread only: the cursor of the last entry read, and the next batch's serial.
+    private var lastReadCursor: String?
+    private var hasRead = false
+    private var nextSerial = 1
+
+    /// A closed batch, waiting to be sent or being sent.
+    struct ClosedBatch {
+        var serial: Int
+        var key: String
+        var group: String
+        var stream: String
+        var events: Int
+        var body: [UInt8]
+        var lastCursor: String
+    }
+
+    /// Which entries are accepted: batches not yet accepted (by the order they were opened in),
+    /// and per stream its last accepted cursor.
+    struct Tracker {
+        /// Serial → the cursor of the entry read just before the batch's first (nil: none).
+        var outstanding: [Int: String?] = [:]
+        /// The cursor of the last entry read when the reader last stood at the journal's end with
+        /// no open batch.
+        var idleCursor: String?
+        var streams: [String: String] = [:]
+        var started = false
+    }
+
+    public init(settings: JournalSettings, recorder: Recorder, sender: any BatchSender, retry: RetryPolicy = RetryPolicy(), logger: Logger) {
+        self.settings = settings
+        self.recorder = recorder
+        self.sender = sender
+        self.retry = retry
+        self.logger = logger
+        self.metrics = LogLineMetrics(recorder: recorder, flushInterval: settings.flushInterval)
+    }
+
+    /// Entries read, and accepted by CloudWatch Logs, since the start; batches accepted.
+    public var counts: (read: Int, accepted: Int, batches: Int) {
+        (entriesRead.load(ordering: .relaxed), entriesAccepted.load(ordering: .relaxed), batchesAccepted.load(ordering: .relaxed))
+    }
+
+    /// Opens the journal, reads the newest entry the matches select and the saved state: what
+    /// `obs-agent check` reports. Throws when the journal or the state cannot be read.
+    public static func check(_ settings: JournalSettings) throws -> String {
+        let reader = try JournalReader(settings.directory.map { .directory($0) } ?? .local)
+        try applyMatches(settings, reader)
+        try reader.seekTail()
+        let newest = try reader.previous() ? Date(timeIntervalSince1970: Double(try reader.realtimeMicroseconds()) / 1_000_000) : nil
+        let state = settings.stateFile.isEmpty ? nil : try JournalState.load(from: settings.stateFile)
+        return "\(newest.map { "newest matching entry \($0)" } ?? "no matching entry yet"); "
+            + (state == nil ? "first start (\(settings.start))" : "resumes after the saved cursor")
+    }
+
+    /// Reads and ships until the task is cancelled. Then call ``finish(within:)``.
+    public func run() async {
+        if started.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
+            let thread = Thread { [self] in
+                readLoop()
+                readerDone.store(true, ordering: .releasing)
+            }
+            thread.name = "obs-journal"
+            thread.start()
+        }
+        await sendLoop(deadline: nil)
+    }
+
+    /// Reads no more, closes the open batches and sends what it can within `seconds`. What is not
+    /// sent is read again at the next start.
+    public func finish(within seconds: Double) async {
+        stopping.store(true, ordering: .relaxed)
+        queue.close()
+        if started.load(ordering: .relaxed) {
+            await sendLoop(deadline: ContinuousClock.now + .seconds(seconds))
+            while !readerDone.load(ordering: .acquiring) { try? await Task.sleep(for: .milliseconds(10)) }
+        }
+        let (read, accepted, batches) = counts
+        let left = queue.count
+        logger.info(
+            "journal stopped",
+            metadata: ["entries.read": "\(read)", "entries.accepted": "\(accepted)", "batches": "\(batches)", "batches.left": "\(left)"])
+    }
+
+    // MARK: Sending
+
+    /// Sends batches until cancelled (no deadline) or, at shutdown, until the reader is done and
+    /// the queue empty, or the deadline passes.
+    private func sendLoop(deadline: ContinuousClock.Instant?) async {
+        while true {
+            if deadline == nil, Task.isCancelled { return }
+            if let deadline, ContinuousClock.now >= deadline { return }
+            guard let batch = queue.pop() else {
+                if deadline != nil, readerDone.load(ordering: .acquiring), queue.isEmpty { return }
+                try? await Task.sleep(for: .milliseconds(20))
+                continue
+            }
+            if await send(batch, deadline: deadline) == false {
+                queue.pushFront(batch)
+                return
+            }
+        }
+    }
+
+    /// Sends one batch until it is accepted or refused for good. Returns false when it stopped
+    /// trying (cancelled, or the deadline passed): the batch is not accepted.
+    private func send(_ batch: ClosedBatch, deadline: ContinuousClock.Instant?) async -> Bool {
+        let spooled = SpooledBatch(
+            kind: sender.kind, created: Int64(Date().timeIntervalSince1970), items: batch.events,
+            attributes: ["group": batch.group, "stream": batch.stream], payload: batch.body)
+        var failures = 0
+        var retryCosts = 0
+        while true {
+            let outcome = await sender.send(spooled)
+            switch outcome {
+            case .delivered:
+                break
+            case .partiallyDelivered(let rejected, let reason):
+                if rejected > 0 {
+                    recorder.selfMetrics.count(reason, rejected)
+                    logger.warning("log events rejected", metadata: ["group": "\(batch.group)", "events": "\(rejected)", "reason": "\(reason.rawValue)"])
+                }
+            case .rejected(let reason):
+                recorder.selfMetrics.count(.batchRejected, batch.events)
+                logger.error("log batch rejected", metadata: ["group": "\(batch.group)", "events": "\(batch.events)", "reason": "\(reason)"])
+            case .retry(let reason, let afterTimeout):
+                recorder.selfMetrics.count(.requestRetried)
+                failures += 1
+                recorder.health.report("journald", ok: false, reason: "CloudWatch Logs: \(reason)")
+                if failures == 1 || failures % 10 == 0 {
+                    logger.warning("log batch send failed, will retry", metadata: ["group": "\(batch.group)", "reason": "\(reason)", "attempt": "\(failures)"])
+                }
+                let wait: Double
+                if retry.acquireRetry(afterTimeout: afterTimeout) {
+                    retryCosts += afterTimeout ? RetryPolicy.timeoutRetryCost : RetryPolicy.retryCost
+                    wait = retry.backoff(attempt: failures)
+                } else {
+                    wait = retry.maxBackoff
+                }
+                if deadline == nil, Task.isCancelled { return false }
+                if let deadline, ContinuousClock.now + .seconds(wait) >= deadline { return false }
+                try? await Task.sleep(for: .seconds(wait))
+                if deadline == nil, Task.isCancelled { return false }
+                continue
+            }
+            retry.recordSuccess(retryCostsTaken: retryCosts)
+            accepted(batch)
+            return true
+        }
+    }
+
+    /// Records `batch` as accepted and saves the state it leads to.
+    private func accepted(_ batch: ClosedBatch) {
+        let state = tracker.withLock { tracker -> JournalState in
+            tracker.outstanding[batch.serial] = nil
+            tracker.streams[batch.key] = batch.lastCursor
+            return Self.state(of: &tracker)
+        }
+        entriesAccepted.add(batch.events, ordering: .relaxed)
+        batchesAccepted.add(1, ordering: .relaxed)
+        recorder.health.report("journald", ok: true)
+        save(state)
+    }
+
+    private func save(_ state: JournalState) {
+        do {
+            try state.save(to: settings.stateFile)
+        } catch {
+            logger.error("journal cursor not saved", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The state to save: resume after the entry before the oldest outstanding batch; keep the
+    /// cursors of streams that lie past that point.
+    static func state(of tracker: inout Tracker) -> JournalState {
+        let resume: String?
+        if let oldest = tracker.outstanding.keys.min() {
+            resume = tracker.outstanding[oldest]!
+        } else {
+            resume = tracker.idleCursor
+        }
+        if let resume, let position = JournalPosition(cursor: resume) {
+            tracker.streams = tracker.streams.filter { _, cursor in
+                guard let streamPosition = JournalPosition(cursor: cursor) else { return false }
+                return position.precedes(streamPosition)
+            }
+        }
+        return JournalState(resume: resume, streams: tracker.streams)
+    }
+
+    // MARK: Reading
+
+    private func applyMatches(_ reader: JournalReader) throws(JournalError) {
+        try Self.applyMatches(settings, reader)
+    }
+
+    private static func applyMatches(_ settings: JournalSettings, _ reader: JournalReader) throws(JournalError) {
+        let priorities = settings.maxPriority.map { Array(0...$0).map { "PRIORITY=\($0)" } } ?? []
+        let terms = [settings.units.map { "_SYSTEMD_UNIT=\($0)" }, settings.identifiers.map { "SYSLOG_IDENTIFIER=\($0)" }].filter { !$0.isEmpty }
+        if terms.isEmpty {
+            for match in priorities { try reader.addMatch(match) }
+            return
+        }
+        for (i, term) in terms.enumerated() {
+            if i > 0 { try reader.addDisjunction() }
+            for match in term { try reader.addMatch(match) }
+            for match in priorities { try reader.addMatch(match) }
+        }
+    }
+
+    /// Reads until stopping, reopening the journal after an error.
+    private func readLoop() {
+        var failures = 0
+        while !stopping.load(ordering: .relaxed) {
+            do {
+                try readJournal()
+                return
+            } catch {
+                failures += 1
+                recorder.health.report("journald", ok: false, reason: "\(error)")
+                logger.error("journal read failed, reopening", metadata: ["error": "\(error)"])
+                let wait = min(30, 0.5 * Double(1 << min(failures, 6)))
+                let until = Date().addingTimeInterval(wait)
+                while Date() < until, !stopping.load(ordering: .relaxed) { usleep(100_000) }
+            }
+        }
+    }
+
+    /// The batches the reader has open, by stream key.
+    final class OpenBatch {
+        let serial: Int
+        let key: String
+        var builder: LogBatchBuilder
+        var lastCursor = ""
+        let opened: Double
+
+        init(serial: Int, key: String, builder: LogBatchBuilder, opened: Double) {
+            self.serial = serial
+            self.key = key
+            self.builder = builder
+            self.opened = opened
+        }
+    }
+
+    /// The values of one entry that name its stream.
+    struct StreamFields: Hashable {
+        var unit = ""
+        var identifier = ""
+        var host = ""
+        var container = ""
+        var machine = ""
+    }
+
+    struct StreamNames {
+        var key: String
+        var group: String
+        var stream: String
+        var service: String
+    }
+
+    private func readJournal() throws {
+        let reader = try JournalReader(settings.directory.map { .directory($0) } ?? .local)
+        try applyMatches(reader)
+        let firstOpen = !hasRead
+        var pending = try position(reader)
+        hasRead = true
+        var skip = firstOpen ? skipList() : [:]
+        var open: [String: OpenBatch] = [:]
+        var names: [StreamFields: StreamNames] = [:]
+        var message: [UInt8] = []
+        message.reserveCapacity(4096)
+        var json: [UInt8] = []
+        var wanted: [String: [UInt8]] = [:]
+        let jsonFields = settings.format == .json ? settings.fields : []
+        let linger = min(1.0, settings.batchAge)
+        var sinceAgeCheck = 0
+        recorder.health.report("journald", ok: true)
+
+        func close(_ batch: OpenBatch) {
+            open[batch.key] = nil
+            let names = batch.builder
+            queue.push(
+                ClosedBatch(
+                    serial: batch.serial, key: batch.key, group: names.group, stream: names.stream, events: names.events,
+                    body: names.finish(), lastCursor: batch.lastCursor),
+                unlessStopping: stopping)
+        }
+        func closeAged(_ age: Double) {
+            let now = Date().timeIntervalSince1970
+            for batch in open.values where now - batch.opened >= age { close(batch) }
+        }
+
+        while !stopping.load(ordering: .relaxed) {
+            if pending {
+                pending = false
+            } else if try !reader.advance() {
+                closeAged(linger)
+                if open.isEmpty, let cursor = lastReadCursor {
+                    tracker.withLock { $0.idleCursor = cursor }
+                }
+                try reader.wait(seconds: 0.25)
+                continue
+            }
+            entriesRead.add(1, ordering: .relaxed)
+            var fields = StreamFields()
+            var hasMessage = false
+            var truncated = false
+            message.removeAll(keepingCapacity: true)
+            wanted.removeAll(keepingCapacity: true)
+            let complete = reader.forEachField { field in
+                guard let equals = field.firstIndex(of: UInt8(ascii: "=")) else { return }
+                let name = UnsafeRawBufferPointer(rebasing: field[..<equals])
+                let value = UnsafeRawBufferPointer(rebasing: field[(equals + 1)...])
+                switch Self.fieldName(name) {
+                case .message:
+                    hasMessage = true
+                    truncated = MessageText.repaired(value, limit: CloudWatchLogsLimits.maxMessageBytes, into: &message)
+                case .unit: fields.unit = String(decoding: value, as: UTF8.self)
+                case .identifier: fields.identifier = String(decoding: value, as: UTF8.self)
+                case .host: fields.host = String(decoding: value, as: UTF8.self)
+                case .container: fields.container = String(decoding: value, as: UTF8.self)
+                case .machine: fields.machine = String(decoding: value, as: UTF8.self)
+                case .other: break
+                }
+                if !jsonFields.isEmpty {
+                    let key = String(decoding: name, as: UTF8.self)
+                    if jsonFields.contains(key) { wanted[key] = Array(value) }
+                }
+            }
+            if !complete { recorder.selfMetrics.count(.journalEntryDamaged) }
+            let cursor = try reader.cursor()
+            let previousCursor = lastReadCursor
+            lastReadCursor = cursor
+            guard hasMessage else { continue }
+            let streamNames: StreamNames
+            if let known = names[fields] {
+                streamNames = known
+            } else {
+                streamNames = makeNames(fields)
+                if names.count > 10_000 { names.removeAll() }
+                names[fields] = streamNames
+            }
+            if !skip.isEmpty, let until = skip[streamNames.key] {
+                if let position = JournalPosition(cursor: cursor), !until.precedes(position) { continue }
+                skip[streamNames.key] = nil
+            }
+            let realtime = try reader.realtimeMicroseconds()
+            let timestamp = Int64(realtime / 1000)
+            let now = Date().timeIntervalSince1970
+            let nowMilliseconds = Int64(now * 1000)
+            // What CloudWatch Logs would refuse is counted here, not sent.
+            if timestamp < nowMilliseconds - CloudWatchLogsLimits.maxAgeMilliseconds {
+                recorder.selfMetrics.count(.logEventTooOld)
+                continue
+            }
+            if timestamp > nowMilliseconds + CloudWatchLogsLimits.maxAheadMilliseconds {
+                recorder.selfMetrics.count(.logEventTooNew)
+                continue
+            }
+
+            if settings.format == .json {
+                json.removeAll(keepingCapacity: true)
+                json.append(UInt8(ascii: "{"))
+                var first = true
+                for name in jsonFields {
+                    guard let value = wanted[name] else { continue }
+                    if !first { json.append(UInt8(ascii: ",")) }
+                    first = false
+                    JSONEncoding.appendString(name.utf8, to: &json)
+                    json.append(UInt8(ascii: ":"))
+                    var repaired: [UInt8] = []
+                    value.withUnsafeBytes { _ = MessageText.repaired($0, limit: Int.max, into: &repaired) }
+                    repaired.withUnsafeBytes { JSONEncoding.appendString($0, to: &json) }
+                }
+                json.append(UInt8(ascii: "}"))
+                truncated = json.withUnsafeBytes { MessageText.repaired($0, limit: CloudWatchLogsLimits.maxMessageBytes, into: &message) }
+            }
+            if truncated { recorder.selfMetrics.count(.logEventTruncated) }
+
+            if Double(realtime) / 1_000_000 >= now - settings.metricsMaxAge {
+                message.withUnsafeBytes { recordMetrics($0, names: streamNames, now: now) }
+            }
+
+            if let batch = open[streamNames.key], !batch.builder.fits(messageBytes: message.count, timestamp: timestamp) {
+                close(batch)
+            }
+            let batch: OpenBatch
+            if let existing = open[streamNames.key] {
+                batch = existing
+            } else {
+                batch = OpenBatch(
+                    serial: nextSerial, key: streamNames.key, builder: LogBatchBuilder(group: streamNames.group, stream: streamNames.stream),
+                    opened: now)
+                let serial = nextSerial
+                tracker.withLock { $0.outstanding[serial] = .some(previousCursor) }
+                nextSerial += 1
+                open[streamNames.key] = batch
+            }
+            message.withUnsafeBytes { batch.builder.append(timestamp: timestamp, message: $0) }
+            batch.lastCursor = cursor
+            sinceAgeCheck += 1
+            if sinceAgeCheck >= 1024 {
+                sinceAgeCheck = 0
+                closeAged(settings.batchAge)
+            }
+        }
+        for batch in open.values.sorted(by: { $0.serial < $1.serial }) { close(batch) }
+    }
+
+    private func recordMetrics(_ message: UnsafeRawBufferPointer, names: StreamNames, now: Double) {
+        if settings.keycloakEvents {
+            switch KeycloakEventLine.parse(message) {
+            case .notAnEvent: break
+            case .unreadable: recorder.selfMetrics.count(.logLineUnparsed)
+            case .event(let event):
+                metrics.record(event, now: now)
+                return
+            }
+        }
+        if let pattern = settings.accessLog {
+            let line = String(decoding: message, as: UTF8.self)
+            if let request = pattern.match(line) { metrics.record(request, service: names.service) }
+        }
+    }
+
+    /// Positions `reader` where reading goes on: after the last entry read (when the journal is
+    /// reopened after an error), after the saved cursor, or at the configured start. Returns
+    /// whether the reader stands on an entry not read yet (after a gap), which comes first.
+    private func position(_ reader: JournalReader) throws -> Bool {
+        if hasRead {
+            guard let last = lastReadCursor else {
+                try reader.seekHead()
+                return false
+            }
+            return try resume(reader, after: last)
+        }
+        let saved: JournalState?
+        do {
+            saved = try JournalState.load(from: settings.stateFile)
+        } catch {
+            // A state file that cannot be read is kept aside, not trusted, and said.
+            let aside = settings.stateFile + ".unreadable"
+            _ = rename(settings.stateFile, aside)
+            logger.error("journal state unreadable, moved aside; starting at the configured position", metadata: ["file": "\(aside)", "error": "\(error)"])
+            saved = nil
+        }
+        if let saved {
+            tracker.withLock {
+                $0.streams = saved.streams
+                $0.idleCursor = saved.resume
+            }
+            lastReadCursor = saved.resume
+            guard let resume = saved.resume else {
+                try reader.seekHead()
+                return false
+            }
+            return try self.resume(reader, after: resume)
+        }
+        // No state: the first start.
+        let before: String?
+        switch settings.start {
+        case .head:
+            try reader.seekHead()
+            before = nil
+        case .tail:
+            try reader.seekTail()
+            before = try reader.previous() ? try reader.cursor() : nil
+        case .time(let microseconds):
+            try reader.seek(realtimeMicroseconds: microseconds)
+            if try reader.advance() {
+                if try reader.previous(), try reader.previous() {
+                    before = try reader.cursor()
+                } else {
+                    try reader.seekHead()
+                    before = nil
+                }
+            } else {
+                try reader.seekTail()
+                before = try reader.previous() ? try reader.cursor() : nil
+            }
+        }
+        lastReadCursor = before
+        tracker.withLock { $0.idleCursor = before }
+        save(JournalState(resume: before))
+        return false
+    }
+
+    /// Seeks to `cursor` and checks that its entry is still there. When it is gone (vacuumed or
+    /// rotated away), the entries lost are counted and the reader stands on the oldest entry left
+    /// after it, to be read first (returns true).
+    private func resume(_ reader: JournalReader, after cursor: String) throws -> Bool {
+        try reader.seek(cursor: cursor)
+        guard try reader.advance() else { return false }
+        if reader.currentMatches(cursor: cursor) { return false }
+        let current = try reader.cursor()
+        if let saved = JournalPosition(cursor: cursor), let now = JournalPosition(cursor: current), now.precedes(saved) {
+            // An entry before the cursor: the cursor's own is gone but later ones are not yet read.
+            // Step on until past it.
+            while try reader.advance() {
+                if let position = JournalPosition(cursor: try reader.cursor()), saved.precedes(position) { break }
+            }
+        }
+        let first = try reader.cursor()
+        let lost = JournalPosition(cursor: cursor).flatMap { saved in JournalPosition(cursor: first).flatMap { saved.entriesBetween($0) } }
+        if lost != 0 {
+            recorder.selfMetrics.count(.journalGap, Int(lost ?? 1))
+            logger.warning(
+                "journal gap: the saved cursor's entry is gone (vacuumed); reading goes on at the oldest entry left",
+                metadata: ["entries.lost": "\(lost.map(String.init) ?? "unknown, at least 1")"])
+        }
+        return true
+    }
+
+    /// The streams whose accepted entries lie past the resume point: their entries up to that
+    /// cursor are skipped.
+    private func skipList() -> [String: JournalPosition] {
+        let streams = tracker.withLock { $0.streams }
+        var skip: [String: JournalPosition] = [:]
+        for (key, cursor) in streams {
+            if let position = JournalPosition(cursor: cursor) { skip[key] = position }
+        }
+        return skip
+    }
+
+    enum FieldName {
+        case message, unit, identifier, host, container, machine, other
+    }
+
+    private static let names: [(String, FieldName)] = [
+        ("MESSAGE", .message), ("_SYSTEMD_UNIT", .unit), ("SYSLOG_IDENTIFIER", .identifier), ("_HOSTNAME", .host),
+        ("CONTAINER_NAME", .container), ("_MACHINE_ID", .machine),
+    ]
+    private static let nameBytes = names.map { (Array($0.0.utf8), $0.1) }
+
+    @inline(__always)
+    static func fieldName(_ name: UnsafeRawBufferPointer) -> FieldName {
+        guard let first = name.first, first == UInt8(ascii: "M") || first == UInt8(ascii: "_") || first == UInt8(ascii: "S")
+            || first == UInt8(ascii: "C")
+        else { return .other }
+        for (bytes, field) in nameBytes where bytes.count == name.count && bytes[0] == first {
+            if bytes.withUnsafeBytes({ memcmp($0.baseAddress!, name.baseAddress!, name.count) }) == 0 { return field }
+        }
+        return .other
+    }
+
+    /// The log group, stream and service of entries with `fields`.
+    func makeNames(_ fields: StreamFields) -> StreamNames {
+        let group = Self.fill(settings.logGroup, fields, cluster: settings.cluster, allowed: Self.isGroupCharacter)
+        let stream = Self.fill(settings.logStream, fields, cluster: settings.cluster, allowed: Self.isStreamCharacter)
+        let service = Self.fill(settings.accessLogService, fields, cluster: settings.cluster, allowed: { _ in true })
+        return StreamNames(key: JournalState.key(group: group, stream: stream), group: group, stream: stream, service: service)
+    }
+
+    /// `template` with its placeholders replaced; characters `allowed` refuses become `_`; at most
+    /// 512 characters (CloudWatch's limit for both names).
+    static func fill(_ template: String, _ fields: StreamFields, cluster: String, allowed: (Character) -> Bool) -> String {
+        var out = ""
+        var name: String?
+        func value(_ placeholder: String) -> String {
+            let value: String
+            switch placeholder {
+            case "unit": value = fields.unit.isEmpty ? fields.identifier : fields.unit
+            case "identifier": value = fields.identifier
+            case "host": value = fields.host
+            case "cluster": value = cluster
+            case "container": value = fields.container
+            case "machine": value = fields.machine
+            default: value = "{\(placeholder)}"
+            }
+            return value.isEmpty ? "unknown" : value
+        }
+        for character in template {
+            if character == "{" {
+                name = ""
+            } else if character == "}", let placeholder = name {
+                out += value(placeholder).map { allowed($0) ? $0 : "_" }
+                name = nil
+            } else if name != nil {
+                name!.append(character)
+            } else {
+                out.append(allowed(character) ? character : "_")
+            }
+        }
+        return String(out.prefix(512))
+    }
+
+    /// Log group names: letters, digits, `_ - / . #`.
+    static func isGroupCharacter(_ c: Character) -> Bool {
+        c.isASCII && (c.isLetter || c.isNumber || "_-/.#".contains(c))
+    }
+
+    /// Log stream names: anything but `:` and `*`.
+    static func isStreamCharacter(_ c: Character) -> Bool {
+        c != ":" && c != "*"
+    }
+}
+
+/// The short queue between the reader thread and the sender: the reader blocks while it is
+/// full.
+final class BatchQueue: @unchecked Sendable {
+    private let lock = NSCondition()
+    private var items: [JournalSource.ClosedBatch] = []
+    private var closed = false
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// Adds `batch`, waiting while the queue is full (unless the source is stopping: then it
+    /// goes in anyway, for the last sends).
+    func push(_ batch: JournalSource.ClosedBatch, unlessStopping stopping: borrowing Atomic<Bool>) {
+        lock.lock()
+        while items.count >= capacity && !closed && !stopping.load(ordering: .relaxed) {
+            _ = lock.wait(until: Date().addingTimeInterval(0.1))
+        }
+        items.append(batch)
+        lock.unlock()
+    }
+
+    func pushFront(_ batch: JournalSource.ClosedBatch) {
+        lock.lock()
+        items.insert(batch, at: 0)
+        lock.unlock()
+    }
+
+    func pop() -> JournalSource.ClosedBatch? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !items.isEmpty else { return nil }
+        lock.broadcast()
+        return items.removeFirst()
+    }
+
+    var isEmpty: Bool { count == 0 }
+
+    var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return items.count
+    }
+
+    /// Lets a waiting reader go on (shutdown): the queue no longer blocks.
+    func close() {
+        lock.lock()
+        closed = true
+        lock.broadcast()
+        lock.unlock()
+    }
+}

@@ -1,0 +1,200 @@
+import ObsAWS
+
+/// One PutLogEvents request for one log group and stream, built as entries arrive: the JSON body
+/// grows with each event, and the limits are checked before each one is added, so a batch is never
+/// over them and is never encoded twice.
+///
+/// Limits (``CloudWatchLogsLimits``): at most 10,000 events and 1,048,576 bytes (each message's
+/// UTF-8 bytes plus 26), spanning at most 24 hours, in chronological order. An event that would
+/// break one of them does not fit: the caller closes this batch and starts another.
+public struct LogBatchBuilder: Sendable {
+    public let group: String
+    public let stream: String
+    /// The request body so far (closed by ``finish()``).
+    public private(set) var body: [UInt8] = []
+    public private(set) var events = 0
+    /// Bytes as CloudWatch Logs counts them.
+    public private(set) var bytes = 0
+    public private(set) var firstTimestamp: Int64 = 0
+    public private(set) var lastTimestamp: Int64 = 0
+
+    public var maxBatchBytes = CloudWatchLogsLimits.maxBatchBytes
+    public var maxEvents = CloudWatchLogsLimits.maxEvents
+
+    public init(group: String, stream: String) {
+        self.group = group
+        self.stream = stream
+        body.reserveCapacity(64 << 10)
+        body.append(contentsOf: "{\"logGroupName\":".utf8)
+        JSONEncoding.appendString(group.utf8, to: &body)
+        body.append(contentsOf: ",\"logStreamName\":".utf8)
+        JSONEncoding.appendString(stream.utf8, to: &body)
+        body.append(contentsOf: ",\"logEvents\":[".utf8)
+    }
+
+    /// Whether an event of `messageBytes` (valid UTF-8, within the message limit) written at
+    /// `timestamp` can join this batch.
+    public func fits(messageBytes: Int, timestamp: Int64) -> Bool {
+        guard events > 0 else { return true }
+        return events < maxEvents && bytes + messageBytes + CloudWatchLogsLimits.perEventOverhead <= maxBatchBytes
+            && timestamp >= lastTimestamp && timestamp - firstTimestamp <= CloudWatchLogsLimits.maxSpanMilliseconds
+    }
+
+    /// Adds an event whose message is `message`: valid UTF-8 (``MessageText/repaired(_:limit:)``)
+    /// that ``fits(messageBytes:timestamp:)``.
+    public mutating func append(timestamp: Int64, message: UnsafeRawBufferPointer) {
+        if events == 0 { firstTimestamp = timestamp } else { body.append(UInt8(ascii: ",")) }
+        body.append(contentsOf: "{\"timestamp\":".utf8)
+        JSONEncoding.appendInteger(timestamp, to: &body)
+        body.append(contentsOf: ",\"message\":".utf8)
+        JSONEncoding.appendString(message, to: &body)
+        body.append(UInt8(ascii: "}"))
+        events += 1
+        bytes += message.count + CloudWatchLogsLimits.perEventOverhead
+        lastTimestamp = timestamp
+    }
+
+    /// The finished request body.
+    public func finish() -> [UInt8] {
+        var body = body
+        body.append(contentsOf: "]}".utf8)
+        return body
+    }
+}
+
+/// Message text made fit for CloudWatch Logs: valid UTF-8 (each invalid byte becomes U+FFFD, as
+/// `String(decoding:as:)` does) and within the message limit, cut at a character boundary with a
+/// visible marker. CR, LF and every other character stay data.
+public enum MessageText {
+    /// Writes `raw` made valid and within `limit` bytes into `out` (cleared first). Returns whether
+    /// it had to be truncated.
+    @discardableResult
+    public static func repaired(_ raw: UnsafeRawBufferPointer, limit: Int, into out: inout [UInt8]) -> Bool {
+        out.removeAll(keepingCapacity: true)
+        var i = 0
+        let n = raw.count
+        while i < n {
+            let byte = raw[i]
+            if byte < 0x80 {
+                out.append(byte)
+                i += 1
+                continue
+            }
+            let length = UTF8Validation.sequenceLength(raw, at: i)
+            if length > 0 {
+                for k in 0..<length { out.append(raw[i + k]) }
+                i += length
+            } else {
+                out.append(contentsOf: [0xEF, 0xBF, 0xBD])
+                i += 1
+            }
+        }
+        guard out.count > limit else { return false }
+        let total = out.count
+        var keep = limit - LogEventBatcher.truncationMarker(total).utf8.count
+        while keep > 0 && (out[keep] & 0xC0) == 0x80 { keep -= 1 }
+        out.removeSubrange(keep...)
+        out.append(contentsOf: LogEventBatcher.truncationMarker(total - keep).utf8)
+        return true
+    }
+
+    /// Whether `raw` is valid UTF-8 (the common case, which needs no copy).
+    public static func isValid(_ raw: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
+        let n = raw.count
+        while i < n {
+            if raw[i] < 0x80 {
+                i += 1
+                continue
+            }
+            let length = UTF8Validation.sequenceLength(raw, at: i)
+            guard length > 0 else { return false }
+            i += length
+        }
+        return true
+    }
+}
+
+enum UTF8Validation {
+    /// The length of the well-formed UTF-8 sequence that starts at `i` (a non-ASCII lead byte), or
+    /// 0 when it is not one (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF,
+    /// or cut short).
+    @inline(__always)
+    static func sequenceLength(_ raw: UnsafeRawBufferPointer, at i: Int) -> Int {
+        let n = raw.count
+        let lead = raw[i]
+        func continuation(_ k: Int, _ low: UInt8 = 0x80, _ high: UInt8 = 0xBF) -> Bool {
+            i + k < n && raw[i + k] >= low && raw[i + k] <= high
+        }
+        switch lead {
+        case 0xC2...0xDF: return continuation(1) ? 2 : 0
+        case 0xE0: return continuation(1, 0xA0) && continuation(2) ? 3 : 0
+        case 0xE1...0xEC, 0xEE...0xEF: return continuation(1) && continuation(2) ? 3 : 0
+        case 0xED: return continuation(1, 0x80, 0x9F) && continuation(2) ? 3 : 0
+        case 0xF0: return continuation(1, 0x90) && continuation(2) && continuation(3) ? 4 : 0
+        case 0xF1...0xF3: return continuation(1) && continuation(2) && continuation(3) ? 4 : 0
+        case 0xF4: return continuation(1, 0x80, 0x8F) && continuation(2) && continuation(3) ? 4 : 0
+        default: return 0
+        }
+    }
+}
+
+/// JSON text written straight into a byte buffer.
+public enum JSONEncoding {
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Appends `value` (valid UTF-8) as a JSON string: quotes, backslash and control characters
+    /// escaped, everything else as it is.
+    public static func appendString(_ value: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var runStart = 0
+        for i in 0..<value.count {
+            let byte = value[i]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            if runStart < i { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: value[runStart..<i])) }
+            runStart = i + 1
+            out.append(UInt8(ascii: "\\"))
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(byte)
+            case 0x0A: out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(UInt8(ascii: "t"))
+            default:
+                out.append(contentsOf: "u00".utf8)
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
+            }
+        }
+        if runStart < value.count { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: value[runStart...])) }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    public static func appendString(_ value: String.UTF8View, to out: inout [UInt8]) {
+        var copy = String(value)
+        copy.withUTF8 { appendString(UnsafeRawBufferPointer($0), to: &out) }
+    }
+
+    public static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 {
+            out.append(UInt8(ascii: "-"))
+            appendUnsigned(UInt64(-value), to: &out)
+        } else {
+            appendUnsigned(UInt64(value), to: &out)
+        }
+    }
+
+    static func appendUnsigned(_ value: UInt64, to out: inout [UInt8]) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+            UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var v = value
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[19 - count] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+                count += 1
+            } while v > 0
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[(20 - count)...]))
+        }
+    }
+}
