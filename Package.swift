@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "ObsAgentTests",
             dependencies: [
-                "ObsAgent", "ObsCore", "ObsCatalog", "ObsDelivery", "ObsAWS", "ObsPostgres", "ObsPrometheus", "ObsXRay",
+                "ObsAgent", "ObsCore", "ObsCatalog", "ObsDelivery", "ObsAWS", "ObsJournal", "ObsPostgres", "ObsPrometheus", "ObsXRay",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strictness),

@@ -50,8 +50,8 @@ struct ObsAgentCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (config, environment) = try options.load()
-        guard !config.postgres.isEmpty || !config.prometheus.isEmpty || config.xray != nil else {
-            AgentLaunch.fail("obs-agent", "config: no sources: give --config FILE with sources.postgres, sources.prometheus or sources.xray, or set DB_HOST, DB_NAME and DB_USER (or OBS_SCRAPE_URLS)")
+        guard config.hasSources else {
+            AgentLaunch.fail("obs-agent", "config: no sources: give --config FILE with sources.postgres, sources.prometheus, sources.xray or sources.journald, or set DB_HOST, DB_NAME and DB_USER (or OBS_SCRAPE_URLS)")
             throw ExitCode(2)
         }
         AgentLaunch.bootstrapLogging(level: config.logLevel)

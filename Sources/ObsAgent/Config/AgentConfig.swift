@@ -66,6 +66,11 @@ public struct AgentConfig: Sendable {
 
     public init() {}
 
+    /// Whether the config turns on at least one source.
+    public var hasSources: Bool {
+        !postgres.isEmpty || !prometheus.isEmpty || xray != nil || journald?.enabled == true
+    }
+
     public static let topLevelKeys = ["agent", "metrics", "aws", "delivery", "sources"]
 
     /// Reads the config file at `path`.

@@ -42,24 +42,11 @@ enum JournalFixture {
             ])
     }
 
-    /// The export-format text of `entries`.
+    /// The export-format text of `entries` (one boot: the monotonic clock moves with the wall clock).
     static func export(_ entries: [Entry]) -> [UInt8] {
         var out: [UInt8] = []
         for entry in entries {
-            // One boot: the monotonic clock moves with the wall clock.
-            let monotonic = entry.realtime - bootedAt
-            out += Array("__REALTIME_TIMESTAMP=\(entry.realtime)\n__MONOTONIC_TIMESTAMP=\(monotonic)\n_BOOT_ID=\(bootID)\n".utf8)
-            for (name, value) in entry.fields {
-                if value.contains(where: { $0 == 0x0A || $0 < 0x09 || ($0 > 0x0A && $0 < 0x20) || $0 >= 0x80 }) {
-                    out += Array(name.utf8) + [0x0A]
-                    var length = UInt64(value.count).littleEndian
-                    withUnsafeBytes(of: &length) { out += $0 }
-                    out += value + [0x0A]
-                } else {
-                    out += Array(name.utf8) + [UInt8(ascii: "=")] + value + [0x0A]
-                }
-            }
-            out.append(0x0A)
+            JournalExportFormat.append(realtime: entry.realtime, monotonic: entry.realtime - bootedAt, bootID: bootID, fields: entry.fields, to: &out)
         }
         return out
     }
