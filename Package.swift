@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "ObsXRay", targets: ["ObsXRay"]),
         .library(name: "ObsPrometheus", targets: ["ObsPrometheus"]),
         .library(name: "ObsPostgres", targets: ["ObsPostgres"]),
+        .library(name: "ObsJournal", targets: ["ObsJournal"]),
+        .library(name: "ObsDelivery", targets: ["ObsDelivery"]),
         .library(name: "CObsNet", targets: ["CObsNet"]),
     ],
     dependencies: [

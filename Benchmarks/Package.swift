@@ -19,6 +19,8 @@ let package = Package(
                 .product(name: "ObsXRay", package: "obs"),
                 .product(name: "ObsPrometheus", package: "obs"),
                 .product(name: "ObsPostgres", package: "obs"),
+                .product(name: "ObsJournal", package: "obs"),
+                .product(name: "ObsDelivery", package: "obs"),
                 .product(name: "CObsNet", package: "obs"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],

@@ -526,3 +526,13 @@ func comparePostgresWithExporter() {
 }
 
 if CommandLine.arguments.contains("pg-vs-exporter") { comparePostgresWithExporter() }
+
+if let i = CommandLine.arguments.firstIndex(of: "journal-export"), i + 1 < CommandLine.arguments.count, let count = Int(CommandLine.arguments[i + 1]) {
+    writeJournalExport(count: count)
+}
+if let i = CommandLine.arguments.firstIndex(of: "journal-agent"), i + 2 < CommandLine.arguments.count, let entries = Int(CommandLine.arguments[i + 2]) {
+    runJournalAgent(directory: CommandLine.arguments[i + 1], entries: entries)
+}
+if let i = CommandLine.arguments.firstIndex(of: "journal-vs-journalctl"), i + 1 < CommandLine.arguments.count {
+    compareJournalWithJournalctl(directory: CommandLine.arguments[i + 1])
+}

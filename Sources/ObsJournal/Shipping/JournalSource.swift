@@ -27,7 +27,7 @@ public final class JournalSource: @unchecked Sendable {
     private let retry: RetryPolicy
     private let logger: Logger
     private let metrics: LogLineMetrics
-    private let queue = BatchQueue(capacity: 4)
+    private let queue = BatchQueue(capacity: 2)
     private let tracker = Mutex(Tracker())
     private let stopping = Atomic<Bool>(false)
     private let readerDone = Atomic<Bool>(false)
@@ -35,10 +35,19 @@ public final class JournalSource: @unchecked Sendable {
     private let entriesAccepted = Atomic<Int>(0)
     private let batchesAccepted = Atomic<Int>(0)
     private let started = Atomic<Bool>(false)
-    /// Reader thread only: the cursor of the last entry read, and the next batch's serial.
+    /// Reader thread only: the cursor of the last entry read, the next batch's serial, the open
+    /// batches by stream key, the names of each stream, and (after a restart) per stream the
+    /// accepted position its entries are skipped up to. They outlive a reopening of the journal.
     private var lastReadCursor: String?
     private var hasRead = false
     private var nextSerial = 1
+    private var open: [String: OpenBatch] = [:]
+    private var names: [StreamFields: StreamNames] = [:]
+    private var skip: [String: JournalPosition] = [:]
+    /// The journal is closed and opened again after this many entries, so that the files
+    /// libsystemd maps (its window cache grows to hundreds of MiB on a large journal) stay a few
+    /// MiB resident.
+    static let reopenEvery = 10_000
 
     /// A closed batch, waiting to be sent or being sent.
     struct ClosedBatch {
@@ -128,7 +137,7 @@ public final class JournalSource: @unchecked Sendable {
             if let deadline, ContinuousClock.now >= deadline { return }
             guard let batch = queue.pop() else {
                 if deadline != nil, readerDone.load(ordering: .acquiring), queue.isEmpty { return }
-                try? await Task.sleep(for: .milliseconds(20))
+                await queue.waitForItems(timeout: deadline == nil ? 1 : 0.05)
                 continue
             }
             if await send(batch, deadline: deadline) == false {
@@ -249,7 +258,7 @@ public final class JournalSource: @unchecked Sendable {
         var failures = 0
         while !stopping.load(ordering: .relaxed) {
             do {
-                try readJournal()
+                if try readJournal() { continue }  // reopened on purpose
                 return
             } catch {
                 failures += 1
@@ -276,6 +285,13 @@ public final class JournalSource: @unchecked Sendable {
             self.builder = builder
             self.opened = opened
         }
+
+        /// The finished body, moved out of the builder (which is left empty).
+        func takeBody() -> [UInt8] {
+            let builder = self.builder
+            self.builder = LogBatchBuilder(group: "", stream: "", reserving: 0)
+            return builder.finish()
+        }
     }
 
     /// The values of one entry that name its stream.
@@ -294,15 +310,16 @@ public final class JournalSource: @unchecked Sendable {
         var service: String
     }
 
-    private func readJournal() throws {
+    /// Reads until stopping (returns false) or until it is time to reopen the journal (returns
+    /// true).
+    private func readJournal() throws -> Bool {
         let reader = try JournalReader(settings.directory.map { .directory($0) } ?? .local)
         try applyMatches(reader)
         let firstOpen = !hasRead
         var pending = try position(reader)
         hasRead = true
-        var skip = firstOpen ? skipList() : [:]
-        var open: [String: OpenBatch] = [:]
-        var names: [StreamFields: StreamNames] = [:]
+        if firstOpen { skip = skipList() }
+        var sinceOpen = 0
         var message: [UInt8] = []
         message.reserveCapacity(4096)
         var json: [UInt8] = []
@@ -313,17 +330,16 @@ public final class JournalSource: @unchecked Sendable {
         recorder.health.report("journald", ok: true)
 
         func close(_ batch: OpenBatch) {
-            open[batch.key] = nil
-            let names = batch.builder
+            self.open[batch.key] = nil
+            let (group, stream, events) = (batch.builder.group, batch.builder.stream, batch.builder.events)
+            let body = batch.takeBody()
             queue.push(
-                ClosedBatch(
-                    serial: batch.serial, key: batch.key, group: names.group, stream: names.stream, events: names.events,
-                    body: names.finish(), lastCursor: batch.lastCursor),
+                ClosedBatch(serial: batch.serial, key: batch.key, group: group, stream: stream, events: events, body: body, lastCursor: batch.lastCursor),
                 unlessStopping: stopping)
         }
         func closeAged(_ age: Double) {
             let now = Date().timeIntervalSince1970
-            for batch in open.values where now - batch.opened >= age { close(batch) }
+            for batch in self.open.values where now - batch.opened >= age { close(batch) }
         }
 
         while !stopping.load(ordering: .relaxed) {
@@ -336,6 +352,11 @@ public final class JournalSource: @unchecked Sendable {
                 }
                 try reader.wait(seconds: 0.25)
                 continue
+            }
+            sinceOpen += 1
+            if sinceOpen > Self.reopenEvery {
+                // This entry is read after reopening: it is not taken yet.
+                return true
             }
             entriesRead.add(1, ordering: .relaxed)
             var fields = StreamFields()
@@ -441,6 +462,7 @@ public final class JournalSource: @unchecked Sendable {
             }
         }
         for batch in open.values.sorted(by: { $0.serial < $1.serial }) { close(batch) }
+        return false
     }
 
     private func recordMetrics(_ message: UnsafeRawBufferPointer, names: StreamNames, now: Double) {
@@ -637,6 +659,8 @@ final class BatchQueue: @unchecked Sendable {
     private let lock = NSCondition()
     private var items: [JournalSource.ClosedBatch] = []
     private var closed = false
+    /// The sender, waiting for a batch.
+    private var waiter: CheckedContinuation<Void, Never>?
     let capacity: Int
 
     init(capacity: Int) {
@@ -651,7 +675,41 @@ final class BatchQueue: @unchecked Sendable {
             _ = lock.wait(until: Date().addingTimeInterval(0.1))
         }
         items.append(batch)
+        let waiting = waiter
+        waiter = nil
         lock.unlock()
+        waiting?.resume()
+    }
+
+    /// Returns when a batch is queued, the queue is closed, or `timeout` seconds passed.
+    func waitForItems(timeout: Double) async {
+        let timer = Task { [weak self] in
+            try? await Task.sleep(for: .seconds(timeout))
+            self?.wake()
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                lock.lock()
+                if !items.isEmpty || closed || waiter != nil || Task.isCancelled {
+                    lock.unlock()
+                    continuation.resume()
+                    return
+                }
+                waiter = continuation
+                lock.unlock()
+            }
+        } onCancel: {
+            wake()
+        }
+        timer.cancel()
+    }
+
+    private func wake() {
+        lock.lock()
+        let waiting = waiter
+        waiter = nil
+        lock.unlock()
+        waiting?.resume()
     }
 
     func pushFront(_ batch: JournalSource.ClosedBatch) {
@@ -681,6 +739,9 @@ final class BatchQueue: @unchecked Sendable {
         lock.lock()
         closed = true
         lock.broadcast()
+        let waiting = waiter
+        waiter = nil
         lock.unlock()
+        waiting?.resume()
     }
 }

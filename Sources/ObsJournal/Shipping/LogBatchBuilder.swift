@@ -21,10 +21,16 @@ public struct LogBatchBuilder: Sendable {
     public var maxBatchBytes = CloudWatchLogsLimits.maxBatchBytes
     public var maxEvents = CloudWatchLogsLimits.maxEvents
 
-    public init(group: String, stream: String) {
+    /// The body's size past which it grows only by what it needs: a full batch with its JSON is a
+    /// little over 1 MiB, and doubling from 1 MiB would hold 2.
+    static let growthLimit = CloudWatchLogsLimits.maxBatchBytes + CloudWatchLogsLimits.maxBatchBytes / 4
+
+    /// A batch for `group` and `stream`, with room for `reserving` bytes of body to start with (a
+    /// quiet stream's batch stays small; a busy one's grows by doubling up to ``growthLimit``).
+    public init(group: String, stream: String, reserving: Int = 16 << 10) {
         self.group = group
         self.stream = stream
-        body.reserveCapacity(64 << 10)
+        body.reserveCapacity(reserving)
         body.append(contentsOf: "{\"logGroupName\":".utf8)
         JSONEncoding.appendString(group.utf8, to: &body)
         body.append(contentsOf: ",\"logStreamName\":".utf8)
@@ -43,6 +49,13 @@ public struct LogBatchBuilder: Sendable {
     /// Adds an event whose message is `message`: valid UTF-8 (``MessageText/repaired(_:limit:)``)
     /// that ``fits(messageBytes:timestamp:)``.
     public mutating func append(timestamp: Int64, message: UnsafeRawBufferPointer) {
+        // The event's JSON: its message (escapes at most 6 bytes a byte) and about 40 bytes more.
+        let needed = body.count + message.count + 48
+        if needed > body.capacity {
+            let doubled = min(body.capacity * 2, Self.growthLimit)
+            let worst = body.count + message.count * 6 + 48
+            body.reserveCapacity(max(doubled, needed > doubled ? worst : needed))
+        }
         if events == 0 { firstTimestamp = timestamp } else { body.append(UInt8(ascii: ",")) }
         body.append(contentsOf: "{\"timestamp\":".utf8)
         JSONEncoding.appendInteger(timestamp, to: &body)
@@ -54,9 +67,8 @@ public struct LogBatchBuilder: Sendable {
         lastTimestamp = timestamp
     }
 
-    /// The finished request body.
-    public func finish() -> [UInt8] {
-        var body = body
+    /// The finished request body. The builder is used up (its body is moved out, not copied).
+    public consuming func finish() -> [UInt8] {
         body.append(contentsOf: "]}".utf8)
         return body
     }
