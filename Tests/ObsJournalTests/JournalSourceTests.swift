@@ -188,6 +188,19 @@ struct JournalSourceTests {
         #expect(sender.messages == (20..<25).map { "after \($0)" })
     }
 
+    @Test func startAtATimeShipsFromTheFirstEntryWrittenThen() async throws {
+        let directory = JournalFixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory); try? FileManager.default.removeItem(atPath: directory + "-state") }
+        let base = JournalFixture.now - 60_000_000
+        try JournalFixture.write((0..<30).map { JournalFixture.entry($0, unit: "a.service", message: "m\($0)", realtime: base + UInt64($0) * 1_000_000) }, to: directory)
+        let sender = RecordingLogSender()
+        let source = JournalSource(
+            settings: Self.settings(directory) { $0.start = .time(base + 12_000_000) }, recorder: Recorder(), sender: sender, retry: Self.fast,
+            logger: Logger(label: "test"))
+        #expect(await Self.run(source) { sender.messages.count == 18 })
+        #expect(sender.messages == (12..<30).map { "m\($0)" })
+    }
+
     @Test func keycloakEventLinesBecomeAuthMetricsWithDistinctFailingUsersAndAddresses() async throws {
         let directory = JournalFixture.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory); try? FileManager.default.removeItem(atPath: directory + "-state") }

@@ -526,7 +526,8 @@ public final class JournalSource: @unchecked Sendable {
         case .time(let microseconds):
             try reader.seek(realtimeMicroseconds: microseconds)
             if try reader.advance() {
-                if try reader.previous(), try reader.previous() {
+                // On the first entry at or after the time: step back to the one before it.
+                if try reader.previous() {
                     before = try reader.cursor()
                 } else {
                     try reader.seekHead()
