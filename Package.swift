@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "ObsPostgres", targets: ["ObsPostgres"]),
         .library(name: "ObsJournal", targets: ["ObsJournal"]),
         .library(name: "ObsDelivery", targets: ["ObsDelivery"]),
+        .library(name: "ObsAgent", targets: ["ObsAgent"]),
         .library(name: "CObsNet", targets: ["CObsNet"]),
     ],
     dependencies: [
