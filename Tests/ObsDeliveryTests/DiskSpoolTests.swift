@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import ObsCore
 import Testing
 
@@ -43,6 +44,51 @@ import Testing
         #expect(spool.bytes <= one * 3)
         #expect(throws: SpoolError.self) { try spool.append(Self.batch(99, items: 3, size: one * 4)) }
         #expect(metrics[.spoolFull] == 17)
+    }
+
+    /// A disk that fills under the spool: a 256 KiB tmpfs (mounted by the test, as root; where
+    /// mounting is not allowed the test is skipped and says so).
+    static let canMount: Bool = {
+        guard getuid() == 0 else { return false }
+        let probe = directory()
+        try? FileManager.default.createDirectory(atPath: probe, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: probe) }
+        guard mount("tmpfs", probe, "tmpfs", 0, "size=64k") == 0 else { return false }
+        umount(probe)
+        return true
+    }()
+
+    @Test(.enabled(if: canMount, "needs root and mount(2) for a small tmpfs"))
+    func aFullDiskFailsTheWriteCountsTheItemsAndTheSpoolGoesOn() throws {
+        let dir = Self.directory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        #expect(mount("tmpfs", dir, "tmpfs", 0, "size=256k") == 0)
+        defer {
+            umount(dir)
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let metrics = SelfMetrics()
+        // The spool's own bound is far above what the disk holds: the disk fills first.
+        let spool = try DiskSpool(directory: dir, maxBytes: 64 << 20, selfMetrics: metrics)
+        var accepted: [SpoolBatchID] = []
+        var refused = 0
+        for n in 0..<20 {
+            if let id = spool.accept(Self.batch(n, items: 5, size: 40_000), selfMetrics: metrics, logger: Logger(label: "test")) {
+                accepted.append(id)
+            } else {
+                refused += 1
+            }
+        }
+        #expect(!accepted.isEmpty && refused > 0, "accepted \(accepted.count), refused \(refused)")
+        #expect(metrics[.spoolFull] == refused * 5, "every refused batch's items are counted")
+        let leftovers = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".tmp") }
+        #expect(leftovers.isEmpty, "no half-written file is left behind: \(leftovers)")
+        for id in accepted { #expect(spool.load(id) != nil, "what was accepted is intact") }
+        // Sent batches free the disk; the spool takes batches again.
+        for id in accepted.prefix(3) { spool.remove(id) }
+        #expect(spool.accept(Self.batch(99, items: 5, size: 40_000), selfMetrics: metrics, logger: Logger(label: "test")) != nil)
+        let reopened = try DiskSpool(directory: dir, maxBytes: 64 << 20, selfMetrics: SelfMetrics())
+        #expect(reopened.pending().count == accepted.count - 3 + 1)
     }
 
     @Test func corruptAndHalfWrittenFilesAreSetAsideAtStart() throws {
