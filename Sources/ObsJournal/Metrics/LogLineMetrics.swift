@@ -37,6 +37,10 @@ final class LogLineMetrics: @unchecked Sendable {
         let key = SeriesKey(metric: definition.id, values: values)
         if let id = series[key] { return id }
         let id = recorder.series(definition.descriptor, Dimensions(Array(zip(definition.dimensions, values))))
+        // Lines are written by others (an access log's paths by anyone): past the recorder's
+        // cardinality limit every new key maps to the overflow series, and this cache must not
+        // grow with them.
+        if series.count >= 20_000 { series.removeAll(keepingCapacity: true) }
         series[key] = id
         return id
     }

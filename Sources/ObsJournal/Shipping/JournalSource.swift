@@ -682,8 +682,13 @@ final class BatchQueue: @unchecked Sendable {
         waiting?.resume()
     }
 
-    /// Returns when a batch is queued, the queue is closed, or `timeout` seconds passed.
+    /// Returns when a batch is queued, or `timeout` seconds passed (at most 10 ms once the queue
+    /// is closed: the reader is finishing).
     func waitForItems(timeout: Double) async {
+        if isClosed {
+            try? await Task.sleep(for: .milliseconds(10))
+            return
+        }
         let timer = Task { [weak self] in
             try? await Task.sleep(for: .seconds(timeout))
             self?.wake()
@@ -728,6 +733,12 @@ final class BatchQueue: @unchecked Sendable {
     }
 
     var isEmpty: Bool { count == 0 }
+
+    var isClosed: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return closed
+    }
 
     var count: Int {
         lock.lock()

@@ -43,6 +43,9 @@ final class SegmentMetrics: @unchecked Sendable {
                 ("Service", key.service), ("Method", key.method), ("Route", key.route), ("StatusClass", key.statusClass),
             ])
             let ids = Self.metrics.map { recorder.series($0.descriptor, dimensions) }
+            // Routes come from requests anyone can send: past the recorder's cardinality limit
+            // they map to the overflow series, and this cache must not grow with them.
+            if series.count >= 20_000 { series.removeAll(keepingCapacity: true) }
             series[key] = ids
             return ids
         }()
