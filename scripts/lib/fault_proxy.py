@@ -7,7 +7,10 @@ request to --target, unless a fault is set:
                            hang (answer nothing for --hang seconds), poison (400 InvalidParameterValue)
   GET /__stats             JSON: requests by outcome, and the PutMetricData datums forwarded with a 2xx
                            answer, by namespace and metric name, plus the MetricData batches' sizes and
-                           how many forwarded bodies were identical to an earlier one (duplicates)
+                           how many forwarded bodies were identical to an earlier one (duplicates);
+                           with --count-items, the trace segments (by id) and log events (by the number
+                           N of a "soak entry N" message) forwarded with a 2xx answer, and how many
+                           of each were distinct
 Bounded by --lifetime seconds; it exits by itself.
 """
 import argparse
@@ -23,8 +26,36 @@ import urllib.parse
 
 from standin_http import QuietHandler, serve
 
-STATE = {"mode": "ok", "outcomes": {}, "datums": {}, "batches": [], "duplicates": 0}
+STATE = {"mode": "ok", "outcomes": {}, "datums": {}, "batches": [], "duplicates": 0,
+         "segments": 0, "distinct_segments": 0, "log_events": 0, "distinct_log_entries": 0}
 SEEN = set()
+SEGMENT_IDS = set()
+LOG_ENTRIES = set()
+SEGMENT_ID = re.compile(r'"id"\s*:\s*"([0-9a-f]{16})"')
+SOAK_ENTRY = re.compile(r"^soak entry (\d+) ")
+
+
+def record_items(plain):
+    """Trace segments and log events in a JSON request (PutTraceSegments, PutLogEvents)."""
+    if not plain.startswith(b"{"):
+        return
+    try:
+        obj = json.loads(plain)
+    except ValueError:
+        return
+    with LOCK:
+        for document in obj.get("TraceSegmentDocuments", []):
+            STATE["segments"] += 1
+            m = SEGMENT_ID.search(document)
+            if m:
+                SEGMENT_IDS.add(m.group(1))
+        for event in obj.get("logEvents", []):
+            STATE["log_events"] += 1
+            m = SOAK_ENTRY.match(event.get("message", ""))
+            if m:
+                LOG_ENTRIES.add(int(m.group(1)))
+        STATE["distinct_segments"] = len(SEGMENT_IDS)
+        STATE["distinct_log_entries"] = len(LOG_ENTRIES)
 LOCK = threading.Lock()
 
 
@@ -121,6 +152,8 @@ class Handler(QuietHandler):
                     STATE["duplicates"] += 1
                 SEEN.add(digest)
             record_forwarded(plain)
+            if ARGS.count_items:
+                record_items(plain)
         else:
             count(f"forwarded_{response.status}")
         self.send_response(response.status)
@@ -137,6 +170,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--target", required=True)
     parser.add_argument("--hang", type=float, default=60)
+    parser.add_argument("--count-items", action="store_true")
     parser.add_argument("--lifetime", type=float, default=900)
     ARGS = parser.parse_args()
     serve(Handler, ARGS.lifetime)

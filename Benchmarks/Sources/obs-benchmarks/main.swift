@@ -536,3 +536,11 @@ if let i = CommandLine.arguments.firstIndex(of: "journal-agent"), i + 2 < Comman
 if let i = CommandLine.arguments.firstIndex(of: "journal-vs-journalctl"), i + 1 < CommandLine.arguments.count {
     compareJournalWithJournalctl(directory: CommandLine.arguments[i + 1])
 }
+if let i = CommandLine.arguments.firstIndex(of: "soak-xray"), i + 3 < CommandLine.arguments.count {
+    let a = CommandLine.arguments
+    soakXRay(port: Int(a[i + 1])!, rate: Int(a[i + 2])!, seconds: Int(a[i + 3])!)
+}
+if let i = CommandLine.arguments.firstIndex(of: "soak-journal"), i + 2 < CommandLine.arguments.count {
+    let a = CommandLine.arguments
+    soakJournal(rate: Int(a[i + 1])!, seconds: Int(a[i + 2])!)
+}
