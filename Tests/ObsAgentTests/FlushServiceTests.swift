@@ -17,6 +17,33 @@ final class RecordingSink: MetricSink, @unchecked Sendable {
 }
 
 @Suite struct FlushServiceTests {
+    @Test func ringsAreDrainedBetweenFlushesSoABusySourceNeverFillsOne() async throws {
+        let recorder = Recorder(ringCapacity: 1024)
+        let aggregator = Aggregator(recorder: recorder)
+        let sink = RecordingSink()
+        let service = FlushService(
+            aggregator: aggregator, sink: sink, interval: 3600, highResolution: false,
+            reporter: SelfMetricsReporter(recorder: recorder), logger: Logger(label: "test"))
+        let busy = MetricDescriptor(namespace: "Test", name: "Busy", unit: .count, kind: .counter)
+        let producer = recorder.makeProducer(name: "test")
+        let series = recorder.series(busy, Dimensions())
+        let task = Task { try await service.run() }
+        // 12,000 observations in 2.4 s, 1,000 at a time: a ring of 1,024 would overflow without
+        // the drains every 0.2 s (no flush comes within the hour-long interval).
+        for _ in 0..<12 {
+            for _ in 0..<1000 { producer.record(series, 1) }
+            try await Task.sleep(for: .milliseconds(Int(FlushService.drainInterval * 1000) + 100))
+        }
+        task.cancel()
+        try await task.value
+        let total = sink.all.flatMap { $0 }.filter { $0.descriptor.name == "Busy" }.reduce(0.0) {
+            if case .single(let v) = $1.value { return $0 + v }
+            return $0
+        }
+        #expect(recorder.ringDrops == 0)
+        #expect(total == 12_000, "every observation in the final flush")
+    }
+
     @Test func highResolutionMetricsFlushEverySecondAndTheRestAtTheInterval() async throws {
         let recorder = Recorder(ringCapacity: 64)
         let aggregator = Aggregator(recorder: recorder)
