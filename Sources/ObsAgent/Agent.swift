@@ -116,7 +116,8 @@ public struct Agent: Sendable {
                 throw ConfigError("delivery.spool_directory", "\(error) (set delivery.spool_directory or OBS_SPOOL_DIR)")
             }
             var shippers = [
-                SpoolShipper(spool: spool, sender: PutMetricDataSender(client: client), selfMetrics: recorder.selfMetrics, logger: logger)
+                SpoolShipper(
+                    spool: spool, sender: PutMetricDataSender(client: client), selfMetrics: recorder.selfMetrics, logger: logger, concurrency: 2)
             ]
             var traces: XRayTraceSink?
             var xray: AWSClient?
@@ -125,10 +126,12 @@ public struct Agent: Sendable {
                 let xrayClient = AWSClient(
                     service: .xRay, endpoint: xrayEndpoint, region: aws.region ?? "us-east-1", credentials: credentials,
                     transport: CurlTransport(connectTimeout: config.connectTimeout, totalTimeout: config.requestTimeout, label: "xray"))
+                // Eight requests at once: 50 segments a call, so that tens of thousands of segments
+                // a second get through an endpoint's latency.
                 shippers.append(
                     SpoolShipper(
                         spool: spool, sender: PutTraceSegmentsSender(client: xrayClient, sink: sink), selfMetrics: recorder.selfMetrics,
-                        logger: logger))
+                        logger: logger, concurrency: 8))
                 traces = sink
                 xray = xrayClient
             }

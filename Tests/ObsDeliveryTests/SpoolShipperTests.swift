@@ -26,7 +26,46 @@ final class ScriptedSender: BatchSender, @unchecked Sendable {
     var sent: [Int64] { state.withLock { $0.sent } }
 }
 
+/// A sender that takes a while and notes how many sends overlap.
+final class SlowSender: BatchSender, @unchecked Sendable {
+    let kind = "put-metric-data"
+    private let state = Mutex<(current: Int, most: Int, sent: [Int64])>((0, 0, []))
+
+    func send(_ batch: SpooledBatch) async -> SendOutcome {
+        state.withLock {
+            $0.current += 1
+            $0.most = max($0.most, $0.current)
+        }
+        try? await Task.sleep(for: .milliseconds(30))
+        state.withLock {
+            $0.current -= 1
+            $0.sent.append(batch.created)
+        }
+        return .delivered
+    }
+
+    var most: Int { state.withLock { $0.most } }
+    var sent: [Int64] { state.withLock { $0.sent } }
+}
+
 @Suite struct SpoolShipperTests {
+    @Test func workersSendAtOnceAndEachBatchOnce() async throws {
+        let metrics = SelfMetrics()
+        let (spool, dir) = try spool(metrics)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for n in 0..<40 { try spool.append(batch(Int64(n))) }
+        let sender = SlowSender()
+        let shipper = SpoolShipper(spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"), pollInterval: 0.01, concurrency: 4)
+        let task = Task { await shipper.run() }
+        for _ in 0..<500 where !spool.pending(kind: "put-metric-data").isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        task.cancel()
+        await task.value
+        #expect(spool.pending(kind: "put-metric-data").isEmpty)
+        #expect(sender.sent.sorted() == (0..<40).map { Int64($0) }, "every batch sent exactly once")
+        #expect(sender.most == 4, "four at once")
+        #expect(shipper.delivered == 40)
+    }
+
     func spool(_ metrics: SelfMetrics) throws -> (DiskSpool, String) {
         let dir = NSTemporaryDirectory() + "obs-shipper-test-\(UUID().uuidString)"
         return (try DiskSpool(directory: dir, maxBytes: 1 << 20, selfMetrics: metrics), dir)

@@ -101,7 +101,12 @@ class Handler(QuietHandler):
             return self.reply(200, json.dumps({"mode": mode}), "application/json")
         if url.path == "/__stats":
             with LOCK:
-                return self.reply(200, json.dumps(STATE), "application/json")
+                stats = dict(STATE)
+                if LOG_ENTRIES:
+                    # The first entry numbers below the highest seen that never landed.
+                    top = max(LOG_ENTRIES)
+                    stats["missing_log_entries"] = [n for n in range(top) if n not in LOG_ENTRIES][:20]
+                return self.reply(200, json.dumps(stats), "application/json")
         return self.forward()
 
     def do_POST(self):

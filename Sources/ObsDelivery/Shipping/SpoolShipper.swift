@@ -7,6 +7,10 @@ import Synchronization
 /// was accepted. Retryable failures leave the batch in the spool and wait (standard-mode backoff,
 /// or the cap when the retry quota is spent), so nothing is dropped while the spool has room; a
 /// batch the service refuses for good is removed and its items counted (`batch_rejected`).
+///
+/// With `concurrency` above one, that many workers send at once, each the oldest batch no other
+/// worker holds: one request at a time is at most a few dozen a second against a real endpoint's
+/// latency, and 20,000 trace segments a second need 400 PutTraceSegments calls.
 public final class SpoolShipper: Sendable {
     public let spool: DiskSpool
     public let sender: any BatchSender
@@ -16,10 +20,14 @@ public final class SpoolShipper: Sendable {
     /// How often an idle shipper looks for new batches, in seconds.
     public let pollInterval: Double
     private let sent = Atomic<Int>(0)
+    /// Workers that send at once.
+    public let concurrency: Int
+    /// The batches a worker is sending.
+    private let inFlight = Mutex(Set<SpoolBatchID>())
 
     public init(
         spool: DiskSpool, sender: any BatchSender, retry: RetryPolicy = RetryPolicy(), selfMetrics: SelfMetrics,
-        logger: Logger, pollInterval: Double = 0.1
+        logger: Logger, pollInterval: Double = 0.1, concurrency: Int = 1
     ) {
         self.spool = spool
         self.sender = sender
@@ -27,6 +35,7 @@ public final class SpoolShipper: Sendable {
         self.selfMetrics = selfMetrics
         self.logger = logger
         self.pollInterval = pollInterval
+        self.concurrency = max(1, concurrency)
     }
 
     /// Batches delivered (wholly or partly) so far.
@@ -34,14 +43,33 @@ public final class SpoolShipper: Sendable {
 
     /// Ships until the task is cancelled.
     public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<concurrency { group.addTask { await self.work() } }
+        }
+    }
+
+    /// The oldest pending batch no worker holds, now held by the caller.
+    private func claim() -> SpoolBatchID? {
+        let pending = spool.pending(kind: sender.kind)
+        return inFlight.withLock { held in
+            guard let id = pending.first(where: { !held.contains($0) }) else { return nil }
+            held.insert(id)
+            return id
+        }
+    }
+
+    /// One worker: sends until the task is cancelled.
+    private func work() async {
         var failures = 0
         var retryCosts = 0
         while !Task.isCancelled {
-            guard let id = spool.pending(kind: sender.kind).first else {
+            guard let id = claim() else {
                 try? await Task.sleep(for: .seconds(pollInterval))
                 continue
             }
-            switch await attempt(id) {
+            let result = await attempt(id)
+            inFlight.withLock { _ = $0.remove(id) }
+            switch result {
             case .done:
                 retry.recordSuccess(retryCostsTaken: retryCosts)
                 failures = 0
