@@ -116,8 +116,7 @@ public struct Agent: Sendable {
                 throw ConfigError("delivery.spool_directory", "\(error) (set delivery.spool_directory or OBS_SPOOL_DIR)")
             }
             var shippers = [
-                SpoolShipper(
-                    spool: spool, sender: PutMetricDataSender(client: client), selfMetrics: recorder.selfMetrics, logger: logger, concurrency: 2)
+                SpoolShipper(spool: spool, sender: PutMetricDataSender(client: client), selfMetrics: recorder.selfMetrics, logger: logger)
             ]
             var traces: XRayTraceSink?
             var xray: AWSClient?
