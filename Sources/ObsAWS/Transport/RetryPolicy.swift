@@ -36,6 +36,15 @@ public final class RetryPolicy: Sendable {
         }
     }
 
+    /// The wait before trying again after failure number `failures` of one request: a backoff when
+    /// the quota has a retry to give (its cost is added to `retryCosts`, to give back on success),
+    /// else the cap.
+    public func waitAfterFailure(_ failures: Int, afterTimeout: Bool, retryCosts: inout Int) -> Double {
+        guard acquireRetry(afterTimeout: afterTimeout) else { return maxBackoff }
+        retryCosts += afterTimeout ? Self.timeoutRetryCost : Self.retryCost
+        return backoff(attempt: failures)
+    }
+
     /// Gives back to the quota after a success: `retryCostsTaken` (what its retries took) or, for
     /// a first-try success, the no-retry increment.
     public func recordSuccess(retryCostsTaken: Int) {

@@ -47,6 +47,13 @@ final class ObservationRing: @unchecked Sendable {
 
     var capacity: Int { mask + 1 }
 
+    /// Entries waiting to be drained (a snapshot: the producer may be adding meanwhile).
+    var count: Int {
+        let h = head.value.load(ordering: .acquiring)
+        let t = tail.value.load(ordering: .acquiring)
+        return Int(t &- h)
+    }
+
     /// Producer side. Returns false, and stores nothing, when the ring is full.
     @inlinable
     func push(_ entry: RingEntry) -> Bool {

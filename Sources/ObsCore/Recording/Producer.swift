@@ -45,4 +45,6 @@ public final class Producer: @unchecked Sendable {
 
     /// Observations dropped so far because the ring was full.
     public var droppedCount: Int { dropped.load(ordering: .relaxed) }
+    /// Observations recorded and not yet drained by the aggregator.
+    public var pending: Int { ring.count }
 }

@@ -76,13 +76,7 @@ public final class SpoolShipper: Sendable {
                 retryCosts = 0
             case .failed(let afterTimeout):
                 failures += 1
-                let wait: Double
-                if retry.acquireRetry(afterTimeout: afterTimeout) {
-                    retryCosts += afterTimeout ? RetryPolicy.timeoutRetryCost : RetryPolicy.retryCost
-                    wait = retry.backoff(attempt: failures)
-                } else {
-                    wait = retry.maxBackoff
-                }
+                let wait = retry.waitAfterFailure(failures, afterTimeout: afterTimeout, retryCosts: &retryCosts)
                 try? await Task.sleep(for: .seconds(wait))
             }
         }

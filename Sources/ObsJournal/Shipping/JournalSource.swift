@@ -69,7 +69,8 @@ public final class JournalSource: @unchecked Sendable {
         /// no open batch.
         var idleCursor: String?
         var streams: [String: String] = [:]
-        var started = false
+        /// What was last written to the state file.
+        var saved: JournalState?
     }
 
     public init(settings: JournalSettings, recorder: Recorder, sender: any BatchSender, retry: RetryPolicy = RetryPolicy(), logger: Logger) {
@@ -175,13 +176,7 @@ public final class JournalSource: @unchecked Sendable {
                 if failures == 1 || failures % 10 == 0 {
                     logger.warning("log batch send failed, will retry", metadata: ["group": "\(batch.group)", "reason": "\(reason)", "attempt": "\(failures)"])
                 }
-                let wait: Double
-                if retry.acquireRetry(afterTimeout: afterTimeout) {
-                    retryCosts += afterTimeout ? RetryPolicy.timeoutRetryCost : RetryPolicy.retryCost
-                    wait = retry.backoff(attempt: failures)
-                } else {
-                    wait = retry.maxBackoff
-                }
+                let wait = retry.waitAfterFailure(failures, afterTimeout: afterTimeout, retryCosts: &retryCosts)
                 if deadline == nil, Task.isCancelled { return false }
                 if let deadline, ContinuousClock.now + .seconds(wait) >= deadline { return false }
                 try? await Task.sleep(for: .seconds(wait))
@@ -196,15 +191,34 @@ public final class JournalSource: @unchecked Sendable {
 
     /// Records `batch` as accepted and saves the state it leads to.
     private func accepted(_ batch: ClosedBatch) {
-        let state = tracker.withLock { tracker -> JournalState in
+        let state = tracker.withLock { tracker -> JournalState? in
             tracker.outstanding[batch.serial] = nil
             tracker.streams[batch.key] = batch.lastCursor
-            return Self.state(of: &tracker)
+            return Self.changedState(of: &tracker)
         }
         entriesAccepted.add(batch.events, ordering: .relaxed)
         batchesAccepted.add(1, ordering: .relaxed)
         recorder.health.report("journald", ok: true)
-        save(state)
+        if let state { save(state) }
+    }
+
+    /// The reader stands at the journal's end with no open batch: every entry up to `cursor` is
+    /// accepted or in a batch not yet accepted. When nothing is outstanding, the resume point moves
+    /// to `cursor` and is saved (else a restart would read again from an older point).
+    private func reachedEnd(at cursor: String) {
+        let state = tracker.withLock { tracker -> JournalState? in
+            tracker.idleCursor = cursor
+            return tracker.outstanding.isEmpty ? Self.changedState(of: &tracker) : nil
+        }
+        if let state { save(state) }
+    }
+
+    /// The state to save, when it differs from what was saved last.
+    static func changedState(of tracker: inout Tracker) -> JournalState? {
+        let state = Self.state(of: &tracker)
+        guard state != tracker.saved else { return nil }
+        tracker.saved = state
+        return state
     }
 
     private func save(_ state: JournalState) {
@@ -347,9 +361,7 @@ public final class JournalSource: @unchecked Sendable {
                 pending = false
             } else if try !reader.advance() {
                 closeAged(linger)
-                if open.isEmpty, let cursor = lastReadCursor {
-                    tracker.withLock { $0.idleCursor = cursor }
-                }
+                if open.isEmpty, let cursor = lastReadCursor { reachedEnd(at: cursor) }
                 try reader.wait(seconds: 0.25)
                 continue
             }
@@ -506,6 +518,7 @@ public final class JournalSource: @unchecked Sendable {
             tracker.withLock {
                 $0.streams = saved.streams
                 $0.idleCursor = saved.resume
+                $0.saved = saved
             }
             lastReadCursor = saved.resume
             guard let resume = saved.resume else {
@@ -539,8 +552,12 @@ public final class JournalSource: @unchecked Sendable {
             }
         }
         lastReadCursor = before
-        tracker.withLock { $0.idleCursor = before }
-        save(JournalState(resume: before))
+        let state = JournalState(resume: before)
+        tracker.withLock {
+            $0.idleCursor = before
+            $0.saved = state
+        }
+        save(state)
         return false
     }
 
@@ -549,7 +566,14 @@ public final class JournalSource: @unchecked Sendable {
     /// after it, to be read first (returns true).
     private func resume(_ reader: JournalReader, after cursor: String) throws -> Bool {
         try reader.seek(cursor: cursor)
-        guard try reader.advance() else { return false }
+        if try !reader.advance() {
+            // Nothing at or after the cursor, or libsystemd has not taken in the files yet (seen
+            // when a file was just removed): let it process the directory's changes, then look
+            // again, so that a vacuumed cursor is not missed.
+            try reader.wait(seconds: 0)
+            try reader.seek(cursor: cursor)
+            guard try reader.advance() else { return false }
+        }
         if reader.currentMatches(cursor: cursor) { return false }
         let current = try reader.cursor()
         if let saved = JournalPosition(cursor: cursor), let now = JournalPosition(cursor: current), now.precedes(saved) {
