@@ -8,16 +8,20 @@ import ObsAWS
 struct ObsAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "obs-agent",
-        abstract: "Samples PostgreSQL statistics and ships them to CloudWatch as metrics.",
+        abstract: "Samples PostgreSQL, scrapes Spring and Keycloak, stands in for the X-Ray daemon and ships the journal, to CloudWatch and X-Ray.",
         discussion: """
-            The agent samples each configured PostgreSQL database (pg_stat_database, pg_stat_activity), \
-            aggregates the observations per flush interval, and sends them to CloudWatch with PutMetricData. \
-            With no AWS credentials and no region or endpoint it writes the same data as CloudWatch \
-            Embedded Metric Format lines on stdout. Logs are JSON lines on stdout. SIGTERM and SIGINT \
-            flush what was collected before the agent exits.
+            The agent samples each configured PostgreSQL database (the pg_stat_* views), scrapes the \
+            services' Prometheus endpoints (HikariCP pools, request latencies, Keycloak logins), receives \
+            X-Ray segments on UDP 2000 (sent on with PutTraceSegments, API metrics derived), and reads the \
+            journal (shipped with PutLogEvents, Keycloak event lines and access logs turned into metrics). It \
+            aggregates the observations per flush interval and sends them to CloudWatch with PutMetricData. \
+            With no AWS credentials and no region or endpoint it writes the metrics as CloudWatch Embedded \
+            Metric Format lines on stdout. Logs are JSON lines on stdout. SIGTERM and SIGINT flush what was \
+            collected before the agent exits.
 
             CONFIGURATION
-              --config FILE is YAML (keys: agent, metrics, aws, sources; see docs/CONFIG.md). Values may use \
+              --config FILE is YAML (keys: agent, metrics, aws, delivery, sources: postgres, prometheus, xray, \
+            journald; see docs/CONFIG.md). Values may use \
             ${VAR} and ${VAR:-default}. Without --config the agent reads DB_HOST, DB_PORT, DB_NAME, DB_USER, \
             DB_PASSWORD (and Keycloak's KC_DB_URL_HOST, KC_DB_URL_PORT, KC_DB_URL_DATABASE or KC_DB_URL, \
             KC_DB_USERNAME, KC_DB_PASSWORD; OBS_DB_INSTANCE, OBS_FLUSH_INTERVAL).
@@ -32,7 +36,9 @@ struct ObsAgentCommand: AsyncParsableCommand {
 
             DELIVERY
               Requests wait in a disk spool (delivery.spool_directory, OBS_SPOOL_DIR, else \
-            /var/lib/obs-agent/spool) until AWS accepted them; what is left at exit is sent at the next start.
+            /var/lib/obs-agent/spool) until AWS accepted them; what is left at exit is sent at the next start. \
+            The journal is its own spool: its cursor (journald.state in the spool directory) is saved only \
+            after CloudWatch Logs accepted the entries.
 
             EXIT STATUS
               0 after a clean shutdown; 1 when the agent failed while running; 2 for a configuration error \
