@@ -6,13 +6,13 @@
 
 enum { OBS_MAX_BATCH = 256 };
 
-int obs_recv_batch(int fd, void *buffers, int count, size_t capacity, size_t *lengths) {
+int obs_recv_batch(int fd, void *buffers, int count, size_t stride, size_t capacity, size_t *lengths) {
     struct mmsghdr headers[OBS_MAX_BATCH];
     struct iovec vectors[OBS_MAX_BATCH];
     if (count > OBS_MAX_BATCH) count = OBS_MAX_BATCH;
     memset(headers, 0, sizeof(struct mmsghdr) * (size_t)count);
     for (int i = 0; i < count; i++) {
-        vectors[i].iov_base = (char *)buffers + (size_t)i * capacity;
+        vectors[i].iov_base = (char *)buffers + (size_t)i * stride;
         vectors[i].iov_len = capacity;
         headers[i].msg_hdr.msg_iov = &vectors[i];
         headers[i].msg_hdr.msg_iovlen = 1;

@@ -220,7 +220,7 @@ public struct Agent: Sendable {
             } catch {
                 throw ConfigError("sources.xray.address", error.description)
             }
-            services.append(.init(service: XRayService(source: source)))
+            services.append(.init(service: XRayService(source: source, sink: traces)))
             if let client = delivery.xray {
                 do {
                     services.append(.init(service: try XRaySamplingProxy(host: settings.host, port: source.port, client: client)))

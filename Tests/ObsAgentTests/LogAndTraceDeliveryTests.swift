@@ -59,7 +59,11 @@ struct LogAndTraceDeliveryTests {
         let documents = (0..<60).map { i in
             #"{"id":"\#(String(format: "%016x", i + 1))","trace_id":"\#(traces[i % 3])","name":"user-service","start_time":\#(start),"end_time":\#(start + 0.05),"http":{"request":{"method":"GET","url":"/api/users/\#(i)"}}}"#
         }
-        #expect(sink.publish(documents).count == 2)
+        sink.publish(documents)
+        sink.flush()
+        let spooled = spool.pending()
+        #expect(spooled.count == 1, "60 segments gathered into one batch of two calls")
+        #expect(spooled.first.flatMap(spool.load)?.payload.split(separator: UInt8(ascii: "\n")).count == 2)
         let shipper = SpoolShipper(
             spool: spool, sender: PutTraceSegmentsSender(client: Self.client(.xRay), sink: sink), selfMetrics: metrics, logger: Logger(label: "test"))
         await shipper.drain(within: 30)

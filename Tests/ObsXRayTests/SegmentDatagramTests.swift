@@ -91,3 +91,14 @@ import Testing
         #expect(XRaySource.Settings.parseAddress("host:99999") == nil)
     }
 }
+
+@Suite struct XRayReceiveNapTests {
+    @Test func theNapFitsTheBufferTheKernelGranted() {
+        // The kernel's default (212,992 bytes, reported doubled): no nap.
+        #expect(XRaySource.nap(receiveBuffer: 425_984).tv_nsec == 0)
+        // 8 MiB: a quarter of it fills in about 1 ms at 2 GB/s; 16 MiB and more: capped at 2 ms.
+        #expect(XRaySource.nap(receiveBuffer: 8 << 20).tv_nsec == 1_048_576)
+        #expect(XRaySource.nap(receiveBuffer: 16 << 20).tv_nsec == 2_000_000)
+        #expect(XRaySource.nap(receiveBuffer: 1 << 30).tv_nsec == 2_000_000)
+    }
+}

@@ -5,8 +5,8 @@
 /// Batched UDP receive for the X-Ray source: recvmmsg needs _GNU_SOURCE and its mmsghdr, which
 /// Swift's Glibc module does not expose. Reads up to `count` datagrams into `buffers` (`count`
 /// slots of `capacity` bytes each), waiting for the first only (MSG_WAITFORONE, bounded by the
-/// socket's SO_RCVTIMEO); stores each datagram's length in `lengths`. Returns the number read,
-/// 0 on timeout, or -errno.
-int obs_recv_batch(int fd, void *buffers, int count, size_t capacity, size_t *lengths);
+/// socket's SO_RCVTIMEO); stores each datagram's length in `lengths`. Slot i starts at
+/// `buffers + i * stride` (stride >= capacity). Returns the number read, 0 on timeout, or -errno.
+int obs_recv_batch(int fd, void *buffers, int count, size_t stride, size_t capacity, size_t *lengths);
 
 #endif

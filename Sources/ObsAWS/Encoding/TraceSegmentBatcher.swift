@@ -32,6 +32,18 @@ public enum TraceSegmentBatcher {
 
     /// The PutTraceSegments JSON body: `{"TraceSegmentDocuments": ["...", ...]}`.
     public static func body(_ documents: [String]) -> [UInt8] {
-        Array(("{\"TraceSegmentDocuments\":[" + documents.map(JSONText.quoted).joined(separator: ",") + "]}").utf8)
+        var out: [UInt8] = []
+        appendBody(documents, to: &out)
+        return out
+    }
+
+    /// Appends the PutTraceSegments JSON body of `documents` to `out`.
+    public static func appendBody(_ documents: [String], to out: inout [UInt8]) {
+        out.append(contentsOf: #"{"TraceSegmentDocuments":["#.utf8)
+        for (i, document) in documents.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            JSONText.appendQuoted(document, to: &out)
+        }
+        out.append(contentsOf: "]}".utf8)
     }
 }

@@ -1,9 +1,12 @@
+import ObsDelivery
 import ObsXRay
 import ServiceLifecycle
 
-/// Runs the X-Ray receiver until graceful shutdown; it then hands on what it still had batched.
+/// Runs the X-Ray receiver until graceful shutdown; it then hands on what it still had batched and
+/// waits until that is in the spool (the shippers, which stop after this service, send it).
 struct XRayService: Service, CustomStringConvertible {
     let source: XRaySource
+    let sink: XRayTraceSink
 
     var description: String { "xray(\(source.settings.host):\(source.port))" }
 
@@ -11,5 +14,6 @@ struct XRayService: Service, CustomStringConvertible {
         await cancelWhenGracefulShutdown {
             await source.run()
         }
+        sink.flush()
     }
 }

@@ -24,6 +24,9 @@ public final class SelfMetrics: Sendable {
         case ringFull = "ring_full"
         /// Items of a batch the spool dropped, oldest first, to stay within its size.
         case spoolFull = "spool_full"
+        /// Trace segments that arrived faster than the disk spool could write them, past the
+        /// writer's queue (`XRayTraceSink.maxQueuedBytes`).
+        case spoolBehind = "spool_behind"
         /// A spooled batch file that failed its checksum, moved aside.
         case spoolCorrupt = "spool_corrupt"
         /// A request that will be tried again (throttling, 5xx, timeout): not a loss.
@@ -60,7 +63,7 @@ public final class SelfMetrics: Sendable {
         /// Whether this reason loses data (else it is an incident that loses nothing).
         public var isDrop: Bool {
             switch self {
-            case .nonFiniteValue, .valueOutOfRange, .batchRejected, .ringFull, .spoolFull,
+            case .nonFiniteValue, .valueOutOfRange, .batchRejected, .ringFull, .spoolFull, .spoolBehind,
                 .spoolCorrupt, .logEventTooOld, .logEventTooNew, .segmentOversized, .segmentUnprocessed, .datagramNoHeader,
                 .datagramBadHeader, .datagramBadJSON, .datagramOversize, .segmentBadID, .segmentBadTraceID, .segmentBadTimes,
                 .subsegmentMissingFields, .journalGap:

@@ -8,38 +8,43 @@ public enum RouteTemplate {
     /// The route of `url` (a full URL or a path): its path with identifiers collapsed, no query.
     public static func route(of url: String) -> String {
         var url = url
-        return url.withUTF8 { bytes -> String in
-            var start = 0
-            var end = bytes.count
-            // Skip `scheme://host[:port]`.
-            if let colon = firstIndex(of: UInt8(ascii: ":"), in: bytes, from: 0), colon + 2 < bytes.count,
-                bytes[colon + 1] == UInt8(ascii: "/"), bytes[colon + 2] == UInt8(ascii: "/")
-            {
-                start = firstIndex(of: UInt8(ascii: "/"), in: bytes, from: colon + 3) ?? bytes.count
-            }
-            for i in start..<bytes.count where bytes[i] == UInt8(ascii: "?") || bytes[i] == UInt8(ascii: "#") {
-                end = i
-                break
-            }
-            guard start < end else { return "/" }
-            var out: [UInt8] = []
-            out.reserveCapacity(end - start)
-            var segmentStart = start
-            var i = start
-            while i <= end {
-                if i == end || bytes[i] == UInt8(ascii: "/") {
-                    let segment = UnsafeBufferPointer(rebasing: bytes[segmentStart..<i])
-                    if isIdentifier(segment) {
-                        out.append(contentsOf: placeholder.utf8)
-                    } else {
-                        out.append(contentsOf: segment)
-                    }
-                    if i < end { out.append(UInt8(ascii: "/")) }
-                    segmentStart = i + 1
+        var out: [UInt8] = []
+        url.withUTF8 { appendRoute(of: $0, to: &out) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the route of the URL in `bytes` to `out` (what `route(of:)` returns, as bytes).
+    public static func appendRoute(of bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        var start = 0
+        var end = bytes.count
+        // Skip `scheme://host[:port]`.
+        if let colon = firstIndex(of: UInt8(ascii: ":"), in: bytes, from: 0), colon + 2 < bytes.count,
+            bytes[colon + 1] == UInt8(ascii: "/"), bytes[colon + 2] == UInt8(ascii: "/")
+        {
+            start = firstIndex(of: UInt8(ascii: "/"), in: bytes, from: colon + 3) ?? bytes.count
+        }
+        for i in start..<bytes.count where bytes[i] == UInt8(ascii: "?") || bytes[i] == UInt8(ascii: "#") {
+            end = i
+            break
+        }
+        guard start < end else {
+            out.append(UInt8(ascii: "/"))
+            return
+        }
+        var segmentStart = start
+        var i = start
+        while i <= end {
+            if i == end || bytes[i] == UInt8(ascii: "/") {
+                let segment = UnsafeBufferPointer(rebasing: bytes[segmentStart..<i])
+                if isIdentifier(segment) {
+                    out.append(contentsOf: placeholder.utf8)
+                } else {
+                    out.append(contentsOf: segment)
                 }
-                i += 1
+                if i < end { out.append(UInt8(ascii: "/")) }
+                segmentStart = i + 1
             }
-            return String(decoding: out, as: UTF8.self)
+            i += 1
         }
     }
 

@@ -9,6 +9,9 @@ public enum SendOutcome: Sendable, Equatable {
     case partiallyDelivered(rejected: Int, reason: SelfMetrics.Reason)
     /// Worth trying again later (throttling, 5xx, a timeout); `afterTimeout` when no answer came.
     case retry(reason: String, afterTimeout: Bool)
+    /// Part was delivered and the rest is worth trying again: `remaining` replaces the batch in the
+    /// spool, and the retry sends only that.
+    case retryRemaining(SpooledBatch, reason: String, afterTimeout: Bool)
     /// Refused for good (a validation error): retrying cannot help.
     case rejected(reason: String)
 }

@@ -119,7 +119,11 @@ public final class SpoolShipper: Sendable {
             selfMetrics.count(.batchRejected, batch.items)
             logger.error("batch rejected", metadata: ["kind": "\(sender.kind)", "items": "\(batch.items)", "reason": "\(reason)"])
             return .done
-        case .retry(let reason, let afterTimeout):
+        case .retry(let reason, let afterTimeout), .retryRemaining(_, let reason, let afterTimeout):
+            if case .retryRemaining(let remaining, _, _) = outcome, !spool.replace(id, with: remaining) {
+                // The batch stays whole: what was delivered of it may go twice.
+                logger.warning("cannot shorten a partly delivered batch", metadata: ["kind": "\(sender.kind)", "batch": "\(id)"])
+            }
             selfMetrics.count(.requestRetried)
             logger.warning("send failed, will retry", metadata: ["kind": "\(sender.kind)", "batch": "\(id)", "reason": "\(reason)"])
             return .failed(afterTimeout: afterTimeout)

@@ -142,6 +142,23 @@ public final class DiskSpool: Sendable {
         unlink(path(id))
     }
 
+    /// Replaces what batch `id` holds with `batch` (durably, in one rename), keeping its place:
+    /// what a sender does when part of a batch was delivered and the rest must wait. Returns false,
+    /// and leaves the old contents, when `id` is gone or the write fails.
+    @discardableResult
+    public func replace(_ id: SpoolBatchID, with batch: SpooledBatch) -> Bool {
+        guard let bytes = try? SpoolFile.encode(batch) else { return false }
+        return index.withLock { index in
+            guard let i = index.entries.firstIndex(where: { $0.id == id }),
+                (try? SpoolFile.writeDurably(bytes, to: path(id), directory: directory)) != nil
+            else { return false }
+            index.bytes += bytes.count - index.entries[i].size
+            index.entries[i].size = bytes.count
+            index.entries[i].items = batch.items
+            return true
+        }
+    }
+
     private func forget(_ id: SpoolBatchID) {
         index.withLock { index in
             if let i = index.entries.firstIndex(where: { $0.id == id }) {

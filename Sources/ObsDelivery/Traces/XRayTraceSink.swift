@@ -5,27 +5,118 @@ import ObsCore
 
 /// Delivers X-Ray segment documents through the spool, 50 a call, each at most 64 kB (larger ones
 /// are counted as `segment_oversized`).
-public struct XRayTraceSink: Sendable {
+///
+/// The receiver must never wait for the disk: a spool write costs two fsyncs (a few milliseconds on
+/// a cloud volume), so one file for every 50 segments caps a host at a few tens of thousands of
+/// segments a second, and the socket overflows behind it. `publish` queues the documents; a writer
+/// thread writes whatever has gathered as one spool batch (up to `maxCallsPerBatch` calls, one
+/// PutTraceSegments body a line) while the next ones gather: the faster segments arrive, the more
+/// each write carries. Past `maxQueuedBytes` waiting (the disk has stalled), segments are counted as
+/// `spool_behind` and dropped.
+public final class XRayTraceSink: @unchecked Sendable {
     public static let batchKind = "put-trace-segments"
+    /// PutTraceSegments calls one spooled batch holds at most (1,000 segments).
+    public static let maxCallsPerBatch = 20
     public let spool: DiskSpool
-    private let selfMetrics: SelfMetrics
-    private let logger: Logger
+    public let maxQueuedBytes: Int
+    let selfMetrics: SelfMetrics
+    let logger: Logger
 
-    public init(spool: DiskSpool, selfMetrics: SelfMetrics, logger: Logger) {
+    private struct Queue {
+        var documents: [String] = []
+        var bytes = 0
+        /// A batch is being written.
+        var writing = false
+        /// The writer thread runs (it ends after a few idle seconds and starts again on demand).
+        var writerRunning = false
+    }
+
+    private let condition = NSCondition()
+    private var queue = Queue()  // guarded by `condition`
+
+    public init(spool: DiskSpool, selfMetrics: SelfMetrics, logger: Logger, maxQueuedBytes: Int = 32 << 20) {
         self.spool = spool
         self.selfMetrics = selfMetrics
         self.logger = logger
+        self.maxQueuedBytes = maxQueuedBytes
     }
 
-    @discardableResult
-    public func publish(_ documents: [String], now: Int64 = Int64(Date().timeIntervalSince1970)) -> [SpoolBatchID] {
-        let (batches, oversized) = TraceSegmentBatcher.batches(documents)
-        if oversized > 0 { selfMetrics.count(.segmentOversized, oversized) }
-        return batches.compactMap { batch in
-            spool.accept(
-                SpooledBatch(kind: Self.batchKind, created: now, items: batch.count, payload: TraceSegmentBatcher.body(batch)),
-                selfMetrics: selfMetrics, logger: logger)
+    /// Queues `documents` for the spool; returns at once. `created` is kept with the batch.
+    public func publish(_ documents: [String]) {
+        var accepted: [String] = []
+        accepted.reserveCapacity(documents.count)
+        var bytes = 0
+        var oversized = 0
+        for document in documents {
+            let size = document.utf8.count
+            if size > XRayLimits.maxDocumentBytes {
+                oversized += 1
+            } else {
+                accepted.append(document)
+                bytes += size
+            }
         }
+        if oversized > 0 { selfMetrics.count(.segmentOversized, oversized) }
+        guard !accepted.isEmpty else { return }
+        condition.lock()
+        defer { condition.unlock() }
+        guard queue.bytes + bytes <= maxQueuedBytes else {
+            selfMetrics.count(.spoolBehind, accepted.count)
+            logger.error("segments arrive faster than the spool can write them; dropped", metadata: ["segments": "\(accepted.count)"])
+            return
+        }
+        queue.documents += accepted
+        queue.bytes += bytes
+        if !queue.writerRunning {
+            queue.writerRunning = true
+            let thread = Thread { [self] in writeLoop() }
+            thread.name = "obs.xray-spool"
+            thread.start()
+        }
+        condition.signal()
+    }
+
+    /// Blocks until every document published so far is in the spool (or counted as not).
+    public func flush() {
+        condition.lock()
+        while !queue.documents.isEmpty || queue.writing { condition.wait() }
+        condition.unlock()
+    }
+
+    private func writeLoop() {
+        condition.lock()
+        while true {
+            if queue.documents.isEmpty {
+                if !condition.wait(until: Date(timeIntervalSinceNow: 5)) && queue.documents.isEmpty {
+                    queue.writerRunning = false
+                    condition.unlock()
+                    return
+                }
+                continue
+            }
+            let take = min(queue.documents.count, Self.maxCallsPerBatch * XRayLimits.maxSegmentsPerCall)
+            let documents = Array(queue.documents[..<take])
+            queue.documents.removeFirst(take)
+            queue.bytes = queue.documents.isEmpty ? 0 : queue.bytes - documents.reduce(0) { $0 + $1.utf8.count }
+            queue.writing = true
+            condition.unlock()
+            write(documents)
+            condition.lock()
+            queue.writing = false
+            condition.broadcast()
+        }
+    }
+
+    private func write(_ documents: [String]) {
+        var payload: [UInt8] = []
+        payload.reserveCapacity(documents.reduce(0) { $0 + $1.utf8.count } * 11 / 10 + 64)
+        for (k, call) in TraceSegmentBatcher.batches(documents).batches.enumerated() {
+            if k > 0 { payload.append(UInt8(ascii: "\n")) }
+            TraceSegmentBatcher.appendBody(call, to: &payload)
+        }
+        spool.accept(
+            SpooledBatch(kind: Self.batchKind, created: Int64(Date().timeIntervalSince1970), items: documents.count, payload: payload),
+            selfMetrics: selfMetrics, logger: logger)
     }
 }
 
@@ -45,10 +136,41 @@ public struct PutTraceSegmentsSender: BatchSender {
         self.sink = sink
     }
 
+    /// Sends the batch's calls (one PutTraceSegments body a line) in turn. When a call fails with a
+    /// reason worth retrying after others were delivered, the calls not yet delivered are returned
+    /// to replace the batch in the spool, so that the retry sends only those. A call refused for
+    /// good is counted (`batch_rejected`) and the others go on.
     public func send(_ batch: SpooledBatch) async -> SendOutcome {
+        let calls = batch.payload.split(separator: UInt8(ascii: "\n")).map(Array.init)
+        var unprocessed = 0
+        for (k, call) in calls.enumerated() {
+            // Every call but the last holds 50 segments (how the sink writes them).
+            let items = min(XRayLimits.maxSegmentsPerCall, batch.items - k * XRayLimits.maxSegmentsPerCall)
+            let outcome = await sendCall(call)
+            switch outcome {
+            case .delivered:
+                continue
+            case .partiallyDelivered(let rejected, _):
+                unprocessed += rejected
+            case .rejected(let reason):
+                sink.selfMetrics.count(.batchRejected, max(items, 0))
+                sink.logger.error("trace segments rejected", metadata: ["items": "\(items)", "reason": "\(reason)"])
+            case .retry(let reason, let afterTimeout), .retryRemaining(_, let reason, let afterTimeout):
+                guard k > 0 else { return outcome }
+                if unprocessed > 0 { sink.selfMetrics.count(.segmentUnprocessed, unprocessed) }
+                var remaining = batch
+                remaining.items = batch.items - k * XRayLimits.maxSegmentsPerCall
+                remaining.payload = Array(calls[k...].joined(separator: [UInt8(ascii: "\n")]))
+                return .retryRemaining(remaining, reason: reason, afterTimeout: afterTimeout)
+            }
+        }
+        return unprocessed > 0 ? .partiallyDelivered(rejected: unprocessed, reason: .segmentUnprocessed) : .delivered
+    }
+
+    private func sendCall(_ body: [UInt8]) async -> SendOutcome {
         let response: HTTPResponse
         do {
-            response = try await client.send(path: "/TraceSegments", headers: [("Content-Type", "application/json")], body: batch.payload)
+            response = try await client.send(path: "/TraceSegments", headers: [("Content-Type", "application/json")], body: body)
         } catch {
             return error.outcome
         }
@@ -57,8 +179,10 @@ public struct PutTraceSegmentsSender: BatchSender {
         else { return .delivered }
         let retryIDs = Set(unprocessed.filter { Self.retryableCodes.contains($0["ErrorCode"] as? String ?? "") }.compactMap { $0["Id"] as? String })
         if !retryIDs.isEmpty {
-            let documents = Self.documents(batch.payload).filter { Self.segmentID($0).map(retryIDs.contains) ?? false }
+            let documents = Self.documents(body).filter { Self.segmentID($0).map(retryIDs.contains) ?? false }
             sink.publish(documents)
+            // On disk before this batch leaves the spool: a crash now must not lose them.
+            sink.flush()
         }
         return .partiallyDelivered(rejected: unprocessed.count - retryIDs.count, reason: .segmentUnprocessed)
     }

@@ -169,7 +169,7 @@ public final class JournalSource: @unchecked Sendable {
             case .rejected(let reason):
                 recorder.selfMetrics.count(.batchRejected, batch.events)
                 logger.error("log batch rejected", metadata: ["group": "\(batch.group)", "events": "\(batch.events)", "reason": "\(reason)"])
-            case .retry(let reason, let afterTimeout):
+            case .retry(let reason, let afterTimeout), .retryRemaining(_, let reason, let afterTimeout):
                 recorder.selfMetrics.count(.requestRetried)
                 failures += 1
                 recorder.health.report("journald", ok: false, reason: "CloudWatch Logs: \(reason)")
@@ -279,8 +279,8 @@ public final class JournalSource: @unchecked Sendable {
                 recorder.health.report("journald", ok: false, reason: "\(error)")
                 logger.error("journal read failed, reopening", metadata: ["error": "\(error)"])
                 let wait = min(30, 0.5 * Double(1 << min(failures, 6)))
-                let until = Date().addingTimeInterval(wait)
-                while Date() < until, !stopping.load(ordering: .relaxed) { usleep(100_000) }
+                let until = Monotonic.seconds() + wait
+                while Monotonic.seconds() < until, !stopping.load(ordering: .relaxed) { usleep(100_000) }
             }
         }
     }
@@ -291,6 +291,7 @@ public final class JournalSource: @unchecked Sendable {
         let key: String
         var builder: LogBatchBuilder
         var lastCursor = ""
+        /// When it was opened, in monotonic seconds (its age decides when it is sent).
         let opened: Double
 
         init(serial: Int, key: String, builder: LogBatchBuilder, opened: Double) {
@@ -352,7 +353,7 @@ public final class JournalSource: @unchecked Sendable {
                 unlessStopping: stopping)
         }
         func closeAged(_ age: Double) {
-            let now = Date().timeIntervalSince1970
+            let now = Monotonic.seconds()
             for batch in self.open.values where now - batch.opened >= age { close(batch) }
         }
 
@@ -459,7 +460,7 @@ public final class JournalSource: @unchecked Sendable {
             } else {
                 batch = OpenBatch(
                     serial: nextSerial, key: streamNames.key, builder: LogBatchBuilder(group: streamNames.group, stream: streamNames.stream),
-                    opened: now)
+                    opened: Monotonic.seconds())
                 let serial = nextSerial
                 tracker.withLock { $0.outstanding[serial] = .some(previousCursor) }
                 nextSerial += 1

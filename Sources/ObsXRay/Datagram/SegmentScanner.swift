@@ -1,16 +1,26 @@
 import Foundation
+import ObsCore
 
 /// A one-pass JSON reader for segment documents: it checks the whole text is well-formed JSON (RFC
 /// 8259) and picks out the fields the agent uses, without building a dictionary of everything,
 /// which is what makes a segment cost a few microseconds instead of tens.
 struct SegmentScanner {
+    /// Where a string value sits in the scanned bytes (between its quotes), and whether it holds
+    /// escapes. The agent's own checks (ids, trace ids) read the bytes in place; text is made only
+    /// of the strings that are used, and only when they are (`text(_:in:)`).
+    struct Span: Equatable {
+        var start: Int
+        var end: Int
+        var escaped: Bool
+    }
+
     /// The fields of a segment document the agent reads.
     struct Fields: Equatable {
-        var id: String?
-        var traceID: String?
-        var parentID: String?
-        var type: String?
-        var name: String?
+        var id: Span?
+        var traceID: Span?
+        var parentID: Span?
+        var type: Span?
+        var name: Span?
         var startTime: Double?
         var endTime: Double?
         var inProgress: Bool?
@@ -18,12 +28,25 @@ struct SegmentScanner {
         var error = false
         var throttle = false
         var hasHTTPRequest = false
-        var method: String?
-        var url: String?
+        var method: Span?
+        var url: Span?
         var status: Double?
         /// For the daemon's header line.
-        var format: String?
+        var format: Span?
         var version: Double?
+    }
+
+    /// The text of `span` in `bytes` (the bytes that were scanned), escapes decoded.
+    static func text(_ span: Span?, in bytes: UnsafeRawBufferPointer) -> String? {
+        guard let span else { return nil }
+        let raw = UnsafeRawBufferPointer(rebasing: bytes[span.start..<span.end])
+        return span.escaped ? unescape(raw) : String(decoding: raw, as: UTF8.self)
+    }
+
+    /// Whether `span` holds exactly `text` (escape-free spans only: the values compared are ASCII words).
+    static func span(_ span: Span?, in bytes: UnsafeRawBufferPointer, equals text: StaticString) -> Bool {
+        guard let span, !span.escaped, span.end - span.start == text.utf8CodeUnitCount else { return false }
+        return memcmp(bytes.baseAddress! + span.start, text.utf8Start, text.utf8CodeUnitCount) == 0
     }
 
     /// Deeper nesting is refused (a hostile document must not exhaust the stack).
@@ -122,19 +145,9 @@ struct SegmentScanner {
             return array(depth: depth + 1)
         case UInt8(ascii: "\""):
             guard let range = stringRange() else { return false }
+            if !range.ascii && !Self.isValidUTF8(UnsafeRawBufferPointer(rebasing: bytes[range.start..<range.end])) { return false }
             if let key, wantsString(at: path, key: key) {
-                let raw = UnsafeRawBufferPointer(rebasing: bytes[range.start..<range.end])
-                let text: String
-                if range.escaped {
-                    guard let unescaped = Self.unescape(raw) else { return false }
-                    text = unescaped
-                } else {
-                    guard range.ascii || Self.isValidUTF8(raw) else { return false }
-                    text = String(decoding: raw, as: UTF8.self)
-                }
-                keep(string: text, at: path, key: key)
-            } else if !range.ascii && !Self.isValidUTF8(UnsafeRawBufferPointer(rebasing: bytes[range.start..<range.end])) {
-                return false
+                keep(span: Span(start: range.start, end: range.end, escaped: range.escaped), at: path, key: key)
             }
             return true
         case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
@@ -254,42 +267,42 @@ struct SegmentScanner {
     }
 
     /// The bytes of a JSON string (between its quotes), checked for form (no control characters,
-    /// valid escapes); nil when malformed. UTF-8 is checked where the text is read.
+    /// valid escapes); nil when malformed. UTF-8 is checked by the caller when `ascii` is false.
+    ///
+    /// Eight bytes at a time: a word with no quote, backslash or control character in it (the
+    /// common case: ids, names, URLs) costs a few instructions; the first such byte is found with
+    /// one count of trailing zeros.
     private mutating func stringRange() -> (start: Int, end: Int, escaped: Bool, ascii: Bool)? {
         index += 1  // "
         let start = index
         var escaped = false
-        var ascii = true
-        let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        // Fast path: find the closing quote, then check the span between in one tight pass.
-        if let found = memchr(base + index, Int32(UInt8(ascii: "\"")), bytes.count - index) {
-            let quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
-            var special: UInt8 = 0
-            var high: UInt8 = 0
-            for i in index..<quote {
-                let byte = base[i]
-                special |= (byte < 0x20 || byte == UInt8(ascii: "\\")) ? 1 : 0
-                high |= byte & 0x80
+        var high: UInt64 = 0
+        let count = bytes.count
+        let base = bytes.baseAddress!
+        while true {
+            // Skip the ordinary bytes.
+            while index + 8 <= count {
+                let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                let stops = JSONText.stopBytes(word)
+                if stops == 0 {
+                    high |= word
+                    index += 8
+                    continue
+                }
+                let ordinary = stops.trailingZeroBitCount >> 3
+                if ordinary > 0 { high |= word & ((1 << UInt64(ordinary * 8)) &- 1) }
+                index += ordinary
+                break
             }
-            if special == 0 {
-                index = quote + 1
-                return (start, quote, false, high == 0)
-            }
-        }
-        while index < bytes.count {
-            let byte = base[index]
-            if byte > UInt8(ascii: "\\") || (byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\")) {
-                if byte >= 0x80 { ascii = false }
-                index += 1
-                continue
-            }
-            if byte == UInt8(ascii: "\"") {
+            // One byte at a time near the end, and at each stop byte.
+            guard index < count else { return nil }
+            let byte = base.load(fromByteOffset: index, as: UInt8.self)
+            switch byte {
+            case UInt8(ascii: "\""):
                 let end = index
                 index += 1
-                return (start, end, escaped, ascii)
-            }
-            if byte < 0x20 { return nil }
-            if byte == UInt8(ascii: "\\") {
+                return (start, end, escaped, high & 0x8080_8080_8080_8080 == 0)
+            case UInt8(ascii: "\\"):
                 escaped = true
                 index += 1
                 guard let next = peek else { return nil }
@@ -298,16 +311,18 @@ struct SegmentScanner {
                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                     index += 1
                 case UInt8(ascii: "u"):
-                    guard index + 5 <= bytes.count, bytes[(index + 1)..<(index + 5)].allSatisfy(Self.isHexDigit) else { return nil }
+                    guard index + 5 <= count, bytes[(index + 1)..<(index + 5)].allSatisfy(Self.isHexDigit) else { return nil }
                     index += 5
                 default:
                     return nil
                 }
-                continue
+            case 0..<0x20:
+                return nil
+            default:
+                high |= UInt64(byte)
+                index += 1
             }
-            index += 1
         }
-        return nil
     }
 
     private static func isHexDigit(_ byte: UInt8) -> Bool {
@@ -388,25 +403,63 @@ struct SegmentScanner {
             while let d = peek, d >= 48 && d <= 57 { index += 1 }
         }
         guard convert else { return 0 }
-        let length = index - start
-        guard length < 64 else { return Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)) }
+        return Self.decimal(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+    }
+
+    /// Powers of ten that a Double holds exactly.
+    private static let exactPowersOfTen: [Double] = (0...22).map { power in (0..<power).reduce(1.0) { value, _ in value * 10 } }
+
+    /// The value of a number already checked for form. Segment times (`1795729074.1045`) and
+    /// status codes take the exact fast path: a significand of at most 2^53 and a power of ten of
+    /// at most 22 give a correctly rounded result with one multiplication or division. Anything
+    /// else goes to `strtod`.
+    static func decimal(_ text: UnsafeRawBufferPointer) -> Double? {
+        var i = 0
+        let negative = text.first == UInt8(ascii: "-")
+        if negative { i += 1 }
+        var significand: UInt64 = 0
+        var exponent = 0
+        var exact = true
+        var seenPoint = false
+        while i < text.count {
+            let byte = text[i]
+            if byte == UInt8(ascii: ".") {
+                seenPoint = true
+            } else if byte >= 48 && byte <= 57 {
+                let (times10, overflow1) = significand.multipliedReportingOverflow(by: 10)
+                let (next, overflow2) = times10.addingReportingOverflow(UInt64(byte - 48))
+                if overflow1 || overflow2 { exact = false; break }
+                significand = next
+                if seenPoint { exponent -= 1 }
+            } else {
+                break  // an exponent: rare in segments
+            }
+            i += 1
+        }
+        if exact && i == text.count && significand <= 1 << 53 && exponent >= -22 {
+            let value = Double(significand)
+            let scaled = exponent == 0 ? value : value / exactPowersOfTen[-exponent]
+            return negative ? -scaled : scaled
+        }
+        let length = text.count
+        guard length < 64 else { return Double(String(decoding: text, as: UTF8.self)) }
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: length + 1) { buffer in
-            for i in 0..<length { buffer[i] = CChar(bitPattern: bytes[start + i]) }
+            for k in 0..<length { buffer[k] = CChar(bitPattern: text[k]) }
             buffer[length] = 0
             return strtod(buffer.baseAddress!, nil)
         }
     }
 
-    private mutating func keep(string: String, at path: Path, key: Key) {
+    private mutating func keep(span: Span, at path: Path, key: Key) {
         switch (path, key) {
-        case (.root, .id): fields.id = string
-        case (.root, .traceID): fields.traceID = string
-        case (.root, .parentID): fields.parentID = string
-        case (.root, .type): fields.type = string
-        case (.root, .name): fields.name = string
-        case (.root, .format): fields.format = string
-        case (.request, .method): fields.method = string
-        case (.request, .url): fields.url = string
+        case (.root, .id): fields.id = span
+        case (.root, .traceID): fields.traceID = span
+        case (.root, .parentID): fields.parentID = span
+        case (.root, .type): fields.type = span
+        case (.root, .name): fields.name = span
+        case (.root, .format): fields.format = span
+        case (.request, .method): fields.method = span
+        case (.request, .url): fields.url = span
         default: break
         }
     }

@@ -16,6 +16,10 @@ final class UDPSocket: @unchecked Sendable {
     /// Datagrams read per `recvmmsg` call, and the buffer of each (the largest UDP payload).
     static let batch = 64
     static let datagramCapacity = 65_536
+    /// Slots are this far apart: not a multiple of 4 KiB, so that the first bytes of the slots (where
+    /// a typical datagram of a few hundred bytes lands) fall in different cache sets. At a stride of
+    /// exactly 64 KiB, all 64 would compete for the same few sets of the L1 and L2 caches.
+    static let slotStride = 65_536 + 17 * 64
 
     private let buffers: UnsafeMutableRawPointer
     private let lengths: UnsafeMutablePointer<Int>
@@ -32,8 +36,12 @@ final class UDPSocket: @unchecked Sendable {
         defer { freeaddrinfo(info) }
         let fd = socket(address.pointee.ai_family, Int32(SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else { throw .cannotBind("socket: \(String(cString: strerror(errno)))") }
-        var size = Int32(receiveBufferBytes)
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var size = Int32(clamping: receiveBufferBytes)
+        // SO_RCVBUFFORCE passes `net.core.rmem_max` where the agent may (CAP_NET_ADMIN, as a host's
+        // root); elsewhere the kernel caps SO_RCVBUF at it.
+        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         guard bind(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 else {
@@ -51,7 +59,7 @@ final class UDPSocket: @unchecked Sendable {
         receiveBuffer = Int(granted)
         descriptor = fd
 
-        buffers = .allocate(byteCount: Self.batch * Self.datagramCapacity, alignment: 16)
+        buffers = .allocate(byteCount: Self.batch * Self.slotStride, alignment: 64)
         lengths = .allocate(capacity: Self.batch)
     }
 
@@ -65,11 +73,11 @@ final class UDPSocket: @unchecked Sendable {
     /// `body`. Returns how many were read.
     func receive(_ body: (UnsafeRawBufferPointer) -> Void) -> Int {
         let count = lengths.withMemoryRebound(to: Int.self, capacity: Self.batch) {
-            Int(obs_recv_batch(descriptor, buffers, Int32(Self.batch), Self.datagramCapacity, UnsafeMutableRawPointer($0).assumingMemoryBound(to: size_t.self)))
+            Int(obs_recv_batch(descriptor, buffers, Int32(Self.batch), Self.slotStride, Self.datagramCapacity, UnsafeMutableRawPointer($0).assumingMemoryBound(to: size_t.self)))
         }
         guard count > 0 else { return 0 }
         for i in 0..<count {
-            body(UnsafeRawBufferPointer(start: buffers + i * Self.datagramCapacity, count: lengths[i]))
+            body(UnsafeRawBufferPointer(start: buffers + i * Self.slotStride, count: lengths[i]))
         }
         return count
     }
