@@ -76,7 +76,7 @@ struct JournalEndToEndTests {
     }
 
     /// What landed in each unit's group, as entry numbers in the order the endpoint returns them.
-    static func landed(group: String) async throws -> [String: [Int]] {
+    static func landed(group: String, units: [String] = units) async throws -> [String: [Int]] {
         let reader = TestServices.repositoryRoot.appendingPathComponent("scripts/lib/aws_read.py").path
         var result: [String: [Int]] = [:]
         for unit in units {
@@ -116,19 +116,27 @@ struct JournalEndToEndTests {
             try? FileManager.default.removeItem(atPath: config)
         }
 
-        // Killed while shipping, again and again.
+        // Killed while shipping, again and again: each time right after the endpoint accepted a
+        // request of this run (in the first, past creating the group and stream), after a random
+        // pause, so that restarts resume from saved cursors with more to send.
         let kills = 4
         var generator = SystemRandomNumberGenerator()
         for round in 0..<kills {
+            let acceptedBefore = try await proxy.stats().outcomes["forwarded_ok", default: 0]
             let agent = try Self.startAgent(config: config, spool: spool, endpoint: proxy.url)
             #expect(await agent.waitForOutput(containing: "obs-agent starting", timeout: 20), "round \(round)")
-            try await Task.sleep(for: .milliseconds(Int.random(in: 150...700, using: &generator)))
+            let progressDeadline = Date().addingTimeInterval(20)
+            while try await proxy.stats().outcomes["forwarded_ok", default: 0] < acceptedBefore + (round == 0 ? 3 : 1), Date() < progressDeadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...150, using: &generator)))
             kill(agent.process.processIdentifier, SIGKILL)
             _ = await agent.wait(timeout: 10)
         }
 
         let afterKills = try await Self.landed(group: group).values.map(\.count).reduce(0, +)
         print("journal end-to-end: \(afterKills) of \(first) entries had landed when the kills were over")
+        #expect(afterKills > 0, "the kills came after entries were accepted")
 
         // The endpoint is down while more entries are written; then it comes back.
         let agent = try Self.startAgent(config: config, spool: spool, endpoint: proxy.url)
