@@ -29,6 +29,9 @@ public final class XRayTraceSink: @unchecked Sendable {
         var writing = false
         /// The writer thread runs (it ends after a few idle seconds and starts again on demand).
         var writerRunning = false
+        /// When (monotonic seconds) a drop was last logged: at most one line a second.
+        var lastBehindLog = -Double.infinity
+        var behindSinceLog = 0
     }
 
     private let condition = NSCondition()
@@ -41,7 +44,7 @@ public final class XRayTraceSink: @unchecked Sendable {
         self.maxQueuedBytes = maxQueuedBytes
     }
 
-    /// Queues `documents` for the spool; returns at once. `created` is kept with the batch.
+    /// Queues `documents` for the spool; returns at once.
     public func publish(_ documents: [String]) {
         var accepted: [String] = []
         accepted.reserveCapacity(documents.count)
@@ -62,7 +65,13 @@ public final class XRayTraceSink: @unchecked Sendable {
         defer { condition.unlock() }
         guard queue.bytes + bytes <= maxQueuedBytes else {
             selfMetrics.count(.spoolBehind, accepted.count)
-            logger.error("segments arrive faster than the spool can write them; dropped", metadata: ["segments": "\(accepted.count)"])
+            queue.behindSinceLog += accepted.count
+            let now = Monotonic.seconds()
+            if now - queue.lastBehindLog >= 1 {
+                logger.error("segments arrive faster than the spool can write them; dropped", metadata: ["segments": "\(queue.behindSinceLog)"])
+                queue.lastBehindLog = now
+                queue.behindSinceLog = 0
+            }
             return
         }
         queue.documents += accepted
