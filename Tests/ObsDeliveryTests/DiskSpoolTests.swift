@@ -32,6 +32,24 @@ import Testing
         #expect(reopened.oldestAge(now: 1_700_000_011) == 10)
     }
 
+    @Test func aReplacedBatchKeepsItsPlaceAndTheSizesFollow() throws {
+        let dir = Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spool = try DiskSpool(directory: dir, maxBytes: 1 << 20, selfMetrics: SelfMetrics())
+        let ids = try (0..<3).map { try spool.append(Self.batch($0, items: 10, size: 1_000)) }
+        let before = spool.bytes
+        #expect(spool.replace(ids[1], with: Self.batch(7, items: 4, size: 400)))
+        #expect(spool.pending() == ids, "same place in the queue")
+        #expect(spool.load(ids[1]) == Self.batch(7, items: 4, size: 400))
+        let sizes = try (old: SpoolFile.encode(Self.batch(1, items: 10, size: 1_000)).count, new: SpoolFile.encode(Self.batch(7, items: 4, size: 400)).count)
+        #expect(spool.bytes == before - sizes.old + sizes.new)
+        let reopened = try DiskSpool(directory: dir, maxBytes: 1 << 20, selfMetrics: SelfMetrics())
+        #expect(reopened.bytes == spool.bytes && reopened.load(ids[1]) == Self.batch(7, items: 4, size: 400))
+        spool.remove(ids[2])
+        #expect(!spool.replace(ids[2], with: Self.batch(8)), "a batch that is gone is not written back")
+        #expect(spool.load(ids[2]) == nil)
+    }
+
     @Test func aFullSpoolDropsTheOldestAndCountsTheirItems() throws {
         let dir = Self.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

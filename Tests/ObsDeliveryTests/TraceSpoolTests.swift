@@ -25,7 +25,13 @@ final class ScriptedXRayTransport: HTTPTransport, @unchecked Sendable {
             state.calls.append(ids)
             return state.script.isEmpty ? 200 : state.script.removeFirst()
         }
-        return HTTPResponse(status: status, body: Array((status == 200 ? #"{"UnprocessedTraceSegments":[]}"# : #"{"__type":"ServiceUnavailableException","message":"down"}"#).utf8))
+        let body: String
+        switch status {
+        case 200: body = #"{"UnprocessedTraceSegments":[]}"#
+        case 400: body = #"{"__type":"InvalidRequestException","message":"bad segment"}"#
+        default: body = #"{"__type":"ServiceUnavailableException","message":"down"}"#
+        }
+        return HTTPResponse(status: status, body: Array(body.utf8))
     }
 
     var calls: [[String]] { state.withLock { $0.calls } }
@@ -61,14 +67,36 @@ final class ScriptedXRayTransport: HTTPTransport, @unchecked Sendable {
 
     @Test func aSinkBehindItsQueueBoundCountsWhatItDrops() throws {
         let metrics = SelfMetrics()
+        // A bound below one batch of 50 (about 5 kB) and above one of 30 (about 3 kB).
         let (sink, directory) = try Self.sink(metrics, maxQueuedBytes: 4_000)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        // Each batch is about 5 kB: the first fits the empty queue only if under the bound, so all are counted.
         for start in stride(from: 0, to: 500, by: 50) { sink.publish(Self.documents(start..<start + 50)) }
         sink.flush()
-        let spooled = sink.spool.pending().compactMap(sink.spool.load).reduce(0) { $0 + $1.items }
-        #expect(spooled + metrics.snapshot()[.spoolBehind, default: 0] == 500, "every segment is spooled or counted")
-        #expect(metrics.snapshot()[.spoolBehind, default: 0] > 0)
+        #expect(metrics.snapshot()[.spoolBehind, default: 0] == 500, "each batch over the bound is dropped and counted")
+        #expect(sink.spool.pending().isEmpty)
+        sink.publish(Self.documents(500..<530))
+        sink.flush()
+        #expect(sink.spool.pending().compactMap(sink.spool.load).map(\.items) == [30], "a batch within the bound is spooled")
+        #expect(metrics.snapshot()[.spoolBehind, default: 0] == 500)
+    }
+
+    @Test func aCallRefusedForGoodIsCountedAndTheOthersGoOn() async throws {
+        let metrics = SelfMetrics()
+        let (sink, directory) = try Self.sink(metrics)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        sink.publish(Self.documents(0..<175))
+        sink.flush()
+        let transport = ScriptedXRayTransport([200, 400])
+        let client = AWSClient(
+            service: .xRay, endpoint: "http://127.0.0.1:9", region: "us-east-1",
+            credentials: AWSCredentials(accessKeyID: "testing", secretAccessKey: "testing-secret"), transport: transport)
+        let shipper = SpoolShipper(
+            spool: sink.spool, sender: PutTraceSegmentsSender(client: client, sink: sink), selfMetrics: metrics, logger: Logger(label: "test"))
+        await shipper.drain(within: 20)
+        #expect(sink.spool.pending().isEmpty)
+        #expect(transport.calls.map(\.count) == [50, 50, 50, 25], "the calls after the refused one were sent")
+        #expect(metrics.snapshot()[.batchRejected, default: 0] == 50, "the refused call's segments, counted")
+        #expect(metrics.snapshot()[.requestRetried, default: 0] == 0)
     }
 
     @Test func aFailedCallAfterDeliveredOnesLeavesOnlyTheRestToRetry() async throws {

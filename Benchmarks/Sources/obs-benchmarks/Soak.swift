@@ -7,38 +7,20 @@ import ObsJournal
 /// Sends `rate` SDK-shaped datagrams a second for `seconds` to 127.0.0.1:`port`, each segment with
 /// an id of its own (the hexadecimal of its number). Prints how many it sent.
 nonisolated func soakXRay(port: Int, rate: Int, seconds: Int) {
-    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = UInt16(port).bigEndian
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
     let total = rate * seconds
-    let start = now()
-    var sent = 0
     let epoch = Int(Date().timeIntervalSince1970)
     let routes = ["/api/users/", "/api/products/", "/api/orders/"]
-    while sent < total {
-        let due = min(total, Int(Double(now() - start) / 1e9 * Double(rate)) + 1)
-        while sent < due {
-            let id = String(format: "%016llx", UInt64(sent) &+ 0x1000_0000_0000)
-            let trace = String(format: "1-%08x-%024llx", epoch, UInt64(sent))
-            let time = Date().timeIntervalSince1970
-            let status = sent % 20 == 0 ? 500 : (sent % 7 == 0 ? 404 : 200)
-            let body = #"{"id":"\#(id)","name":"user-service","start_time":\#(time - 0.02),"end_time":\#(time),"trace_id":"\#(trace)","#
-                + #""http":{"request":{"method":"GET","url":"http://user-service:8080\#(routes[sent % 3])\#(sent % 1000)"},"response":{"status":\#(status)}}"#
-                + (status == 500 ? #","fault":true"# : (status == 404 ? #","error":true"# : "")) + "}"
-            let datagram = Array(#"{"format":"json","version":1}"#.utf8) + [0x0A] + Array(body.utf8)
-            _ = datagram.withUnsafeBytes { bytes in
-                withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                }
-            }
-            sent += 1
-        }
-        usleep(500)
+    _ = sendPaced(to: port, rate: rate, total: total, pause: 500) { n in
+        let id = String(format: "%016llx", UInt64(n) &+ 0x1000_0000_0000)
+        let trace = String(format: "1-%08x-%024llx", epoch, UInt64(n))
+        let time = Date().timeIntervalSince1970
+        let status = n % 20 == 0 ? 500 : (n % 7 == 0 ? 404 : 200)
+        let body = #"{"id":"\#(id)","name":"user-service","start_time":\#(time - 0.02),"end_time":\#(time),"trace_id":"\#(trace)","#
+            + #""http":{"request":{"method":"GET","url":"http://user-service:8080\#(routes[n % 3])\#(n % 1000)"},"response":{"status":\#(status)}}"#
+            + (status == 500 ? #","fault":true"# : (status == 404 ? #","error":true"# : "")) + "}"
+        return Array(#"{"format":"json","version":1}"#.utf8) + [0x0A] + Array(body.utf8)
     }
-    print(sent)
+    print(total)
 }
 
 /// Writes `rate` journal entries a second for `seconds` in export format to standard output,

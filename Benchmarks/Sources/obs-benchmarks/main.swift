@@ -269,9 +269,10 @@ func threadCPU() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
-/// Sends `total` copies of `datagram` to 127.0.0.1:`port` at `rate` a second; returns the sender
+/// Sends `total` datagrams, the `n`th made by `datagram(n)`, to 127.0.0.1:`port` at `rate` a second:
+/// what is due is sent in a burst, then the thread sleeps `pause` microseconds. Returns the sender
 /// thread's CPU seconds.
-func sendPaced(_ datagram: [UInt8], to port: Int, rate: Int, total: Int) -> Double {
+nonisolated func sendPaced(to port: Int, rate: Int, total: Int, pause: UInt32 = 200, _ datagram: (Int) -> [UInt8]) -> Double {
     let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
@@ -282,17 +283,16 @@ func sendPaced(_ datagram: [UInt8], to port: Int, rate: Int, total: Int) -> Doub
     let start = now()
     var sent = 0
     while sent < total {
-        // Keep to the schedule: send what is due, then yield until the next millisecond.
         let due = min(total, Int(Double(now() - start) / 1e9 * Double(rate)) + 1)
         while sent < due {
-            _ = datagram.withUnsafeBytes { bytes in
+            _ = datagram(sent).withUnsafeBytes { bytes in
                 withUnsafePointer(to: &address) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
                 }
             }
             sent += 1
         }
-        usleep(200)
+        usleep(pause)
     }
     return threadCPU() - cpu
 }
@@ -339,7 +339,7 @@ if enabled("xray") || enabled("xray-parse") || enabled("xray-spool") {
         receiver.start()
         usleep(200_000)
         let cpuBefore = processCPU()
-        let senderCPU = sendPaced(datagram, to: source.port, rate: rate, total: total)
+        let senderCPU = sendPaced(to: source.port, rate: rate, total: total) { _ in datagram }
         usleep(1_500_000)  // let the last batch go (batch delay 1 s)
         sink?.flush()  // and be written: the spool writer's CPU is part of the figure
         let receiverCPU = processCPU() - cpuBefore - senderCPU
@@ -376,7 +376,7 @@ if enabled("xray") || enabled("xray-parse") || enabled("xray-spool") {
         floor.start()
         usleep(100_000)
         let floorBefore = processCPU()
-        let floorSenderCPU = sendPaced(datagram, to: Int(UInt16(bigEndian: bound.sin_port)), rate: rate, total: total)
+        let floorSenderCPU = sendPaced(to: Int(UInt16(bigEndian: bound.sin_port)), rate: rate, total: total) { _ in datagram }
         usleep(300_000)
         let floorCPU = processCPU() - floorBefore - floorSenderCPU
         floorStop.store(true, ordering: .relaxed)
