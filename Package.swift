@@ -27,8 +27,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
@@ -42,6 +40,9 @@ let package = Package(
         .systemLibrary(
             name: "CSystemd", pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(
+            name: "CCrypto", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
         .systemLibrary(
             name: "CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
@@ -74,8 +75,7 @@ let package = Package(
         .target(
             name: "ObsAWS",
             dependencies: [
-                "CCurl", "CZlib", "ObsCore",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "CCurl", "CCrypto", "CZlib", "ObsCore",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness),
@@ -90,9 +90,6 @@ let package = Package(
             dependencies: [
                 "ObsCore", "ObsCatalog", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsAWS", "ObsDelivery", "ObsJournal",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strictness),
         .executableTarget(

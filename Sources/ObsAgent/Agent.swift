@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 import ObsAWS
 import ObsCatalog
@@ -8,8 +11,6 @@ import ObsJournal
 import ObsPostgres
 import ObsPrometheus
 import ObsXRay
-import ServiceLifecycle
-import UnixSignals
 
 /// The agent: its sources, the recorder and aggregator between them and the sink, run as one
 /// service group with graceful shutdown on SIGTERM and SIGINT.
@@ -192,7 +193,7 @@ public struct Agent: Sendable {
             aggregator: aggregator, sink: sink, interval: config.flushInterval,
             highResolution: Catalog.builtIn.definitions.contains { $0.descriptor.isHighResolution },
             reporter: SelfMetricsReporter(recorder: recorder, shippers: delivery.shippers), logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        var services: [ServiceGroup.Entry] = []
         if let address = config.healthAddress {
             services.append(
                 .init(
@@ -201,7 +202,7 @@ public struct Agent: Sendable {
                         stuckAfter: 3 * config.flushInterval + 30, logger: logger),
                     // An address in use must not stop the agent: the endpoint is missing, which the
                     // log says, and everything else runs.
-                    successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+                    ignoresTermination: true))
         }
         services += delivery.shippers.map {
             .init(service: ShipperService(shipper: $0, shutdownTimeout: config.shutdownTimeout))
@@ -233,12 +234,11 @@ public struct Agent: Sendable {
             services.append(.init(service: JournalService(source: journal, shutdownTimeout: config.shutdownTimeout)))
         }
         if options.once {
-            services.append(.init(service: OnceTrigger(interval: config.flushInterval), successTerminationBehavior: .gracefullyShutdownGroup))
+            services.append(.init(service: OnceTrigger(interval: config.flushInterval), shutsDownGroupOnSuccess: true))
         }
-        var groupConfig = ServiceGroupConfiguration(
-            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        groupConfig.maximumGracefulShutdownDuration = .seconds(options.shutdownDeadline)
-        try await ServiceGroup(configuration: groupConfig).run()
+        try await ServiceGroup(
+            entries: services, signals: [SIGTERM, SIGINT], maximumGracefulShutdownDuration: options.shutdownDeadline, logger: logger
+        ).run()
         let counts = recorder.selfMetrics.snapshot(ringDrops: recorder.ringDrops).map { "\($0.key.rawValue)=\($0.value)" }.sorted()
         logger.info("obs-agent stopped", metadata: ["self.counts": "\(counts)"])
     }

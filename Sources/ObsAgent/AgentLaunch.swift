@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import ObsCore
 import Logging
 
 /// What both executables do before anything runs: read the config (file or environment), register
@@ -26,6 +30,7 @@ public enum AgentLaunch {
 
     /// Writes a one-line error to standard error.
     public static func fail(_ program: String, _ message: String) {
-        FileHandle.standardError.write(Data("\(program): \(SecretRedactor.shared.redact(message))\n".utf8))
+        let line = Array("\(program): \(SecretRedactor.shared.redact(message))\n".utf8)
+        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     }
 }

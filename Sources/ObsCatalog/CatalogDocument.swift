@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import ObsCore
 
 /// The catalog as a Markdown reference (docs/metrics.md), generated so it cannot drift.
@@ -44,8 +47,7 @@ public enum CatalogDocument {
             }
             return entry
         }
-        let data = try JSONSerialization.data(withJSONObject: entries, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        return String(decoding: data, as: UTF8.self) + "\n"
+        return String(decoding: try JSONDocument.data(entries), as: UTF8.self)
     }
 
     /// One line per metric: id, namespace/name, kind, unit, dimensions.

@@ -43,6 +43,11 @@ public final class PostgresSource: @unchecked Sendable {
     }
 
     public let settings: Settings
+
+    /// Observations a producer of this source's ring holds: 8,192 (128 KiB). A full sample is a
+    /// few hundred (133 observations on the benchmark's database, BENCHMARKS.md), and the ring is
+    /// drained every 0.2 s, while a sample comes at most once a second.
+    static let ringCapacity = 8_192
     private let logger: Logger
     private let executor: BlockingExecutor
     private let recorder: Recorder
@@ -68,21 +73,21 @@ public final class PostgresSource: @unchecked Sendable {
         self.executor = BlockingExecutor(label: "obs.postgres.\(settings.instance).\(settings.connection.database)")
         self.sampler = DatabaseStatsSampler(
             instance: settings.instance, database: settings.connection.database, recorder: recorder,
-            producer: recorder.makeProducer(name: "postgres.\(settings.instance).\(settings.connection.database)"))
+            producer: recorder.makeProducer(name: "postgres.\(settings.instance).\(settings.connection.database)", capacity: Self.ringCapacity))
         if settings.topStatements > 0 {
             self.statementSampler = StatementStatsSampler(
                 instance: settings.instance, database: settings.connection.database, top: settings.topStatements, recorder: recorder,
-                producer: recorder.makeProducer(name: "postgres.\(settings.instance).\(settings.connection.database).statements"),
+                producer: recorder.makeProducer(name: "postgres.\(settings.instance).\(settings.connection.database).statements", capacity: Self.ringCapacity),
                 onNewText: onStatementText)
         }
         if settings.topTables > 0 {
             self.tableSampler = TableStatsSampler(
                 instance: settings.instance, database: settings.connection.database, top: settings.topTables, recorder: recorder,
-                producer: recorder.makeProducer(name: "postgres.\(settings.instance).\(settings.connection.database).tables"))
+                producer: recorder.makeProducer(name: "postgres.\(settings.instance).\(settings.connection.database).tables", capacity: Self.ringCapacity))
         }
         if settings.samplesInstance {
             self.instanceSampler = InstanceStatsSampler(
-                instance: settings.instance, recorder: recorder, producer: recorder.makeProducer(name: "postgres.\(settings.instance)"))
+                instance: settings.instance, recorder: recorder, producer: recorder.makeProducer(name: "postgres.\(settings.instance)", capacity: Self.ringCapacity))
         }
     }
 

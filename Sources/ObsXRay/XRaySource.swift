@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 import ObsCore
 import Synchronization
@@ -104,16 +107,14 @@ public final class XRaySource: @unchecked Sendable {
 
     /// Runs the reading thread until the task is cancelled, then flushes.
     public func run() async {
-        let thread = Thread { self.runBlocking() }
-        thread.name = "obs.xray"
-        thread.start()
+        let thread = OSThread.start(name: "obs.xray") { self.runBlocking() }
         await withTaskCancellationHandler {
             while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
         } onCancel: {
             self.stop()
         }
         // The thread notices within one receive timeout (100 ms) and flushes.
-        while thread.isExecuting || !thread.isFinished { try? await Task.sleep(for: .milliseconds(20)) }
+        while !thread.isFinished { try? await Task.sleep(for: .milliseconds(20)) }
     }
 
     public func stop() {

@@ -1,5 +1,9 @@
 import ArgumentParser
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import ObsCore
 import Logging
 import ObsAgent
 import ObsAWS
@@ -142,7 +146,7 @@ extension ObsAgentCommand {
             let transport = CurlTransport(connectTimeout: min(timeout, 2), totalTimeout: timeout, label: "healthcheck")
             do {
                 let response = try await transport.send(HTTPRequest(method: "GET", url: url))
-                print(response.text.trimmingCharacters(in: .whitespacesAndNewlines))
+                print(response.text.trimmingWhitespace())
                 if response.status != 200 { throw ExitCode(1) }
             } catch let error as TransportError {
                 print("unreachable: \(error)")

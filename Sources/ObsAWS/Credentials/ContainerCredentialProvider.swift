@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import ObsCore
 
 /// The ECS (and EKS Pod Identity) container credentials endpoint:
 /// `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` at 169.254.170.2, or `AWS_CONTAINER_CREDENTIALS_FULL_URI`
@@ -48,11 +52,12 @@ public struct ContainerCredentialProvider: CredentialProvider {
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
                 throw CredentialError(name, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE \(tokenFile)")
             }
-            authorization = text.trimmingCharacters(in: .whitespaces)
+            authorization = text.trimmingBlanks()
             if authorization?.hasSuffix("\n") == true { authorization?.removeLast() }
         }
         if let authorization {
-            guard !authorization.contains("\r") && !authorization.contains("\n") else {
+            // Bytes, not Characters: "\r\n" is one Character, which contains("\r") would not find.
+            guard !authorization.utf8.contains(13) && !authorization.utf8.contains(10) else {
                 throw CredentialError(name, "the authorization token holds a CR or LF character; refused")
             }
             headers.append((name: "Authorization", value: authorization))

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// Credentials and when they stop working (nil for long-term keys).
 public struct ExpiringCredentials: Sendable, Equatable {
@@ -52,21 +55,26 @@ public struct StaticCredentialProvider: CredentialProvider {
 enum CredentialDocument {
     /// `2026-11-27T06:00:00Z` (with or without fractional seconds).
     static func date(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
+        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
+        return try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)
+    }
+
+    private struct Document: Decodable {
+        var AccessKeyId: String?
+        var SecretAccessKey: String?
+        var Token: String?
+        var Expiration: String?
     }
 
     /// The credentials in an ECS or IMDS JSON document (`AccessKeyId`, `SecretAccessKey`,
     /// `Token`, `Expiration`).
     static func fromJSON(_ bytes: [UInt8], provider: String) throws(CredentialError) -> ExpiringCredentials {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-            let id = object["AccessKeyId"] as? String, let secret = object["SecretAccessKey"] as? String
+        guard let object = try? JSONDecoder().decode(Document.self, from: Data(bytes)),
+            let id = object.AccessKeyId, let secret = object.SecretAccessKey
         else { throw CredentialError(provider, "the credential document has no AccessKeyId and SecretAccessKey") }
-        let expiration = (object["Expiration"] as? String).flatMap(date)
+        let expiration = object.Expiration.flatMap(date)
         return ExpiringCredentials(
-            AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: object["Token"] as? String),
+            AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: object.Token),
             expiration: expiration)
     }
 }

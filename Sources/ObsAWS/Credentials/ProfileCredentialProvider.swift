@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import ObsCore
 
 /// Keys from the shared files: `~/.aws/credentials` (`AWS_SHARED_CREDENTIALS_FILE`) and
 /// `~/.aws/config` (`AWS_CONFIG_FILE`), profile `AWS_PROFILE` (else `default`). The credentials
@@ -10,7 +14,7 @@ public struct ProfileCredentialProvider: CredentialProvider {
     public let configFile: String
 
     public init(environment: [String: String]) {
-        let home = environment["HOME"] ?? NSHomeDirectory()
+        let home = environment["HOME"] ?? getpwuid(getuid()).map { String(cString: $0.pointee.pw_dir) } ?? "/"
         profile = environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
         credentialsFile = environment["AWS_SHARED_CREDENTIALS_FILE"] ?? "\(home)/.aws/credentials"
         configFile = environment["AWS_CONFIG_FILE"] ?? "\(home)/.aws/config"
@@ -37,16 +41,16 @@ public struct ProfileCredentialProvider: CredentialProvider {
         var current: String?
         var found: [String: String]?
         for raw in text.split(whereSeparator: \.isNewline) {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            let line = raw.trimmingBlanks()
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("[") && line.hasSuffix("]") {
-                current = line.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
+                current = line.dropFirst().dropLast().trimmingBlanks()
                 if current == name && found == nil { found = [:] }
                 continue
             }
             guard current == name, let equals = line.firstIndex(of: "=") else { continue }
-            let key = line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
-            let value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            let key = line[..<equals].trimmingBlanks().lowercased()
+            let value = line[line.index(after: equals)...].trimmingBlanks()
             found?[key] = value
         }
         return found

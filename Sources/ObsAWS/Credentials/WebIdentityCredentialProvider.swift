@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import ObsCore
 
 /// IAM roles for service accounts (EKS) and other OIDC federation: the token in
 /// `AWS_WEB_IDENTITY_TOKEN_FILE` (read again at every refresh, as the kubelet rotates it) is
@@ -30,7 +34,7 @@ public struct WebIdentityCredentialProvider: CredentialProvider {
         guard let raw = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
             throw CredentialError(name, "cannot read AWS_WEB_IDENTITY_TOKEN_FILE \(tokenFile)")
         }
-        let token = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = raw.trimmingWhitespace()
         let form = [
             ("Action", "AssumeRoleWithWebIdentity"), ("Version", "2011-06-15"), ("RoleArn", roleARN),
             ("RoleSessionName", sessionName), ("WebIdentityToken", token),

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import ObsCore
 
 /// One CloudWatch Logs event: milliseconds since the epoch and a message (CR and LF are data).

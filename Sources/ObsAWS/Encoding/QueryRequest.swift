@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// A request of an AWS query-protocol API (CloudWatch's `Action=...&Version=...`), its parameters
 /// given as the JSON-like structure of the API reference: lists become `Name.member.N`, structures
@@ -48,7 +51,7 @@ public struct QueryRequest: Sendable {
 /// Reads one element's text out of a query-protocol XML answer (entities decoded).
 public enum QueryResponse {
     public static func text(of element: String, in xml: String) -> String? {
-        guard let open = xml.range(of: "<\(element)>"), let close = xml.range(of: "</\(element)>", range: open.upperBound..<xml.endIndex) else {
+        guard let open = xml.firstRange(of: "<\(element)>"), let close = xml[open.upperBound...].firstRange(of: "</\(element)>") else {
             return nil
         }
         return unescape(String(xml[open.upperBound..<close.lowerBound]))

@@ -1,5 +1,8 @@
-import Crypto
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import ObsCore
 
 /// AWS Signature Version 4: signs a request with credentials for one region and service, in the
 /// header form (an `Authorization` header) or the query form (a presigned URL).
@@ -134,8 +137,7 @@ public struct SigV4Signer: Sendable {
 
     public func signature(stringToSign: String, at date: Date) -> String {
         let key = signingKey(at: date)
-        let mac = HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key)
-        return Self.hex(mac)
+        return Self.hex(Digest.hmacSHA256(key: key, Array(stringToSign.utf8)))
     }
 
     /// `yyyyMMdd/region/service/aws4_request`.
@@ -143,11 +145,11 @@ public struct SigV4Signer: Sendable {
         "\(Self.timestamp(date).prefix(8))/\(region)/\(service)/aws4_request"
     }
 
-    func signingKey(at date: Date) -> SymmetricKey {
+    func signingKey(at date: Date) -> [UInt8] {
         let day = String(Self.timestamp(date).prefix(8))
-        var key = SymmetricKey(data: Array("AWS4\(credentials.secretAccessKey)".utf8))
+        var key = Array("AWS4\(credentials.secretAccessKey)".utf8)
         for part in [day, region, service, "aws4_request"] {
-            key = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key))
+            key = Digest.hmacSHA256(key: key, Array(part.utf8))
         }
         return key
     }
@@ -202,12 +204,12 @@ public struct SigV4Signer: Sendable {
         var parts = tm()
         gmtime_r(&t, &parts)
         return String(
-            format: "%04d%02d%02dT%02d%02d%02dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+            cFormat: "%04d%02d%02dT%02d%02d%02dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
             Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
     }
 
     public static func hexSHA256(_ bytes: [UInt8]) -> String {
-        hex(SHA256.hash(data: bytes))
+        hex(Digest.sha256(bytes))
     }
 
     static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// Sends signed requests to one AWS service endpoint.
@@ -29,7 +32,7 @@ public struct AWSClient: Sendable {
 
     /// The host (and port) of the endpoint, as the `Host` header wants it.
     var host: String {
-        let afterScheme = endpoint.range(of: "://").map { endpoint[$0.upperBound...] } ?? endpoint[...]
+        let afterScheme = endpoint.firstRange(of: "://").map { endpoint[$0.upperBound...] } ?? endpoint[...]
         return String(afterScheme.split(separator: "/", maxSplits: 1).first ?? afterScheme)
     }
 

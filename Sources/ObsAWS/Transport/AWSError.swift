@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// Why an AWS call failed, with what is needed to decide on a retry.
 public enum AWSError: Error, Sendable, CustomStringConvertible {
@@ -63,13 +66,13 @@ public enum AWSError: Error, Sendable, CustomStringConvertible {
     }
 
     static func element(_ name: String, in text: String) -> String? {
-        guard let open = text.range(of: "<\(name)>"), let close = text.range(of: "</\(name)>", range: open.upperBound..<text.endIndex)
+        guard let open = text.firstRange(of: "<\(name)>"), let close = text[open.upperBound...].firstRange(of: "</\(name)>")
         else { return nil }
         return String(text[open.upperBound..<close.lowerBound])
     }
 
     static func jsonField(_ name: String, in text: String) -> String? {
-        guard let key = text.range(of: "\"\(name)\"") else { return nil }
+        guard let key = text.firstRange(of: "\"\(name)\"") else { return nil }
         let rest = text[key.upperBound...].drop { $0 == " " || $0 == ":" }
         guard rest.first == "\"" else { return nil }
         let value = rest.dropFirst().prefix { $0 != "\"" }

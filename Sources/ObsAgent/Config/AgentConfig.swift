@@ -1,11 +1,14 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import ObsCore
 import Logging
 import ObsAWS
 import ObsJournal
 import ObsPostgres
 import ObsPrometheus
 import ObsXRay
-import Yams
 
 /// Everything the agent runs with, read from a YAML file or, with no file, from the deployment's
 /// environment variables (`DB_*`, `KC_DB_*`). Every key is documented in docs/CONFIG.md.
@@ -79,18 +82,18 @@ public struct AgentConfig: Sendable {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ConfigError("", "cannot read \(path): \((error as NSError).localizedDescription)")
+            throw ConfigError("", "cannot read \(path): \(error.fileErrorText)")
         }
         return try parse(yaml: text, environment: environment)
     }
 
     /// Parses a YAML config.
     public static func parse(yaml: String, environment: [String: String]) throws(ConfigError) -> AgentConfig {
-        let node: Node?
+        let node: YAMLNode?
         do {
-            node = try Yams.compose(yaml: yaml)
+            node = try YAMLReader.parse(yaml)
         } catch {
-            throw ConfigError("", "not valid YAML: \(String(describing: error).split(whereSeparator: \.isNewline).first ?? "")")
+            throw ConfigError("", "not valid YAML: \(error)")
         }
         var config = AgentConfig()
         guard let node else { throw ConfigError("", "the file is empty") }
@@ -199,8 +202,8 @@ public struct AgentConfig: Sendable {
         }
         if let v = keys["directory"] {
             let directory = try v.string()
-            var isDirectory: ObjCBool = false
-            guard !settings.enabled || (FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) && isDirectory.boolValue) else {
+            var status = stat()
+            guard !settings.enabled || (stat(directory, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR) else {
                 throw ConfigError(v.path, "not a directory: \(directory)")
             }
             settings.directory = directory
@@ -243,8 +246,7 @@ public struct AgentConfig: Sendable {
             case "head": settings.start = .head
             case "tail": settings.start = .tail
             default:
-                let formatter = ISO8601DateFormatter()
-                guard let date = formatter.date(from: text) else {
+                guard let date = try? Date.ISO8601FormatStyle().parse(text) else {
                     throw ConfigError(v.path, "expected head, tail or a time such as 2026-11-27T00:00:00Z, got \"\(text)\"")
                 }
                 settings.start = .time(UInt64(max(0, date.timeIntervalSince1970) * 1_000_000))
@@ -286,7 +288,7 @@ public struct AgentConfig: Sendable {
         if let file = try keys["password_file"]?.string() {
             guard password == nil else { throw ConfigError(node.path + ".password_file", "give password or password_file, not both") }
             do {
-                password = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .newlines)
+                password = try String(contentsOfFile: file, encoding: .utf8).trimmingNewlines()
             } catch {
                 throw ConfigError(node.path + ".password_file", "cannot read \(file)")
             }

@@ -1,9 +1,7 @@
-import Yams
-
 /// A node of the YAML config with its dotted path, read with the types and checks a config key
 /// needs. Every scalar is read through environment expansion first.
 struct ConfigNode {
-    let node: Node
+    let node: YAMLNode
     let path: String
     let environment: [String: String]
 
@@ -11,19 +9,18 @@ struct ConfigNode {
 
     /// The mapping's entries, refusing any key not in `allowed`.
     func mapping(allowed: [String]) throws(ConfigError) -> [String: ConfigNode] {
-        if case .scalar(let scalar) = node, scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null" {
+        if case .scalar(let scalar) = node, scalar.isEmpty || scalar == "~" || scalar == "null" {
             return [:]
         }
         guard case .mapping(let mapping) = node else { throw ConfigError(path, "expected a mapping of keys, got \(kind)") }
         var result: [String: ConfigNode] = [:]
-        for (keyNode, value) in mapping {
-            guard case .scalar(let key) = keyNode else { throw ConfigError(path, "keys must be plain strings") }
-            guard allowed.contains(key.string) else {
-                let hint = Self.closest(key.string, in: allowed).map { " (did you mean \($0)?)" } ?? ""
-                throw ConfigError(child(key.string), "unknown key\(hint); known keys here: \(allowed.joined(separator: ", "))")
+        for (key, value) in mapping {
+            guard allowed.contains(key) else {
+                let hint = Self.closest(key, in: allowed).map { " (did you mean \($0)?)" } ?? ""
+                throw ConfigError(child(key), "unknown key\(hint); known keys here: \(allowed.joined(separator: ", "))")
             }
-            guard result[key.string] == nil else { throw ConfigError(child(key.string), "key given twice") }
-            result[key.string] = ConfigNode(node: value, path: child(key.string), environment: environment)
+            guard result[key] == nil else { throw ConfigError(child(key), "key given twice") }
+            result[key] = ConfigNode(node: value, path: child(key), environment: environment)
         }
         return result
     }
@@ -35,7 +32,7 @@ struct ConfigNode {
 
     func string() throws(ConfigError) -> String {
         guard case .scalar(let scalar) = node else { throw ConfigError(path, "expected a string, got \(kind)") }
-        return try EnvironmentExpansion.expand(scalar.string, path: path, environment: environment)
+        return try EnvironmentExpansion.expand(scalar, path: path, environment: environment)
     }
 
     func int(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
@@ -103,7 +100,7 @@ struct ConfigNode {
 
     private var kind: String {
         switch node {
-        case .scalar(let s): return "\"\(s.string)\""
+        case .scalar(let s): return "\"\(s)\""
         case .mapping: return "a mapping"
         case .sequence: return "a list"
         }

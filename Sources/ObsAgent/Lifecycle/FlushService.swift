@@ -1,7 +1,6 @@
 import Logging
 import ObsCore
 import ObsDelivery
-import ServiceLifecycle
 
 /// Flushes the aggregator to the sink at every interval boundary (and, for high-resolution
 /// metrics, every second), and once more when the group shuts down gracefully, after the sources

@@ -1,9 +1,11 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 import ObsCore
 import ObsDelivery
 import ObsJournal
-import ServiceLifecycle
 import Synchronization
 
 /// When the flush loop last ran, for `/healthz` and the systemd watchdog.
@@ -98,7 +100,7 @@ struct HealthService: Service, CustomStringConvertible {
         }
         out += "# HELP obs_agent_component_up 1 when a source or sink works, 0 when degraded.\n# TYPE obs_agent_component_up gauge\n"
         for component in recorder.health.snapshot {
-            let name = component.name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            let name = component.name.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
             out += "obs_agent_component_up{component=\"\(name)\"} \(component.ok ? 1 : 0)\n"
         }
         out += "# HELP obs_agent_seconds_since_flush Time since the last flush.\n# TYPE obs_agent_seconds_since_flush gauge\n"

@@ -1,5 +1,4 @@
 import ObsJournal
-import ServiceLifecycle
 
 /// Runs the journal source until graceful shutdown, then gives it `shutdownTimeout` seconds to
 /// send its open batches; what is not sent is read again from the journal at the next start.

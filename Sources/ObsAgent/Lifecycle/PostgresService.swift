@@ -1,5 +1,4 @@
 import ObsPostgres
-import ServiceLifecycle
 
 /// Runs a ``PostgresSource`` until graceful shutdown, then takes one last sample so that the
 /// counters' final deltas make it into the final flush.

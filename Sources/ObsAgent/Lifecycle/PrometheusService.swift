@@ -1,5 +1,4 @@
 import ObsPrometheus
-import ServiceLifecycle
 
 /// Runs a ``PrometheusSource`` until graceful shutdown, then scrapes once more so that the
 /// counters' final deltas make it into the final flush.

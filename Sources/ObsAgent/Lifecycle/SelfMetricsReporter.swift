@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import ObsCatalog
 import ObsCore
 import ObsDelivery
@@ -16,7 +19,8 @@ final class SelfMetricsReporter: @unchecked Sendable {
 
     init(recorder: Recorder, shippers: [SpoolShipper] = []) {
         self.recorder = recorder
-        self.producer = recorder.makeProducer(name: "agent")
+        // A flush records one observation a drop reason, a sink and a spool: tens, not thousands.
+        self.producer = recorder.makeProducer(name: "agent", capacity: 4_096)
         self.shippers = shippers
     }
 

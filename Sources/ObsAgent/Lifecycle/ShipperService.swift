@@ -1,5 +1,4 @@
 import ObsDelivery
-import ServiceLifecycle
 
 /// Runs a ``SpoolShipper`` until graceful shutdown, then gives it `shutdownTimeout` seconds to send
 /// what is still spooled (the flusher's last flush among it); what is left waits for the next start.

@@ -1,6 +1,5 @@
 import ObsDelivery
 import ObsXRay
-import ServiceLifecycle
 
 /// Runs the X-Ray receiver until graceful shutdown; it then hands on what it still had batched and
 /// waits until that is in the spool (the shippers, which stop after this service, send it).

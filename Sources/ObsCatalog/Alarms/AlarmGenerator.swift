@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// The services and databases of a deployment: what per-service and per-database alarms are made for.
 public struct AlarmTargets: Sendable, Equatable {
@@ -210,8 +213,6 @@ public struct AlarmGenerator: Sendable {
 
     /// Pretty, key-sorted JSON with a final newline: stable from run to run.
     static func json(_ object: Any) throws -> Data {
-        var data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        data.append(0x0A)
-        return data
+        try JSONDocument.data(object)
     }
 }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import ObsCore
 
 /// CloudWatch and X-Ray prices, kept as data (`packaging/cloudwatch-prices.json`) so a user can
 /// update them for their region or agreement.
@@ -175,15 +179,17 @@ public struct CostEstimate: Sendable {
     /// A plain-text table.
     public func table(prices: Prices) -> String {
         func row(_ item: String, _ quantity: String, _ unit: String, _ monthly: String) -> String {
-            item.padding(toLength: 44, withPad: " ", startingAt: 0) + String(repeating: " ", count: max(0, 10 - quantity.count)) + quantity
-                + "  " + unit.padding(toLength: 14, withPad: " ", startingAt: 0) + String(repeating: " ", count: max(0, 10 - monthly.count))
-                + monthly + "\n"
+            func left(_ text: String, _ width: Int) -> String {
+                text.count >= width ? String(text.prefix(width)) : text + String(repeating: " ", count: width - text.count)
+            }
+            func right(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+            return left(item, 44) + right(quantity, 10) + "  " + left(unit, 14) + right(monthly, 10) + "\n"
         }
         var out = row("item", "quantity", "unit", "USD/month")
         for line in lines {
-            out += row(line.item, String(format: "%.0f", line.quantity), line.unit, String(format: "%.2f", line.monthly))
+            out += row(line.item, String(cFormat: "%.0f", line.quantity), line.unit, String(cFormat: "%.2f", line.monthly))
         }
-        out += row("total", "", "", String(format: "%.2f", total))
+        out += row("total", "", "", String(cFormat: "%.2f", total))
         out += "prices: \(prices.region), \(prices.asOf) (edit packaging/cloudwatch-prices.json to update)\n"
         return out
     }

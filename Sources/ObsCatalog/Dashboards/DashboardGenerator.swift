@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import ObsCore
 
 /// Draws a catalog's metrics onto CloudWatch dashboards: one metric widget per placement title, the

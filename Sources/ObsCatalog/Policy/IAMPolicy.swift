@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// The least-privilege IAM policy of an agent: PutMetricData only into the namespaces its sources
 /// emit, the X-Ray calls it makes when it stands in for the daemon, and ListMetrics for
@@ -52,8 +55,6 @@ public struct IAMPolicy: Sendable {
     }
 
     public func json() throws -> Data {
-        var data = try JSONSerialization.data(withJSONObject: document(), options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        data.append(0x0A)
-        return data
+        try JSONDocument.data(document())
     }
 }

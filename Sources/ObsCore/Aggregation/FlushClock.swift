@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// Interval arithmetic for flushes: data is stamped with the start of the interval it was
 /// collected in, so CloudWatch periods line up with ours.

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// A histogram with logarithmically spaced buckets: every value is stored as the representative of
 /// its bucket, within a relative error `α` of the true value, so every quantile read from it is
@@ -24,17 +27,17 @@ public struct LogHistogram: Sendable, Equatable {
         precondition(relativeAccuracy > 0 && relativeAccuracy < 1)
         self.relativeAccuracy = relativeAccuracy
         gamma = (1 + relativeAccuracy) / (1 - relativeAccuracy)
-        logGamma = Foundation.log(gamma)
+        logGamma = Glibc.log(gamma)
     }
 
     public var isEmpty: Bool { totalCount == 0 }
 
     private func index(_ magnitude: Double) -> Int32 {
-        Int32((Foundation.log(magnitude) / logGamma).rounded(.up))
+        Int32((Glibc.log(magnitude) / logGamma).rounded(.up))
     }
 
     private func representative(_ index: Int32) -> Double {
-        2 * Foundation.pow(gamma, Double(index)) / (gamma + 1)
+        2 * Glibc.pow(gamma, Double(index)) / (gamma + 1)
     }
 
     public mutating func add(_ value: Double, count: Double = 1) {

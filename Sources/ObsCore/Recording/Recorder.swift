@@ -24,7 +24,8 @@ public final class Recorder: Sendable {
 
     /// Series a single metric may have; later ones fold into one overflow series.
     public let cardinalityLimit: Int
-    /// The ring size each producer gets.
+    /// The ring size a producer gets unless it asks for another: 65,536 observations (1 MiB), for
+    /// sources that observe per event (X-Ray segments, journal lines, scrapes).
     public let ringCapacity: Int
     public let selfMetrics: SelfMetrics
     /// Where sources report whether they work, for the agent's `/healthz`.
@@ -37,9 +38,11 @@ public final class Recorder: Sendable {
         self.selfMetrics = selfMetrics
     }
 
-    /// A new producer with a ring of its own.
-    public func makeProducer(name: String) -> Producer {
-        let producer = Producer(name: name, capacity: ringCapacity)
+    /// A new producer with a ring of its own, of `capacity` observations (16 bytes each), or
+    /// ``ringCapacity``. The ring is drained every 0.2 s and at each flush; a push into a full
+    /// ring is counted as dropped (`ring_full`).
+    public func makeProducer(name: String, capacity: Int? = nil) -> Producer {
+        let producer = Producer(name: name, capacity: capacity ?? ringCapacity)
         registry.withLock { $0.producers.append(producer) }
         return producer
     }

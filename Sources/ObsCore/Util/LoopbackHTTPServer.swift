@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -79,9 +79,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 
     /// Serves until the task is cancelled.
     public func run() async {
-        let thread = Thread { self.acceptLoop() }
-        thread.name = "obs.http"
-        thread.start()
+        let thread = OSThread.start(name: "obs.http") { self.acceptLoop() }
         await withTaskCancellationHandler {
             while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
         } onCancel: {
@@ -129,7 +127,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         var headers: [String: String] = [:]
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingBlanks()
         }
         let length = Int(headers["content-length"] ?? "0") ?? 0
         guard length >= 0 && length <= maxBodyBytes else { return nil }

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Synchronization
 
 /// Standard output, one whole line at a time even when several tasks write (log lines and EMF
@@ -13,7 +16,7 @@ public enum StandardOutput {
             bytes.withUnsafeBytes { buffer in
                 var offset = 0
                 while offset < buffer.count {
-                    let n = Foundation.write(1, buffer.baseAddress! + offset, buffer.count - offset)
+                    let n = Glibc.write(1, buffer.baseAddress! + offset, buffer.count - offset)
                     if n <= 0 { break }
                     offset += n
                 }

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 import ObsAWS
 import ObsCore
@@ -80,7 +83,7 @@ public struct PutLogEventsSender: BatchSender {
     }
 
     private func create(_ action: String, _ fields: [String: String]) async throws(AWSError) {
-        let body = (try? JSONSerialization.data(withJSONObject: fields)) ?? Data()
+        let body = (try? JSONEncoder().encode(fields)) ?? Data()
         do {
             _ = try await client.send(headers: Self.headers(action), body: Array(body))
         } catch {
@@ -92,12 +95,18 @@ public struct PutLogEventsSender: BatchSender {
     /// Events refused, by reason, from `rejectedLogEventsInfo`: the too-new ones from
     /// `tooNewLogEventStartIndex` on, the too-old and expired ones up to their end index.
     static func rejectedCounts(_ body: [UInt8], events: Int) -> [String: Int] {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-            let info = object["rejectedLogEventsInfo"] as? [String: Any]
-        else { return [:] }
+        struct Response: Decodable {
+            struct Info: Decodable {
+                var tooNewLogEventStartIndex: Int?
+                var tooOldLogEventEndIndex: Int?
+                var expiredLogEventEndIndex: Int?
+            }
+            var rejectedLogEventsInfo: Info?
+        }
+        guard let info = (try? JSONDecoder().decode(Response.self, from: Data(body)))?.rejectedLogEventsInfo else { return [:] }
         var counts: [String: Int] = [:]
-        if let start = info["tooNewLogEventStartIndex"] as? Int { counts["tooNew"] = max(0, events - start) }
-        let oldEnd = max((info["tooOldLogEventEndIndex"] as? Int) ?? -1, (info["expiredLogEventEndIndex"] as? Int) ?? -1)
+        if let start = info.tooNewLogEventStartIndex { counts["tooNew"] = max(0, events - start) }
+        let oldEnd = max(info.tooOldLogEventEndIndex ?? -1, info.expiredLogEventEndIndex ?? -1)
         if oldEnd >= 0 { counts["tooOld"] = oldEnd + 1 }
         return counts
     }

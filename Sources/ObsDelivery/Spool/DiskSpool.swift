@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import ObsCore
 import Synchronization
 
@@ -38,14 +41,14 @@ public final class DiskSpool: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw SpoolError(message: "cannot create \(directory): \((error as NSError).localizedDescription)")
+            throw SpoolError(message: "cannot create \(directory): \(error.fileErrorText)")
         }
         guard access(directory, W_OK) == 0 else { throw SpoolError(message: "\(directory) is not writable") }
         try reindex()
     }
 
     private func path(_ id: SpoolBatchID) -> String {
-        directory + "/" + String(format: "%020llu", id.sequence) + ".batch"
+        directory + "/" + String(cFormat: "%020llu", id.sequence) + ".batch"
     }
 
     private func reindex() throws(SpoolError) {
@@ -53,7 +56,7 @@ public final class DiskSpool: Sendable {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
         } catch {
-            throw SpoolError(message: "cannot list \(directory): \((error as NSError).localizedDescription)")
+            throw SpoolError(message: "cannot list \(directory): \(error.fileErrorText)")
         }
         var found = Index()
         var corrupt = 0
@@ -129,7 +132,7 @@ public final class DiskSpool: Sendable {
         guard let data = FileManager.default.contents(atPath: path(id)) else { return nil }
         guard let batch = SpoolFile.decode(Array(data)) else {
             forget(id)
-            moveAside((path(id) as NSString).lastPathComponent)
+            moveAside(SpoolFile.fileName(path(id)))
             selfMetrics.count(.spoolCorrupt)
             return nil
         }

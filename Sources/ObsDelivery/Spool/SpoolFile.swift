@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import ObsAWS
 
 /// The on-disk form of one batch:
@@ -56,9 +59,14 @@ enum SpoolFile {
         return T(littleEndian: value)
     }
 
+    /// The last component of `path`.
+    static func fileName(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+
     /// Writes `bytes` to `path` crash-safely: temporary file, fsync, rename, fsync of the directory.
     static func writeDurably(_ bytes: [UInt8], to path: String, directory: String) throws {
-        let temporary = directory + "/." + (path as NSString).lastPathComponent + ".tmp"
+        let temporary = directory + "/." + fileName(path) + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SpoolError(message: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
         var written = 0

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// A batch as the spool keeps it: what kind of request it is, what it carries, and the bytes.
 public struct SpooledBatch: Sendable, Equatable {

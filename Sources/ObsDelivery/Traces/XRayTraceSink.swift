@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 import ObsAWS
 import ObsCore
@@ -34,7 +37,7 @@ public final class XRayTraceSink: @unchecked Sendable {
         var behindSinceLog = 0
     }
 
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var queue = Queue()  // guarded by `condition`
 
     public init(spool: DiskSpool, selfMetrics: SelfMetrics, logger: Logger, maxQueuedBytes: Int = 32 << 20) {
@@ -78,9 +81,7 @@ public final class XRayTraceSink: @unchecked Sendable {
         queue.bytes += bytes
         if !queue.writerRunning {
             queue.writerRunning = true
-            let thread = Thread { [self] in writeLoop() }
-            thread.name = "obs.xray-spool"
-            thread.start()
+            OSThread.start(name: "obs.xray-spool") { [self] in writeLoop() }
         }
         condition.signal()
     }
@@ -96,7 +97,7 @@ public final class XRayTraceSink: @unchecked Sendable {
         condition.lock()
         while true {
             if queue.documents.isEmpty {
-                if !condition.wait(until: Date(timeIntervalSinceNow: 5)) && queue.documents.isEmpty {
+                if !condition.wait(seconds: 5) && queue.documents.isEmpty {
                     queue.writerRunning = false
                     condition.unlock()
                     return
@@ -183,10 +184,17 @@ public struct PutTraceSegmentsSender: BatchSender {
         } catch {
             return error.outcome
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
-            let unprocessed = object["UnprocessedTraceSegments"] as? [[String: Any]], !unprocessed.isEmpty
+        struct Response: Decodable {
+            struct Unprocessed: Decodable {
+                var Id: String?
+                var ErrorCode: String?
+            }
+            var UnprocessedTraceSegments: [Unprocessed]?
+        }
+        guard let unprocessed = (try? JSONDecoder().decode(Response.self, from: Data(response.body)))?.UnprocessedTraceSegments,
+            !unprocessed.isEmpty
         else { return .delivered }
-        let retryIDs = Set(unprocessed.filter { Self.retryableCodes.contains($0["ErrorCode"] as? String ?? "") }.compactMap { $0["Id"] as? String })
+        let retryIDs = Set(unprocessed.filter { Self.retryableCodes.contains($0.ErrorCode ?? "") }.compactMap(\.Id))
         if !retryIDs.isEmpty {
             let documents = Self.documents(body).filter { Self.segmentID($0).map(retryIDs.contains) ?? false }
             sink.publish(documents)
@@ -197,10 +205,12 @@ public struct PutTraceSegmentsSender: BatchSender {
     }
 
     static func documents(_ payload: [UInt8]) -> [String] {
-        ((try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any])?["TraceSegmentDocuments"] as? [String]) ?? []
+        struct Call: Decodable { var TraceSegmentDocuments: [String]? }
+        return (try? JSONDecoder().decode(Call.self, from: Data(payload)))?.TraceSegmentDocuments ?? []
     }
 
     static func segmentID(_ document: String) -> String? {
-        (try? JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any])?["id"] as? String
+        struct Segment: Decodable { var id: String? }
+        return (try? JSONDecoder().decode(Segment.self, from: Data(document.utf8)))?.id
     }
 }

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 import ObsAWS
 import ObsCore
@@ -102,12 +105,10 @@ public final class JournalSource: @unchecked Sendable {
     /// Reads and ships until the task is cancelled. Then call ``finish(within:)``.
     public func run() async {
         if started.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
-            let thread = Thread { [self] in
+            OSThread.start(name: "obs-journal") { [self] in
                 readLoop()
                 readerDone.store(true, ordering: .releasing)
             }
-            thread.name = "obs-journal"
-            thread.start()
         }
         await sendLoop(deadline: nil)
     }
@@ -682,7 +683,7 @@ public final class JournalSource: @unchecked Sendable {
 /// The short queue between the reader thread and the sender: the reader blocks while it is
 /// full.
 final class BatchQueue: @unchecked Sendable {
-    private let lock = NSCondition()
+    private let lock = Condition()
     private var items: [JournalSource.ClosedBatch] = []
     private var closed = false
     /// The sender, waiting for a batch.
@@ -698,7 +699,7 @@ final class BatchQueue: @unchecked Sendable {
     func push(_ batch: JournalSource.ClosedBatch, unlessStopping stopping: borrowing Atomic<Bool>) {
         lock.lock()
         while items.count >= capacity && !closed && !stopping.load(ordering: .relaxed) {
-            _ = lock.wait(until: Date().addingTimeInterval(0.1))
+            _ = lock.wait(seconds: 0.1)
         }
         items.append(batch)
         let waiting = waiter

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import CLibPQ
 
 /// One libpq connection. Every call blocks: use it from one thread at a time (``PostgresSource``

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import ObsCore
 
 /// A libpq failure, with the server's or libpq's message. Messages never contain the password:
 /// libpq does not echo it, and the agent's log handler redacts every configured secret besides.
@@ -20,7 +24,7 @@ public enum PostgresError: Error, Sendable, CustomStringConvertible, Equatable {
 
     /// libpq messages end with a newline and may span lines; keep one line.
     static func oneLine(_ message: String) -> String {
-        message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        message.split(whereSeparator: \.isNewline).map { $0.trimmingBlanks() }
             .filter { !$0.isEmpty }.joined(separator: " ")
     }
 }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import FoundationEssentials
 import Logging
 import ObsAWS
 import ObsCore
@@ -36,7 +40,7 @@ final class ScrapeInstance: @unchecked Sendable {
     /// `host:port/path` of a URL: the URL without its scheme and query.
     static func target(of url: String) -> String {
         var rest = Substring(url)
-        if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
+        if let scheme = rest.firstRange(of: "://") { rest = rest[scheme.upperBound...] }
         return String(rest.prefix { $0 != "?" })
     }
 
@@ -109,7 +113,7 @@ final class ScrapeInstance: @unchecked Sendable {
     /// A secret file's content without its trailing newline.
     static func secret(_ path: String) throws -> String {
         do {
-            return try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .newlines)
+            return try String(contentsOfFile: path, encoding: .utf8).trimmingNewlines()
         } catch {
             throw Failure(description: "cannot read \(path)")
         }

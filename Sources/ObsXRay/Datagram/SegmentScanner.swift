@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import ObsCore
 
 /// A one-pass JSON reader for segment documents: it checks the whole text is well-formed JSON (RFC

@@ -1,5 +1,5 @@
 import CObsNet
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -69,13 +69,15 @@ final class ChildProcess: @unchecked Sendable {
     let process = Process()
     private let out = DataBox()
     private let err = DataBox()
+    private let stdoutPipe = Pipe()
+    private let stderrPipe = Pipe()
 
     init(_ path: String, _ arguments: [String], environment: [String: String]) throws {
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.environment = environment
-        let stdout = Pipe()
-        let stderr = Pipe()
+        let stdout = stdoutPipe
+        let stderr = stderrPipe
         process.standardOutput = stdout
         process.standardError = stderr
         process.standardInput = FileHandle.nullDevice
@@ -112,7 +114,12 @@ final class ChildProcess: @unchecked Sendable {
             Issue.record("process did not exit within \(timeout) s")
         }
         process.waitUntilExit()
-        try? await Task.sleep(for: .milliseconds(100))  // let the pipes drain
+        // What the handlers have not read yet: the writer has exited, so this ends. (A fixed
+        // pause lost the last lines of a long output on a loaded machine.)
+        for (pipe, box) in [(stdoutPipe, out), (stderrPipe, err)] {
+            pipe.fileHandleForReading.readabilityHandler = nil
+            box.append(pipe.fileHandleForReading.readDataToEndOfFile())
+        }
         return process.terminationStatus
     }
 

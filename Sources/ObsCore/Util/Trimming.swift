@@ -1,0 +1,23 @@
+extension StringProtocol {
+    /// The text without leading and trailing blanks: spaces and tabs, Unicode's too, not line breaks
+    /// (as Foundation's `trimmingCharacters(in: .whitespaces)`).
+    public func trimmingBlanks() -> String {
+        trimming { $0.isWhitespace && !$0.isNewline }
+    }
+
+    /// The text without leading and trailing whitespace and line breaks.
+    public func trimmingWhitespace() -> String {
+        trimming(\.isWhitespace)
+    }
+
+    /// The text without leading and trailing line breaks.
+    public func trimmingNewlines() -> String {
+        trimming(\.isNewline)
+    }
+
+    private func trimming(_ drop: (Character) -> Bool) -> String {
+        guard let first = firstIndex(where: { !drop($0) }) else { return "" }
+        let last = lastIndex(where: { !drop($0) })!
+        return String(self[first...last])
+    }
+}
