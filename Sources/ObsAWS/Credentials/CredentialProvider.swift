@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import FoundationEssentials
+import ObsCore
 
 /// Credentials and when they stop working (nil for long-term keys).
 public struct ExpiringCredentials: Sendable, Equatable {
@@ -55,8 +56,7 @@ public struct StaticCredentialProvider: CredentialProvider {
 enum CredentialDocument {
     /// `2026-11-27T06:00:00Z` (with or without fractional seconds).
     static func date(_ text: String) -> Date? {
-        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
-        return try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)
+        RFC3339.seconds(text).map { Date(timeIntervalSince1970: $0) }
     }
 
     private struct Document: Decodable {

@@ -246,7 +246,7 @@ public struct AgentConfig: Sendable {
             case "head": settings.start = .head
             case "tail": settings.start = .tail
             default:
-                guard let date = try? Date.ISO8601FormatStyle().parse(text) else {
+                guard let date = RFC3339.seconds(text).map({ Date(timeIntervalSince1970: $0) }) else {
                     throw ConfigError(v.path, "expected head, tail or a time such as 2026-11-27T00:00:00Z, got \"\(text)\"")
                 }
                 settings.start = .time(UInt64(max(0, date.timeIntervalSince1970) * 1_000_000))
