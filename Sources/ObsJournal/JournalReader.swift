@@ -79,6 +79,43 @@ public final class JournalReader: @unchecked Sendable {
         return result > 0
     }
 
+    /// Drops this process's page-table entries for the journal files libsystemd has mapped, and
+    /// returns how many bytes of mappings were released. libsystemd maps each file through 8 MiB
+    /// windows it keeps (shared, read-only); a sequential reader touches every page of them once,
+    /// and each touched page stays resident in the agent until the window is unmapped. The pages
+    /// stay in the page cache, and libsystemd's next access faults them back in unchanged
+    /// (`MADV_DONTNEED` on a shared file mapping discards no data), so this only stops the agent
+    /// from holding what it has already read. Call it on the thread that reads, between entries.
+    @discardableResult
+    public static func releaseMappedPages() -> Int {
+        let fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var text: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            text += chunk[0..<n]
+        }
+        var released = 0
+        for line in text.split(separator: UInt8(ascii: "\n")) {
+            // "start-end perms offset dev inode path": shared ("s"), a journal file.
+            let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 5, omittingEmptySubsequences: true)
+            guard fields.count == 6, fields[1].count == 4, fields[1].last == UInt8(ascii: "s") else { continue }
+            let path = fields[5]
+            func endsWith(_ suffix: String) -> Bool { path.count >= suffix.utf8.count && path.suffix(suffix.utf8.count).elementsEqual(suffix.utf8) }
+            guard endsWith(".journal") || endsWith(".journal~") else { continue }
+            let range = fields[0].split(separator: UInt8(ascii: "-"))
+            guard range.count == 2, let start = UInt(String(decoding: range[0], as: UTF8.self), radix: 16),
+                let end = UInt(String(decoding: range[1], as: UTF8.self), radix: 16), end > start,
+                let address = UnsafeMutableRawPointer(bitPattern: start)
+            else { continue }
+            if madvise(address, Int(end - start), MADV_DONTNEED) == 0 { released += Int(end - start) }
+        }
+        return released
+    }
+
     /// Waits up to `seconds` for the journal to change (entries appended, files added or
     /// rotated). Returns whether it changed.
     @discardableResult

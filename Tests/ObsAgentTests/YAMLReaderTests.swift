@@ -107,6 +107,15 @@ import Yams
         }
     }
 
+    @Test func deepNestingIsRefusedNotAStackOverflow() {
+        let flow = "a: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "\n"
+        #expect(throws: YAMLReader.SyntaxError.self) { try YAMLReader.parse(flow) }
+        let block = (0..<5_000).map { String(repeating: " ", count: $0) + "k\($0):" }.joined(separator: "\n") + " v\n"
+        #expect(throws: YAMLReader.SyntaxError.self) { try YAMLReader.parse(block) }
+        let fine = (0..<20).map { String(repeating: " ", count: $0 * 2) + "k\($0):" }.joined(separator: "\n") + " v\n"
+        #expect(throws: Never.self) { try YAMLReader.parse(fine) }
+    }
+
     @Test func anEmptyOrCommentOnlyFileIsNoDocument() throws {
         #expect(try YAMLReader.parse("") == nil)
         #expect(try YAMLReader.parse("# only a comment\n\n") == nil)

@@ -78,3 +78,51 @@ struct JournalReaderTests {
         }
     }
 }
+
+/// What the reader leaves resident of the journal files libsystemd maps.
+@Suite struct JournalMappedPagesTests {
+    /// Resident bytes of this process's mappings of `directory`'s journal files.
+    static func residentJournalBytes(_ directory: String) -> Int {
+        // Read to the end (a procfs file reports size 0, and a read by size gets a part of it).
+        guard let handle = FileHandle(forReadingAtPath: "/proc/self/smaps") else { return -1 }
+        let smaps = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        try? handle.close()
+        var total = 0
+        var inJournal = false
+        for line in smaps.split(separator: "\n") {
+            if let first = line.first, first.isHexDigit, line.contains("-"), line.split(separator: " ").count >= 5 {
+                inJournal = line.hasSuffix(".journal") && line.contains(directory)
+            } else if inJournal, line.hasPrefix("Rss:") {
+                total += (Int(line.split(separator: " ")[1]) ?? 0) * 1024
+            }
+        }
+        return total
+    }
+
+    @Test func releasingDropsTheReadPagesAndReadingGoesOnUnchanged() throws {
+        let directory = JournalFixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let base = JournalFixture.now - 60_000_000
+        let padding = String(repeating: "x", count: 400)
+        try JournalFixture.write(
+            (0..<20_000).map { JournalFixture.entry($0, unit: "a.service", message: "entry \($0) \(padding)", realtime: base + UInt64($0)) },
+            to: directory)
+        let reader = try JournalReader(.directory(directory))
+        try reader.seekHead()
+        var read = 0
+        while read < 10_000, let entry = try reader.next() {
+            #expect(entry.message == "entry \(read) \(padding)")
+            read += 1
+        }
+        let before = Self.residentJournalBytes(directory)
+        #expect(before > 4 << 20, "10,000 entries of 400 bytes leave megabytes of the file resident (\(before))")
+        #expect(JournalReader.releaseMappedPages() > 0)
+        let after = Self.residentJournalBytes(directory)
+        #expect(after < 512 << 10, "released: \(before) → \(after) bytes")
+        while let entry = try reader.next() {
+            #expect(entry.message == "entry \(read) \(padding)", "pages fault back in unchanged")
+            read += 1
+        }
+        #expect(read == 20_000)
+    }
+}

@@ -43,9 +43,14 @@ public enum YAMLReader {
         var text: Substring
     }
 
+    /// Nesting deeper than this is refused (a config needs five levels; a fuzzer's thousands would
+    /// overflow the stack).
+    static let maxDepth = 64
+
     private struct Parser {
         var lines: [Line] = []
         var position = 0
+        var depth = 0
 
         init(_ text: String) {
             var number = 0
@@ -152,6 +157,9 @@ public enum YAMLReader {
         /// The block whose first line is the next line, at `indent`.
         mutating func block(indent: Int) throws(SyntaxError) -> YAMLNode {
             guard let line = next() else { return .scalar("") }
+            depth += 1
+            defer { depth -= 1 }
+            guard depth <= YAMLReader.maxDepth else { throw fail(line.number, "nested more than \(YAMLReader.maxDepth) levels deep") }
             let content = Self.content(line.text)
             if Self.isSequenceItem(content) { return try sequence(indent: line.indent) }
             if try Self.splitKey(content, line: line.number) != nil { return try mapping(indent: line.indent) }
@@ -410,6 +418,7 @@ public enum YAMLReader {
         let text: Substring
         var index: Substring.Index
         let line: Int
+        var depth = 0
 
         init(_ text: Substring, line: Int) {
             self.text = text
@@ -493,6 +502,9 @@ public enum YAMLReader {
         }
 
         mutating func flowNode() throws(SyntaxError) -> YAMLNode {
+            depth += 1
+            defer { depth -= 1 }
+            guard depth <= YAMLReader.maxDepth else { throw fail("nested more than \(YAMLReader.maxDepth) levels deep") }
             skipBlanks()
             switch current {
             case "[":

@@ -51,6 +51,10 @@ public final class JournalSource: @unchecked Sendable {
     /// libsystemd maps (its window cache grows to hundreds of MiB on a large journal) stay a few
     /// MiB resident.
     static let reopenEvery = 10_000
+    /// Between reopenings, the journal pages read so far are released from the agent's resident
+    /// memory after this many entries (``JournalReader/releaseMappedPages()``: a read of
+    /// /proc/self/maps and an madvise, about 50 µs).
+    static let releaseEvery = 1_000
 
     /// A closed batch, waiting to be sent or being sent.
     struct ClosedBatch {
@@ -372,6 +376,7 @@ public final class JournalSource: @unchecked Sendable {
                 // This entry is read after reopening: it is not taken yet.
                 return true
             }
+            if sinceOpen % Self.releaseEvery == 0 { JournalReader.releaseMappedPages() }
             entriesRead.add(1, ordering: .relaxed)
             var fields = StreamFields()
             var hasMessage = false

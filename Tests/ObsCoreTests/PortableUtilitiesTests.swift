@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+
+@testable import ObsCore
+
+/// The small replacements for Foundation API the agent's modules use (they link only
+/// FoundationEssentials), checked against Foundation itself.
+@Suite struct PortableUtilitiesTests {
+    @Test func rfc3339AgreesWithFoundationsISO8601Parser() {
+        let plain = ISO8601DateFormatter()
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let seconds = Double(Int64.random(in: 0...4_102_444_800, using: &random))
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(RFC3339.seconds(plain.string(from: date)) == seconds)
+            let millis = Double(Int.random(in: 0...999, using: &random)) / 1000
+            let text = fractional.string(from: Date(timeIntervalSince1970: seconds + millis))
+            #expect(abs(RFC3339.seconds(text)! - (seconds + millis)) < 0.0005, "\(text)")
+        }
+    }
+
+    @Test(arguments: [
+        ("2026-11-27T06:00:00Z", 1_795_759_200.0),
+        ("2026-11-27t06:00:00z", 1_795_759_200.0),
+        ("2026-11-27T07:30:00+01:30", 1_795_759_200.0),
+        ("2026-11-27T01:00:00-05:00", 1_795_759_200.0),
+        ("2026-11-27T06:00:00.250Z", 1_795_759_200.25),
+        ("2024-02-29T00:00:00Z", 1_709_164_800.0),
+        ("1970-01-01T00:00:00Z", 0.0),
+    ])
+    func rfc3339Reads(_ text: String, _ expected: Double) {
+        #expect(RFC3339.seconds(text) == expected)
+    }
+
+    @Test(arguments: [
+        "", "2026-11-27", "2026-11-27T06:00:00", "2026-13-01T00:00:00Z", "2025-02-29T00:00:00Z", "2026-11-27T24:00:00Z",
+        "2026-11-27T06:00:00.Z", "2026-11-27T06:00:00Zjunk", "2026-11-27 06:00:00Z", "2026-11-27T06:00:00+0100", "२०२६-11-27T06:00:00Z",
+    ])
+    func rfc3339RefusesWhatIsNotATimestamp(_ text: String) {
+        #expect(RFC3339.seconds(text) == nil)
+    }
+
+    @Test func cFormatMatchesFoundationsStringFormat() {
+        #expect(String(cFormat: "%020llu", UInt64(42)) == String(format: "%020llu", UInt64(42)))
+        #expect(String(cFormat: "%.2f", 3.14159) == "3.14")
+        #expect(String(cFormat: "%04d-%02d", 7, 3) == "0007-03")
+        #expect(String(cFormat: "%0100d", 7) == String(repeating: "0", count: 99) + "7", "longer than the first buffer")
+    }
+
+    @Test(arguments: [
+        (" \t a b \t ", "a b", "a b"),
+        ("\n x \r\n", "\n x \r\n", "x"),
+        ("\u{A0}nbsp\u{2003}", "nbsp", "nbsp"),
+        ("   ", "", ""),
+        ("", "", ""),
+    ])
+    func trimmingMatchesFoundation(_ text: String, _ blanks: String, _ whitespace: String) {
+        #expect(text.trimmingBlanks() == blanks)
+        #expect(text.trimmingBlanks() == text.trimmingCharacters(in: .whitespaces))
+        #expect(text.trimmingWhitespace() == whitespace)
+        #expect(text.trimmingWhitespace() == text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    @Test func aConditionWaitTimesOutOnTheMonotonicClockAndWakesOnASignal() async {
+        let condition = Condition()
+        condition.lock()
+        let start = Monotonic.seconds()
+        #expect(condition.wait(seconds: 0.05) == false)
+        #expect(Monotonic.seconds() - start >= 0.045)
+        condition.unlock()
+
+        let woke = OSThread.start(name: "obs.test") {
+            condition.lock()
+            _ = condition.wait(seconds: 10)
+            condition.unlock()
+        }
+        while !woke.isFinished {
+            condition.lock()
+            condition.signal()
+            condition.unlock()
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(Monotonic.seconds() - start < 5, "woken by the signal, not by the 10 s timeout")
+    }
+}
