@@ -47,7 +47,7 @@ let package = Package(
             name: "CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
 
-        // Glue Swift cannot express (recvmmsg), as SwiftNIO's CNIOLinux does.
+        // Glue Swift cannot express (recvmmsg, mallopt), as SwiftNIO's CNIOLinux does.
         .target(name: "CObsNet"),
 
         // The core: observations, recorder, aggregator. Depends on nothing of ours.
@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "ObsAgent",
             dependencies: [
-                "ObsCore", "ObsCatalog", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsAWS", "ObsDelivery", "ObsJournal",
+                "CObsNet", "ObsCore", "ObsCatalog", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsAWS", "ObsDelivery", "ObsJournal",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness),

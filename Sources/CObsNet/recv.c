@@ -24,3 +24,9 @@ int obs_recv_batch(int fd, void *buffers, int count, size_t stride, size_t capac
     for (int i = 0; i < n; i++) lengths[i] = headers[i].msg_len;
     return n;
 }
+
+#include <malloc.h>
+
+int obs_set_mmap_threshold(int bytes) {
+    return mallopt(M_MMAP_THRESHOLD, bytes);
+}

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import FoundationEssentials
+import CObsNet
 import ObsCore
 import Logging
 
@@ -21,6 +22,15 @@ public enum AgentLaunch {
         if let secret = environment["AWS_SECRET_ACCESS_KEY"] { SecretRedactor.shared.register(secret) }
         if let token = environment["AWS_SESSION_TOKEN"] { SecretRedactor.shared.register(token) }
         return config
+    }
+
+    /// Allocations of 128 KiB and more (log batches of up to 1 MiB, request bodies, responses)
+    /// are mapped on their own and given back to the system when freed. glibc's default raises
+    /// that threshold each time such a block is freed, after which freed batches stay in the heap:
+    /// the agent shipping a 1,000,000-entry journal held 17.8 MB of anonymous memory at the end
+    /// instead of 5.7 MB (BENCHMARKS.md). Call once, before anything allocates much.
+    public static func tuneMemory() {
+        _ = obs_set_mmap_threshold(128 * 1024)
     }
 
     /// JSON lines on stdout at `level`; call once.

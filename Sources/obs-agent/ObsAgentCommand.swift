@@ -59,6 +59,7 @@ struct ObsAgentCommand: AsyncParsableCommand {
     var dryRun = false
 
     func run() async throws {
+        AgentLaunch.tuneMemory()
         let (config, environment) = try options.load()
         guard config.hasSources else {
             AgentLaunch.fail("obs-agent", "config: no sources: give --config FILE with sources.postgres, sources.prometheus, sources.xray or sources.journald, or set DB_HOST, DB_NAME and DB_USER (or OBS_SCRAPE_URLS)")

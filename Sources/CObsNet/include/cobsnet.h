@@ -9,4 +9,9 @@
 /// `buffers + i * stride` (stride >= capacity). Returns the number read, 0 on timeout, or -errno.
 int obs_recv_batch(int fd, void *buffers, int count, size_t stride, size_t capacity, size_t *lengths);
 
+/// mallopt(M_MMAP_THRESHOLD, bytes), which Swift's Glibc module does not expose: allocations of
+/// `bytes` and more are mapped on their own and unmapped when freed (and the threshold no longer
+/// moves). Returns mallopt's result (1 on success).
+int obs_set_mmap_threshold(int bytes);
+
 #endif

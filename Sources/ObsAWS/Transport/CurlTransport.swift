@@ -78,12 +78,18 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
         default:
             set(obs_curl_setopt_ptr(handle, CURLOPT_CUSTOMREQUEST, request.method))
             set(obs_curl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)))
-            request.body.withUnsafeBytes { bytes in
-                // COPYPOSTFIELDS copies the body, so the buffer need not outlive this call.
-                set(obs_curl_setopt_ptr(handle, CURLOPT_COPYPOSTFIELDS, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+        }
+        if code == CURLE_OK {
+            // POSTFIELDS points libcurl at the body, which lives until perform returns (and the
+            // handle is reset before its next use): no copy of a batch of up to 1 MiB.
+            code = request.body.withUnsafeBytes { bytes in
+                if request.method != "GET" {
+                    let set = obs_curl_setopt_ptr(handle, CURLOPT_POSTFIELDS, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!)
+                    guard set == CURLE_OK else { return set }
+                }
+                return curl_easy_perform(handle)
             }
         }
-        if code == CURLE_OK { code = curl_easy_perform(handle) }
         guard code == CURLE_OK else {
             var reason = String(cString: curl_easy_strerror(code))
             if sink.overflowed { reason = "response larger than \(maxResponseBytes) bytes" }

@@ -337,6 +337,8 @@ public final class JournalSource: @unchecked Sendable {
         try applyMatches(reader)
         let firstOpen = !hasRead
         var pending = try position(reader)
+        // Seeking to the cursor bisects the entry arrays and touches pages all over the files.
+        JournalReader.releaseMappedPages()
         hasRead = true
         if firstOpen { skip = skipList() }
         var sinceOpen = 0
