@@ -10,7 +10,7 @@ import ObsCore
 /// - `method` and `status` (required), `path` (the request path, query and all: the route is
 ///   made from it with identifiers collapsed) or `route` (taken as it is);
 /// - the time taken, one of `millis`, `micros` or `seconds` (optional: without it, only counts
-///   are derived). Group names are letters and digits only (ICU's rule).
+///   are derived). Group names are letters and digits only.
 ///
 /// For example Tomcat's `%h %l %u %t "%r" %s %b %D` (with `%D` in microseconds, as Tomcat 10.1
 /// writes it) is read by
