@@ -40,7 +40,6 @@ public enum AgentLaunch {
 
     /// Writes a one-line error to standard error.
     public static func fail(_ program: String, _ message: String) {
-        let line = Array("\(program): \(SecretRedactor.shared.redact(message))\n".utf8)
-        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        StandardOutput.writeErrorLine("\(program): \(SecretRedactor.shared.redact(message))")
     }
 }

@@ -51,3 +51,17 @@ import Testing
         #expect(Self.hex(Digest.hmacSHA256(key: [], [])) == "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad")
     }
 }
+
+/// SigV4's header-value canonicalization on the byte level: a CRLF inside a value is folded like
+/// a lone LF ("\r\n" is one Swift Character, which a Character comparison would not split).
+@Suite struct SigV4HeaderValueTests {
+    @Test(arguments: [
+        ("  a   b  ", "a b"),
+        ("value1\n  value2\n     value3", "value1 value2 value3"),
+        ("value1\r\n  value2\r\nvalue3", "value1 value2 value3"),
+        ("\t\r\n", ""),
+    ])
+    func foldsWhitespaceAndLineBreaks(_ value: String, _ expected: String) {
+        #expect(SigV4Signer.trimmedHeaderValue(value) == expected)
+    }
+}

@@ -75,7 +75,9 @@ import Testing
         condition.unlock()
 
         let woken = Atomic<Bool>(false)
-        let waiter = OSThread.start(name: "obs.test") {
+        let named = Mutex("")
+        let waiter = OSThread.start(name: "obs.test-thread-name-longer-than-15") {
+            named.withLock { $0 = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "" }
             condition.lock()
             woken.store(condition.wait(seconds: 30), ordering: .relaxed)
             condition.unlock()
@@ -89,5 +91,18 @@ import Testing
         }
         let wasWoken = woken.load(ordering: .relaxed)
         #expect(wasWoken, "woken by a signal, not by the 30 s timeout")
+        #expect(named.withLock { $0 } == "obs.test-thread\n", "the kernel keeps the name's first 15 bytes")
+    }
+
+    @Test func fileErrorsReadAsTheSystemSaysThem() {
+        #expect((POSIXError(.ENOENT) as any Error).fileErrorText == "No such file or directory")
+        do {
+            try FileManager.default.createDirectory(atPath: "/proc/obs-no/such", withIntermediateDirectories: true)
+            Issue.record("created a directory under /proc")
+        } catch {
+            #expect(error.fileErrorText == "No such file or directory", "\(error)")
+        }
+        struct Other: Error {}
+        #expect(Other().fileErrorText == "Other()")
     }
 }

@@ -42,6 +42,15 @@ final class ScriptedXRayTransport: HTTPTransport, @unchecked Sendable {
         range.map { #"{"id":"\#(String(format: "%016x", $0))","trace_id":"1-5759e988-bd862e3fe1be46a994272793","start_time":1,"end_time":2}"# }
     }
 
+    /// A shipper sending `sink`'s spool to `transport` through the X-Ray sender.
+    static func shipper(_ sink: XRayTraceSink, _ metrics: SelfMetrics, _ transport: ScriptedXRayTransport) -> SpoolShipper {
+        let client = AWSClient(
+            service: .xRay, endpoint: "http://127.0.0.1:9", region: "us-east-1",
+            credentials: AWSCredentials(accessKeyID: "testing", secretAccessKey: "testing-secret"), transport: transport)
+        return SpoolShipper(
+            spool: sink.spool, sender: PutTraceSegmentsSender(client: client, sink: sink), selfMetrics: metrics, logger: Logger(label: "test"))
+    }
+
     static func sink(_ metrics: SelfMetrics, maxQueuedBytes: Int = 32 << 20) throws -> (XRayTraceSink, String) {
         let directory = NSTemporaryDirectory() + "obs-trace-spool-\(UUID().uuidString)"
         let spool = try DiskSpool(directory: directory, maxBytes: 64 << 20, selfMetrics: metrics)
@@ -87,11 +96,7 @@ final class ScriptedXRayTransport: HTTPTransport, @unchecked Sendable {
         sink.publish(Self.documents(0..<175))
         sink.flush()
         let transport = ScriptedXRayTransport([200, 400])
-        let client = AWSClient(
-            service: .xRay, endpoint: "http://127.0.0.1:9", region: "us-east-1",
-            credentials: AWSCredentials(accessKeyID: "testing", secretAccessKey: "testing-secret"), transport: transport)
-        let shipper = SpoolShipper(
-            spool: sink.spool, sender: PutTraceSegmentsSender(client: client, sink: sink), selfMetrics: metrics, logger: Logger(label: "test"))
+        let shipper = Self.shipper(sink, metrics, transport)
         await shipper.drain(within: 20)
         #expect(sink.spool.pending().isEmpty)
         #expect(transport.calls.map(\.count) == [50, 50, 50, 25], "the calls after the refused one were sent")
@@ -108,11 +113,7 @@ final class ScriptedXRayTransport: HTTPTransport, @unchecked Sendable {
         #expect(sink.spool.pending().count == 1)
         // Calls: 50 delivered, 50 delivered, then 503 (the drain stops at a failure), then 200s.
         let transport = ScriptedXRayTransport([200, 200, 503])
-        let client = AWSClient(
-            service: .xRay, endpoint: "http://127.0.0.1:9", region: "us-east-1",
-            credentials: AWSCredentials(accessKeyID: "testing", secretAccessKey: "testing-secret"), transport: transport)
-        let shipper = SpoolShipper(
-            spool: sink.spool, sender: PutTraceSegmentsSender(client: client, sink: sink), selfMetrics: metrics, logger: Logger(label: "test"))
+        let shipper = Self.shipper(sink, metrics, transport)
         await shipper.drain(within: 20)
         let left = try #require(sink.spool.pending().first.flatMap(sink.spool.load))
         #expect(left.items == 75 && left.payload.split(separator: UInt8(ascii: "\n")).count == 2, "the batch now holds the two calls not delivered")

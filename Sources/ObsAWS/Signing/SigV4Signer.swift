@@ -191,9 +191,11 @@ public struct SigV4Signer: Sendable {
     }
 
     /// Leading and trailing space removed, runs of spaces (and folded lines) made one space.
+    /// By Unicode scalars: "\r\n" is one Character, which a Character comparison with "\r" or
+    /// "\n" would keep in the value.
     static func trimmedHeaderValue(_ value: String) -> String {
-        value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" })
-            .joined(separator: " ")
+        value.unicodeScalars.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" })
+            .map { String(String.UnicodeScalarView($0)) }.joined(separator: " ")
     }
 
     // MARK: - Helpers

@@ -1,3 +1,4 @@
+import ObsCore
 import ObsPostgres
 import ObsPrometheus
 import ObsXRay
@@ -52,7 +53,7 @@ extension AgentConfig {
         }
         if let list = value("OBS_SCRAPE_URLS") {
             for item in list.split(separator: ",") {
-                let parts = item.split(separator: "=", maxSplits: 1).map { String($0).trimmingSpaces }
+                let parts = item.split(separator: "=", maxSplits: 1).map { String($0).trimmingBlanks() }
                 guard parts.count == 2, !parts[0].isEmpty, parts[1].hasPrefix("http://") || parts[1].hasPrefix("https://") else {
                     throw ConfigError("OBS_SCRAPE_URLS", "expected service=http://host:port/path, got \"\(item)\"")
                 }

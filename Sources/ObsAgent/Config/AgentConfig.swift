@@ -225,7 +225,7 @@ public struct AgentConfig: Sendable {
         }
         for (key, allowed) in [("log_group", "letters, digits, _ - / . # and {placeholders}"), ("log_stream", "anything but : and *")] {
             guard let v = keys[key] else { continue }
-            let template = try v.string().trimmingSpaces
+            let template = try v.string().trimmingBlanks()
             guard !template.isEmpty, template.count <= 512 else { throw ConfigError(v.path, "expected 1 to 512 characters: \(allowed)") }
             var rest = Substring(template)
             while let open = rest.firstIndex(of: "{") {
@@ -241,7 +241,7 @@ public struct AgentConfig: Sendable {
         if let v = keys["cluster"] { settings.cluster = try v.string() }
         if let v = keys["state_file"] { settings.stateFile = try v.string() }
         if let v = keys["start"] {
-            let text = try v.string().trimmingSpaces
+            let text = try v.string().trimmingBlanks()
             switch text {
             case "head": settings.start = .head
             case "tail": settings.start = .tail
@@ -357,7 +357,7 @@ public struct AgentConfig: Sendable {
             }
             discovery = .dnsA(host: host, port: port)
         } else {
-            let name = try keys["dns_srv"]!.string().trimmingSpaces
+            let name = try keys["dns_srv"]!.string().trimmingBlanks()
             guard name.contains("."), !name.contains(" ") else {
                 throw ConfigError(node.path + ".dns_srv", "expected an SRV name such as _user-service._tcp.ecom.local, got \"\(name)\"")
             }
@@ -403,7 +403,7 @@ public struct AgentConfig: Sendable {
     }
 
     static func url(_ node: ConfigNode) throws(ConfigError) -> String {
-        let text = try node.string().trimmingSpaces
+        let text = try node.string().trimmingBlanks()
         guard text.hasPrefix("http://") || text.hasPrefix("https://"), text.count > 8 else {
             throw ConfigError(node.path, "expected an http:// or https:// URL, got \"\(text)\"")
         }

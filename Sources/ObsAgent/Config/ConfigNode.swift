@@ -1,3 +1,5 @@
+import ObsCore
+
 /// A node of the YAML config with its dotted path, read with the types and checks a config key
 /// needs. Every scalar is read through environment expansion first.
 struct ConfigNode {
@@ -36,7 +38,7 @@ struct ConfigNode {
     }
 
     func int(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
-        let text = try string().trimmingSpaces
+        let text = try string().trimmingBlanks()
         guard let value = Int(text) else { throw ConfigError(path, "expected an integer, got \"\(text)\"") }
         guard range.contains(value) else {
             throw ConfigError(path, "\(value) is out of range (\(range.lowerBound) to \(range.upperBound))")
@@ -45,7 +47,7 @@ struct ConfigNode {
     }
 
     func bool() throws(ConfigError) -> Bool {
-        let text = try string().trimmingSpaces.lowercased()
+        let text = try string().trimmingBlanks().lowercased()
         switch text {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
@@ -55,7 +57,7 @@ struct ConfigNode {
 
     /// A duration in seconds: a number (seconds) or a number with `ms`, `s`, `m` or `h`.
     func seconds(in range: ClosedRange<Double>) throws(ConfigError) -> Double {
-        let text = try string().trimmingSpaces
+        let text = try string().trimmingBlanks()
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
         var value: Double? = Double(text)
         if value == nil {
@@ -77,11 +79,11 @@ struct ConfigNode {
 
     /// A size in bytes: a whole number, or one with `KiB`, `MiB` or `GiB`.
     func bytes(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
-        let text = try string().trimmingSpaces
+        let text = try string().trimmingBlanks()
         let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30)]
         var value = Int(text)
         for (suffix, factor) in units where value == nil && text.hasSuffix(suffix) {
-            value = Int(String(text.dropLast(suffix.count)).trimmingSpaces).map { $0 * factor }
+            value = Int(String(text.dropLast(suffix.count)).trimmingBlanks()).map { $0 * factor }
         }
         guard let value else { throw ConfigError(path, "expected a size such as 268435456, 256MiB or 1GiB, got \"\(text)\"") }
         guard range.contains(value) else {
@@ -91,7 +93,7 @@ struct ConfigNode {
     }
 
     func oneOf(_ choices: [String]) throws(ConfigError) -> String {
-        let text = try string().trimmingSpaces
+        let text = try string().trimmingBlanks()
         guard choices.contains(text) else {
             throw ConfigError(path, "expected one of \(choices.joined(separator: ", ")), got \"\(text)\"")
         }
@@ -122,11 +124,5 @@ struct ConfigNode {
         let scored = allowed.map { ($0, distance(Array(key), Array($0))) }.min { $0.1 < $1.1 }
         guard let (best, score) = scored, score <= max(2, key.count / 3) else { return nil }
         return best
-    }
-}
-
-extension String {
-    var trimmingSpaces: String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }

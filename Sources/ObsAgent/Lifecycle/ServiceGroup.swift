@@ -185,7 +185,9 @@ struct ServiceGroup {
                 case .finished(let index, let error):
                     running.remove(index)
                     let entry = entries[index]
-                    if shuttingDown {
+                    if failure != nil {
+                        // Cancelled because another failed: that one is the cause, not these.
+                    } else if shuttingDown {
                         if let error { logger.error("service failed while shutting down", metadata: ["service": "\(entry.service)", "error": "\(error)"]) }
                         if awaited == index { shutDownNext() }
                     } else if entry.ignoresTermination {

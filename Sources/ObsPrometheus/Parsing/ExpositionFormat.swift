@@ -1,3 +1,5 @@
+import ObsCore
+
 /// The two text formats a metrics endpoint may answer in.
 public enum ExpositionFormat: String, Sendable, Hashable {
     /// Prometheus text format 0.0.4 (`text/plain; version=0.0.4`): lenient about white space,
@@ -14,7 +16,7 @@ public enum ExpositionFormat: String, Sendable, Hashable {
     /// The format a response's Content-Type names: OpenMetrics for `application/openmetrics-text`,
     /// 0.0.4 for anything else (including no Content-Type), as Prometheus itself decides.
     public init(contentType: String?) {
-        let mediaType = contentType?.split(separator: ";").first?.trimmingSpaces.lowercased() ?? ""
+        let mediaType = contentType?.split(separator: ";").first?.trimmingBlanks().lowercased() ?? ""
         self = mediaType == "application/openmetrics-text" ? .openMetrics : .prometheusText
     }
 }
@@ -42,13 +44,4 @@ public struct ExpositionError: Error, Sendable, Equatable, CustomStringConvertib
     }
 
     public var description: String { "line \(line): \(message)" }
-}
-
-extension Substring {
-    var trimmingSpaces: Substring {
-        var s = self
-        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
-        while s.last == " " || s.last == "\t" { s = s.dropLast() }
-        return s
-    }
 }
