@@ -68,6 +68,28 @@ struct PackagingTests {
         #expect(missing.isEmpty, "libraries the runtime stage does not provide: \(missing)")
     }
 
+    /// Package.swift's `agentLinking`: GnuTLS (loaded for librtmp and libldap, never used) finds the
+    /// agent's hook and skips its load-time initialisation; the agent exports nothing else, and its
+    /// relative relocations are packed (checked on the built binary, whatever the configuration).
+    @Test func theAgentIsLinkedForItsResidentMemory() async throws {
+        var environment = TestServices.cleanEnvironment()
+        environment["LD_DEBUG"] = "bindings"
+        let (status, _, err) = try await ChildProcess.run(TestServices.agentPath, ["--help"], environment: environment)
+        #expect(status == 0)
+        let bindings = err.split(separator: "\n").filter { $0.contains("`_gnutls_global_init_skip'") }
+        #expect(bindings.count == 1, "GnuTLS asks for the hook once: \(bindings)")
+        #expect(bindings.allSatisfy { $0.contains("libgnutls") && $0.contains("to \(TestServices.agentPath)") },
+                "GnuTLS's hook binds to the agent's definition: \(bindings)")
+
+        let exported = try await Self.run("/usr/bin/nm", ["-D", "--defined-only", TestServices.agentPath])
+            .split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) }
+            .filter { !$0.hasPrefix("_end") && !$0.hasPrefix("_edata") && !$0.hasPrefix("__bss_start") }
+        #expect(exported == ["_gnutls_global_init_skip"], "\(exported)")
+        let dynamic = try await Self.run("/usr/bin/readelf", ["-d", TestServices.agentPath])
+        #expect(dynamic.contains("(RELR)"), "relative relocations packed")
+        #expect(dynamic.contains("PIE"), "still position-independent")
+    }
+
     @Test func theImageMatchesWhatTheAgentExpects() async throws {
         let text = try String(contentsOf: Self.dockerfile, encoding: .utf8)
         // The packaged config parses, with the image's defaults.
