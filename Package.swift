@@ -85,7 +85,7 @@ let package = Package(
             swiftSettings: strictness),
         .target(
             name: "ObsJournal",
-            dependencies: ["CSystemd", "ObsCore", "ObsCatalog", "ObsAWS", "ObsDelivery", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSystemd", "CObsNet", "ObsCore", "ObsCatalog", "ObsAWS", "ObsDelivery", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         // AWS: SigV4, credentials, libcurl transport, request encoders and limits.
         .target(

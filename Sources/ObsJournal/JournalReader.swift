@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CObsNet
 import CSystemd
 
 /// Reads a journal in process through libsystemd's `sd_journal`: the local system journal, or a
@@ -86,11 +87,22 @@ public final class JournalReader: @unchecked Sendable {
     /// stay in the page cache, and libsystemd's next access faults them back in unchanged
     /// (`MADV_DONTNEED` on a shared file mapping discards no data), so this only stops the agent
     /// from holding what it has already read. Call it on the thread that reads, between entries.
+    ///
+    /// The journal's mappings are found with the PROCMAP_QUERY ioctl (Linux 6.11 and later), which
+    /// visits only the shared file mappings, else by reading /proc/self/maps, whose text the kernel
+    /// formats for every mapping of the process (a fifth of the reader's time in a process with 340
+    /// of them, measured with `perf`).
     @discardableResult
     public static func releaseMappedPages() -> Int {
+        releaseMappedPages(query: true)
+    }
+
+    /// ``releaseMappedPages()``, with the ioctl (`query`) or through the text of /proc/self/maps.
+    static func releaseMappedPages(query: Bool) -> Int {
         let fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return 0 }
         defer { close(fd) }
+        if query, let released = releaseQueried(fd) { return released }
         var text: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)
         while true {
@@ -99,21 +111,90 @@ public final class JournalReader: @unchecked Sendable {
             text += chunk[0..<n]
         }
         var released = 0
-        for line in text.split(separator: UInt8(ascii: "\n")) {
-            // "start-end perms offset dev inode path": shared ("s"), a journal file.
-            let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 5, omittingEmptySubsequences: true)
-            guard fields.count == 6, fields[1].count == 4, fields[1].last == UInt8(ascii: "s") else { continue }
-            let path = fields[5]
-            func endsWith(_ suffix: String) -> Bool { path.count >= suffix.utf8.count && path.suffix(suffix.utf8.count).elementsEqual(suffix.utf8) }
-            guard endsWith(".journal") || endsWith(".journal~") else { continue }
-            let range = fields[0].split(separator: UInt8(ascii: "-"))
-            guard range.count == 2, let start = UInt(String(decoding: range[0], as: UTF8.self), radix: 16),
-                let end = UInt(String(decoding: range[1], as: UTF8.self), radix: 16), end > start,
-                let address = UnsafeMutableRawPointer(bitPattern: start)
-            else { continue }
-            if madvise(address, Int(end - start), MADV_DONTNEED) == 0 { released += Int(end - start) }
+        text.withUnsafeBytes { maps in
+            var lineStart = 0
+            while lineStart < maps.count {
+                let rest = UnsafeRawBufferPointer(rebasing: maps[lineStart...])
+                let lineEnd = memchr(rest.baseAddress!, 0x0A, rest.count).map { maps.baseAddress!.distance(to: UnsafeRawPointer($0)) } ?? maps.count
+                defer { lineStart = lineEnd + 1 }
+                if let (start, length) = journalMapping(UnsafeRawBufferPointer(rebasing: maps[lineStart..<lineEnd])),
+                    let address = UnsafeMutableRawPointer(bitPattern: start), madvise(address, length, MADV_DONTNEED) == 0
+                {
+                    released += length
+                }
+            }
         }
         return released
+    }
+
+    /// Releases the journal mappings PROCMAP_QUERY finds; nil when the kernel does not have it.
+    static func releaseQueried(_ fd: CInt) -> Int? {
+        var name = [CChar](repeating: 0, count: 4096)
+        var address: UInt64 = 0
+        var released = 0
+        while true {
+            var start: UInt64 = 0
+            var end: UInt64 = 0
+            let result = name.withUnsafeMutableBufferPointer {
+                obs_next_shared_file_mapping(fd, address, &start, &end, $0.baseAddress, UInt32($0.count))
+            }
+            if result == -ENOENT { return released }
+            if result != 0 { return address == 0 ? nil : released }
+            guard end > start else { return released }
+            let isJournal = name.withUnsafeBytes { raw in
+                isJournalPath(UnsafeRawBufferPointer(rebasing: raw[..<(raw.firstIndex(of: 0) ?? raw.count)]))
+            }
+            if isJournal, let pointer = UnsafeMutableRawPointer(bitPattern: UInt(start)),
+                madvise(pointer, Int(end - start), MADV_DONTNEED) == 0
+            {
+                released += Int(end - start)
+            }
+            address = end
+        }
+    }
+
+    /// Whether `path` (a mapping's, as the kernel shows it) names a journal file: `.journal`, or
+    /// `.journal~` (a file journald found damaged), with " (deleted)" after it when it was vacuumed
+    /// while mapped.
+    static func isJournalPath(_ path: UnsafeRawBufferPointer) -> Bool {
+        func endsWith(_ suffix: StaticString, before trailer: Int = 0) -> Bool {
+            let count = suffix.utf8CodeUnitCount
+            return path.count >= count + trailer
+                && memcmp(path.baseAddress! + path.count - trailer - count, suffix.utf8Start, count) == 0
+        }
+        let trailer = endsWith(" (deleted)") ? 10 : 0
+        return endsWith(".journal", before: trailer) || endsWith(".journal~", before: trailer)
+    }
+
+    /// The address and length of a line of /proc/self/maps ("start-end perms offset dev inode
+    /// path") when it maps a journal file shared (perms "r--s"; a file vacuumed while mapped ends
+    /// in " (deleted)"), else nil.
+    static func journalMapping(_ line: UnsafeRawBufferPointer) -> (UInt, Int)? {
+        guard isJournalPath(line) else { return nil }
+        var i = 0
+        func hex(until stop: UInt8) -> UInt? {
+            var value: UInt = 0
+            let first = i
+            while i < line.count, line[i] != stop {
+                let c = line[i]
+                let digit: UInt
+                switch c {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt(c - UInt8(ascii: "0"))
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt(c - UInt8(ascii: "a") + 10)
+                default: return nil
+                }
+                guard i - first < 16 else { return nil }
+                value = value << 4 | digit
+                i += 1
+            }
+            guard i > first, i < line.count else { return nil }
+            i += 1
+            return value
+        }
+        guard let start = hex(until: UInt8(ascii: "-")), let end = hex(until: UInt8(ascii: " ")), end > start,
+            i + 4 < line.count, line[i + 3] == UInt8(ascii: "s"), line[i + 4] == UInt8(ascii: " ")
+        else { return nil }
+        return (start, Int(end - start))
     }
 
     /// Waits up to `seconds` for the journal to change (entries appended, files added or

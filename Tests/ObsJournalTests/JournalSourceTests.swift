@@ -284,3 +284,22 @@ struct JournalSourceTests {
         #expect(single("Throttles", ["Service": "product-service", "Method": "GET", "Route": "/api/products/{id}", "StatusClass": "4xx"]) == 1)
     }
 }
+
+struct StreamKeyTests {
+    @Test func theFieldsComeBackFromTheirKey() {
+        var key: [UInt8] = []
+        let values: [(JournalSource.FieldName, String)] = [
+            (.unit, "user-service.service"), (.identifier, "java"), (.host, "ip-10-0-1-23"), (.container, ""),
+            (.machine, String(repeating: "m", count: 300)), (.identifier, "keycloak"),
+        ]
+        for (field, value) in values {
+            var copy = value
+            copy.withUTF8 { JournalSource.StreamFields.append(field, UnsafeRawBufferPointer($0), to: &key) }
+        }
+        let fields = JournalSource.StreamFields(key: key)
+        #expect(fields.unit == "user-service.service" && fields.host == "ip-10-0-1-23" && fields.container.isEmpty)
+        #expect(fields.machine.count == 300 && fields.identifier == "keycloak", "a field given twice: the last one")
+        #expect(JournalSource.StreamFields(key: Array(key.prefix(7))).unit == "us", "a cut key gives what it holds")
+        #expect(JournalSource.StreamFields(key: []) == JournalSource.StreamFields())
+    }
+}

@@ -137,3 +137,105 @@ struct JournalPositionTests {
         #expect(JournalPosition(cursor: "not a cursor") == nil)
     }
 }
+
+/// The word-at-a-time paths of the message repair and the JSON string encoder against the plain
+/// definitions: Swift's own UTF-8 repair and validation, and a byte-by-byte escaper.
+struct TextFastPathTests {
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    /// Byte strings made to cross the 8-byte words at every offset: ASCII runs, valid sequences
+    /// of 2 to 4 bytes, bytes that need a JSON escape, and bytes that are never valid UTF-8.
+    static func samples(count: Int, seed: UInt64) -> [[UInt8]] {
+        var generator = SplitMix(state: seed)
+        let pieces: [[UInt8]] = [
+            Array("abcdefgh".utf8), Array("x".utf8), Array("é".utf8), Array("✓".utf8), Array("𝄞".utf8), [0x22], [0x5C], [0x0A], [0x0D],
+            [0x09], [0x01], [0x1F], [0x20], [0x7F], [0x80], [0xC3], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xFF], [0xE2, 0x9C],
+        ]
+        return (0..<count).map { _ in
+            var bytes: [UInt8] = []
+            for _ in 0..<Int.random(in: 0...12, using: &generator) {
+                bytes += pieces[Int.random(in: 0..<pieces.count, using: &generator)]
+            }
+            return bytes
+        }
+    }
+
+    static func plainEscaped(_ text: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = [0x22]
+        for byte in text {
+            switch byte {
+            case 0x22: out += Array("\\\"".utf8)
+            case 0x5C: out += Array("\\\\".utf8)
+            case 0x0A: out += Array("\\n".utf8)
+            case 0x0D: out += Array("\\r".utf8)
+            case 0x09: out += Array("\\t".utf8)
+            case 0..<0x20: out += Array(String(format: "\\u%04x", Int(byte)).utf8)
+            default: out.append(byte)
+            }
+        }
+        return out + [0x22]
+    }
+
+    @Test func repairAndValidationAgreeWithSwiftsUTF8() {
+        var out: [UInt8] = []
+        for bytes in Self.samples(count: 20_000, seed: 0x5eed) {
+            bytes.withUnsafeBytes { raw in
+                #expect(!MessageText.repaired(raw, limit: 1 << 20, into: &out))
+                #expect(MessageText.isValid(raw) == (String(validating: bytes, as: UTF8.self) != nil), "\(bytes)")
+            }
+            #expect(out == Array(String(decoding: bytes, as: UTF8.self).utf8), "\(bytes)")
+        }
+    }
+
+    @Test func jsonStringsMatchTheByteByByteEscaper() throws {
+        var out: [UInt8] = []
+        for bytes in Self.samples(count: 20_000, seed: 0x75a4) {
+            let text = Array(String(decoding: bytes, as: UTF8.self).utf8)
+            out.removeAll()
+            text.withUnsafeBytes { JSONEncoding.appendString($0, to: &out) }
+            #expect(out == Self.plainEscaped(text), "\(text)")
+        }
+        // Every byte below 0x80 at every place of a 17-byte string, and parsed back.
+        for byte in UInt8(0)..<0x80 {
+            for place in 0..<17 {
+                var text = Array(repeating: UInt8(ascii: "a"), count: 17)
+                text[place] = byte
+                out.removeAll()
+                text.withUnsafeBytes { JSONEncoding.appendString($0, to: &out) }
+                #expect(out == Self.plainEscaped(text))
+                let parsed = try JSONSerialization.jsonObject(with: Data(out), options: .fragmentsAllowed) as? String
+                #expect(parsed.map { Array($0.utf8) } == text)
+            }
+        }
+    }
+}
+
+struct MappedJournalLineTests {
+    static func mapping(_ line: String) -> (UInt, Int)? {
+        var copy = line
+        return copy.withUTF8 { JournalReader.journalMapping(UnsafeRawBufferPointer($0)) }
+    }
+
+    @Test func sharedJournalMappingsAreFoundAndNothingElse() {
+        let journal = "7f3248000000-7f3248800000 r--s 00000000 08:01 1234 /var/log/journal/abc/system.journal"
+        #expect(Self.mapping(journal).map { [$0.0, UInt($0.1)] } == [0x7f32_4800_0000, 0x80_0000])
+        #expect(Self.mapping(journal + "~") != nil)
+        #expect(Self.mapping(journal + " (deleted)").map { Int($0.1) } == 0x80_0000, "a vacuumed file still mapped")
+        #expect(Self.mapping(journal.replacingOccurrences(of: "r--s", with: "r--p")) == nil, "private")
+        #expect(Self.mapping(journal.replacingOccurrences(of: ".journal", with: ".journalx")) == nil)
+        #expect(Self.mapping("7f3248000000-7f3248800000 r--s 00000000 08:01 1234 /dev/shm/x") == nil)
+        #expect(Self.mapping("7f3248800000-7f3248000000 r--s 00000000 08:01 1234 /x.journal") == nil, "end before start")
+        #expect(Self.mapping("7f32480000zz-7f3248800000 r--s 00000000 08:01 1234 /x.journal") == nil)
+        #expect(Self.mapping("11111111111111111-7f3248800000 r--s 0 0:0 1 /x.journal") == nil, "over 64 bits")
+        #expect(Self.mapping(".journal") == nil && Self.mapping("") == nil)
+    }
+}

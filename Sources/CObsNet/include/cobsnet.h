@@ -14,4 +14,12 @@ int obs_recv_batch(int fd, void *buffers, int count, size_t stride, size_t capac
 /// moves). Returns mallopt's result (1 on success).
 int obs_set_mmap_threshold(int bytes);
 
+/// The next mapping of this process at or after `address` that is shared and backed by a file,
+/// through the PROCMAP_QUERY ioctl on an open /proc/self/maps (`maps_fd`; Linux 6.11 and later):
+/// one call per such mapping instead of formatting every mapping as text. Stores its range and
+/// its path (NUL-terminated; empty when longer than `name_size`). Returns 0, -ENOENT when there is none, or
+/// another -errno (-ENOTTY or -EINVAL on a kernel without the ioctl).
+int obs_next_shared_file_mapping(int maps_fd, unsigned long long address, unsigned long long *start,
+                                 unsigned long long *end, char *name, unsigned int name_size);
+
 #endif

@@ -34,6 +34,7 @@ public struct KeycloakEventLine: Sendable, Equatable {
     }
 
     public static let loggerName = "org.keycloak.events"
+    private static let loggerBytes = Array(loggerName.utf8)
 
     /// Reads `message`'s first line.
     public static func parse(_ message: String) -> Outcome {
@@ -42,9 +43,11 @@ public struct KeycloakEventLine: Sendable, Equatable {
     }
 
     public static func parse(_ message: UnsafeRawBufferPointer) -> Outcome {
-        let end = message.firstIndex(of: UInt8(ascii: "\n")) ?? message.count
+        let end = message.baseAddress.flatMap { base in
+            memchr(base, 0x0A, message.count).map { base.distance(to: UnsafeRawPointer($0)) }
+        } ?? message.count
         let line = UnsafeRawBufferPointer(rebasing: message[0..<end])
-        guard let logger = find(Array(loggerName.utf8), in: line, from: 0) else { return .notAnEvent }
+        guard let logger = find(loggerBytes, in: line, from: 0) else { return .notAnEvent }
         // A frame of a stack trace names classes of the package, never the logger in brackets.
         var first = 0
         while first < line.count, line[first] == UInt8(ascii: " ") || line[first] == UInt8(ascii: "\t") { first += 1 }

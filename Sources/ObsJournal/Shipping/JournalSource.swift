@@ -45,7 +45,9 @@ public final class JournalSource: @unchecked Sendable {
     private var hasRead = false
     private var nextSerial = 1
     private var open: [String: OpenBatch] = [:]
-    private var names: [StreamFields: StreamNames] = [:]
+    /// Each stream's names by the raw bytes of the fields that name it (``StreamFields/key``), so
+    /// that an entry of a known stream makes no strings.
+    private var names: [StreamKey: StreamNames] = [:]
     private var skip: [String: JournalPosition] = [:]
     /// The journal is closed and opened again after this many entries, so that the files
     /// libsystemd maps (its window cache grows to hundreds of MiB on a large journal) stay a few
@@ -53,9 +55,10 @@ public final class JournalSource: @unchecked Sendable {
     static let reopenEvery = 10_000
     /// Between reopenings, the journal pages read so far are released from the agent's resident
     /// memory after this many entries (``JournalReader/releaseMappedPages()``). Measured on a
-    /// 1,000,000-entry journal (BENCHMARKS.md): every 1,000 entries the agent peaks at 38-39 MB and
+    /// 1,000,000-entry journal (BENCHMARKS.md): every 1,000 entries the agent peaks at 36.7 MB and
     /// the reader spends about a fifth more time (it faults back the pages every entry shares);
-    /// every 4,000, 45 MB; never, 19 MB of journal pages stay resident instead of 0.6 MB.
+    /// every 2,000, 39.7 MB; every 4,000, 45 MB (before the agent's linking saved 1.2 MB); never,
+    /// 19 MB of journal pages stay resident instead of 0.6 MB.
     static let releaseEvery = 1_000
 
     /// A closed batch, waiting to be sent or being sent.
@@ -323,6 +326,46 @@ public final class JournalSource: @unchecked Sendable {
         var host = ""
         var container = ""
         var machine = ""
+
+        /// Appends a naming field's value to `key`, the bytes an entry's stream is looked up by:
+        /// for each naming field, its kind, its length (4 bytes) and its value.
+        @inline(__always)
+        static func append(_ field: FieldName, _ value: UnsafeRawBufferPointer, to key: inout [UInt8]) {
+            key.append(field.rawValue)
+            withUnsafeBytes(of: UInt32(truncatingIfNeeded: value.count).littleEndian) { key.append(contentsOf: $0) }
+            key.append(contentsOf: value)
+        }
+
+        /// The fields `key` was made of (the last value of a field given twice).
+        init(key: [UInt8]) {
+            var i = 0
+            while i + 5 <= key.count {
+                let length = Int(key[i + 1]) | Int(key[i + 2]) << 8 | Int(key[i + 3]) << 16 | Int(key[i + 4]) << 24
+                let end = min(key.count, i + 5 + length)
+                let value = String(decoding: key[(i + 5)..<end], as: UTF8.self)
+                switch FieldName(rawValue: key[i]) {
+                case .unit: unit = value
+                case .identifier: identifier = value
+                case .host: host = value
+                case .container: container = value
+                case .machine: machine = value
+                case .message, .other, nil: break
+                }
+                i = end
+            }
+        }
+
+        init() {}
+    }
+
+    /// The bytes of ``StreamFields/append(_:_:to:)``, hashed as one block (an array of bytes is
+    /// hashed a byte at a time).
+    struct StreamKey: Hashable {
+        var bytes: [UInt8]
+
+        func hash(into hasher: inout Hasher) {
+            bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
     }
 
     struct StreamNames {
@@ -346,6 +389,8 @@ public final class JournalSource: @unchecked Sendable {
         var sinceOpen = 0
         var message: [UInt8] = []
         message.reserveCapacity(4096)
+        var streamKey: [UInt8] = []
+        streamKey.reserveCapacity(256)
         var json: [UInt8] = []
         var wanted: [String: [UInt8]] = [:]
         let jsonFields = settings.format == .json ? settings.fields : []
@@ -382,25 +427,22 @@ public final class JournalSource: @unchecked Sendable {
             }
             if sinceOpen % Self.releaseEvery == 0 { JournalReader.releaseMappedPages() }
             entriesRead.add(1, ordering: .relaxed)
-            var fields = StreamFields()
+            streamKey.removeAll(keepingCapacity: true)
             var hasMessage = false
             var truncated = false
             message.removeAll(keepingCapacity: true)
             wanted.removeAll(keepingCapacity: true)
             let complete = reader.forEachField { field in
-                guard let equals = field.firstIndex(of: UInt8(ascii: "=")) else { return }
+                guard let base = field.baseAddress, let hit = memchr(base, 0x3D, field.count) else { return }
+                let equals = base.distance(to: UnsafeRawPointer(hit))
                 let name = UnsafeRawBufferPointer(rebasing: field[..<equals])
                 let value = UnsafeRawBufferPointer(rebasing: field[(equals + 1)...])
                 switch Self.fieldName(name) {
                 case .message:
                     hasMessage = true
                     truncated = MessageText.repaired(value, limit: CloudWatchLogsLimits.maxMessageBytes, into: &message)
-                case .unit: fields.unit = String(decoding: value, as: UTF8.self)
-                case .identifier: fields.identifier = String(decoding: value, as: UTF8.self)
-                case .host: fields.host = String(decoding: value, as: UTF8.self)
-                case .container: fields.container = String(decoding: value, as: UTF8.self)
-                case .machine: fields.machine = String(decoding: value, as: UTF8.self)
                 case .other: break
+                case let naming: StreamFields.append(naming, value, to: &streamKey)
                 }
                 if !jsonFields.isEmpty {
                     let key = String(decoding: name, as: UTF8.self)
@@ -413,12 +455,12 @@ public final class JournalSource: @unchecked Sendable {
             lastReadCursor = cursor
             guard hasMessage else { continue }
             let streamNames: StreamNames
-            if let known = names[fields] {
+            if let known = names[StreamKey(bytes: streamKey)] {
                 streamNames = known
             } else {
-                streamNames = makeNames(fields)
+                streamNames = makeNames(StreamFields(key: streamKey))
                 if names.count > 10_000 { names.removeAll() }
-                names[fields] = streamNames
+                names[StreamKey(bytes: streamKey)] = streamNames
             }
             if !skip.isEmpty, let until = skip[streamNames.key] {
                 if let position = JournalPosition(cursor: cursor), !until.precedes(position) { continue }
@@ -461,11 +503,13 @@ public final class JournalSource: @unchecked Sendable {
                 message.withUnsafeBytes { recordMetrics($0, names: streamNames, now: now) }
             }
 
-            if let batch = open[streamNames.key], !batch.builder.fits(messageBytes: message.count, timestamp: timestamp) {
-                close(batch)
+            var existing = open[streamNames.key]
+            if let full = existing, !full.builder.fits(messageBytes: message.count, timestamp: timestamp) {
+                close(full)
+                existing = nil
             }
             let batch: OpenBatch
-            if let existing = open[streamNames.key] {
+            if let existing {
                 batch = existing
             } else {
                 batch = OpenBatch(
@@ -616,7 +660,7 @@ public final class JournalSource: @unchecked Sendable {
         return skip
     }
 
-    enum FieldName {
+    enum FieldName: UInt8 {
         case message, unit, identifier, host, container, machine, other
     }
 

@@ -74,8 +74,8 @@ public struct LogBatchBuilder: Sendable {
     }
 }
 
-/// Message text made fit for CloudWatch Logs: valid UTF-8 (each invalid byte becomes U+FFFD, as
-/// `String(decoding:as:)` does) and within the message limit, cut at a character boundary with a
+/// Message text made fit for CloudWatch Logs: valid UTF-8 (each maximal invalid subpart, a stray
+/// byte or a sequence cut short, becomes one U+FFFD, as `String(decoding:as:)` does) and within the message limit, cut at a character boundary with a
 /// visible marker. CR, LF and every other character stay data.
 public enum MessageText {
     /// Writes `raw` made valid and within `limit` bytes into `out` (cleared first). Returns whether
@@ -83,24 +83,24 @@ public enum MessageText {
     @discardableResult
     public static func repaired(_ raw: UnsafeRawBufferPointer, limit: Int, into out: inout [UInt8]) -> Bool {
         out.removeAll(keepingCapacity: true)
-        var i = 0
+        // Valid runs are copied whole; only an invalid byte breaks one.
         let n = raw.count
+        var runStart = 0
+        var i = 0
         while i < n {
-            let byte = raw[i]
-            if byte < 0x80 {
-                out.append(byte)
-                i += 1
-                continue
-            }
+            i = UTF8Validation.asciiEnd(raw, from: i)
+            guard i < n else { break }
             let length = UTF8Validation.sequenceLength(raw, at: i)
             if length > 0 {
-                for k in 0..<length { out.append(raw[i + k]) }
                 i += length
-            } else {
-                out.append(contentsOf: [0xEF, 0xBF, 0xBD])
-                i += 1
+                continue
             }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[runStart..<i]))
+            out.append(contentsOf: [0xEF, 0xBF, 0xBD])
+            i += UTF8Validation.invalidSubpartLength(raw, at: i)
+            runStart = i
         }
+        if runStart < n { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[runStart..<n])) }
         guard out.count > limit else { return false }
         let total = out.count
         var keep = limit - LogEventBatcher.truncationMarker(total).utf8.count
@@ -115,10 +115,8 @@ public enum MessageText {
         var i = 0
         let n = raw.count
         while i < n {
-            if raw[i] < 0x80 {
-                i += 1
-                continue
-            }
+            i = UTF8Validation.asciiEnd(raw, from: i)
+            guard i < n else { break }
             let length = UTF8Validation.sequenceLength(raw, at: i)
             guard length > 0 else { return false }
             i += length
@@ -128,6 +126,47 @@ public enum MessageText {
 }
 
 enum UTF8Validation {
+    /// The index of the first byte at or after `i` that is not ASCII (`raw.count` if none),
+    /// eight bytes at a time.
+    @inline(__always)
+    static func asciiEnd(_ raw: UnsafeRawBufferPointer, from i: Int) -> Int {
+        let n = raw.count
+        var i = i
+        while i + 8 <= n {
+            let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let high = word & 0x8080_8080_8080_8080
+            if high != 0 { return i + high.littleEndian.trailingZeroBitCount / 8 }
+            i += 8
+        }
+        while i < n && raw[i] < 0x80 { i += 1 }
+        return i
+    }
+
+    /// How many bytes from `i`, where no well-formed sequence starts, make one U+FFFD: the longest
+    /// start of a well-formed sequence there (a lead byte and the continuation bytes that fit it),
+    /// at least 1 (Unicode's "maximal subpart" practice, which Swift's decoder follows).
+    static func invalidSubpartLength(_ raw: UnsafeRawBufferPointer, at i: Int) -> Int {
+        let needed: Int
+        var low: UInt8 = 0x80
+        var high: UInt8 = 0xBF
+        switch raw[i] {
+        case 0xC2...0xDF: needed = 1
+        case 0xE0: needed = 2; low = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: needed = 2
+        case 0xED: needed = 2; high = 0x9F
+        case 0xF0: needed = 3; low = 0x90
+        case 0xF1...0xF3: needed = 3
+        case 0xF4: needed = 3; high = 0x8F
+        default: return 1
+        }
+        var k = 1
+        while k <= needed, i + k < raw.count, raw[i + k] >= low, raw[i + k] <= high {
+            k += 1
+            (low, high) = (0x80, 0xBF)
+        }
+        return min(k, needed)
+    }
+
     /// The length of the well-formed UTF-8 sequence that starts at `i` (a non-ASCII lead byte), or
     /// 0 when it is not one (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF,
     /// or cut short).
@@ -160,11 +199,28 @@ public enum JSONEncoding {
     public static func appendString(_ value: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var runStart = 0
-        for i in 0..<value.count {
+        var i = 0
+        let n = value.count
+        while i < n {
+            // Eight bytes at a time past those that need no escape (SWAR: a byte below 0x20, or
+            // equal to a quote or a backslash, sets its high bit in `flagged`).
+            if i + 8 <= n {
+                let word = value.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                let ones: UInt64 = 0x0101_0101_0101_0101
+                let high: UInt64 = 0x8080_8080_8080_8080
+                func zeroByte(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & high }
+                let flagged = ((word &- ones &* 0x20) & ~word & high) | zeroByte(word ^ (ones &* 0x22)) | zeroByte(word ^ (ones &* 0x5C))
+                if flagged == 0 {
+                    i += 8
+                    continue
+                }
+            }
             let byte = value[i]
+            i += 1
             guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-            if runStart < i { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: value[runStart..<i])) }
-            runStart = i + 1
+            let at = i - 1
+            if runStart < at { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: value[runStart..<at])) }
+            runStart = i
             out.append(UInt8(ascii: "\\"))
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(byte)
