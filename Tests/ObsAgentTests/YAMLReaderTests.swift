@@ -1,4 +1,5 @@
 import Foundation
+import ObsCore
 import Testing
 import Yams
 
@@ -126,7 +127,7 @@ import Yams
     @Test func generatedDocumentsReadBackAsWritten() throws {
         var generator = SystemRandomNumberGenerator()
         var seed = UInt64.random(in: 0...UInt64.max, using: &generator)
-        var random = SplitMix(state: seed)
+        var random = SplitMix64(seed: seed)
         for round in 0..<400 {
             seed = random.state
             let tree = Self.tree(depth: 0, random: &random)
@@ -140,18 +141,7 @@ import Yams
         }
     }
 
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    static func tree(depth: Int, random: inout SplitMix) -> YAMLNode {
+    static func tree(depth: Int, random: inout SplitMix64) -> YAMLNode {
         let kind = depth >= 3 ? 0 : Int.random(in: 0..<3, using: &random)
         switch kind {
         case 1:
@@ -170,20 +160,20 @@ import Yams
         }
     }
 
-    static func word(_ random: inout SplitMix) -> String {
+    static func word(_ random: inout SplitMix64) -> String {
         let letters = Array("abcdefghijklmnopqrstuvwxyz_")
         return String((0..<Int.random(in: 1...8, using: &random)).map { _ in letters.randomElement(using: &random)! })
     }
 
     /// Text of every kind: words, numbers, punctuation, ": ", " #", quotes, unicode, line breaks.
-    static func text(_ random: inout SplitMix) -> String {
+    static func text(_ random: inout SplitMix64) -> String {
         let pieces = ["word", "two words", "${DB_HOST:-x}", "12:30", "a: b", "x #y", "it's", "\"q\"", "é ü", "tab\there",
                       "line\nbreak", "back\\slash", "-dash", "[x]", "{y}", "*star", "&amp", "!bang", "%p", "@at", "", " lead", "trail "]
         return (0..<Int.random(in: 1...3, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
     }
 
     /// Plain when the text may be written plain, else quoted.
-    static func scalar(_ text: String, random: inout SplitMix) -> String {
+    static func scalar(_ text: String, random: inout SplitMix64) -> String {
         let plainSafe = !text.isEmpty && text.first != " " && text.last != " " && !text.contains(": ") && !text.contains(" #")
             && !text.contains("\n") && !text.contains("\t") && !text.hasSuffix(":") && !"-[]{}*&!%@\"'#|>,?`".contains(text.first!)
             && !["~", "null", "true", "false", "yes", "no"].contains(text) && !text.contains("\\") && !text.contains(",")
@@ -204,7 +194,7 @@ import Yams
         return out + "\""
     }
 
-    static func flow(_ node: YAMLNode, random: inout SplitMix) -> String? {
+    static func flow(_ node: YAMLNode, random: inout SplitMix64) -> String? {
         switch node {
         case .scalar(let s):
             let quoted = scalar(s, random: &random)
@@ -228,7 +218,7 @@ import Yams
         }
     }
 
-    static func write(_ node: YAMLNode, indent: Int, into text: inout String, random: inout SplitMix) {
+    static func write(_ node: YAMLNode, indent: Int, into text: inout String, random: inout SplitMix64) {
         let pad = String(repeating: " ", count: indent)
         switch node {
         case .scalar(let s):
@@ -242,7 +232,7 @@ import Yams
         }
     }
 
-    static func writeEntry(prefix: String, _ value: YAMLNode, indent: Int, into text: inout String, random: inout SplitMix, isItem: Bool) {
+    static func writeEntry(prefix: String, _ value: YAMLNode, indent: Int, into text: inout String, random: inout SplitMix64, isItem: Bool) {
         if Int.random(in: 0..<4, using: &random) == 0, let flow = flow(value, random: &random) {
             text += prefix + " " + flow + (Bool.random(using: &random) ? "  # note" : "") + "\n"
             return

@@ -4,19 +4,7 @@ import Testing
 @testable import ObsCore
 
 @Suite struct LogHistogramTests {
-    /// A deterministic generator, so failures reproduce.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    static func gaussian(_ rng: inout SplitMix) -> Double {
+    static func gaussian(_ rng: inout SplitMix64) -> Double {
         let u = Double.random(in: Double.ulpOfOne..<1, using: &rng)
         let v = Double.random(in: 0..<1, using: &rng)
         return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
@@ -25,7 +13,7 @@ import Testing
     static let distributions: [String] = ["lognormal", "bimodal", "constant", "pareto"]
 
     static func sample(_ name: String, count: Int) -> [Double] {
-        var rng = SplitMix(state: 42)
+        var rng = SplitMix64(seed: 42)
         return (0..<count).map { _ in
             switch name {
             case "lognormal": return exp(3 + 1.5 * gaussian(&rng))

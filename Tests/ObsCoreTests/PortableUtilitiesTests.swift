@@ -7,6 +7,14 @@ import Testing
 /// The small replacements for Foundation API the agent's modules use (they link only
 /// FoundationEssentials), checked against Foundation itself.
 @Suite struct PortableUtilitiesTests {
+    @Test func splitMix64GivesTheReferenceSequence() {
+        // Vigna's splitmix64.c from a state of 0, and of 1234567.
+        var zero = SplitMix64(seed: 0)
+        #expect([zero.next(), zero.next()] == [0xE220_A839_7B1D_CDAF, 0x6E78_9E6A_A1B9_65F4])
+        var other = SplitMix64(seed: 1_234_567)
+        #expect(other.next() == 0x599E_D017_FB08_FC85)
+    }
+
     @Test func rfc3339AgreesWithFoundationsISO8601Parser() {
         let plain = ISO8601DateFormatter()
         let fractional = ISO8601DateFormatter()

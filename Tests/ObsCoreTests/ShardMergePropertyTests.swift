@@ -19,7 +19,7 @@ import Testing
     }
 
     static func generate(seed: UInt64) -> (observations: [Observation], shards: Int, shardOf: [Int], drainEvery: Int) {
-        var rng = LogHistogramTests.SplitMix(state: seed)
+        var rng = SplitMix64(seed: seed)
         let count = Int.random(in: 0...2000, using: &rng)
         let shards = Int.random(in: 1...8, using: &rng)
         // Multiples of 1/8 up to 2^20: every sum is exact in a Double, so order cannot matter.

@@ -1,5 +1,6 @@
 import Foundation
 import ObsAWS
+import ObsCore
 import Testing
 
 @testable import ObsJournal
@@ -141,21 +142,10 @@ struct JournalPositionTests {
 /// The word-at-a-time paths of the message repair and the JSON string encoder against the plain
 /// definitions: Swift's own UTF-8 repair and validation, and a byte-by-byte escaper.
 struct TextFastPathTests {
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Byte strings made to cross the 8-byte words at every offset: ASCII runs, valid sequences
     /// of 2 to 4 bytes, bytes that need a JSON escape, and bytes that are never valid UTF-8.
     static func samples(count: Int, seed: UInt64) -> [[UInt8]] {
-        var generator = SplitMix(state: seed)
+        var generator = SplitMix64(seed: seed)
         let pieces: [[UInt8]] = [
             Array("abcdefgh".utf8), Array("x".utf8), Array("é".utf8), Array("✓".utf8), Array("𝄞".utf8), [0x22], [0x5C], [0x0A], [0x0D],
             [0x09], [0x01], [0x1F], [0x20], [0x7F], [0x80], [0xC3], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xFF], [0xE2, 0x9C],

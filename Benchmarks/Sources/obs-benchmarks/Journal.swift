@@ -19,7 +19,7 @@ let journalUnits: [(unit: String, share: Int)] = [
 /// Writes `count` entries in export format to standard output: realistic lines of the services
 /// (Spring, Keycloak events, PostgreSQL), 80 to 400 bytes, one every 100 µs up to now.
 nonisolated func writeJournalExport(count: Int) {
-    var generator = SplitMix(seed: 42)
+    var generator = SplitMix64(seed: 42)
     let start = UInt64(Date().timeIntervalSince1970 * 1_000_000) - UInt64(count) * 100 - 60_000_000
     var units: [String] = []
     for (unit, share) in journalUnits { units += Array(repeating: unit, count: share) }
@@ -67,18 +67,6 @@ nonisolated func writeAll(_ bytes: [UInt8]) {
             if written <= 0 { return }
             offset += written
         }
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
