@@ -45,7 +45,7 @@ public final class JournalSource: @unchecked Sendable {
     private var hasRead = false
     private var nextSerial = 1
     private var open: [String: OpenBatch] = [:]
-    /// Each stream's names by the raw bytes of the fields that name it (``StreamFields/key``), so
+    /// Each stream's names by the raw bytes of the fields that name it (``StreamKey``), so
     /// that an entry of a known stream makes no strings.
     private var names: [StreamKey: StreamNames] = [:]
     private var skip: [String: JournalPosition] = [:]

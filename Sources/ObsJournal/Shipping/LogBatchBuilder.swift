@@ -75,8 +75,9 @@ public struct LogBatchBuilder: Sendable {
 }
 
 /// Message text made fit for CloudWatch Logs: valid UTF-8 (each maximal invalid subpart, a stray
-/// byte or a sequence cut short, becomes one U+FFFD, as `String(decoding:as:)` does) and within the message limit, cut at a character boundary with a
-/// visible marker. CR, LF and every other character stay data.
+/// byte or a sequence cut short, becomes one U+FFFD, as `String(decoding:as:)` does) and within the
+/// message limit, cut at a character boundary with a visible marker. CR, LF and every other
+/// character stay data.
 public enum MessageText {
     /// Writes `raw` made valid and within `limit` bytes into `out` (cleared first). Returns whether
     /// it had to be truncated.
