@@ -116,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "obsctl",
             dependencies: [
-                "ObsCatalog", "ObsAgent", "ObsAWS", "ObsJournal", "ObsPostgres", "ObsPrometheus", "ObsXRay",
+                "ObsCatalog", "ObsCore", "ObsAgent", "ObsAWS", "ObsJournal", "ObsPostgres", "ObsPrometheus", "ObsXRay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictness),

@@ -184,7 +184,7 @@ public struct Agent: Sendable {
         logger.info(
             "obs-agent starting",
             metadata: [
-                "sink": "\(sink.name)", "flush_interval": "\(config.flushInterval)",
+                "version": "\(BuildInfo.version)", "sink": "\(sink.name)", "flush_interval": "\(config.flushInterval)",
                 "sources.postgres": "\(sources.map { "\($0.settings.instance)/\($0.settings.connection.database)" })",
                 "sources.prometheus": "\(config.prometheus.map(\.service))",
                 "sources.journald": "\(config.journald.flatMap { $0.enabled ? $0.directory ?? "local" : nil } ?? "off")",

@@ -48,6 +48,7 @@ struct ObsAgentCommand: AsyncParsableCommand {
               0 after a clean shutdown; 1 when the agent failed while running; 2 for a configuration error \
             (reported in one line on stderr before anything starts).
             """,
+        version: BuildInfo.version,
         subcommands: [Check.self, Healthcheck.self])
 
     @OptionGroup var options: ConfigOptions

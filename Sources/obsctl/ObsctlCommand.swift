@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ObsAgent
 import ObsCatalog
+import ObsCore
 import ObsJournal
 import ObsXRay
 import ObsPostgres
@@ -18,6 +19,7 @@ struct ObsctlCommand: AsyncParsableCommand {
             checked in (dashboards/, alerts/, docs/metrics.md); `--check` fails when a checked-in file \
             is stale.
             """,
+        version: BuildInfo.version,
         subcommands: [
             CatalogCommand.self, Dashboards.self, Alarms.self, Validate.self, Apply.self, Diff.self, IAMPolicyCommand.self, Cost.self,
         ])

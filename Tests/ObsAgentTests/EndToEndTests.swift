@@ -145,6 +145,14 @@ struct CommandLineTests {
         }
     }
 
+    @Test func versionIsTheRelease() async throws {
+        for binary in [TestServices.agentPath, Obsctl.path] {
+            let (status, out, _) = try await ChildProcess.run(binary, ["--version"], environment: TestServices.cleanEnvironment())
+            #expect(status == 0)
+            #expect(out == BuildInfo.version + "\n", "\(binary)")
+        }
+    }
+
     @Test(arguments: [
         ("agent:\n  flush_interval: 60\n  colour: red\n", "config: agent.colour: unknown key"),
         ("sources:\n  postgres:\n    - {host: h, port: abc, database: d, user: u}\n", "config: sources.postgres[0].port: expected an integer"),

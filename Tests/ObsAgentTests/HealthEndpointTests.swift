@@ -1,5 +1,6 @@
 import Foundation
 import ObsAWS
+import ObsCore
 import ObsPrometheus
 import Testing
 
@@ -50,6 +51,7 @@ struct HealthEndpointTests {
         #expect(health.status == 200, "degraded is not down: the orchestrator must not restart for a target that is down")
         let body = try JSONSerialization.jsonObject(with: Data(health.body)) as? [String: Any]
         #expect(body?["status"] as? String == "degraded")
+        #expect(body?["version"] as? String == BuildInfo.version)
         let components = body?["components"] as? [[String: String]] ?? []
         #expect(components.contains { $0["name"] == "prometheus unreachable 127.0.0.1:1/metrics" && $0["status"] == "degraded" && ($0["reason"] ?? "").contains("connect") })
         #expect(components.contains { $0["name"] == "flush" && $0["status"] == "ok" })
@@ -58,8 +60,9 @@ struct HealthEndpointTests {
         #expect(metrics.status == 200)
         var seen: [String: Double] = [:]
         try ExpositionParser(format: ExpositionFormat(contentType: metrics.contentType)).parse(metrics.body) { sample in
-            seen[sample.name.string + (sample.labels["reason"].map { "{\($0)}" } ?? "")] = sample.value
+            seen[sample.name.string + ((sample.labels["reason"] ?? sample.labels["version"]).map { "{\($0)}" } ?? "")] = sample.value
         }
+        #expect(seen["obs_agent_build_info{\(BuildInfo.version)}"] == 1, "\(seen)")
         #expect((seen["obs_agent_incidents_total{scrape_failed}"] ?? 0) >= 1, "\(seen)")
         #expect(seen["obs_agent_seconds_since_flush"] != nil)
         let missing = try await transport.send(HTTPRequest(method: "GET", url: "http://\(address2)/other"))

@@ -115,6 +115,7 @@ import Testing
         #expect(secrets.withLock { $0 }.contains(Backend.token), "the token is registered for redaction")
         let seen = backend.requests.withLock { $0 }
         #expect(seen.allSatisfy { $0.headers["accept"] == ExpositionFormat.acceptHeader })
+        #expect(seen.allSatisfy { $0.headers["user-agent"] == BuildInfo.userAgent })
         #expect(seen.filter { $0.target == "/actuator/prometheus" }.allSatisfy { ($0.headers["accept-encoding"] ?? "").contains("gzip") })
     }
 

@@ -62,6 +62,8 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
         var code = CURLE_OK
         func set(_ result: CURLcode) { if code == CURLE_OK { code = result } }
         set(obs_curl_setopt_ptr(handle, CURLOPT_URL, request.url))
+        // A User-Agent header in the request replaces this one.
+        set(obs_curl_setopt_ptr(handle, CURLOPT_USERAGENT, BuildInfo.userAgent))
         set(obs_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
         set(obs_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1))
         set(obs_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2))

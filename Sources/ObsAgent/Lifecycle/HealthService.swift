@@ -77,12 +77,14 @@ struct HealthService: Service, CustomStringConvertible {
             "{\"name\":\(JSONText.quoted(name)),\"status\":\"\(ok ? "ok" : "degraded")\""
                 + (reason.map { ",\"reason\":\(JSONText.quoted(SecretRedactor.shared.redact($0)))" } ?? "") + "}"
         }
-        let body = "{\"status\":\"\(status)\",\"components\":[\(items.joined(separator: ","))]}\n"
+        let body = "{\"status\":\"\(status)\",\"version\":\(JSONText.quoted(BuildInfo.version)),\"components\":[\(items.joined(separator: ","))]}\n"
         return HTTPServerResponse(status: stuck ? 503 : 200, body: Array(body.utf8))
     }
 
     func metrics() -> String {
-        var out = "# HELP obs_agent_dropped_total Items the agent accepted and did not deliver, by reason.\n# TYPE obs_agent_dropped_total counter\n"
+        var out = "# HELP obs_agent_build_info The agent's release.\n# TYPE obs_agent_build_info gauge\n"
+        out += "obs_agent_build_info{version=\"\(BuildInfo.version)\"} 1\n"
+        out += "# HELP obs_agent_dropped_total Items the agent accepted and did not deliver, by reason.\n# TYPE obs_agent_dropped_total counter\n"
         let counts = recorder.selfMetrics.snapshot(ringDrops: recorder.ringDrops)
         for (reason, count) in counts.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where reason.isDrop {
             out += "obs_agent_dropped_total{reason=\"\(reason.rawValue)\"} \(count)\n"

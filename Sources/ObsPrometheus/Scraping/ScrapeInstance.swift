@@ -95,7 +95,7 @@ final class ScrapeInstance: @unchecked Sendable {
     }
 
     private func headers() throws -> [(name: String, value: String)] {
-        var headers: [(name: String, value: String)] = [("Accept", ExpositionFormat.acceptHeader), ("User-Agent", "obs-agent")]
+        var headers: [(name: String, value: String)] = [("Accept", ExpositionFormat.acceptHeader), ("User-Agent", BuildInfo.userAgent)]
         if let file = job.bearerTokenFile {
             let token = try Self.secret(file)
             onSecret(token)
