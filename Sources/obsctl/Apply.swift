@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ObsAWS
 import ObsCatalog
+import ObsCore
 
 /// Where obsctl sends: the CloudWatch endpoint and credentials, found as the agent finds them.
 struct CloudWatchTarget: ParsableArguments {
@@ -20,15 +21,15 @@ struct CloudWatchTarget: ParsableArguments {
         let provider: (any CredentialProvider)?
         do {
             provider = try CredentialChain.resolve(
-                environment: environment, region: region, transport: CurlTransport(label: "credentials"),
-                metadataTransport: CurlTransport(connectTimeout: 1, totalTimeout: 1, label: "imds"))
+                environment: environment, region: region, transport: CurlTransport(label: "credentials", userAgent: BuildInfo.obsctlUserAgent),
+                metadataTransport: CurlTransport(connectTimeout: 1, totalTimeout: 1, label: "imds", userAgent: BuildInfo.obsctlUserAgent))
         } catch {
             throw ValidationError("credentials: \(error)")
         }
         guard let provider else { throw ValidationError("no AWS credentials found (environment, profile, web identity, container, instance)") }
         let client = AWSClient(
             service: .cloudWatch, endpoint: endpoint, region: region, credentials: RefreshingCredentials(provider),
-            transport: CurlTransport(label: "obsctl"))
+            transport: CurlTransport(label: "obsctl", userAgent: BuildInfo.obsctlUserAgent))
         return (client, region)
     }
 

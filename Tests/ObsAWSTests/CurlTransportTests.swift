@@ -97,4 +97,11 @@ struct CurlTransportTests {
         #expect(requests.count == 3 && requests[1].body == Array("{\"a\":1}".utf8))
         #expect(server.header("Expect") == [nil, nil, nil], "no 100-continue round trip")
     }
+
+    @Test func obsctlNamesItself() async throws {
+        let server = try RecordingServer(count: 1)
+        let transport = CurlTransport(connectTimeout: 5, totalTimeout: 20, label: "transport-test", userAgent: BuildInfo.obsctlUserAgent)
+        _ = try await transport.send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/"))
+        #expect(server.header("User-Agent") == ["obsctl/\(BuildInfo.version)"])
+    }
 }

@@ -17,19 +17,22 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     public let caFile: String?
     /// The largest response body accepted; a longer one fails the request.
     public let maxResponseBytes: Int
+    /// The User-Agent sent when a request names none.
+    public let userAgent: String
     private let executor: BlockingExecutor
     // Touched only on the executor's thread.
     private let handle: UnsafeMutableRawPointer
 
     public init(
         connectTimeout: Double = 5, totalTimeout: Double = 30, label: String = "curl", caFile: String? = nil,
-        maxResponseBytes: Int = 64 << 20
+        maxResponseBytes: Int = 64 << 20, userAgent: String = BuildInfo.userAgent
     ) {
         _ = curlGlobalInit
         self.connectTimeout = connectTimeout
         self.totalTimeout = totalTimeout
         self.caFile = caFile
         self.maxResponseBytes = maxResponseBytes
+        self.userAgent = userAgent
         self.executor = BlockingExecutor(label: "obs.\(label)")
         guard let handle = curl_easy_init() else { preconditionFailure("curl_easy_init failed: out of memory") }
         self.handle = handle
@@ -63,7 +66,7 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
         func set(_ result: CURLcode) { if code == CURLE_OK { code = result } }
         set(obs_curl_setopt_ptr(handle, CURLOPT_URL, request.url))
         // A User-Agent header in the request replaces this one.
-        set(obs_curl_setopt_ptr(handle, CURLOPT_USERAGENT, BuildInfo.userAgent))
+        set(obs_curl_setopt_ptr(handle, CURLOPT_USERAGENT, userAgent))
         set(obs_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
         set(obs_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1))
         set(obs_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2))

@@ -5,4 +5,6 @@
 public enum BuildInfo {
     public static let version = "0.1.0"
     public static let userAgent = "obs-agent/\(version)"
+    /// obsctl's, for the requests `obsctl apply` makes.
+    public static let obsctlUserAgent = "obsctl/\(version)"
 }
