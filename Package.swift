@@ -146,7 +146,7 @@ let package = Package(
             name: "ObsPrometheusTests", dependencies: ["ObsPrometheus", "ObsCore", "ObsCatalog", "ObsAWS", .product(name: "Logging", package: "swift-log")], exclude: ["Fixtures"],
             swiftSettings: strictness),
         .testTarget(
-            name: "ObsJournalTests", dependencies: ["ObsJournal", "ObsCore", "ObsCatalog", "ObsAWS", "ObsDelivery"], exclude: ["Fixtures"],
+            name: "ObsJournalTests", dependencies: ["ObsJournal", "CObsNet", "ObsCore", "ObsCatalog", "ObsAWS", "ObsDelivery"], exclude: ["Fixtures"],
             swiftSettings: strictness),
     ]
 )

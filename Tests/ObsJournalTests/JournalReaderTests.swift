@@ -1,3 +1,4 @@
+import CObsNet
 import Foundation
 import Testing
 
@@ -107,6 +108,48 @@ struct JournalReaderTests {
         let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
         return parts.count == 2 && (parts[0], parts[1]) >= (6, 11)
+    }
+
+    /// The ioctl helper on a shared mapping of a file of our own: found by an address before it
+    /// and by one inside it, its path given; with a name buffer too small for the path, the range
+    /// alone with an empty name (the ENAMETOOLONG path); and nothing past the last such mapping.
+    @Test(.enabled(if: kernelHasProcmapQuery, "needs PROCMAP_QUERY (Linux 6.11)"))
+    func theMappingQueryFindsASharedFileMapping() throws {
+        let path = NSTemporaryDirectory() + "obs-procmap-\(UUID().uuidString).journal"
+        FileManager.default.createFile(atPath: path, contents: Data(repeating: 7, count: 1 << 20))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = open(path, O_RDONLY)
+        defer { close(file) }
+        let length = 1 << 20
+        let mapped = try #require(mmap(nil, length, PROT_READ, MAP_SHARED, file, 0))
+        #expect(mapped != MAP_FAILED)
+        defer { munmap(mapped, length) }
+        let maps = open("/proc/self/maps", O_RDONLY)
+        defer { close(maps) }
+        let address = UInt64(UInt(bitPattern: mapped))
+
+        func query(from: UInt64, nameSize: Int) -> (Int32, UInt64, UInt64, String) {
+            var start: UInt64 = 0
+            var end: UInt64 = 0
+            var name = [CChar](repeating: 65, count: max(nameSize, 1))
+            let result = name.withUnsafeMutableBufferPointer {
+                obs_next_shared_file_mapping(maps, from, &start, &end, $0.baseAddress, UInt32(nameSize))
+            }
+            return (result, start, end, String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        // From an address inside the mapping, and from just below it: the next shared file
+        // mapping at or after the address is ours (this suite's journals are closed by now).
+        for from in [address + 4096, address - 1] {
+            let (result, start, end, name) = query(from: from, nameSize: 4096)
+            #expect(result == 0 && start == address && end == address + UInt64(length), "from \(from)")
+            #expect(name.hasSuffix(path.split(separator: "/").last.map(String.init) ?? "?"), "\(name)")
+        }
+        let (short, start, end, name) = query(from: address, nameSize: 8)
+        #expect(short == 0 && start == address && end == address + UInt64(length))
+        #expect(name.isEmpty, "a path longer than the buffer: no name, not a cut one (\(name))")
+        var last: UInt64 = 0
+        while case let (0, _, end, _) = query(from: last, nameSize: 4096) { last = end }
+        #expect(query(from: last, nameSize: 4096).0 == -ENOENT)
     }
 
     @Test(arguments: [true, false])
