@@ -129,8 +129,17 @@ struct InstanceStatsTests {
         try await source.sample()
         _ = try admin.query("CREATE TABLE IF NOT EXISTS wal_probe (id serial primary key, pad text)")
         for _ in 0..<20 { _ = try admin.query("INSERT INTO wal_probe (pad) SELECT repeat('x', 1000) FROM generate_series(1, 50)") }
+        // The checkpointer wakes the backend waiting on CHECKPOINT before it reports its own
+        // statistics, so the count is waited for, as a sampler a moment later would see it.
+        let requested = admin.serverVersion >= 170000
+            ? "SELECT num_requested AS n FROM pg_stat_checkpointer" : "SELECT checkpoints_req AS n FROM pg_stat_bgwriter"
+        let before = try admin.query(requested).double(0, "n") ?? 0
         _ = try admin.query("CHECKPOINT")
         _ = try admin.query("SELECT pg_stat_force_next_flush()")
+        let deadline = ContinuousClock.now + .seconds(20)
+        while try (admin.query(requested).double(0, "n") ?? 0) <= before, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         try await source.sample()
         let data = aggregator.flush(timestamp: 0)
         func counter(_ name: String) -> Double? {
