@@ -205,13 +205,13 @@ struct CommandLineTests {
         let agent = try ChildProcess(
             TestServices.agentPath, ["--config", config, "--log-level", "trace"],
             environment: TestServices.cleanEnvironment(["PGPORT_FOR_TEST": TestServices.pgPort, "PGPASSWORD": wrong]))
-        try await Task.sleep(for: .seconds(4))
+        func failures(_ output: String) -> [Substring] { output.split(separator: "\n").filter { $0.contains("postgres sample failed") } }
+        #expect(await agent.waitForOutput(timeout: 30) { failures($0).count >= 2 }, "retried with backoff: \(agent.stdout)")
         #expect(agent.process.isRunning, "a database error does not stop the agent")
         kill(agent.process.processIdentifier, SIGTERM)
         #expect(await agent.wait(timeout: 30) == 0)
-        let failures = agent.stdout.split(separator: "\n").filter { $0.contains("postgres sample failed") }
-        #expect(failures.count >= 2, "retried with backoff: \(agent.stdout)")
-        #expect(failures.allSatisfy { $0.contains("password authentication failed") })
+        #expect(failures(agent.stdout).count >= 2)
+        #expect(failures(agent.stdout).allSatisfy { $0.contains("password authentication failed") })
         #expect(!agent.stdout.contains(wrong) && !agent.stderr.contains(wrong))
         try? FileManager.default.removeItem(atPath: config)
     }

@@ -45,9 +45,15 @@ struct HealthEndpointTests {
         #expect(await agent.waitForOutput(containing: "health endpoint listening", timeout: 20))
         let line = agent.stdout.split(separator: "\n").first { $0.contains("health endpoint listening") } ?? ""
         let address2 = (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])?["address"] ?? ""
-        try await Task.sleep(for: .seconds(1))
         let transport = CurlTransport(label: "health-test")
-        let health = try await transport.send(HTTPRequest(method: "GET", url: "http://\(address2)/healthz"))
+        // Asked again until the first scrape of the unreachable target has failed, however late a
+        // loaded machine gets to it.
+        var health = try await transport.send(HTTPRequest(method: "GET", url: "http://\(address2)/healthz"))
+        let deadline = Date().addingTimeInterval(20)
+        while !health.text.contains("\"degraded\""), Date() < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            health = try await transport.send(HTTPRequest(method: "GET", url: "http://\(address2)/healthz"))
+        }
         #expect(health.status == 200, "degraded is not down: the orchestrator must not restart for a target that is down")
         let body = try JSONSerialization.jsonObject(with: Data(health.body)) as? [String: Any]
         #expect(body?["status"] as? String == "degraded")

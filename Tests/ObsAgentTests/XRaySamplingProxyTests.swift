@@ -19,7 +19,7 @@ struct XRaySamplingProxyTests {
         #expect(await agent.waitForOutput(containing: "xray listening", timeout: 20))
         let line = agent.stdout.split(separator: "\n").first { $0.contains("xray listening") } ?? ""
         let address = (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])?["address"] ?? ""
-        try await Task.sleep(for: .milliseconds(300))  // the TCP listener starts beside the UDP one
+        // The TCP listener was bound and listening before the agent's services started.
 
         let transport = CurlTransport(label: "sampling-test")
         let rules = try await transport.send(HTTPRequest(method: "POST", url: "http://\(address)/GetSamplingRules", body: Array("{}".utf8)))

@@ -33,12 +33,26 @@ struct ActivityTests {
         _ = try waiter.query("SET application_name = 'payments-service'")
         _ = try waiter.query("SET lock_timeout = 0")
         _ = try waiter.query("SET statement_timeout = '30s'")
+        let waiterPID = try waiter.query("SELECT pg_backend_pid() AS pid").string(0, "pid") ?? "0"
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
             _ = try? waiter.query("UPDATE lock_probe SET n = n + 1 WHERE id = 1")
             done.signal()
         }
-        try await Task.sleep(for: .seconds(2))
+        // Sampled once the waiter waits on the lock and its UPDATE has run for 2 s, however late a
+        // loaded machine starts it.
+        let waited = """
+            SELECT extract(epoch FROM clock_timestamp() - query_start) AS age FROM pg_stat_activity
+            WHERE pid = \(waiterPID) AND wait_event_type = 'Lock'
+            """
+        let deadline = ContinuousClock.now + .seconds(25)
+        func waitedFor() throws -> Double {
+            let rows = try setup.query(waited)
+            return rows.rows.isEmpty ? 0 : rows.double(0, "age") ?? 0
+        }
+        while try waitedFor() < 2.1, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
 
         let recorder = Recorder()
         let aggregator = Aggregator(recorder: recorder)

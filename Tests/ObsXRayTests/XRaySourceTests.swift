@@ -34,7 +34,10 @@ import Testing
         try await Task.sleep(for: .milliseconds(100))
         Self.send(Self.datagram, host: host, port: source.port, family: family)
         Self.send(Array("not a datagram".utf8), host: host, port: source.port, family: family)
-        for _ in 0..<50 where delivered.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(20)) }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while delivered.withLock({ $0.isEmpty }) || recorder.selfMetrics[.datagramNoHeader] == 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         task.cancel()
         await task.value
         #expect(delivered.withLock { $0.count } == 1)

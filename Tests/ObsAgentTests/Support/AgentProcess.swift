@@ -95,10 +95,16 @@ final class ChildProcess: @unchecked Sendable {
 
     /// Waits until standard output holds `text`, or `timeout` seconds pass.
     func waitForOutput(containing text: String, timeout: Double) async -> Bool {
+        await waitForOutput(timeout: timeout) { $0.contains(text) }
+    }
+
+    /// Waits until standard output satisfies `condition`, or `timeout` seconds pass, or the process
+    /// exits.
+    func waitForOutput(timeout: Double, _ condition: (String) -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if stdout.contains(text) { return true }
-            if !process.isRunning { return stdout.contains(text) }
+            if condition(stdout) { return true }
+            if !process.isRunning { return condition(stdout) }
             try? await Task.sleep(for: .milliseconds(50))
         }
         return false
