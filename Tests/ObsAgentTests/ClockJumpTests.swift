@@ -1,4 +1,5 @@
 import Foundation
+import ObsAWS
 import Testing
 
 /// The wall clock jumps (NTP steps it, an operator sets it) while the agent runs: a small
@@ -31,6 +32,7 @@ struct ClockJumpTests {
         try """
             agent:
               flush_interval: 10s
+              health_address: 127.0.0.1:0
             sources:
               xray:
                 address: 127.0.0.1:0
@@ -47,6 +49,10 @@ struct ClockJumpTests {
         #expect(await agent.waitForOutput(containing: "xray listening", timeout: 20), "\(agent.stdout)\(agent.stderr)")
         let listening = agent.stdout.split(separator: "\n").first { $0.contains("xray listening") } ?? ""
         let address = try #require((try JSONSerialization.jsonObject(with: Data(listening.utf8)) as? [String: String])?["address"])
+        #expect(await agent.waitForOutput(containing: "health endpoint listening", timeout: 20))
+        let healthLine = agent.stdout.split(separator: "\n").first { $0.contains("health endpoint listening") } ?? ""
+        let health = try #require((try JSONSerialization.jsonObject(with: Data(healthLine.utf8)) as? [String: String])?["address"])
+        let transport = CurlTransport(label: "clock-test")
 
         let sender = TestServices.repositoryRoot.appendingPathComponent("scripts/lib/xray_send.py").path
         let reader = TestServices.repositoryRoot.appendingPathComponent("scripts/lib/aws_read.py").path
@@ -59,6 +65,11 @@ struct ClockJumpTests {
             let sent = try JSONDecoder().decode(Sent.self, from: Data(out.utf8))
             try jump.write(toFile: clock, atomically: true, encoding: .utf8)
             let jumped = Date()
+            // The step is not taken for a stuck flush loop (which would make systemd's watchdog
+            // and an orchestrator's probe restart the agent). The shim reads the file every 100 ms.
+            try await Task.sleep(for: .milliseconds(300))
+            let probe = try await transport.send(HTTPRequest(method: "GET", url: "http://\(health)/healthz"))
+            #expect(probe.status == 200 && probe.text.contains(#"{"name":"flush","status":"ok"}"#), "round \(round) (\(jump)): \(probe.text)")
 
             var landed: Set<String> = []
             while landed != Set(sent.segments), Date().timeIntervalSince(jumped) < 20 {

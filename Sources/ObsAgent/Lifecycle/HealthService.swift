@@ -8,12 +8,27 @@ import ObsDelivery
 import ObsJournal
 import Synchronization
 
-/// When the flush loop last ran, for `/healthz` and the systemd watchdog.
+/// When the flush loop last ran, for `/healthz` and the systemd watchdog. Measured on the
+/// monotonic clock, so that a step of the wall clock (NTP, an operator) is not taken for a stuck
+/// loop, and from the heartbeat's creation, so that the health endpoint does not report the loop
+/// stuck in the moments before it first runs.
 final class FlushHeartbeat: Sendable {
+    private let origin: ContinuousClock.Instant
+    /// Milliseconds from `origin` to the last beat.
     private let last = Atomic<Int64>(0)
 
-    func beat(now: Double = FlushClock.now()) { last.store(Int64(now), ordering: .relaxed) }
-    var secondsSinceLastBeat: Double { FlushClock.now() - Double(last.load(ordering: .relaxed)) }
+    init(origin: ContinuousClock.Instant = .now) { self.origin = origin }
+
+    func beat(at instant: ContinuousClock.Instant = .now) { last.store(milliseconds(to: instant), ordering: .relaxed) }
+
+    func secondsSinceLastBeat(at instant: ContinuousClock.Instant = .now) -> Double {
+        Double(milliseconds(to: instant) - last.load(ordering: .relaxed)) / 1000
+    }
+
+    private func milliseconds(to instant: ContinuousClock.Instant) -> Int64 {
+        let (seconds, attoseconds) = (instant - origin).components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
 }
 
 /// The agent's own HTTP endpoints, on `agent.health_address`: `/healthz` (JSON: each source and
@@ -54,7 +69,7 @@ struct HealthService: Service, CustomStringConvertible {
             if let watchdog = SystemdNotify.watchdogInterval {
                 group.addTask {
                     while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                        if heartbeat.secondsSinceLastBeat < stuckAfter { SystemdNotify.send("WATCHDOG=1") }
+                        if heartbeat.secondsSinceLastBeat() < stuckAfter { SystemdNotify.send("WATCHDOG=1") }
                         try? await Task.sleep(for: .seconds(watchdog / 2))
                     }
                 }
@@ -70,8 +85,9 @@ struct HealthService: Service, CustomStringConvertible {
             let age = spool.oldestAge(now: Int64(Date().timeIntervalSince1970))
             components.append(("spool", age < 300, age < 300 ? nil : "oldest spooled batch is \(age) s old: AWS is refusing or unreachable"))
         }
-        let stuck = heartbeat.secondsSinceLastBeat > stuckAfter
-        components.append(("flush", !stuck, stuck ? "no flush for \(Int(heartbeat.secondsSinceLastBeat)) s" : nil))
+        let sinceFlush = heartbeat.secondsSinceLastBeat()
+        let stuck = sinceFlush > stuckAfter
+        components.append(("flush", !stuck, stuck ? "no flush for \(Int(sinceFlush)) s" : nil))
         let status = stuck ? "failing" : components.allSatisfy(\.1) ? "ok" : "degraded"
         let items = components.map { name, ok, reason in
             "{\"name\":\(JSONText.quoted(name)),\"status\":\"\(ok ? "ok" : "degraded")\""
@@ -106,7 +122,7 @@ struct HealthService: Service, CustomStringConvertible {
             out += "obs_agent_component_up{component=\"\(name)\"} \(component.ok ? 1 : 0)\n"
         }
         out += "# HELP obs_agent_seconds_since_flush Time since the last flush.\n# TYPE obs_agent_seconds_since_flush gauge\n"
-        out += "obs_agent_seconds_since_flush \(Int(heartbeat.secondsSinceLastBeat))\n"
+        out += "obs_agent_seconds_since_flush \(Int(heartbeat.secondsSinceLastBeat()))\n"
         return out
     }
 }
