@@ -21,10 +21,12 @@ struct JournalSourceTests {
         return settings
     }
 
-    /// Runs `source` until `done` holds (or 15 s), then finishes it.
+    /// Runs `source` until `done` holds (or 60 s), then finishes it.
     static func run(_ source: JournalSource, until done: @escaping @Sendable () -> Bool) async -> Bool {
         let task = Task { await source.run() }
-        let reached = await eventually(15, done)
+        // Generous: each use expects the condition, and a loaded machine can hold back the
+        // test's own tasks for tens of seconds; only a failing run waits this long.
+        let reached = await eventually(60, done)
         task.cancel()
         await task.value
         await source.finish(within: 5)
