@@ -15,7 +15,7 @@ struct DeliveryFaultTests {
         TestServices.config(instance: instance, flushInterval: flushInterval) + """
 
             delivery:
-              request_timeout: 2s
+              request_timeout: 5s
               connect_timeout: 1s
               shutdown_timeout: \(shutdownTimeout)s
             """

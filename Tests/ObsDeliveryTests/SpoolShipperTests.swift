@@ -123,6 +123,44 @@ final class SlowSender: BatchSender, @unchecked Sendable {
         #expect(spool.pending().count == 2, "kept for the next start")
     }
 
+    @Test func drainAtShutdownSendsWithAsManyWorkersAsTheRun() async throws {
+        let metrics = SelfMetrics()
+        let (spool, dir) = try spool(metrics)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for n in 0..<40 { try spool.append(batch(Int64(n))) }
+        let sender = SlowSender()
+        let shipper = SpoolShipper(spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"), concurrency: 4)
+        await shipper.drain(within: 60)
+        #expect(spool.pending().isEmpty)
+        #expect(sender.sent.sorted() == (0..<40).map { Int64($0) }, "every batch sent exactly once")
+        #expect(sender.most == 4, "four at once, as while running")
+    }
+
+    @Test func drainWorkersEachStopAtTheirFirstFailure() async throws {
+        let metrics = SelfMetrics()
+        let (spool, dir) = try spool(metrics)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for n in 1...10 { try spool.append(batch(Int64(n))) }
+        // Every send fails: each of the three workers tries once and stops.
+        let sender = ScriptedSender(Array(repeating: .retry(reason: "HTTP 503", afterTimeout: false), count: 10))
+        let shipper = SpoolShipper(spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"), concurrency: 3)
+        await shipper.drain(within: 60)
+        #expect(sender.sent.count == 3)
+        #expect(spool.pending().count == 10, "kept for the next start")
+    }
+
+    @Test func drainStopsTakingBatchesAtTheDeadline() async throws {
+        let metrics = SelfMetrics()
+        let (spool, dir) = try spool(metrics)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for n in 0..<40 { try spool.append(batch(Int64(n))) }
+        let sender = SlowSender()  // 30 ms a send
+        let shipper = SpoolShipper(spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"), concurrency: 2)
+        await shipper.drain(within: 0.1)
+        #expect(sender.sent.count < 40, "\(sender.sent.count) sent")
+        #expect(spool.pending().count == 40 - sender.sent.count, "what was not sent waits")
+    }
+
     @Test func theRetryQuotaRunsOutAndRefills() {
         let policy = RetryPolicy()
         var granted = 0

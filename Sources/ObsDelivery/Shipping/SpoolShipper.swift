@@ -83,11 +83,21 @@ public final class SpoolShipper: Sendable {
     }
 
     /// Sends what is pending until none is left, a send fails, or `seconds` pass: the last effort at
-    /// shutdown. What is not sent stays in the spool for the next start.
+    /// shutdown, with as many workers as ``run()`` (each stops at its first failure), so that a
+    /// backlog goes as fast as it did while running. What is not sent stays in the spool for the
+    /// next start.
     public func drain(within seconds: Double) async {
         let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline, let id = spool.pending(kind: sender.kind).first {
-            if case .failed = await attempt(id) { break }
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    while ContinuousClock.now < deadline, let id = self.claim() {
+                        let result = await self.attempt(id)
+                        self.inFlight.withLock { _ = $0.remove(id) }
+                        if case .failed = result { break }
+                    }
+                }
+            }
         }
         let left = spool.pending(kind: sender.kind).count
         if left > 0 { logger.warning("batches left in the spool for the next start", metadata: ["kind": "\(sender.kind)", "batches": "\(left)"]) }
