@@ -123,15 +123,18 @@ public struct Agent: Sendable {
             var xray: AWSClient?
             if config.xray != nil, let xrayEndpoint = aws.endpoint(for: .xRay) {
                 let sink = XRayTraceSink(spool: spool, selfMetrics: recorder.selfMetrics, logger: logger)
+                // Eight requests at once, each on a connection of its own: 50 segments a call, so
+                // that tens of thousands of segments a second get through an endpoint's latency.
+                let traceWorkers = 8
                 let xrayClient = AWSClient(
                     service: .xRay, endpoint: xrayEndpoint, region: aws.region ?? "us-east-1", credentials: credentials,
-                    transport: CurlTransport(connectTimeout: config.connectTimeout, totalTimeout: config.requestTimeout, label: "xray"))
-                // Eight requests at once: 50 segments a call, so that tens of thousands of segments
-                // a second get through an endpoint's latency.
+                    transport: CurlTransportPool(count: traceWorkers) {
+                        CurlTransport(connectTimeout: config.connectTimeout, totalTimeout: config.requestTimeout, label: "xray")
+                    })
                 shippers.append(
                     SpoolShipper(
                         spool: spool, sender: PutTraceSegmentsSender(client: xrayClient, sink: sink), selfMetrics: recorder.selfMetrics,
-                        logger: logger, concurrency: 8))
+                        logger: logger, concurrency: traceWorkers))
                 traces = sink
                 xray = xrayClient
             }

@@ -78,6 +78,83 @@ struct CurlTransportTests {
         }
     }
 
+    /// Holds every connection it accepts, unanswered, until `count` are open at once (or
+    /// `holdSeconds` pass), then answers each with how many it held: a server that sees whether
+    /// requests arrive together.
+    final class HoldingServer: Sendable {
+        let port: Int
+        private let thread: OSThread
+
+        init(count: Int, holdSeconds: Double) throws {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            }
+            guard fd >= 0, bound, listen(fd, 16) == 0 else { throw ServerError(errno: errno) }
+            var tick = timeval(tv_sec: 0, tv_usec: 100_000)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tick, socklen_t(MemoryLayout<timeval>.size))
+            port = Int(UInt16(bigEndian: address.sin_port))
+            thread = OSThread.start(name: "test.hold") {
+                defer { close(fd) }
+                var clients: [Int32] = []
+                let deadline = ContinuousClock.now + .seconds(holdSeconds)
+                while clients.count < count, ContinuousClock.now < deadline {
+                    let client = accept(fd, nil, nil)
+                    guard client >= 0 else { continue }
+                    // The request's head is read, so that closing sends no reset.
+                    var wait = timeval(tv_sec: 5, tv_usec: 0)
+                    setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+                    var data: [UInt8] = []
+                    var chunk = [UInt8](repeating: 0, count: 4096)
+                    while data.firstRange(of: Array("\r\n\r\n".utf8)) == nil {
+                        let n = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+                        guard n > 0 else { break }
+                        data += chunk[0..<n]
+                    }
+                    clients.append(client)
+                }
+                let text = "held \(clients.count)"
+                let response = Array("HTTP/1.1 200 OK\r\nContent-Length: \(text.utf8.count)\r\nConnection: close\r\n\r\n\(text)".utf8)
+                for client in clients {
+                    _ = response.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    close(client)
+                }
+            }
+        }
+    }
+
+    @Test func aPoolSendsItsRequestsAtOnce() async throws {
+        let server = try HoldingServer(count: 4, holdSeconds: 30)
+        let pool = CurlTransportPool(count: 4) { CurlTransport(connectTimeout: 5, totalTimeout: 60, label: "pool-test") }
+        let url = "http://127.0.0.1:\(server.port)/"
+        let answers = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<4 { group.addTask { try await pool.send(HTTPRequest(method: "GET", url: url)).text } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(answers == Array(repeating: "held 4", count: 4), "the server held all four requests at once")
+    }
+
+    @Test func aRequestDeadlineCutsARequestShort() async throws {
+        // The server would answer after 30 s; the transport allows 60; the task's deadline 0.5 s.
+        let server = try HoldingServer(count: 2, holdSeconds: 30)
+        let transport = CurlTransport(connectTimeout: 5, totalTimeout: 60, label: "deadline-test")
+        let request = HTTPRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/")
+        let result: Result<HTTPResponse, TransportError> = await RequestDeadline.$current.withValue(.now + .milliseconds(500)) {
+            do throws(TransportError) { return .success(try await transport.send(request)) } catch { return .failure(error) }
+        }
+        guard case .failure(let error) = result else {
+            Issue.record("answered: the deadline did not cut the request")
+            return
+        }
+        #expect(error.isRetryable && error.message.contains("Timeout"), "\(error)")
+        #expect(RequestDeadline.seconds(until: .now + .seconds(2)) > 1.9)
+        #expect(RequestDeadline.seconds(until: .now - .seconds(2)) < -1.9)
+    }
+
     @Test func requestsCarryTheAgentsUserAgentAndTheirBody() async throws {
         let server = try RecordingServer(count: 3)
         let transport = CurlTransport(connectTimeout: 5, totalTimeout: 20, label: "transport-test")

@@ -136,6 +136,35 @@ final class SlowSender: BatchSender, @unchecked Sendable {
         #expect(sender.most == 4, "four at once, as while running")
     }
 
+    @Test func drainSendsUnderTheShutdownDeadlineAndRunDoesNot() async throws {
+        final class DeadlineSender: BatchSender, @unchecked Sendable {
+            let kind = "put-metric-data"
+            let seen = Mutex<[ContinuousClock.Instant?]>([])
+            func send(_ batch: SpooledBatch) async -> SendOutcome {
+                seen.withLock { $0.append(RequestDeadline.current) }
+                return .delivered
+            }
+        }
+        let metrics = SelfMetrics()
+        let (spool, dir) = try spool(metrics)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try spool.append(batch(1))
+        let sender = DeadlineSender()
+        let shipper = SpoolShipper(spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"), pollInterval: 0.01)
+        let task = Task { await shipper.run() }
+        for _ in 0..<3000 where !spool.pending().isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        task.cancel()
+        await task.value
+        try spool.append(batch(2))
+        let before = ContinuousClock.now
+        await shipper.drain(within: 30)
+        let seen = sender.seen.withLock { $0 }
+        #expect(seen.count == 2)
+        #expect(seen.first == .some(nil), "while running, a request has only the transport's own timeouts")
+        let deadline = try #require(seen.last ?? nil, "at shutdown, the drain's deadline")
+        #expect(deadline > before + .seconds(29) && deadline <= ContinuousClock.now + .seconds(30))
+    }
+
     @Test func drainWorkersEachStopAtTheirFirstFailure() async throws {
         let metrics = SelfMetrics()
         let (spool, dir) = try spool(metrics)

@@ -42,13 +42,23 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
         curl_easy_cleanup(handle)
     }
 
+    /// Sends `request`, cut short at ``RequestDeadline/current`` when the task has one.
     public func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse {
-        try await executor.run { () throws(TransportError) -> HTTPResponse in
-            try self.perform(request)
+        let deadline = RequestDeadline.current
+        return try await executor.run { () throws(TransportError) -> HTTPResponse in
+            try self.perform(request, deadline: deadline)
         }
     }
 
-    private func perform(_ request: HTTPRequest) throws(TransportError) -> HTTPResponse {
+    private func perform(_ request: HTTPRequest, deadline: ContinuousClock.Instant?) throws(TransportError) -> HTTPResponse {
+        var connectTimeout = self.connectTimeout
+        var totalTimeout = self.totalTimeout
+        if let deadline {
+            // Measured here, on the handle's thread: the time queued behind other requests counts.
+            let left = RequestDeadline.seconds(until: deadline)
+            connectTimeout = min(connectTimeout, left)
+            totalTimeout = min(totalTimeout, left)
+        }
         curl_easy_reset(handle)
         let sink = ResponseSink(limit: maxResponseBytes)
         let sinkPointer = Unmanaged.passRetained(sink)
@@ -70,8 +80,9 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
         set(obs_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
         set(obs_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1))
         set(obs_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2))
-        set(obs_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000)))
-        set(obs_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(totalTimeout * 1000)))
+        // At least a millisecond: zero would mean no timeout at all to libcurl.
+        set(obs_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(connectTimeout * 1000))))
+        set(obs_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, max(1, Int(totalTimeout * 1000))))
         set(obs_curl_setopt_ptr(handle, CURLOPT_ACCEPT_ENCODING, ""))
         if let caFile { set(obs_curl_setopt_ptr(handle, CURLOPT_CAINFO, caFile)) }
         set(obs_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList))

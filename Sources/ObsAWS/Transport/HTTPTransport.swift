@@ -34,6 +34,19 @@ public protocol HTTPTransport: Sendable {
     func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse
 }
 
+/// A deadline for the requests a task sends: a transport cuts a request short when it passes (its
+/// own timeouts apply when they are shorter). The shippers set it while they drain at shutdown, so
+/// that a request in flight does not outlast the shutdown timeout.
+public enum RequestDeadline {
+    @TaskLocal public static var current: ContinuousClock.Instant?
+
+    /// Seconds left until `deadline` (negative once it passed).
+    public static func seconds(until deadline: ContinuousClock.Instant, from now: ContinuousClock.Instant = .now) -> Double {
+        let (seconds, attoseconds) = (deadline - now).components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
+
 /// A request that got no HTTP answer: the connection failed, timed out or TLS was refused.
 public struct TransportError: Error, Sendable, CustomStringConvertible {
     /// The libcurl error code.

@@ -88,19 +88,24 @@ public final class SpoolShipper: Sendable {
     /// next start.
     public func drain(within seconds: Double) async {
         let deadline = ContinuousClock.now + .seconds(seconds)
+        // The caller's task is the first worker, so that one sends at once, however busy the
+        // task pool is.
         await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<concurrency {
-                group.addTask {
-                    while ContinuousClock.now < deadline, let id = self.claim() {
-                        let result = await self.attempt(id)
-                        self.inFlight.withLock { _ = $0.remove(id) }
-                        if case .failed = result { break }
-                    }
-                }
-            }
+            for _ in 1..<concurrency { group.addTask { await self.drainWorker(until: deadline) } }
+            await drainWorker(until: deadline)
         }
         let left = spool.pending(kind: sender.kind).count
         if left > 0 { logger.warning("batches left in the spool for the next start", metadata: ["kind": "\(sender.kind)", "batches": "\(left)"]) }
+    }
+
+    /// One worker of ``drain(within:)``: sends the oldest batch no other worker holds until none is
+    /// left, a send fails, or the deadline passes (which also cuts short a request in flight).
+    private func drainWorker(until deadline: ContinuousClock.Instant) async {
+        while ContinuousClock.now < deadline, let id = claim() {
+            let result = await RequestDeadline.$current.withValue(deadline) { await attempt(id) }
+            inFlight.withLock { _ = $0.remove(id) }
+            if case .failed = result { break }
+        }
     }
 
     enum AttemptResult {

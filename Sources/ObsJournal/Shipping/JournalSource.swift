@@ -167,7 +167,8 @@ public final class JournalSource: @unchecked Sendable {
         var failures = 0
         var retryCosts = 0
         while true {
-            let outcome = await sender.send(spooled)
+            // At shutdown the deadline also cuts short the request in flight.
+            let outcome = await RequestDeadline.$current.withValue(deadline) { await sender.send(spooled) }
             switch outcome {
             case .delivered:
                 break
