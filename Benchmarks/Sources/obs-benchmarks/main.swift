@@ -545,6 +545,7 @@ func comparePostgresWithExporter() {
 }
 
 if CommandLine.arguments.contains("pg-vs-exporter") { comparePostgresWithExporter() }
+if selected.contains("xray-ship") { compareTraceShipping() }
 
 if let i = CommandLine.arguments.firstIndex(of: "journal-export"), i + 1 < CommandLine.arguments.count, let count = Int(CommandLine.arguments[i + 1]) {
     writeJournalExport(count: count)
