@@ -15,6 +15,20 @@ struct CurlTransportTests {
         var errno: Int32
     }
 
+    /// A TCP socket listening on 127.0.0.1 at a port the kernel chose, and that port.
+    static func listen(backlog: Int32) throws -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard fd >= 0, bound, Glibc.listen(fd, backlog) == 0 else { throw ServerError(errno: errno) }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
     final class RecordingServer: Sendable {
         let port: Int
         final class Log: Sendable {
@@ -25,16 +39,8 @@ struct CurlTransportTests {
         var requests: [(head: [String], body: [UInt8])] { log.requests.withLock { $0 } }
 
         init(count: Int) throws {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-            }
-            guard fd >= 0, bound, listen(fd, 8) == 0 else { throw ServerError(errno: errno) }
-            port = Int(UInt16(bigEndian: address.sin_port))
+            let (fd, port) = try CurlTransportTests.listen(backlog: 8)
+            self.port = port
             let log = self.log
             thread = OSThread.start(name: "test.http") {
                 defer { close(fd) }
@@ -86,18 +92,10 @@ struct CurlTransportTests {
         private let thread: OSThread
 
         init(count: Int, holdSeconds: Double) throws {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-            }
-            guard fd >= 0, bound, listen(fd, 16) == 0 else { throw ServerError(errno: errno) }
+            let (fd, port) = try CurlTransportTests.listen(backlog: 16)
+            self.port = port
             var tick = timeval(tv_sec: 0, tv_usec: 100_000)
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tick, socklen_t(MemoryLayout<timeval>.size))
-            port = Int(UInt16(bigEndian: address.sin_port))
             thread = OSThread.start(name: "test.hold") {
                 defer { close(fd) }
                 var clients: [Int32] = []
