@@ -126,7 +126,7 @@ struct CurlTransportTests {
     }
 
     @Test func aPoolSendsItsRequestsAtOnce() async throws {
-        let server = try HoldingServer(count: 4, holdSeconds: 30)
+        let server = try HoldingServer(count: 4, holdSeconds: 90)
         let pool = CurlTransportPool(count: 4) { CurlTransport(connectTimeout: 5, totalTimeout: 60, label: "pool-test") }
         let url = "http://127.0.0.1:\(server.port)/"
         let answers = try await withThrowingTaskGroup(of: String.self) { group in

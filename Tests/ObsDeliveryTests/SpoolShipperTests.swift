@@ -26,16 +26,23 @@ final class ScriptedSender: BatchSender, @unchecked Sendable {
     var sent: [Int64] { state.withLock { $0.sent } }
 }
 
-/// A sender that takes a while and notes how many sends overlap.
+/// A sender that takes a while and notes how many sends overlap. With a `gate`, sends also wait
+/// until that many overlap (for at most 30 s from the sender's creation), so that workers a busy
+/// test runner starts late still meet.
 final class SlowSender: BatchSender, @unchecked Sendable {
     let kind = "put-metric-data"
     private let state = Mutex<(current: Int, most: Int, sent: [Int64])>((0, 0, []))
+    private let gate: Int
+    private let gateDeadline = ContinuousClock.now + .seconds(30)
+
+    init(gate: Int = 0) { self.gate = gate }
 
     func send(_ batch: SpooledBatch) async -> SendOutcome {
         state.withLock {
             $0.current += 1
             $0.most = max($0.most, $0.current)
         }
+        while most < gate, ContinuousClock.now < gateDeadline { try? await Task.sleep(for: .milliseconds(5)) }
         try? await Task.sleep(for: .milliseconds(30))
         state.withLock {
             $0.current -= 1
@@ -54,10 +61,10 @@ final class SlowSender: BatchSender, @unchecked Sendable {
         let (spool, dir) = try spool(metrics)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for n in 0..<40 { try spool.append(batch(Int64(n))) }
-        let sender = SlowSender()
+        let sender = SlowSender(gate: 4)
         let shipper = SpoolShipper(spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"), pollInterval: 0.01, concurrency: 4)
         let task = Task { await shipper.run() }
-        for _ in 0..<500 where !spool.pending(kind: "put-metric-data").isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        for _ in 0..<3000 where !spool.pending(kind: "put-metric-data").isEmpty { try await Task.sleep(for: .milliseconds(20)) }
         task.cancel()
         await task.value
         #expect(spool.pending(kind: "put-metric-data").isEmpty)
@@ -128,7 +135,7 @@ final class SlowSender: BatchSender, @unchecked Sendable {
         let (spool, dir) = try spool(metrics)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for n in 0..<40 { try spool.append(batch(Int64(n))) }
-        let sender = SlowSender()
+        let sender = SlowSender(gate: 4)
         let shipper = SpoolShipper(spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"), concurrency: 4)
         await shipper.drain(within: 60)
         #expect(spool.pending().isEmpty)
