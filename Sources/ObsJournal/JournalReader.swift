@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CObsNet
 import CSystemd
+import ObsCore
 
 /// Reads a journal in process through libsystemd's `sd_journal`: the local system journal, or a
 /// directory of journal files (a host's journal mounted into a container).
@@ -114,8 +115,7 @@ public final class JournalReader: @unchecked Sendable {
         text.withUnsafeBytes { maps in
             var lineStart = 0
             while lineStart < maps.count {
-                let rest = UnsafeRawBufferPointer(rebasing: maps[lineStart...])
-                let lineEnd = memchr(rest.baseAddress!, 0x0A, rest.count).map { maps.baseAddress!.distance(to: UnsafeRawPointer($0)) } ?? maps.count
+                let lineEnd = maps.firstIndex(ofByte: 0x0A, from: lineStart) ?? maps.count
                 defer { lineStart = lineEnd + 1 }
                 if let (start, length) = journalMapping(UnsafeRawBufferPointer(rebasing: maps[lineStart..<lineEnd])),
                     let address = UnsafeMutableRawPointer(bitPattern: start), madvise(address, length, MADV_DONTNEED) == 0

@@ -15,6 +15,22 @@ import Testing
         #expect(other.next() == 0x599E_D017_FB08_FC85)
     }
 
+    @Test func firstIndexOfAByteAgreesWithALoop() {
+        var generator = SplitMix64(seed: 7)
+        for length in [0, 1, 7, 8, 15, 16, 17, 33, 100] {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...3, using: &generator) }
+            bytes.withUnsafeBytes { raw in
+                for byte: UInt8 in [0, 3, 9] {
+                    for start in 0...(length + 1) {
+                        let expected = start < length ? bytes[start...].firstIndex(of: byte) : nil
+                        #expect(raw.firstIndex(ofByte: byte, from: start) == expected, "\(length) \(byte) \(start)")
+                    }
+                }
+            }
+        }
+        #expect(UnsafeRawBufferPointer(start: nil, count: 0).firstIndex(ofByte: 0) == nil)
+    }
+
     @Test func rfc3339AgreesWithFoundationsISO8601Parser() {
         let plain = ISO8601DateFormatter()
         let fractional = ISO8601DateFormatter()

@@ -4,7 +4,7 @@ import Synchronization
 /// send at once: one `CurlTransport` sends one request at a time, so eight workers on one would
 /// wait for each other. A request goes to an idle transport; when all are busy, to each in turn.
 public final class CurlTransportPool: HTTPTransport {
-    public let transports: [CurlTransport]
+    private let transports: [CurlTransport]
     private let idle: Mutex<[Int]>
     private let next = Atomic<UInt>(0)
 

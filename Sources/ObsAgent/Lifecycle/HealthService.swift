@@ -8,27 +8,23 @@ import ObsDelivery
 import ObsJournal
 import Synchronization
 
-/// When the flush loop last ran, for `/healthz` and the systemd watchdog. Measured on the
-/// monotonic clock, so that a step of the wall clock (NTP, an operator) is not taken for a stuck
-/// loop, and from the heartbeat's creation, so that the health endpoint does not report the loop
+/// When the flush loop last ran, for `/healthz` and the systemd watchdog. On the monotonic clock
+/// (``Monotonic``), so that a step of the wall clock (NTP, an operator) is not taken for a stuck
+/// loop; a new heartbeat counts as a beat, so that the health endpoint does not report the loop
 /// stuck in the moments before it first runs.
 final class FlushHeartbeat: Sendable {
-    private let origin: ContinuousClock.Instant
-    /// Milliseconds from `origin` to the last beat.
-    private let last = Atomic<Int64>(0)
+    /// Milliseconds on the monotonic clock at the last beat.
+    private let last: Atomic<Int64>
 
-    init(origin: ContinuousClock.Instant = .now) { self.origin = origin }
+    init(now: Double = Monotonic.seconds()) { last = Atomic(Self.milliseconds(now)) }
 
-    func beat(at instant: ContinuousClock.Instant = .now) { last.store(milliseconds(to: instant), ordering: .relaxed) }
+    func beat(now: Double = Monotonic.seconds()) { last.store(Self.milliseconds(now), ordering: .relaxed) }
 
-    func secondsSinceLastBeat(at instant: ContinuousClock.Instant = .now) -> Double {
-        Double(milliseconds(to: instant) - last.load(ordering: .relaxed)) / 1000
+    func secondsSinceLastBeat(now: Double = Monotonic.seconds()) -> Double {
+        Double(Self.milliseconds(now) - last.load(ordering: .relaxed)) / 1000
     }
 
-    private func milliseconds(to instant: ContinuousClock.Instant) -> Int64 {
-        let (seconds, attoseconds) = (instant - origin).components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
+    private static func milliseconds(_ seconds: Double) -> Int64 { Int64((seconds * 1000).rounded()) }
 }
 
 /// The agent's own HTTP endpoints, on `agent.health_address`: `/healthz` (JSON: each source and

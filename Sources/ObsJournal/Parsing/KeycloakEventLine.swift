@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ObsCore
 
 /// One Keycloak event as its `jboss-logging` event listener writes it under the logger
 /// `org.keycloak.events`, for example
@@ -43,9 +44,7 @@ public struct KeycloakEventLine: Sendable, Equatable {
     }
 
     public static func parse(_ message: UnsafeRawBufferPointer) -> Outcome {
-        let end = message.baseAddress.flatMap { base in
-            memchr(base, 0x0A, message.count).map { base.distance(to: UnsafeRawPointer($0)) }
-        } ?? message.count
+        let end = message.firstIndex(ofByte: 0x0A) ?? message.count
         let line = UnsafeRawBufferPointer(rebasing: message[0..<end])
         guard let logger = find(loggerBytes, in: line, from: 0) else { return .notAnEvent }
         // A frame of a stack trace names classes of the package, never the logger in brackets.

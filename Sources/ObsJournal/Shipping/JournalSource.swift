@@ -321,7 +321,7 @@ public final class JournalSource: @unchecked Sendable {
     }
 
     /// The values of one entry that name its stream.
-    struct StreamFields: Hashable {
+    struct StreamFields: Equatable {
         var unit = ""
         var identifier = ""
         var host = ""
@@ -434,8 +434,7 @@ public final class JournalSource: @unchecked Sendable {
             message.removeAll(keepingCapacity: true)
             wanted.removeAll(keepingCapacity: true)
             let complete = reader.forEachField { field in
-                guard let base = field.baseAddress, let hit = memchr(base, 0x3D, field.count) else { return }
-                let equals = base.distance(to: UnsafeRawPointer(hit))
+                guard let equals = field.firstIndex(ofByte: 0x3D) else { return }
                 let name = UnsafeRawBufferPointer(rebasing: field[..<equals])
                 let value = UnsafeRawBufferPointer(rebasing: field[(equals + 1)...])
                 switch Self.fieldName(name) {
