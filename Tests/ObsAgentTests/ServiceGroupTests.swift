@@ -12,8 +12,11 @@ import Testing
 @Suite(.serialized) struct ServiceGroupTests {
     final class Log: Sendable {
         private let lines = Mutex<[String]>([])
+        private let running = Atomic<Int>(0)
         func add(_ line: String) { lines.withLock { $0.append(line) } }
         var all: [String] { lines.withLock { $0 } }
+        func started() { running.add(1, ordering: .relaxed) }
+        var startedCount: Int { running.load(ordering: .relaxed) }
     }
 
     /// Records when it was told to shut down and when it finished.
@@ -22,9 +25,13 @@ import Testing
         let log: Log
         /// Seconds it takes to finish once told (its last sample, flush or drain).
         var finishing: Double = 0.05
+        /// Sends this signal to the process the moment it starts.
+        var raising: Int32?
         var description: String { name }
 
         func run() async throws {
+            log.started()
+            if let raising { kill(getpid(), raising) }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
             log.add("\(name) told")
             try? await Task.sleep(for: .seconds(finishing))
@@ -48,16 +55,56 @@ import Testing
 
     static let logger = Logger(label: "test")
 
+    final class Flag: Sendable {
+        private let value = Atomic<Bool>(false)
+        func set() { value.store(true, ordering: .releasing) }
+        var isSet: Bool { value.load(ordering: .acquiring) }
+    }
+
+    /// Runs the group; false (and the group cancelled) when it has not finished within `seconds`,
+    /// so that a lost signal fails the test instead of waiting out the services' hour.
+    static func finishes(_ group: ServiceGroup, within seconds: Double) async throws -> Bool {
+        let finished = Flag()
+        let run = Task {
+            try await group.run()
+            finished.set()
+        }
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while !finished.isSet && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        guard finished.isSet else {
+            run.cancel()
+            _ = try? await run.value
+            return false
+        }
+        return true
+    }
+
     @Test func aSignalShutsServicesDownInReverseOrderEachFinishingFirst() async throws {
         let log = Log()
         let group = ServiceGroup(
             entries: ["shipper", "flush", "source"].map { .init(service: Recording(name: $0, log: log)) },
             signals: [SIGUSR2], maximumGracefulShutdownDuration: 10, logger: Self.logger)
         let run = Task { try await group.run() }
-        try await Task.sleep(for: .milliseconds(300))
+        // Services start after the group catches its signals; on a busy runner that may be late.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while log.startedCount < 3 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(log.startedCount == 3)
         kill(getpid(), SIGUSR2)
         try await run.value
         #expect(log.all == ["source told", "source done", "flush told", "flush done", "shipper told", "shipper done"])
+    }
+
+    /// A signal that arrives the moment the services start (an orchestrator that stops a task as it
+    /// starts) shuts the group down: the signal is caught from when `run` begins, not some time later.
+    @Test func aSignalAsTheServicesStartIsNotLost() async throws {
+        for round in 0..<20 {
+            let log = Log()
+            let group = ServiceGroup(
+                entries: [.init(service: Recording(name: "source", log: log, raising: SIGUSR2))],
+                signals: [SIGUSR2], maximumGracefulShutdownDuration: 10, logger: Self.logger)
+            #expect(try await Self.finishes(group, within: 30), "round \(round): the signal was lost")
+            #expect(log.all == ["source told", "source done"])
+        }
     }
 
     @Test func pastTheDeadlineWhatStillRunsIsCancelled() async throws {

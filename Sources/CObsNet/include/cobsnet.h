@@ -22,4 +22,11 @@ int obs_set_mmap_threshold(int bytes);
 int obs_next_shared_file_mapping(int maps_fd, unsigned long long address, unsigned long long *start,
                                  unsigned long long *end, char *name, unsigned int name_size);
 
+/// Catches signal `signo` from this call on: the handler (installed with sigaction before this
+/// returns, for the whole process) writes the signal's number as one byte to a pipe made on the
+/// first call, and this returns that pipe's read end (the same on every call), or -errno. The
+/// handler stays installed; a caller that no longer wants a signal ignores its bytes. A blocking
+/// read of the pipe, on a thread of its own, sees every signal caught after this returned.
+int obs_signal_catch(int signo);
+
 #endif

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Dispatch
 import Logging
 import Synchronization
 
@@ -113,18 +112,8 @@ struct ServiceGroup {
 
     func run() async throws {
         let shutdowns = entries.map { _ in GracefulShutdown() }
-        let (signalStream, signalContinuation) = AsyncStream.makeStream(of: Int32.self)
-        let sources = signals.map { number -> any DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { signalContinuation.yield(number) }
-            source.resume()
-            return source
-        }
-        defer {
-            for source in sources { source.cancel() }
-            signalContinuation.finish()
-        }
+        let (signalStream, listening) = try SignalCatcher.shared.listen(to: signals)
+        defer { SignalCatcher.shared.stop(listening) }
 
         var failure: String?
         await withTaskGroup(of: Event.self) { group in
