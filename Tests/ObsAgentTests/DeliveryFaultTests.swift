@@ -56,7 +56,9 @@ struct DeliveryFaultTests {
         }
         #expect(Self.batchFiles(spool) > 0, "batches wait in the spool during the outage")
         try await proxy.set("ok")
-        for _ in 0..<120 where Self.batchFiles(spool) > 0 { try await Task.sleep(for: .seconds(0.5)) }
+        // A loaded endpoint answers the backlog slowly; give it two minutes.
+        let drained = ContinuousClock.now + .seconds(120)
+        while Self.batchFiles(spool) > 0, ContinuousClock.now < drained { try await Task.sleep(for: .seconds(0.5)) }
         #expect(Self.batchFiles(spool) == 0, "the spool drains after recovery")
         kill(agent.process.processIdentifier, SIGTERM)
         #expect(await agent.wait(timeout: 30) == 0)
@@ -69,7 +71,7 @@ struct DeliveryFaultTests {
         #expect(stats.datums.keys.contains { $0.hasPrefix("Obs/Agent|Incidents|Reason=request_retried") }, "retries are reported")
 
         // What the proxy forwarded is what CloudWatch holds.
-        let landed = try await LandedMetric.read(namespace: "Obs/PostgreSQL", dimension: "DBInstance=\(instance)").filter { $0.dimensions["DBInstance"] == instance }
+        let landed = try await LandedMetric.read(namespace: "Obs/PostgreSQL", dimension: "DBInstance=\(instance)", metric: "Commits").filter { $0.dimensions["DBInstance"] == instance }
         let commits = landed.first { $0.name == "Commits" && $0.dimensions["Database"] == "microservices_ecom" }
         let forwarded = stats.datums["Obs/PostgreSQL|Commits|DBInstance=\(instance),Database=microservices_ecom"]
         #expect(commits?.total == forwarded?.sum)
@@ -93,10 +95,17 @@ struct DeliveryFaultTests {
         #expect(Self.batchFiles(spool) > 0)
         #expect(first.stdout.contains("batches left in the spool for the next start"))
 
+        // The next start sends the backlog; it is stopped once the spool is empty, with time for
+        // its shutdown to send its own last flush (a fixed `--once` run left the backlog for yet
+        // another start when the endpoint answered slowly, as it should).
         try await proxy.set("ok")
-        let second = try Self.startAgent(config: config, spool: spool, endpoint: proxy.url, arguments: ["--once"])
-        #expect(await second.wait(timeout: 60) == 0)
-        #expect(Self.batchFiles(spool) == 0)
+        let next = try TestServices.writeTemporary(Self.config(instance: instance, flushInterval: 2, shutdownTimeout: 10))
+        let second = try Self.startAgent(config: next, spool: spool, endpoint: proxy.url)
+        let drained = ContinuousClock.now + .seconds(120)
+        while Self.batchFiles(spool) > 0, ContinuousClock.now < drained { try await Task.sleep(for: .milliseconds(200)) }
+        kill(second.process.processIdentifier, SIGTERM)
+        #expect(await second.wait(timeout: 30) == 0)
+        #expect(Self.batchFiles(spool) == 0, "everything sent: \(second.stdout.suffix(2000))")
         Self.expectDeliveredOnce(spooled: first.spooledDatums + second.spooledDatums, stats: try await proxy.stats(), "restart")
         await proxy.stop()
         try? FileManager.default.removeItem(atPath: spool)

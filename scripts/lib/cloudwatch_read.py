@@ -18,6 +18,8 @@ def main() -> int:
     parser.add_argument("--table", action="store_true")
     parser.add_argument("--dimension", action="append", default=[],
                         help="NAME=VALUE: only metrics with this dimension (repeatable)")
+    parser.add_argument("--metric", help="only the metric of this name (one statistics call per series"
+                        " instead of one per metric of the namespace)")
     args = parser.parse_args()
 
     import os
@@ -31,6 +33,8 @@ def main() -> int:
     listing = {"Namespace": args.namespace}
     if filters:
         listing["Dimensions"] = filters
+    if args.metric:
+        listing["MetricName"] = args.metric
     for page in cw.get_paginator("list_metrics").paginate(**listing):
         for metric in page["Metrics"]:
             key = (metric["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in metric["Dimensions"])))

@@ -162,13 +162,14 @@ struct LandedMetric: Decodable {
 
     var total: Double { datapoints.reduce(0) { $0 + ($1.sum ?? 0) } }
 
-    /// What landed in `namespace`; with `dimension` (NAME=VALUE), only metrics that have it, which
-    /// keeps the read short when many tests share the endpoint.
-    static func read(namespace: String, dimension: String? = nil) async throws -> [LandedMetric] {
+    /// What landed in `namespace`; with `dimension` (NAME=VALUE), only metrics that have it, and
+    /// with `metric`, only that metric, which keeps the read short when many tests share the
+    /// endpoint (moto scans every datum of the namespace for each metric's statistics).
+    static func read(namespace: String, dimension: String? = nil, metric: String? = nil) async throws -> [LandedMetric] {
         let script = TestServices.repositoryRoot.appendingPathComponent("scripts/lib/cloudwatch_read.py").path
         let (status, out, err) = try await ChildProcess.run(
             "/usr/bin/env", ["python3", script, "--endpoint", TestServices.awsEndpoint, "--namespace", namespace]
-                + (dimension.map { ["--dimension", $0] } ?? []),
+                + (dimension.map { ["--dimension", $0] } ?? []) + (metric.map { ["--metric", $0] } ?? []),
             environment: TestServices.cleanEnvironment(), timeout: 180)
         guard status == 0 else { throw ReadError(message: err) }
         return try JSONDecoder().decode([LandedMetric].self, from: Data(out.utf8))
