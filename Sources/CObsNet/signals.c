@@ -44,11 +44,5 @@ int obs_signal_catch(int signo) {
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_RESTART;
     if (sigaction(signo, &action, NULL) != 0) return -errno;
-    // A thread that blocked the signal (libdispatch blocks the ones it watched) would leave it to
-    // another; unblock it here too so that this thread, like every other, takes it.
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, signo);
-    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     return obs_signal_pipe[0];
 }

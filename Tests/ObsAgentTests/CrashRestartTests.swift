@@ -31,8 +31,7 @@ struct CrashRestartTests {
         // slow endpoint times out), then is stopped; its shutdown sends its last flush.
         try await proxy.set("ok")
         let last = try DeliveryFaultTests.startAgent(config: config, spool: spool, endpoint: proxy.url)
-        let deadline = Date().addingTimeInterval(120)
-        while DeliveryFaultTests.batchFiles(spool) > 0, Date() < deadline { try await Task.sleep(for: .milliseconds(200)) }
+        try await DeliveryFaultTests.waitUntilSpoolEmpty(spool)
         kill(last.process.processIdentifier, SIGTERM)
         #expect(await last.wait(timeout: 60) == 0)
         spooled += last.spooledDatums

@@ -36,6 +36,13 @@ struct DeliveryFaultTests {
         ((try? FileManager.default.contentsOfDirectory(atPath: spool)) ?? []).filter { $0.hasSuffix(".batch") }.count
     }
 
+    /// Waits until the spool holds no batch, or `seconds` pass (a loaded endpoint answers a
+    /// backlog slowly); the caller checks what is left.
+    static func waitUntilSpoolEmpty(_ spool: String, seconds: Double = 120) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while batchFiles(spool) > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(200)) }
+    }
+
     /// Forwarded equals spooled, or exceeds it by exactly one batch (sent, then killed before the
     /// spool heard back).
     static func expectDeliveredOnce(spooled: [Int], stats: FaultProxy.Stats, _ comment: Comment) {
@@ -56,9 +63,7 @@ struct DeliveryFaultTests {
         }
         #expect(Self.batchFiles(spool) > 0, "batches wait in the spool during the outage")
         try await proxy.set("ok")
-        // A loaded endpoint answers the backlog slowly; give it two minutes.
-        let drained = ContinuousClock.now + .seconds(120)
-        while Self.batchFiles(spool) > 0, ContinuousClock.now < drained { try await Task.sleep(for: .seconds(0.5)) }
+        try await Self.waitUntilSpoolEmpty(spool)
         #expect(Self.batchFiles(spool) == 0, "the spool drains after recovery")
         kill(agent.process.processIdentifier, SIGTERM)
         #expect(await agent.wait(timeout: 30) == 0)
@@ -101,8 +106,7 @@ struct DeliveryFaultTests {
         try await proxy.set("ok")
         let next = try TestServices.writeTemporary(Self.config(instance: instance, flushInterval: 2, shutdownTimeout: 10))
         let second = try Self.startAgent(config: next, spool: spool, endpoint: proxy.url)
-        let drained = ContinuousClock.now + .seconds(120)
-        while Self.batchFiles(spool) > 0, ContinuousClock.now < drained { try await Task.sleep(for: .milliseconds(200)) }
+        try await Self.waitUntilSpoolEmpty(spool)
         kill(second.process.processIdentifier, SIGTERM)
         #expect(await second.wait(timeout: 30) == 0)
         #expect(Self.batchFiles(spool) == 0, "everything sent: \(second.stdout.suffix(2000))")

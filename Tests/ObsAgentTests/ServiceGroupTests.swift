@@ -107,6 +107,17 @@ import Testing
         }
     }
 
+    /// A signal that cannot be caught (SIGKILL) is an error of `run`, before any service starts.
+    @Test func aSignalThatCannotBeCaughtIsAnError() async throws {
+        let log = Log()
+        let group = ServiceGroup(
+            entries: [.init(service: Recording(name: "source", log: log))],
+            signals: [SIGKILL], maximumGracefulShutdownDuration: 10, logger: Self.logger)
+        let error = await #expect(throws: SignalCatcher.CatchFailed.self) { try await group.run() }
+        #expect(error?.description == "cannot catch signal 9: Invalid argument")
+        #expect(log.startedCount == 0)
+    }
+
     @Test func pastTheDeadlineWhatStillRunsIsCancelled() async throws {
         let log = Log()
         let group = ServiceGroup(
