@@ -52,117 +52,183 @@ public struct Agent: Sendable {
             configEndpoints: config.endpoints)
     }
 
-    /// Where flushed metrics go, and what ships them.
+    /// Where each signal goes, each chosen on its own: metrics (CloudWatch, EMF or the dry run),
+    /// trace segments (X-Ray or the dry run) and log events (CloudWatch Logs or the dry run; the
+    /// statement texts also standard output when metrics go out as EMF without AWS), and what
+    /// ships the spooled ones. A signal a configured source makes always has a route: the metric
+    /// sink never decides whether traces or logs are sent.
     public struct Delivery: Sendable {
         public var sink: any MetricSink
-        /// Shippers that send spooled batches (none for EMF and dry runs).
+        /// Shippers that send spooled batches (none when nothing goes to AWS).
         public var shippers: [SpoolShipper] = []
-        /// The CloudWatch client, when metrics go to CloudWatch.
+        /// The CloudWatch client, when metrics go to CloudWatch (`obs-agent check` asks it).
         public var cloudWatch: AWSClient?
         /// Where X-Ray segments go, when the X-Ray source is on.
-        public var traces: XRayTraceSink?
-        /// The X-Ray client, for the sampling proxy.
+        public var traces: (any TraceSink)?
+        /// The X-Ray client, for the sampling proxy (not in dry runs).
         public var xray: AWSClient?
-        /// Where log events go (statement texts), when CloudWatch Logs can be reached.
-        public var logs: CloudWatchLogSink?
-        /// The journal source, when `sources.journald` is on (it sends its own batches).
+        /// Where PostgreSQL statement texts go, when a database samples statements.
+        public var logs: (any LogSink)?
+        /// What sends the journal's batches, when `sources.journald` is on.
+        public var journalSender: (any BatchSender)?
+        /// The journal source, when `sources.journald` is on.
         public var journal: JournalSource?
+
+        /// Each signal's route, for the start log line: `metrics=cloudwatch traces=xray ...`.
+        public var routes: [String: String] {
+            var routes = ["metrics": sink.name]
+            if let traces { routes["traces"] = traces.name }
+            if let logs { routes["statement_texts"] = logs.name }
+            if let journalSender { routes["journal"] = journalSender is DryRunBatchSender ? "dry-run" : "cloudwatch-logs" }
+            return routes
+        }
     }
 
+    /// Whether a database of the config sends statement texts to a log route.
+    var sendsStatementTexts: Bool { config.postgres.contains { $0.topStatements > 0 } }
+
     /// The delivery this config and environment call for. Opening the spool is part of it, so a
-    /// spool directory that cannot be used is a config error, reported before anything starts.
+    /// spool directory that cannot be used is a config error, reported before anything starts; so
+    /// is a configured source whose signal cannot go where it must (no credentials, no region).
     public func makeDelivery() throws(ConfigError) -> Delivery {
         let aws = awsSettings
-        let endpoint = aws.endpoint(for: .cloudWatch)
+        let journalEnabled = config.journald?.enabled == true
         if options.dryRun {
-            return Delivery(
-                sink: DryRunMetricSink(endpoint: endpoint ?? "https://monitoring.<region>.amazonaws.com", selfMetrics: recorder.selfMetrics))
+            let region = aws.region ?? "<region>"
+            func endpoint(_ service: AWSService) -> String { aws.endpoint(for: service) ?? service.defaultEndpoint(region: region) }
+            var delivery = Delivery(
+                sink: DryRunMetricSink(endpoint: endpoint(.cloudWatch), selfMetrics: recorder.selfMetrics))
+            if config.xray != nil { delivery.traces = DryRunTraceSink(endpoint: endpoint(.xRay), selfMetrics: recorder.selfMetrics) }
+            if sendsStatementTexts { delivery.logs = DryRunLogSink(endpoint: endpoint(.cloudWatchLogs), selfMetrics: recorder.selfMetrics) }
+            if var settings = config.journald, settings.enabled {
+                // A dry run sends nothing, so it saves no cursor: the next real run sends it all.
+                settings.savesState = false
+                if settings.stateFile.isEmpty { settings.stateFile = config.resolvedSpoolDirectory(environment: environment) + "/journald.state" }
+                let sender = DryRunBatchSender(endpoint: endpoint(.cloudWatchLogs))
+                delivery.journalSender = sender
+                delivery.journal = JournalSource(settings: settings, recorder: recorder, sender: sender, logger: logger)
+            }
+            return delivery
         }
-        switch config.sink {
-        case .emf:
-            return Delivery(sink: EMFMetricSink(selfMetrics: recorder.selfMetrics))
-        case .cloudWatch, .auto:
-            let provider: (any CredentialProvider)?
-            do {
-                provider = try CredentialChain.resolve(
-                    environment: environment, region: aws.region,
-                    transport: CurlTransport(connectTimeout: 1, totalTimeout: 5, label: "credentials"),
-                    metadataTransport: CurlTransport(connectTimeout: 1, totalTimeout: 1, label: "imds"))
-            } catch {
-                throw ConfigError("credentials", error.description)
+
+        // AWS is set up once, and only when a route needs it.
+        var access: Result<AWSAccess, AWSAccess.Problem>?
+        func resolveAccess() -> Result<AWSAccess, AWSAccess.Problem> {
+            if let access { return access }
+            let resolved = Result { () throws(AWSAccess.Problem) -> AWSAccess in
+                try AWSAccess.resolve(settings: aws, environment: environment, onNewSecret: { SecretRedactor.shared.register($0) })
             }
-            guard let provider, let endpoint else {
-                if config.xray != nil {
-                    throw ConfigError("sources.xray", "X-Ray segments need AWS credentials and a region or endpoint to go to")
-                }
-                if config.journald?.enabled == true {
-                    throw ConfigError("sources.journald", "the journal goes to CloudWatch Logs: it needs AWS credentials and a region or endpoint")
-                }
-                if config.sink == .cloudWatch {
-                    throw ConfigError(
-                        "metrics.sink",
-                        "cloudwatch needs credentials (environment, profile, web identity, container or instance metadata) and a region or endpoint")
-                }
-                return Delivery(sink: EMFMetricSink(selfMetrics: recorder.selfMetrics))
+            access = resolved
+            return resolved
+        }
+        /// A client for `service`, or the config error naming `key`: what needs it, and what is missing.
+        func client(_ service: AWSService, for key: String, _ what: String, transport: @autoclosure () -> any HTTPTransport)
+            throws(ConfigError) -> AWSClient
+        {
+            let access: AWSAccess
+            switch resolveAccess() {
+            case .success(let resolved): access = resolved
+            case .failure(let problem): throw ConfigError(key, "\(what) needs AWS: \(problem)")
             }
-            let credentials = RefreshingCredentials(provider, onNewSecret: { SecretRedactor.shared.register($0) })
-            let client = AWSClient(
-                service: .cloudWatch, endpoint: endpoint, region: aws.region ?? "us-east-1", credentials: credentials,
-                transport: CurlTransport(connectTimeout: config.connectTimeout, totalTimeout: config.requestTimeout, label: "cloudwatch"))
-            let directory = config.resolvedSpoolDirectory(environment: environment)
-            let spool: DiskSpool
+            guard let client = access.client(for: service, transport: transport()) else {
+                throw ConfigError(
+                    key, "\(what) needs a region (aws.region, AWS_REGION) or an endpoint (aws.endpoint, \(service.endpointVariable))")
+            }
+            return client
+        }
+        var spool: DiskSpool?
+        func openSpool() throws(ConfigError) -> DiskSpool {
+            if let spool { return spool }
             do {
-                spool = try DiskSpool(directory: directory, maxBytes: config.spoolMaxBytes, selfMetrics: recorder.selfMetrics)
+                let opened = try DiskSpool(
+                    directory: config.resolvedSpoolDirectory(environment: environment), maxBytes: config.spoolMaxBytes,
+                    selfMetrics: recorder.selfMetrics)
+                spool = opened
+                return opened
             } catch {
                 throw ConfigError("delivery.spool_directory", "\(error) (set delivery.spool_directory or OBS_SPOOL_DIR)")
             }
-            var shippers = [
-                SpoolShipper(spool: spool, sender: PutMetricDataSender(client: client), selfMetrics: recorder.selfMetrics, logger: logger)
-            ]
-            var traces: XRayTraceSink?
-            var xray: AWSClient?
-            if config.xray != nil, let xrayEndpoint = aws.endpoint(for: .xRay) {
-                let sink = XRayTraceSink(spool: spool, selfMetrics: recorder.selfMetrics, logger: logger)
-                // Eight requests at once, each on a connection of its own: 50 segments a call, so
-                // that tens of thousands of segments a second get through an endpoint's latency.
-                let traceWorkers = 8
-                let xrayClient = AWSClient(
-                    service: .xRay, endpoint: xrayEndpoint, region: aws.region ?? "us-east-1", credentials: credentials,
-                    transport: CurlTransportPool(count: traceWorkers) {
-                        CurlTransport(connectTimeout: config.connectTimeout, totalTimeout: config.requestTimeout, label: "xray")
-                    })
-                shippers.append(
-                    SpoolShipper(
-                        spool: spool, sender: PutTraceSegmentsSender(client: xrayClient, sink: sink), selfMetrics: recorder.selfMetrics,
-                        logger: logger, concurrency: traceWorkers))
-                traces = sink
-                xray = xrayClient
-            }
-            var logs: CloudWatchLogSink?
-            var journal: JournalSource?
-            let logsClient = aws.endpoint(for: .cloudWatchLogs).map { logsEndpoint in
-                AWSClient(
-                    service: .cloudWatchLogs, endpoint: logsEndpoint, region: aws.region ?? "us-east-1", credentials: credentials,
-                    transport: CurlTransport(connectTimeout: config.connectTimeout, totalTimeout: config.requestTimeout, label: "logs"))
-            }
-            if config.postgres.contains(where: { $0.topStatements > 0 }), let logsClient {
-                let sink = CloudWatchLogSink(spool: spool, selfMetrics: recorder.selfMetrics, logger: logger)
-                shippers.append(
-                    SpoolShipper(spool: spool, sender: PutLogEventsSender(client: logsClient), selfMetrics: recorder.selfMetrics, logger: logger))
-                logs = sink
-            }
-            if var settings = config.journald, settings.enabled, let logsClient {
-                if settings.stateFile.isEmpty { settings.stateFile = directory + "/journald.state" }
-                journal = JournalSource(settings: settings, recorder: recorder, sender: PutLogEventsSender(client: logsClient), logger: logger)
-            }
-            return Delivery(
-                sink: CloudWatchMetricSink(spool: spool, compress: config.compress, selfMetrics: recorder.selfMetrics, logger: logger),
-                shippers: shippers, cloudWatch: client, traces: traces, xray: xray, logs: logs, journal: journal)
         }
+        func transport(_ label: String) -> CurlTransport {
+            CurlTransport(connectTimeout: config.connectTimeout, totalTimeout: config.requestTimeout, label: label)
+        }
+        let selfMetrics = recorder.selfMetrics
+        var shippers: [SpoolShipper] = []
+
+        // Metrics.
+        let sink: any MetricSink
+        let metricsClient: AWSClient?
+        switch config.sink {
+        case .emf:
+            metricsClient = nil
+        case .cloudWatch:
+            metricsClient = try client(.cloudWatch, for: "metrics.sink", "cloudwatch", transport: transport("cloudwatch"))
+        case .auto:
+            // CloudWatch when AWS can be reached, else EMF on standard output (said in the start line).
+            metricsClient = try? client(.cloudWatch, for: "metrics.sink", "cloudwatch", transport: transport("cloudwatch"))
+        }
+        if let metricsClient {
+            let spool = try openSpool()
+            sink = CloudWatchMetricSink(spool: spool, compress: config.compress, selfMetrics: selfMetrics, logger: logger)
+            shippers.append(SpoolShipper(spool: spool, sender: PutMetricDataSender(client: metricsClient), selfMetrics: selfMetrics, logger: logger))
+        } else {
+            sink = EMFMetricSink(selfMetrics: selfMetrics)
+        }
+        var delivery = Delivery(sink: sink, cloudWatch: metricsClient)
+
+        // Traces.
+        if config.xray != nil {
+            // Eight requests at once, each on a connection of its own: 50 segments a call, so that
+            // tens of thousands of segments a second get through an endpoint's latency.
+            let traceWorkers = 8
+            let xrayClient = try client(
+                .xRay, for: "sources.xray", "sending trace segments to X-Ray",
+                transport: CurlTransportPool(count: traceWorkers) { transport("xray") })
+            let spool = try openSpool()
+            let traces = XRayTraceSink(spool: spool, selfMetrics: selfMetrics, logger: logger)
+            shippers.append(
+                SpoolShipper(
+                    spool: spool, sender: PutTraceSegmentsSender(client: xrayClient, sink: traces), selfMetrics: selfMetrics, logger: logger,
+                    concurrency: traceWorkers))
+            delivery.traces = traces
+            delivery.xray = xrayClient
+        }
+
+        // Logs: statement texts and the journal.
+        var logsClient: AWSClient?
+        func logs(for key: String, _ what: String) throws(ConfigError) -> AWSClient {
+            if let logsClient { return logsClient }
+            let made = try client(.cloudWatchLogs, for: key, what, transport: transport("logs"))
+            logsClient = made
+            return made
+        }
+        if sendsStatementTexts {
+            let index = config.postgres.firstIndex { $0.topStatements > 0 } ?? 0
+            let key = "sources.postgres[\(index)].top_statements"
+            let what = "sending statement texts to CloudWatch Logs"
+            if metricsClient == nil, case .failure = resolveAccess() {
+                // Metrics go out as EMF on standard output and AWS cannot be reached: the texts go
+                // there too, where the container's log driver takes the EMF lines.
+                delivery.logs = StandardOutputLogSink(selfMetrics: selfMetrics)
+            } else {
+                let spool = try openSpool()
+                let client = try logs(for: key, what)
+                shippers.append(SpoolShipper(spool: spool, sender: PutLogEventsSender(client: client), selfMetrics: selfMetrics, logger: logger))
+                delivery.logs = CloudWatchLogSink(spool: spool, selfMetrics: selfMetrics, logger: logger)
+            }
+        }
+        if var settings = config.journald, journalEnabled {
+            let sender = PutLogEventsSender(client: try logs(for: "sources.journald", "shipping the journal to CloudWatch Logs"))
+            if settings.stateFile.isEmpty { settings.stateFile = config.resolvedSpoolDirectory(environment: environment) + "/journald.state" }
+            delivery.journalSender = sender
+            delivery.journal = JournalSource(settings: settings, recorder: recorder, sender: sender, logger: logger)
+        }
+        delivery.shippers = shippers
+        return delivery
     }
 
     /// The PostgreSQL sources; statement texts go to `logs` when given.
-    public func makeSources(logs: CloudWatchLogSink? = nil) -> [PostgresSource] {
+    public func makeSources(logs: (any LogSink)? = nil) -> [PostgresSource] {
         config.postgres.map { settings in
             PostgresSource(settings: settings, recorder: recorder, logger: logger) { texts in
                 guard let logs else { return }
@@ -187,7 +253,8 @@ public struct Agent: Sendable {
         logger.info(
             "obs-agent starting",
             metadata: [
-                "version": "\(BuildInfo.version)", "sink": "\(sink.name)", "flush_interval": "\(config.flushInterval)",
+                "version": "\(BuildInfo.version)", "sink": "\(sink.name)",
+                "routes": "\(delivery.routes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))", "flush_interval": "\(config.flushInterval)",
                 "sources.postgres": "\(sources.map { "\($0.settings.instance)/\($0.settings.connection.database)" })",
                 "sources.prometheus": "\(config.prometheus.map(\.service))",
                 "sources.journald": "\(config.journald.flatMap { $0.enabled ? $0.directory ?? "local" : nil } ?? "off")",

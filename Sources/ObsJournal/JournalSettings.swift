@@ -45,6 +45,9 @@ public struct JournalSettings: Sendable {
     public var cluster = ""
     /// `state_file`: where the cursor of what CloudWatch Logs accepted is kept.
     public var stateFile: String
+    /// Whether the cursor is saved once entries are accepted. Off for `--dry-run`, which sends
+    /// nothing: the saved state is read but never written, so a later run sends what it printed.
+    public var savesState = true
     public var start: Start = .tail
     /// `batch_age`: the longest an entry waits in a batch that is not full, in seconds.
     public var batchAge: Double = 5

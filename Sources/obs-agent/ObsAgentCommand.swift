@@ -56,7 +56,12 @@ struct ObsAgentCommand: AsyncParsableCommand {
     @Flag(help: "Run the sources for one flush interval, flush once, and exit.")
     var once = false
 
-    @Flag(help: "Print the PutMetricData requests instead of sending them.")
+    @Flag(
+        help: """
+            Send nothing and need no credentials: print every request the agent would make instead \
+            (PutMetricData, PutTraceSegments, PutLogEvents), each with its endpoint, size and body. \
+            The journal's cursor is not saved.
+            """)
     var dryRun = false
 
     func run() async throws {

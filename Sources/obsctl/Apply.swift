@@ -18,17 +18,14 @@ struct CloudWatchTarget: ParsableArguments {
         guard let region = settings.region ?? (settings.explicitEndpoints[.cloudWatch] != nil ? "us-east-1" : nil),
             let endpoint = settings.endpoint(for: .cloudWatch)
         else { throw ValidationError("no region: give --region or set AWS_REGION") }
-        let provider: (any CredentialProvider)?
+        let access: AWSAccess
         do {
-            provider = try CredentialChain.resolve(
-                environment: environment, region: region, transport: CurlTransport(label: "credentials", userAgent: BuildInfo.obsctlUserAgent),
-                metadataTransport: CurlTransport(connectTimeout: 1, totalTimeout: 1, label: "imds", userAgent: BuildInfo.obsctlUserAgent))
+            access = try AWSAccess.resolve(settings: settings, environment: environment, userAgent: BuildInfo.obsctlUserAgent)
         } catch {
-            throw ValidationError("credentials: \(error)")
+            throw ValidationError(error.description)
         }
-        guard let provider else { throw ValidationError("no AWS credentials found (environment, profile, web identity, container, instance)") }
         let client = AWSClient(
-            service: .cloudWatch, endpoint: endpoint, region: region, credentials: RefreshingCredentials(provider),
+            service: .cloudWatch, endpoint: endpoint, region: region, credentials: access.credentials,
             transport: CurlTransport(label: "obsctl", userAgent: BuildInfo.obsctlUserAgent))
         return (client, region)
     }

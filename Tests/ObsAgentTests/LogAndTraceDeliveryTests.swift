@@ -35,7 +35,7 @@ struct LogAndTraceDeliveryTests {
         var events = (0..<12_000).map { CloudWatchLogEvent(timestamp: now - Int64(12_000 - $0), message: "event \($0)") }
         events[5].message = "multi-line\r\nstack trace\n\tat Keycloak ü"
         events.append(CloudWatchLogEvent(timestamp: now - 20 * 86_400_000, message: "too old"))
-        let ids = sink.publish(group: group, stream: "host-a/keycloak.service", events: events, now: now)
+        let ids = sink.spool(group: group, stream: "host-a/keycloak.service", events: events, now: now)
         #expect(ids.count == 2)
         #expect(metrics[.logEventTooOld] == 1)
 

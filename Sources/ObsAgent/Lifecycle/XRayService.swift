@@ -5,7 +5,7 @@ import ObsXRay
 /// waits until that is in the spool (the shippers, which stop after this service, send it).
 struct XRayService: Service, CustomStringConvertible {
     let source: XRaySource
-    let sink: XRayTraceSink
+    let sink: any TraceSink
 
     var description: String { "xray(\(source.settings.host):\(source.port))" }
 

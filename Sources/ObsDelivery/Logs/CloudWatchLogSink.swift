@@ -13,7 +13,6 @@ import ObsCore
 public struct CloudWatchLogSink: Sendable {
     public static let batchKind = "put-log-events"
     public let spool: DiskSpool
-    public let batcher = LogEventBatcher()
     private let selfMetrics: SelfMetrics
     private let logger: Logger
 
@@ -23,18 +22,14 @@ public struct CloudWatchLogSink: Sendable {
         self.logger = logger
     }
 
-    /// Spools `events` for `group`/`stream`. Returns the spooled batches' ids, in order (a source
+    /// Spools `events` for `group`/`stream` (``publish(group:stream:events:now:)`` without the ids). Returns the spooled batches' ids, in order (a source
     /// that keeps a read position, such as a journal cursor, saves it once they are sent).
     @discardableResult
-    public func publish(group: String, stream: String, events: [CloudWatchLogEvent], now: Int64 = Int64(Date().timeIntervalSince1970 * 1000))
+    public func spool(group: String, stream: String, events: [CloudWatchLogEvent], now: Int64 = Int64(Date().timeIntervalSince1970 * 1000))
         -> [SpoolBatchID]
     {
-        let (batches, rejected, truncated) = batcher.batches(events, now: now)
-        if rejected[.tooOld, default: 0] > 0 { selfMetrics.count(.logEventTooOld, rejected[.tooOld]!) }
-        if rejected[.tooNew, default: 0] > 0 { selfMetrics.count(.logEventTooNew, rejected[.tooNew]!) }
-        if truncated > 0 { selfMetrics.count(.logEventTruncated, truncated) }
         var ids: [SpoolBatchID] = []
-        for batch in batches {
+        for batch in LogEventBatcher.counted(events, now: now, selfMetrics: selfMetrics) {
             let spooled = SpooledBatch(
                 kind: Self.batchKind, created: now / 1000, items: batch.count, attributes: ["group": group, "stream": stream],
                 payload: LogEventBatcher.body(group: group, stream: stream, events: batch))

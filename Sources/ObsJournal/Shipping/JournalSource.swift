@@ -233,6 +233,7 @@ public final class JournalSource: @unchecked Sendable {
     }
 
     private func save(_ state: JournalState) {
+        guard settings.savesState else { return }
         do {
             try state.save(to: settings.stateFile)
         } catch {
@@ -565,7 +566,7 @@ public final class JournalSource: @unchecked Sendable {
         } catch {
             // A state file that cannot be read is kept aside, not trusted, and said.
             let aside = settings.stateFile + ".unreadable"
-            _ = rename(settings.stateFile, aside)
+            if settings.savesState { _ = rename(settings.stateFile, aside) }
             logger.error("journal state unreadable, moved aside; starting at the configured position", metadata: ["file": "\(aside)", "error": "\(error)"])
             saved = nil
         }

@@ -1,0 +1,156 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import ObsAWS
+import ObsCore
+
+/// Where trace segment documents go: X-Ray through the spool (``XRayTraceSink``) or the dry run's
+/// printout (``DryRunTraceSink``). Chosen on its own, whatever the metric sink.
+public protocol TraceSink: Sendable {
+    /// A short name for logs (`xray`, `dry-run`).
+    var name: String { get }
+    /// Takes `documents`; returns at once. What a sink refuses it counts.
+    func publish(_ documents: [String])
+    /// Blocks until every document published so far is handed on (spooled or printed).
+    func flush()
+}
+
+/// Where log events go (PostgreSQL statement texts): CloudWatch Logs through the spool
+/// (``CloudWatchLogSink``), standard output beside the EMF lines (``StandardOutputLogSink``), or
+/// the dry run's printout (``DryRunLogSink``).
+public protocol LogSink: Sendable {
+    /// A short name for logs (`cloudwatch-logs`, `stdout`, `dry-run`).
+    var name: String { get }
+    /// Takes `events` of `group`/`stream`; events the service would refuse are counted, not sent.
+    func publish(group: String, stream: String, events: [CloudWatchLogEvent], now: Int64)
+}
+
+extension XRayTraceSink: TraceSink {
+    public var name: String { "xray" }
+}
+
+extension CloudWatchLogSink: LogSink {
+    public var name: String { "cloudwatch-logs" }
+
+    public func publish(group: String, stream: String, events: [CloudWatchLogEvent], now: Int64) {
+        spool(group: group, stream: stream, events: events, now: now)
+    }
+}
+
+/// One request the dry run shows instead of sending: its endpoint, action, size and body.
+public enum DryRunRequest {
+    /// `POST <endpoint><path> (<action>, <items> <unit>, <bytes> bytes)` and the body on the next line.
+    public static func text(endpoint: String, path: String, action: String, items: Int, unit: String, body: [UInt8]) -> String {
+        "POST \(endpoint)\(path) (\(action), \(items) \(unit), \(body.count) bytes)\n\(String(decoding: body, as: UTF8.self))"
+    }
+}
+
+/// Prints the PutTraceSegments calls the agent would make, 50 segments a call, and sends nothing.
+public struct DryRunTraceSink: TraceSink {
+    public let name = "dry-run"
+    public let endpoint: String
+    private let selfMetrics: SelfMetrics
+    private let write: @Sendable (String) -> Void
+
+    public init(endpoint: String, selfMetrics: SelfMetrics, write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine) {
+        self.endpoint = endpoint
+        self.selfMetrics = selfMetrics
+        self.write = write
+    }
+
+    public func publish(_ documents: [String]) {
+        let (calls, oversized) = TraceSegmentBatcher.batches(documents)
+        if oversized > 0 { selfMetrics.count(.segmentOversized, oversized) }
+        for call in calls {
+            write(
+                DryRunRequest.text(
+                    endpoint: endpoint, path: "/TraceSegments", action: "PutTraceSegments", items: call.count, unit: "segments",
+                    body: TraceSegmentBatcher.body(call)))
+        }
+    }
+
+    /// Nothing waits: every call is printed as it is published.
+    public func flush() {}
+}
+
+/// Prints the PutLogEvents requests the agent would make, cut by the same limits as
+/// ``CloudWatchLogSink``, and sends nothing.
+public struct DryRunLogSink: LogSink {
+    public let name = "dry-run"
+    public let endpoint: String
+    private let selfMetrics: SelfMetrics
+    private let write: @Sendable (String) -> Void
+
+    public init(endpoint: String, selfMetrics: SelfMetrics, write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine) {
+        self.endpoint = endpoint
+        self.selfMetrics = selfMetrics
+        self.write = write
+    }
+
+    public func publish(group: String, stream: String, events: [CloudWatchLogEvent], now: Int64) {
+        for batch in LogEventBatcher.counted(events, now: now, selfMetrics: selfMetrics) {
+            write(
+                DryRunRequest.text(
+                    endpoint: endpoint, path: "/", action: "PutLogEvents", items: batch.count, unit: "events",
+                    body: LogEventBatcher.body(group: group, stream: stream, events: batch)))
+        }
+    }
+}
+
+/// Writes each log event's message as one line on standard output: where statement texts go when
+/// metrics go out as EMF and no AWS credentials are known (the container's log driver, awslogs on
+/// ECS, ships standard output to CloudWatch Logs with the EMF lines).
+public struct StandardOutputLogSink: LogSink {
+    public let name = "stdout"
+    private let selfMetrics: SelfMetrics
+    private let write: @Sendable (String) -> Void
+
+    public init(selfMetrics: SelfMetrics, write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine) {
+        self.selfMetrics = selfMetrics
+        self.write = write
+    }
+
+    public func publish(group: String, stream: String, events: [CloudWatchLogEvent], now: Int64) {
+        for batch in LogEventBatcher.counted(events, now: now, selfMetrics: selfMetrics) {
+            for event in batch { write(event.message) }
+        }
+    }
+}
+
+/// Sends nothing: prints each batch as the request it would be, and takes it as delivered. The
+/// journal's sender under `--dry-run` (its cursor is not saved then, so a later run sends it all).
+public struct DryRunBatchSender: BatchSender {
+    public let kind: String
+    public let endpoint: String
+    public let action: String
+    public let unit: String
+    private let write: @Sendable (String) -> Void
+
+    public init(
+        kind: String = CloudWatchLogSink.batchKind, endpoint: String, action: String = "PutLogEvents", unit: String = "events",
+        write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine
+    ) {
+        self.kind = kind
+        self.endpoint = endpoint
+        self.action = action
+        self.unit = unit
+        self.write = write
+    }
+
+    public func send(_ batch: SpooledBatch) async -> SendOutcome {
+        write(DryRunRequest.text(endpoint: endpoint, path: "/", action: action, items: batch.items, unit: unit, body: batch.payload))
+        return .delivered
+    }
+}
+
+extension LogEventBatcher {
+    /// `events` cut into batches, with what was left out or cut counted in `selfMetrics`.
+    static func counted(_ events: [CloudWatchLogEvent], now: Int64, selfMetrics: SelfMetrics) -> [[CloudWatchLogEvent]] {
+        let (batches, rejected, truncated) = LogEventBatcher().batches(events, now: now)
+        if let n = rejected[.tooOld], n > 0 { selfMetrics.count(.logEventTooOld, n) }
+        if let n = rejected[.tooNew], n > 0 { selfMetrics.count(.logEventTooNew, n) }
+        if truncated > 0 { selfMetrics.count(.logEventTruncated, truncated) }
+        return batches
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import ObsAgent
+import ObsJournal
+import ObsPostgres
+import ObsXRay
+import Testing
+
+/// Each signal's route is chosen on its own (issue 18): every metric sink × the sources that make
+/// traces and logs × dry run × AWS reachable or not. A configured source's signal always has a
+/// route, or the agent refuses to start naming the key and what is missing.
+@Suite struct RoutesTests {
+    enum Signals: String, CaseIterable {
+        case none, xray, journald, statements, all
+    }
+
+    static func config(sink: AgentConfig.SinkChoice, signals: Signals, journal: String) -> AgentConfig {
+        var config = AgentConfig()
+        config.sink = sink
+        if signals == .xray || signals == .all { config.xray = XRaySource.Settings(host: "127.0.0.1", port: 0) }
+        if signals == .journald || signals == .all {
+            var settings = JournalSettings(stateFile: "")
+            settings.directory = journal
+            config.journald = settings
+        }
+        let connection = PostgresConnectionSettings(host: "127.0.0.1", port: 5432, database: "d", user: "u", password: nil)
+        config.postgres = [
+            PostgresSource.Settings(
+                instance: "db", connection: connection, topStatements: signals == .statements || signals == .all ? 10 : 0)
+        ]
+        return config
+    }
+
+    /// An environment with credentials, a region and a local endpoint, or with none of them (and
+    /// instance metadata off, so that nothing is asked of the network).
+    static func environment(aws: Bool, spool: String) -> [String: String] {
+        var environment = ["AWS_EC2_METADATA_DISABLED": "true", "OBS_SPOOL_DIR": spool]
+        if aws {
+            environment["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE"
+            environment["AWS_SECRET_ACCESS_KEY"] = "secret-for-routes"
+            environment["AWS_REGION"] = "eu-west-1"
+            environment["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
+        }
+        return environment
+    }
+
+    @Test(arguments: [AgentConfig.SinkChoice.auto, .cloudWatch, .emf], Signals.allCases)
+    func everyCombinationRunsOrRefusesByName(sink: AgentConfig.SinkChoice, signals: Signals) throws {
+        let journal = NSTemporaryDirectory() + "obs-routes-journal-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: journal, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: journal) }
+        let traces = signals == .xray || signals == .all
+        let journald = signals == .journald || signals == .all
+        let statements = signals == .statements || signals == .all
+        for dryRun in [false, true] {
+            for aws in [true, false] {
+                let spool = NSTemporaryDirectory() + "obs-routes-spool-\(UUID().uuidString)"
+                defer { try? FileManager.default.removeItem(atPath: spool) }
+                let agent = Agent(
+                    config: Self.config(sink: sink, signals: signals, journal: journal), environment: Self.environment(aws: aws, spool: spool),
+                    options: .init(dryRun: dryRun), logger: .init(label: "t"))
+                let label = "sink \(sink.rawValue), \(signals), dry run \(dryRun), AWS \(aws)"
+                if dryRun {
+                    let delivery = try agent.makeDelivery()
+                    #expect(delivery.routes == expected(metrics: "dry-run", traces: traces, journald: journald, statements: statements, "dry-run", "dry-run", "dry-run"), "\(label)")
+                    #expect(delivery.shippers.isEmpty, "\(label): a dry run ships nothing")
+                    #expect(!FileManager.default.fileExists(atPath: spool), "\(label): a dry run opens no spool")
+                    #expect(delivery.journal?.settings.savesState != true, "\(label): a dry run saves no journal cursor")
+                    continue
+                }
+                if aws {
+                    let delivery = try agent.makeDelivery()
+                    #expect(
+                        delivery.routes
+                            == expected(
+                                metrics: sink == .emf ? "emf" : "cloudwatch", traces: traces, journald: journald, statements: statements, "xray",
+                                "cloudwatch-logs", "cloudwatch-logs"), "\(label)")
+                    #expect(delivery.journal?.settings.savesState != false, "\(label)")
+                    continue
+                }
+                // No AWS: metrics can go out as EMF (and statement texts beside them), but nothing
+                // else can, and the error names the key that asked for it.
+                let refusedKey: String? = sink == .cloudWatch ? "metrics.sink" : traces ? "sources.xray" : journald ? "sources.journald" : nil
+                if let refusedKey {
+                    do {
+                        _ = try agent.makeDelivery()
+                        Issue.record("\(label): started without AWS")
+                    } catch {
+                        #expect(error.path == refusedKey, "\(label): \(error)")
+                        #expect(error.message.contains("no AWS credentials found"), "\(label): \(error)")
+                    }
+                } else {
+                    let delivery = try agent.makeDelivery()
+                    #expect(delivery.routes == expected(metrics: "emf", traces: false, journald: false, statements: statements, "", "stdout", ""), "\(label)")
+                }
+            }
+        }
+    }
+
+    func expected(
+        metrics: String, traces: Bool, journald: Bool, statements: Bool, _ traceRoute: String, _ statementRoute: String, _ journalRoute: String
+    ) -> [String: String] {
+        var routes = ["metrics": metrics]
+        if traces { routes["traces"] = traceRoute }
+        if statements { routes["statement_texts"] = statementRoute }
+        if journald { routes["journal"] = journalRoute }
+        return routes
+    }
+
+    @Test func aSignalWithCredentialsButNoRegionOrEndpointIsRefusedByName() throws {
+        var config = AgentConfig()
+        config.sink = .emf
+        config.xray = XRaySource.Settings(host: "127.0.0.1", port: 0)
+        let spool = NSTemporaryDirectory() + "obs-routes-spool-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: spool) }
+        let agent = Agent(
+            config: config,
+            environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_EC2_METADATA_DISABLED": "true", "OBS_SPOOL_DIR": spool],
+            options: .init(), logger: .init(label: "t"))
+        #expect(throws: ConfigError("sources.xray", "sending trace segments to X-Ray needs a region (aws.region, AWS_REGION) or an endpoint (aws.endpoint, AWS_ENDPOINT_URL_XRAY)")) {
+            try agent.makeDelivery()
+        }
+    }
+}
