@@ -31,6 +31,7 @@ let package = Package(
         .executable(name: "obsctl", targets: ["obsctl"]),
         .library(name: "ObsCore", targets: ["ObsCore"]),
         .library(name: "ObsCatalog", targets: ["ObsCatalog"]),
+        .library(name: "ObsSource", targets: ["ObsSource"]),
         .library(name: "ObsAWS", targets: ["ObsAWS"]),
         .library(name: "ObsXRay", targets: ["ObsXRay"]),
         .library(name: "ObsPrometheus", targets: ["ObsPrometheus"]),
@@ -70,22 +71,26 @@ let package = Package(
         .target(name: "ObsCore", swiftSettings: strictness),
         // The metric catalog shared by the agent and obsctl.
         .target(name: "ObsCatalog", dependencies: ["ObsCore"], swiftSettings: strictness),
+        // The source contract, the signal routes' protocols, source registration and config reading.
+        .target(
+            name: "ObsSource", dependencies: ["ObsCore", "ObsCatalog", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictness),
         // Sources.
         .target(
             name: "ObsPostgres",
-            dependencies: ["CLibPQ", "ObsCore", "ObsCatalog", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CLibPQ", "ObsCore", "ObsCatalog", "ObsSource", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         .target(
             name: "ObsXRay",
-            dependencies: ["CObsNet", "ObsCore", "ObsCatalog", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CObsNet", "ObsCore", "ObsCatalog", "ObsSource", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         .target(
             name: "ObsPrometheus",
-            dependencies: ["ObsCore", "ObsCatalog", "ObsAWS", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ObsCore", "ObsCatalog", "ObsSource", "ObsAWS", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         .target(
             name: "ObsJournal",
-            dependencies: ["CSystemd", "CObsNet", "ObsCore", "ObsCatalog", "ObsAWS", "ObsDelivery", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSystemd", "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsAWS", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         // AWS: SigV4, credentials, libcurl transport, request encoders and limits.
         .target(
@@ -98,25 +103,25 @@ let package = Package(
         // Sinks: where flushed metric data goes.
         .target(
             name: "ObsDelivery",
-            dependencies: ["ObsAWS", "ObsCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ObsAWS", "ObsCore", "ObsSource", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         // Configuration, wiring and lifecycle of the agent.
         .target(
             name: "ObsAgent",
             dependencies: [
-                "CObsNet", "ObsCore", "ObsCatalog", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsAWS", "ObsDelivery", "ObsJournal",
+                "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsAWS", "ObsDelivery", "ObsJournal",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness),
         .executableTarget(
             name: "obs-agent",
-            dependencies: ["ObsAgent", "ObsAWS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["ObsAgent", "ObsAWS", "ObsSource", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictness,
             linkerSettings: agentLinking),
         .executableTarget(
             name: "obsctl",
             dependencies: [
-                "ObsCatalog", "ObsCore", "ObsAgent", "ObsAWS", "ObsJournal", "ObsPostgres", "ObsPrometheus", "ObsXRay",
+                "ObsCatalog", "ObsCore", "ObsSource", "ObsAgent", "ObsAWS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictness),
@@ -132,7 +137,7 @@ let package = Package(
         .testTarget(
             name: "ObsAgentTests",
             dependencies: [
-                "ObsAgent", "ObsCore", "ObsCatalog", "ObsDelivery", "ObsAWS", "ObsJournal", "ObsPostgres", "ObsPrometheus", "ObsXRay",
+                "ObsAgent", "ObsCore", "ObsCatalog", "ObsSource", "ObsDelivery", "ObsAWS", "ObsJournal", "ObsPostgres", "ObsPrometheus", "ObsXRay",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strictness),
@@ -146,7 +151,7 @@ let package = Package(
             name: "ObsPrometheusTests", dependencies: ["ObsPrometheus", "ObsCore", "ObsCatalog", "ObsAWS", .product(name: "Logging", package: "swift-log")], exclude: ["Fixtures"],
             swiftSettings: strictness),
         .testTarget(
-            name: "ObsJournalTests", dependencies: ["ObsJournal", "CObsNet", "ObsCore", "ObsCatalog", "ObsAWS", "ObsDelivery"], exclude: ["Fixtures"],
+            name: "ObsJournalTests", dependencies: ["ObsJournal", "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsAWS", "ObsDelivery"], exclude: ["Fixtures"],
             swiftSettings: strictness),
     ]
 )

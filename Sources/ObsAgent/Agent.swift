@@ -7,9 +7,7 @@ import ObsAWS
 import ObsCatalog
 import ObsCore
 import ObsDelivery
-import ObsJournal
-import ObsPostgres
-import ObsPrometheus
+import ObsSource
 import ObsXRay
 
 /// The agent: its sources, the recorder and aggregator between them and the sink, run as one
@@ -43,7 +41,7 @@ public struct Agent: Sendable {
         self.options = options
         self.logger = logger
         self.recorder = Recorder(cardinalityLimit: config.cardinalityLimit)
-        self.aggregator = Aggregator(recorder: recorder, rollups: Catalog.builtIn.rollups)
+        self.aggregator = Aggregator(recorder: recorder, rollups: SourceRegistry.catalog.rollups)
     }
 
     public var awsSettings: AWSSettings {
@@ -53,60 +51,58 @@ public struct Agent: Sendable {
     }
 
     /// Where each signal goes, each chosen on its own: metrics (CloudWatch, EMF or the dry run),
-    /// trace segments (X-Ray or the dry run) and log events (CloudWatch Logs or the dry run; the
-    /// statement texts also standard output when metrics go out as EMF without AWS), and what
-    /// ships the spooled ones. A signal a configured source makes always has a route: the metric
-    /// sink never decides whether traces or logs are sent.
+    /// trace segments (X-Ray or the dry run), log events (CloudWatch Logs, standard output beside
+    /// EMF lines, or the dry run) and log batches of a source that is its own spool (CloudWatch
+    /// Logs or the dry run), and what ships the spooled ones. A signal a configured source makes
+    /// always has a route: the metric sink never decides whether traces or logs are sent.
     public struct Delivery: Sendable {
         public var sink: any MetricSink
         /// Shippers that send spooled batches (none when nothing goes to AWS).
         public var shippers: [SpoolShipper] = []
         /// The CloudWatch client, when metrics go to CloudWatch (`obs-agent check` asks it).
         public var cloudWatch: AWSClient?
-        /// Where X-Ray segments go, when the X-Ray source is on.
+        /// Where trace segments go, when a source makes them.
         public var traces: (any TraceSink)?
         /// The X-Ray client, for the sampling proxy (not in dry runs).
         public var xray: AWSClient?
-        /// Where PostgreSQL statement texts go, when a database samples statements.
+        /// Where log events go (PostgreSQL statement texts), when a source makes them.
         public var logs: (any LogSink)?
-        /// What sends the journal's batches, when `sources.journald` is on.
-        public var journalSender: (any BatchSender)?
-        /// The journal source, when `sources.journald` is on.
-        public var journal: JournalSource?
+        /// What sends the log batches of a source that is its own spool (the journal).
+        public var logBatches: (any BatchOutlet)?
 
         /// Each signal's route, for the start log line: `metrics=cloudwatch traces=xray ...`.
         public var routes: [String: String] {
             var routes = ["metrics": sink.name]
             if let traces { routes["traces"] = traces.name }
-            if let logs { routes["statement_texts"] = logs.name }
-            if let journalSender { routes["journal"] = journalSender is DryRunBatchSender ? "dry-run" : "cloudwatch-logs" }
+            if let logs { routes["log_events"] = logs.name }
+            if let logBatches { routes["log_batches"] = logBatches.name }
             return routes
         }
     }
 
-    /// Whether a database of the config sends statement texts to a log route.
-    var sendsStatementTexts: Bool { config.postgres.contains { $0.topStatements > 0 } }
+    /// What the config's sources make besides metrics, each with the key that asks for it.
+    var signalNeeds: [SignalNeed] {
+        config.enabledSources.flatMap { $0.registration.needs($0.settings) }
+    }
 
     /// The delivery this config and environment call for. Opening the spool is part of it, so a
     /// spool directory that cannot be used is a config error, reported before anything starts; so
     /// is a configured source whose signal cannot go where it must (no credentials, no region).
     public func makeDelivery() throws(ConfigError) -> Delivery {
         let aws = awsSettings
-        let journalEnabled = config.journald?.enabled == true
+        let needs = signalNeeds
+        func need(_ signal: SignalNeed.Signal) -> SignalNeed? { needs.first { $0.signal == signal } }
+        let selfMetrics = recorder.selfMetrics
         if options.dryRun {
             let region = aws.region ?? "<region>"
             func endpoint(_ service: AWSService) -> String { aws.endpoint(for: service) ?? service.defaultEndpoint(region: region) }
-            var delivery = Delivery(
-                sink: DryRunMetricSink(endpoint: endpoint(.cloudWatch), selfMetrics: recorder.selfMetrics))
-            if config.xray != nil { delivery.traces = DryRunTraceSink(endpoint: endpoint(.xRay), selfMetrics: recorder.selfMetrics) }
-            if sendsStatementTexts { delivery.logs = DryRunLogSink(endpoint: endpoint(.cloudWatchLogs), selfMetrics: recorder.selfMetrics) }
-            if var settings = config.journald, settings.enabled {
-                // A dry run sends nothing, so it saves no cursor: the next real run sends it all.
-                settings.savesState = false
-                if settings.stateFile.isEmpty { settings.stateFile = config.resolvedSpoolDirectory(environment: environment) + "/journald.state" }
-                let sender = DryRunBatchSender(endpoint: endpoint(.cloudWatchLogs))
-                delivery.journalSender = sender
-                delivery.journal = JournalSource(settings: settings, recorder: recorder, sender: sender, logger: logger)
+            var delivery = Delivery(sink: DryRunMetricSink(endpoint: endpoint(.cloudWatch), selfMetrics: selfMetrics))
+            if need(.traces) != nil { delivery.traces = DryRunTraceSink(endpoint: endpoint(.xRay), selfMetrics: selfMetrics) }
+            if need(.logEvents) != nil { delivery.logs = DryRunLogSink(endpoint: endpoint(.cloudWatchLogs), selfMetrics: selfMetrics) }
+            if need(.logBatches) != nil {
+                delivery.logBatches = BatchDeliverer(
+                    name: "dry-run", sender: DryRunBatchSender(endpoint: endpoint(.cloudWatchLogs)), recorder: recorder,
+                    healthName: "dry-run", logger: logger)
             }
             return delivery
         }
@@ -121,18 +117,18 @@ public struct Agent: Sendable {
             access = resolved
             return resolved
         }
-        /// A client for `service`, or the config error naming `key`: what needs it, and what is missing.
-        func client(_ service: AWSService, for key: String, _ what: String, transport: @autoclosure () -> any HTTPTransport)
-            throws(ConfigError) -> AWSClient
+        /// A client for `service`, or the config error naming what needs it and what is missing.
+        func client(_ service: AWSService, for need: SignalNeed, transport: @autoclosure () -> any HTTPTransport) throws(ConfigError)
+            -> AWSClient
         {
             let access: AWSAccess
             switch resolveAccess() {
             case .success(let resolved): access = resolved
-            case .failure(let problem): throw ConfigError(key, "\(what) needs AWS: \(problem)")
+            case .failure(let problem): throw ConfigError(need.key, "\(need.what) needs AWS: \(problem)")
             }
             guard let client = access.client(for: service, transport: transport()) else {
                 throw ConfigError(
-                    key, "\(what) needs a region (aws.region, AWS_REGION) or an endpoint (aws.endpoint, \(service.endpointVariable))")
+                    need.key, "\(need.what) needs a region (aws.region, AWS_REGION) or an endpoint (aws.endpoint, \(service.endpointVariable))")
             }
             return client
         }
@@ -141,8 +137,7 @@ public struct Agent: Sendable {
             if let spool { return spool }
             do {
                 let opened = try DiskSpool(
-                    directory: config.resolvedSpoolDirectory(environment: environment), maxBytes: config.spoolMaxBytes,
-                    selfMetrics: recorder.selfMetrics)
+                    directory: config.resolvedSpoolDirectory(environment: environment), maxBytes: config.spoolMaxBytes, selfMetrics: selfMetrics)
                 spool = opened
                 return opened
             } catch {
@@ -152,38 +147,34 @@ public struct Agent: Sendable {
         func transport(_ label: String) -> CurlTransport {
             CurlTransport(connectTimeout: config.connectTimeout, totalTimeout: config.requestTimeout, label: label)
         }
-        let selfMetrics = recorder.selfMetrics
         var shippers: [SpoolShipper] = []
 
         // Metrics.
-        let sink: any MetricSink
+        let metricsNeed = SignalNeed(.logEvents, key: "metrics.sink", what: "cloudwatch")
         let metricsClient: AWSClient?
         switch config.sink {
-        case .emf:
-            metricsClient = nil
-        case .cloudWatch:
-            metricsClient = try client(.cloudWatch, for: "metrics.sink", "cloudwatch", transport: transport("cloudwatch"))
-        case .auto:
-            // CloudWatch when AWS can be reached, else EMF on standard output (said in the start line).
-            metricsClient = try? client(.cloudWatch, for: "metrics.sink", "cloudwatch", transport: transport("cloudwatch"))
+        case .emf: metricsClient = nil
+        case .cloudWatch: metricsClient = try client(.cloudWatch, for: metricsNeed, transport: transport("cloudwatch"))
+        // CloudWatch when AWS can be reached, else EMF on standard output (said in the start line).
+        case .auto: metricsClient = try? client(.cloudWatch, for: metricsNeed, transport: transport("cloudwatch"))
         }
+        var delivery: Delivery
         if let metricsClient {
             let spool = try openSpool()
-            sink = CloudWatchMetricSink(spool: spool, compress: config.compress, selfMetrics: selfMetrics, logger: logger)
+            delivery = Delivery(
+                sink: CloudWatchMetricSink(spool: spool, compress: config.compress, selfMetrics: selfMetrics, logger: logger),
+                cloudWatch: metricsClient)
             shippers.append(SpoolShipper(spool: spool, sender: PutMetricDataSender(client: metricsClient), selfMetrics: selfMetrics, logger: logger))
         } else {
-            sink = EMFMetricSink(selfMetrics: selfMetrics)
+            delivery = Delivery(sink: EMFMetricSink(selfMetrics: selfMetrics))
         }
-        var delivery = Delivery(sink: sink, cloudWatch: metricsClient)
 
         // Traces.
-        if config.xray != nil {
+        if let need = need(.traces) {
             // Eight requests at once, each on a connection of its own: 50 segments a call, so that
             // tens of thousands of segments a second get through an endpoint's latency.
             let traceWorkers = 8
-            let xrayClient = try client(
-                .xRay, for: "sources.xray", "sending trace segments to X-Ray",
-                transport: CurlTransportPool(count: traceWorkers) { transport("xray") })
+            let xrayClient = try client(.xRay, for: need, transport: CurlTransportPool(count: traceWorkers) { transport("xray") })
             let spool = try openSpool()
             let traces = XRayTraceSink(spool: spool, selfMetrics: selfMetrics, logger: logger)
             shippers.append(
@@ -194,53 +185,49 @@ public struct Agent: Sendable {
             delivery.xray = xrayClient
         }
 
-        // Logs: statement texts and the journal.
+        // Logs: events (statement texts) and batches (the journal), one client for both.
         var logsClient: AWSClient?
-        func logs(for key: String, _ what: String) throws(ConfigError) -> AWSClient {
+        func logs(for need: SignalNeed) throws(ConfigError) -> AWSClient {
             if let logsClient { return logsClient }
-            let made = try client(.cloudWatchLogs, for: key, what, transport: transport("logs"))
+            let made = try client(.cloudWatchLogs, for: need, transport: transport("logs"))
             logsClient = made
             return made
         }
-        if sendsStatementTexts {
-            let index = config.postgres.firstIndex { $0.topStatements > 0 } ?? 0
-            let key = "sources.postgres[\(index)].top_statements"
-            let what = "sending statement texts to CloudWatch Logs"
+        if let need = need(.logEvents) {
             if metricsClient == nil, case .failure = resolveAccess() {
-                // Metrics go out as EMF on standard output and AWS cannot be reached: the texts go
+                // Metrics go out as EMF on standard output and AWS cannot be reached: the events go
                 // there too, where the container's log driver takes the EMF lines.
                 delivery.logs = StandardOutputLogSink(selfMetrics: selfMetrics)
             } else {
+                let client = try logs(for: need)
                 let spool = try openSpool()
-                let client = try logs(for: key, what)
                 shippers.append(SpoolShipper(spool: spool, sender: PutLogEventsSender(client: client), selfMetrics: selfMetrics, logger: logger))
                 delivery.logs = CloudWatchLogSink(spool: spool, selfMetrics: selfMetrics, logger: logger)
             }
         }
-        if var settings = config.journald, journalEnabled {
-            let sender = PutLogEventsSender(client: try logs(for: "sources.journald", "shipping the journal to CloudWatch Logs"))
-            if settings.stateFile.isEmpty { settings.stateFile = config.resolvedSpoolDirectory(environment: environment) + "/journald.state" }
-            delivery.journalSender = sender
-            delivery.journal = JournalSource(settings: settings, recorder: recorder, sender: sender, logger: logger)
+        if let need = need(.logBatches) {
+            delivery.logBatches = BatchDeliverer(
+                name: "cloudwatch-logs", sender: PutLogEventsSender(client: try logs(for: need)), recorder: recorder,
+                healthName: need.key, logger: logger)
         }
         delivery.shippers = shippers
         return delivery
     }
 
-    /// The PostgreSQL sources; statement texts go to `logs` when given.
-    public func makeSources(logs: (any LogSink)? = nil) -> [PostgresSource] {
-        config.postgres.map { settings in
-            PostgresSource(settings: settings, recorder: recorder, logger: logger) { texts in
-                guard let logs else { return }
-                let now = Int64(Date().timeIntervalSince1970 * 1000)
-                let events = texts.map { text in
-                    CloudWatchLogEvent(
-                        timestamp: now,
-                        message: "{\"dbInstance\":\(JSONText.quoted(text.instance)),\"database\":\(JSONText.quoted(text.database)),\"queryId\":\(JSONText.quoted(text.queryID)),\"query\":\(JSONText.quoted(text.query))}")
-                }
-                logs.publish(group: settings.statementsLogGroup, stream: "\(settings.instance)/\(settings.connection.database)", events: events, now: now)
-            }
-        }
+    /// What the sources are given: the recorder, the routes of their signals, where state is kept.
+    func sourceContext(_ delivery: Delivery?) -> SourceContext {
+        SourceContext(
+            recorder: recorder, logger: logger, traces: delivery?.traces, logs: delivery?.logs, logBatches: delivery?.logBatches,
+            stateDirectory: config.resolvedSpoolDirectory(environment: environment), dryRun: options.dryRun,
+            onSecret: { SecretRedactor.shared.register($0) })
+    }
+
+    /// The running sources of the config, in the registry's order.
+    public func makeSources(delivery: Delivery) throws(ConfigError) -> [any Source] {
+        let context = sourceContext(delivery)
+        var sources: [any Source] = []
+        for (registration, settings) in config.enabledSources { sources += try registration.make(settings, context) }
+        return sources
     }
 
     /// Runs until SIGTERM or SIGINT (or, with `once`, for one flush interval), then flushes.
@@ -249,19 +236,17 @@ public struct Agent: Sendable {
     public func run(delivery prepared: Delivery? = nil) async throws {
         let delivery = try prepared ?? makeDelivery()
         let sink = delivery.sink
-        let sources = makeSources(logs: delivery.logs)
-        logger.info(
-            "obs-agent starting",
-            metadata: [
-                "version": "\(BuildInfo.version)", "sink": "\(sink.name)",
-                "routes": "\(delivery.routes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))", "flush_interval": "\(config.flushInterval)",
-                "sources.postgres": "\(sources.map { "\($0.settings.instance)/\($0.settings.connection.database)" })",
-                "sources.prometheus": "\(config.prometheus.map(\.service))",
-                "sources.journald": "\(config.journald.flatMap { $0.enabled ? $0.directory ?? "local" : nil } ?? "off")",
-            ])
+        let sources = try makeSources(delivery: delivery)
+        var started: Logger.Metadata = [
+            "version": "\(BuildInfo.version)", "sink": "\(sink.name)",
+            "routes": "\(delivery.routes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
+            "flush_interval": "\(config.flushInterval)",
+        ]
+        for (registration, settings) in config.enabledSources { started["sources.\(registration.key)"] = "\(registration.describe(settings))" }
+        logger.info("obs-agent starting", metadata: started)
         let flusher = FlushService(
             aggregator: aggregator, sink: sink, interval: config.flushInterval,
-            highResolution: Catalog.builtIn.definitions.contains { $0.descriptor.isHighResolution },
+            highResolution: SourceRegistry.catalog.definitions.contains { $0.descriptor.isHighResolution },
             reporter: SelfMetricsReporter(recorder: recorder, shippers: delivery.shippers), logger: logger)
         var services: [ServiceGroup.Entry] = []
         if let address = config.healthAddress {
@@ -278,30 +263,16 @@ public struct Agent: Sendable {
             .init(service: ShipperService(shipper: $0, shutdownTimeout: config.shutdownTimeout))
         }
         services.append(.init(service: flusher))
-        services += sources.map { .init(service: PostgresService(source: $0)) }
-        services += config.prometheus.map { job in
-            .init(
-                service: PrometheusService(
-                    source: PrometheusSource(job: job, recorder: recorder, logger: logger, onSecret: { SecretRedactor.shared.register($0) })))
-        }
-        if let settings = config.xray, let traces = delivery.traces {
-            let source: XRaySource
-            do {
-                source = try XRaySource(settings: settings, recorder: recorder, logger: logger) { traces.publish($0) }
-            } catch {
-                throw ConfigError("sources.xray.address", error.description)
-            }
-            services.append(.init(service: XRayService(source: source, sink: traces)))
-            if let client = delivery.xray {
+        for source in sources {
+            services.append(.init(service: SourceService(source: source, shutdownTimeout: config.shutdownTimeout)))
+            // The daemon's TCP side: sampling rules and targets, forwarded to X-Ray.
+            if let xray = source as? XRaySource, let client = delivery.xray {
                 do {
-                    services.append(.init(service: try XRaySamplingProxy(host: settings.host, port: source.port, client: client)))
+                    services.append(.init(service: try XRaySamplingProxy(host: xray.settings.host, port: xray.port, client: client)))
                 } catch {
                     throw ConfigError("sources.xray.address", "\(error) (TCP, for sampling)")
                 }
             }
-        }
-        if let journal = delivery.journal {
-            services.append(.init(service: JournalService(source: journal, shutdownTimeout: config.shutdownTimeout)))
         }
         if options.once {
             services.append(.init(service: OnceTrigger(interval: config.flushInterval), shutsDownGroupOnSuccess: true))

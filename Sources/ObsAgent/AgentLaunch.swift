@@ -5,6 +5,7 @@ import FoundationEssentials
 import CObsNet
 import ObsCore
 import Logging
+import ObsSource
 
 /// What both executables do before anything runs: read the config (file or environment), register
 /// its secrets for redaction, and set up JSON logging.

@@ -106,10 +106,9 @@ public final class PostgresSource: @unchecked Sendable {
                 failures += 1
                 recorder.selfMetrics.count(.sampleFailed)
                 recorder.health.report(healthName, ok: false, reason: "\(error)")
-                // Capped exponential backoff with full jitter, so that agents restarted together do
+                // Capped exponential backoff with jitter (half to all of the ceiling), so that agents restarted together do
                 // not reconnect together.
-                let cap = min(settings.maxBackoff, Double(1 << min(failures - 1, 16)))
-                let wait = Double.random(in: (cap / 2)...cap)
+                let wait = Backoff(cap: settings.maxBackoff, jitter: .half).delay(afterFailures: failures)
                 logger.error(
                     "postgres sample failed",
                     metadata: ["error": "\(error)", "retry.in_seconds": "\(Int(wait))", "failures": "\(failures)"])

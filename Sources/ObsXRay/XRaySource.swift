@@ -52,6 +52,7 @@ public final class XRaySource: @unchecked Sendable {
     private let selfMetrics: SelfMetrics
     private let logger: Logger
     private let deliver: @Sendable ([String]) -> Void
+    let flushDelivery: @Sendable () -> Void
     /// The batch being gathered, and when (monotonic seconds) its first segment came.
     private let pending = Mutex<(documents: [String], since: Double?)>(([], nil))
     private let received = Atomic<Int>(0)
@@ -66,9 +67,11 @@ public final class XRaySource: @unchecked Sendable {
     public var receivedCount: Int { received.load(ordering: .relaxed) }
 
     /// Binds the socket (so a busy port is reported at start). `deliver` gets each batch of
-    /// documents; it must not block for long.
+    /// documents; it must not block for long. `flushDelivery` waits until what `deliver` took is
+    /// handed on (into the spool), at shutdown.
     public init(
-        settings: Settings, recorder: Recorder, logger: Logger, deliver: @escaping @Sendable ([String]) -> Void
+        settings: Settings, recorder: Recorder, logger: Logger, flushDelivery: @escaping @Sendable () -> Void = {},
+        deliver: @escaping @Sendable ([String]) -> Void
     ) throws(XRaySourceError) {
         self.settings = settings
         self.socket = try UDPSocket(host: settings.host, port: settings.port, receiveBufferBytes: settings.receiveBufferBytes)
@@ -78,6 +81,7 @@ public final class XRaySource: @unchecked Sendable {
         logger[metadataKey: "source"] = "xray"
         self.logger = logger
         self.deliver = deliver
+        self.flushDelivery = flushDelivery
     }
 
     /// Reads until `stop()`; then hands on what is still batched. Blocks: run it on its own thread.

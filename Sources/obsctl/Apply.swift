@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ObsAgent
 import ObsAWS
 import ObsCatalog
 import ObsCore
@@ -44,7 +45,7 @@ struct Generated {
 
     init(config: String, region: String, accountID: String, topic: String) throws {
         let alarms = AlarmGenerator(targets: try Deployment(config: config).targets)
-        let dashboards = DashboardGenerator(catalog: .builtIn, region: region, alarms: alarms)
+        let dashboards = DashboardGenerator(catalog: SourceRegistry.catalog, region: region, alarms: alarms)
         self.dashboards = try DashboardID.allCases.map { id in
             let json = String(decoding: try dashboards.json(for: id), as: UTF8.self)
             return ("obs-\(id.rawValue)", json.replacingOccurrences(of: DashboardGenerator.accountPlaceholder, with: accountID))

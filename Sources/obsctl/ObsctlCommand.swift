@@ -3,10 +3,7 @@ import Foundation
 import ObsAgent
 import ObsCatalog
 import ObsCore
-import ObsJournal
-import ObsXRay
-import ObsPostgres
-import ObsPrometheus
+import ObsSource
 
 @main
 struct ObsctlCommand: AsyncParsableCommand {
@@ -35,9 +32,9 @@ extension ObsctlCommand {
 
         func run() throws {
             switch format {
-            case "table": print(CatalogDocument.table(.builtIn), terminator: "")
-            case "markdown": print(CatalogDocument.markdown(.builtIn), terminator: "")
-            case "json": print(try CatalogDocument.json(.builtIn), terminator: "")
+            case "table": print(CatalogDocument.table(SourceRegistry.catalog), terminator: "")
+            case "markdown": print(CatalogDocument.markdown(SourceRegistry.catalog), terminator: "")
+            case "json": print(try CatalogDocument.json(SourceRegistry.catalog), terminator: "")
             default: throw ValidationError("--format must be table, markdown or json, not \(format)")
             }
         }
@@ -91,7 +88,7 @@ extension ObsctlCommand {
             let namespaces = Set(emitted.catalog.definitions.filter { emitted.isEmitted($0) }.map(\.namespace))
             let policy = IAMPolicy(
                 needs: .init(
-                    namespaces: Array(namespaces), xray: emitted.xray,
+                    namespaces: Array(namespaces), xray: emitted.traces,
                     logGroupARNs: deployment.logGroups.map { "arn:aws:logs:*:*:log-group:\($0)" }))
             FileHandle.standardOutput.write(try policy.json())
         }
@@ -153,7 +150,7 @@ extension ObsctlCommand {
             assumptions.instancesPerService = instances
             assumptions.realms = realms
             assumptions.clientsPerRealm = clients
-            assumptions.tracesPerSecond = emitted.xray ? tracesPerSecond : 0
+            assumptions.tracesPerSecond = emitted.traces ? tracesPerSecond : 0
             assumptions.logGBPerDay = logGbPerDay
             let estimate = CostEstimate(
                 metrics: emitted.catalog.definitions.filter { emitted.isEmitted($0) }, targets: targets,
@@ -187,7 +184,7 @@ extension ObsctlCommand {
 
         func run() throws {
             let generator = DashboardGenerator(
-                catalog: .builtIn, region: region, alarms: AlarmGenerator(targets: try Deployment(config: config).targets))
+                catalog: SourceRegistry.catalog, region: region, alarms: AlarmGenerator(targets: try Deployment(config: config).targets))
             let files = try DashboardID.allCases.map { ($0.fileName, try generator.json(for: $0)) }
             try GeneratedFiles.write(files, to: output, check: check, command: "obsctl dashboards")
         }
@@ -204,32 +201,23 @@ struct Deployment {
         config = try Self.load(path)
     }
 
-    /// The services and databases the config names.
+    /// The services and databases the config's sources name.
     var targets: AlarmTargets {
-        AlarmTargets(
-            services: config.prometheus.map(\.service),
-            databases: config.postgres.map { AlarmTargets.Database(instance: $0.instance, database: $0.connection.database) })
+        var targets = AlarmTargets(services: [], databases: [])
+        for (registration, settings) in config.configuredSources {
+            let more = registration.targets(settings)
+            targets.services += more.services
+            targets.databases += more.databases
+        }
+        return targets
     }
 
     /// The catalog metrics the config's sources emit.
-    var emitted: EmittedMetrics {
-        var sources = Set<String>()
-        if !config.postgres.isEmpty { sources.insert("sources.postgres") }
-        if !config.prometheus.isEmpty { sources.insert("sources.prometheus") }
-        if let xray = config.xray, xray.apiMetrics { sources.insert("sources.xray") }
-        if let journald = config.journald {
-            if journald.keycloakEvents { sources.insert("sources.journald.keycloak_events") }
-            if journald.accessLog != nil { sources.insert("sources.journald.access_log") }
-        }
-        return EmittedMetrics(catalog: .builtIn, sources: sources, xray: config.xray != nil)
-    }
+    var emitted: EmittedMetrics { EmittedMetrics(config: config) }
 
-    /// The log groups the agent writes: PostgreSQL statement texts, and the journal's groups (its
-    /// template with `*` for each placeholder but `{cluster}`).
+    /// The log groups the agent writes (a `*` for each part only known at run time).
     var logGroups: [String] {
-        var groups = Set(config.postgres.filter { $0.topStatements > 0 }.map(\.statementsLogGroup))
-        if let journald = config.journald { groups.insert(journald.logGroupPattern) }
-        return groups.sorted()
+        Array(Set(config.configuredSources.flatMap { $0.registration.logGroups($0.settings) })).sorted()
     }
 
     private static func load(_ path: String) throws -> AgentConfig {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ObsAgent
 import ObsCatalog
+import ObsSource
 
 extension ObsctlCommand {
     struct Validate: ParsableCommand {
@@ -105,34 +106,31 @@ enum MetricReferences {
     }
 }
 
-/// What the agent emits under a config: catalog metrics of the configured sources, with their
-/// dimension sets and rollups.
+/// What the agent emits under a config: the catalog metrics its configured sources emit, as their
+/// registrations say (``SourceRegistry``), with their dimension sets and rollups.
 struct EmittedMetrics {
     let catalog: Catalog
-    let sources: Set<String>
-    /// Whether the X-Ray source is on (segments are sent, whether or not API metrics are derived).
-    let xray: Bool
+    /// The ids of the catalog metrics a configured source emits.
+    let emittedIDs: Set<String>
+    /// Whether a configured source sends trace segments.
+    let traces: Bool
 
-    /// Whether a source of the config emits `definition`.
-    func isEmitted(_ definition: MetricDefinition) -> Bool {
-        guard let needed = Self.source(of: definition) else { return true }
-        return needed.split(separator: " ").contains { sources.contains(String($0)) }
+    init(config: AgentConfig) {
+        catalog = SourceRegistry.catalog
+        var ids = Set<String>()
+        var traces = false
+        for (registration, settings) in config.configuredSources {
+            ids.formUnion(registration.emitted(settings).map(\.id))
+            if registration.needs(settings).contains(where: { $0.signal == .traces }) { traces = true }
+        }
+        emittedIDs = ids
+        self.traces = traces
     }
 
-    /// Which source a namespace's metrics come from (nil: the agent itself, always on).
-    static func source(of definition: MetricDefinition) -> String? {
-        switch definition.namespace {
-        case PostgresMetrics.namespace: return "sources.postgres"
-        case PoolMetrics.namespace: return "sources.prometheus"
-        case AuthMetrics.namespace:
-            if definition.id == AuthMetrics.failingUsers.id || definition.id == AuthMetrics.failingAddresses.id {
-                return "sources.journald.keycloak_events"
-            }
-            return "sources.prometheus or sources.journald.keycloak_events"
-        case APIMetrics.namespace:
-            return definition.id == APIMetrics.errorRate.id ? "sources.prometheus" : "sources.prometheus or sources.xray or sources.journald.access_log"
-        default: return definition.id.hasPrefix("agent.scrape") ? "sources.prometheus" : nil
-        }
+    /// Whether `definition` is emitted: a configured source emits it, or no source does (the
+    /// agent's own metrics).
+    func isEmitted(_ definition: MetricDefinition) -> Bool {
+        emittedIDs.contains(definition.id) || SourceRegistry.sources(emitting: definition).isEmpty
     }
 
     func problem(with reference: MetricReference) -> String? {
@@ -144,7 +142,8 @@ struct EmittedMetrics {
             let shown = sets.map { $0.isEmpty ? "none" : $0.sorted().joined(separator: ",") }.joined(separator: " | ")
             return "\(reference.place): \(reference.namespace) \(reference.name) is emitted with dimensions \(shown), not \(reference.dimensions.sorted().joined(separator: ","))"
         }
-        if let needed = Self.source(of: definition), !isEmitted(definition) {
+        if !isEmitted(definition) {
+            let needed = SourceRegistry.sources(emitting: definition).joined(separator: " or ")
             return "\(reference.place): \(reference.namespace) \(reference.name) needs \(needed), which the config does not have"
         }
         return nil

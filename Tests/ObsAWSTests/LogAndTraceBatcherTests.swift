@@ -1,4 +1,5 @@
 import Foundation
+import ObsCore
 import Testing
 
 @testable import ObsAWS

@@ -1,6 +1,7 @@
 import Foundation
 import ObsAgent
 import Testing
+import ObsSource
 
 /// The inputs libFuzzer found that add coverage (Fuzz/regressions/fuzz-config.b64, kept by
 /// `KEEP=1 Fuzz/run`), replayed through the config loader: each is a config or one clear error

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ObsSource
 import Synchronization
 import Testing
 

@@ -82,7 +82,7 @@ struct RoutesEndToEndTests {
         let sent = try await Self.sendSegments(to: agent, count: 12, service: service)
         #expect(await agent.wait(timeout: 90) == 0, "\(agent.stdout.suffix(3000))")
         #expect(agent.stdout.contains("metrics=emf"), "the start line names each route")
-        #expect(agent.stdout.contains("traces=xray") && agent.stdout.contains("journal=cloudwatch-logs"))
+        #expect(agent.stdout.contains("traces=xray") && agent.stdout.contains("log_batches=cloudwatch-logs"))
 
         // Metrics went out as EMF: the database's and the API metrics from the segments.
         let events = agent.stdout.split(separator: "\n").filter { $0.contains("\"_aws\"") }.compactMap {

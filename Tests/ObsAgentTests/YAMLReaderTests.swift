@@ -1,6 +1,7 @@
 import Foundation
 import ObsCore
 import Testing
+import ObsSource
 import Yams
 
 @testable import ObsAgent

@@ -191,7 +191,10 @@ nonisolated func runJournalAgent(directory: String, entries: Int) {
     let sender = CountingSender()
     let recorder = Recorder()
     let aggregator = Aggregator(recorder: recorder)
-    let source = JournalSource(settings: settings, recorder: recorder, sender: sender, logger: Logger(label: "bench"))
+    let source = JournalSource(
+        settings: settings, recorder: recorder,
+        outlet: BatchDeliverer(name: "bench", sender: sender, recorder: recorder, healthName: "journald", logger: Logger(label: "bench")),
+        logger: Logger(label: "bench"))
     let cpuBefore = processCPU()
     let started = now()
     let task = Task.detached { await source.run() }

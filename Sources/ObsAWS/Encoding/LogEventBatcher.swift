@@ -4,17 +4,6 @@ import Glibc
 import FoundationEssentials
 import ObsCore
 
-/// One CloudWatch Logs event: milliseconds since the epoch and a message (CR and LF are data).
-public struct CloudWatchLogEvent: Sendable, Equatable, Codable {
-    public var timestamp: Int64
-    public var message: String
-
-    public init(timestamp: Int64, message: String) {
-        self.timestamp = timestamp
-        self.message = message
-    }
-}
-
 /// The PutLogEvents limits we enforce before a request is built.
 public enum CloudWatchLogsLimits {
     /// At most 1,048,576 bytes a request, counting each message's UTF-8 bytes plus 26.

@@ -1,3 +1,4 @@
+import ObsCore
 import Synchronization
 
 /// The AWS SDKs' standard retry mode: capped exponential backoff with full jitter, and a retry
@@ -22,8 +23,7 @@ public final class RetryPolicy: Sendable {
 
     /// Seconds to wait before attempt `attempt + 1` (attempt counts from 1).
     public func backoff(attempt: Int) -> Double {
-        let ceiling = min(maxBackoff, baseBackoff * Double(1 << min(attempt, 30)))
-        return Double.random(in: 0...ceiling)
+        Backoff(base: 2 * baseBackoff, cap: maxBackoff, jitter: .full).delay(afterFailures: attempt)
     }
 
     /// Takes the cost of one retry from the quota; false when the quota is spent (do not retry now).

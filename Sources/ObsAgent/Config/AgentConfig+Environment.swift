@@ -1,6 +1,7 @@
 import ObsCore
 import ObsPostgres
 import ObsPrometheus
+import ObsSource
 import ObsXRay
 
 extension AgentConfig {

@@ -1,8 +1,6 @@
 import ObsAWS
 import ObsDelivery
-import ObsJournal
-import ObsPostgres
-import ObsPrometheus
+import ObsSource
 
 /// One line of `obs-agent check`: a source or sink, and whether it can be reached.
 public struct CheckResult: Sendable, CustomStringConvertible {
@@ -20,29 +18,12 @@ extension Agent {
     /// Connects to every source and sink once and reports what it found; sends no metric data.
     public func check() async -> [CheckResult] {
         var results: [CheckResult] = []
-        for source in makeSources() {
-            let target = "\(source.settings.instance)/\(source.settings.connection.database)"
-            do {
-                let version = try await source.check()
-                results.append(CheckResult(component: "postgres", target: target, ok: true, detail: version))
-            } catch {
-                results.append(CheckResult(component: "postgres", target: target, ok: false, detail: SecretRedactor.shared.redact("\(error)")))
-            }
-        }
-        for job in config.prometheus {
-            let source = PrometheusSource(job: job, recorder: recorder, logger: logger, onSecret: { SecretRedactor.shared.register($0) })
-            for line in await source.check() {
+        let context = sourceContext(nil)
+        for (registration, settings) in config.enabledSources {
+            for line in await registration.check(settings, context) {
                 results.append(
-                    CheckResult(component: "prometheus", target: line.target, ok: line.ok, detail: SecretRedactor.shared.redact(line.detail)))
-            }
-        }
-        if var journald = config.journald, journald.enabled {
-            if journald.stateFile.isEmpty { journald.stateFile = config.resolvedSpoolDirectory(environment: environment) + "/journald.state" }
-            let target = journald.directory ?? "local journal"
-            do {
-                results.append(CheckResult(component: "journald", target: target, ok: true, detail: try JournalSource.check(journald)))
-            } catch {
-                results.append(CheckResult(component: "journald", target: target, ok: false, detail: "\(error)"))
+                    CheckResult(
+                        component: registration.key, target: line.target, ok: line.ok, detail: SecretRedactor.shared.redact(line.detail)))
             }
         }
         results.append(await checkSink())

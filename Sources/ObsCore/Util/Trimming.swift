@@ -21,3 +21,8 @@ extension StringProtocol {
         return String(self[first...last])
     }
 }
+
+extension String {
+    /// The string, or nil when it is empty.
+    package var nonEmpty: String? { isEmpty ? nil : self }
+}

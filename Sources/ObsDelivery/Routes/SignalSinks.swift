@@ -4,27 +4,7 @@ import Glibc
 import FoundationEssentials
 import ObsAWS
 import ObsCore
-
-/// Where trace segment documents go: X-Ray through the spool (``XRayTraceSink``) or the dry run's
-/// printout (``DryRunTraceSink``). Chosen on its own, whatever the metric sink.
-public protocol TraceSink: Sendable {
-    /// A short name for logs (`xray`, `dry-run`).
-    var name: String { get }
-    /// Takes `documents`; returns at once. What a sink refuses it counts.
-    func publish(_ documents: [String])
-    /// Blocks until every document published so far is handed on (spooled or printed).
-    func flush()
-}
-
-/// Where log events go (PostgreSQL statement texts): CloudWatch Logs through the spool
-/// (``CloudWatchLogSink``), standard output beside the EMF lines (``StandardOutputLogSink``), or
-/// the dry run's printout (``DryRunLogSink``).
-public protocol LogSink: Sendable {
-    /// A short name for logs (`cloudwatch-logs`, `stdout`, `dry-run`).
-    var name: String { get }
-    /// Takes `events` of `group`/`stream`; events the service would refuse are counted, not sent.
-    func publish(group: String, stream: String, events: [CloudWatchLogEvent], now: Int64)
-}
+import ObsSource
 
 extension XRayTraceSink: TraceSink {
     public var name: String { "xray" }

@@ -115,31 +115,16 @@ public final class SpoolShipper: Sendable {
 
     private func attempt(_ id: SpoolBatchID) async -> AttemptResult {
         guard let batch = spool.load(id) else { return .done }  // corrupt: counted and moved aside by the spool
-        let outcome = await sender.send(batch)
-        switch outcome {
-        case .delivered:
+        switch Settlement.of(await sender.send(batch), batch: batch, selfMetrics: selfMetrics, logger: logger) {
+        case .settled(let delivered):
             spool.remove(id)
-            sent.add(1, ordering: .relaxed)
+            if delivered { sent.add(1, ordering: .relaxed) }
             return .done
-        case .partiallyDelivered(let rejected, let reason):
-            spool.remove(id)
-            sent.add(1, ordering: .relaxed)
-            if rejected > 0 {
-                selfMetrics.count(reason, rejected)
-                logger.warning("items rejected", metadata: ["kind": "\(sender.kind)", "items": "\(rejected)", "reason": "\(reason.rawValue)"])
-            }
-            return .done
-        case .rejected(let reason):
-            spool.remove(id)
-            selfMetrics.count(.batchRejected, batch.items)
-            logger.error("batch rejected", metadata: ["kind": "\(sender.kind)", "items": "\(batch.items)", "reason": "\(reason)"])
-            return .done
-        case .retry(let reason, let afterTimeout), .retryRemaining(_, let reason, let afterTimeout):
-            if case .retryRemaining(let remaining, _, _) = outcome, !spool.replace(id, with: remaining) {
+        case .retry(let reason, let afterTimeout, let remaining):
+            if let remaining, !spool.replace(id, with: remaining) {
                 // The batch stays whole: what was delivered of it may go twice.
                 logger.warning("cannot shorten a partly delivered batch", metadata: ["kind": "\(sender.kind)", "batch": "\(id)"])
             }
-            selfMetrics.count(.requestRetried)
             logger.warning("send failed, will retry", metadata: ["kind": "\(sender.kind)", "batch": "\(id)", "reason": "\(reason)"])
             return .failed(afterTimeout: afterTimeout)
         }

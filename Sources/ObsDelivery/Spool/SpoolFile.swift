@@ -3,6 +3,7 @@ import Glibc
 #endif
 import FoundationEssentials
 import ObsAWS
+import ObsCore
 
 /// The on-disk form of one batch:
 ///

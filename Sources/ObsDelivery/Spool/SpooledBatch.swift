@@ -3,27 +3,6 @@ import Glibc
 #endif
 import FoundationEssentials
 
-/// A batch as the spool keeps it: what kind of request it is, what it carries, and the bytes.
-public struct SpooledBatch: Sendable, Equatable {
-    /// The kind of request the payload is (`put-metric-data`, `put-log-events`, `put-trace-segments`).
-    public var kind: String
-    /// Seconds since the epoch when the batch was accepted.
-    public var created: Int64
-    /// How many items (datums, log events, segments) it carries: what a drop of it loses.
-    public var items: Int
-    /// What the sender needs besides the payload (a namespace, a log group and stream).
-    public var attributes: [String: String]
-    public var payload: [UInt8]
-
-    public init(kind: String, created: Int64, items: Int, attributes: [String: String] = [:], payload: [UInt8]) {
-        self.kind = kind
-        self.created = created
-        self.items = items
-        self.attributes = attributes
-        self.payload = payload
-    }
-}
-
 /// The header of a batch file, as JSON.
 struct SpoolHeader: Codable {
     var kind: String

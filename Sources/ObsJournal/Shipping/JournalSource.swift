@@ -5,7 +5,7 @@ import FoundationEssentials
 import Logging
 import ObsAWS
 import ObsCore
-import ObsDelivery
+import ObsSource
 import Synchronization
 
 /// Reads the journal in process and ships it to CloudWatch Logs, with no gap and no loss.
@@ -26,8 +26,7 @@ import Synchronization
 public final class JournalSource: @unchecked Sendable {
     public let settings: JournalSettings
     private let recorder: Recorder
-    private let sender: any BatchSender
-    private let retry: RetryPolicy
+    private let outlet: any BatchOutlet
     private let logger: Logger
     private let metrics: LogLineMetrics
     private let queue = BatchQueue(capacity: 2)
@@ -85,11 +84,12 @@ public final class JournalSource: @unchecked Sendable {
         var saved: JournalState?
     }
 
-    public init(settings: JournalSettings, recorder: Recorder, sender: any BatchSender, retry: RetryPolicy = RetryPolicy(), logger: Logger) {
+    /// - Parameter outlet: sends each closed batch until it is accepted (the agent's is a
+    ///   `BatchDeliverer` with PutLogEvents, or the dry run's printout).
+    public init(settings: JournalSettings, recorder: Recorder, outlet: any BatchOutlet, logger: Logger) {
         self.settings = settings
         self.recorder = recorder
-        self.sender = sender
-        self.retry = retry
+        self.outlet = outlet
         self.logger = logger
         self.metrics = LogLineMetrics(recorder: recorder, flushInterval: settings.flushInterval)
     }
@@ -158,47 +158,19 @@ public final class JournalSource: @unchecked Sendable {
         }
     }
 
-    /// Sends one batch until it is accepted or refused for good. Returns false when it stopped
-    /// trying (cancelled, or the deadline passed): the batch is not accepted.
+    /// Sends one batch through the outlet until it is accepted or refused for good. Returns false
+    /// when it stopped trying (cancelled, or the deadline passed): the batch is not accepted.
     private func send(_ batch: ClosedBatch, deadline: ContinuousClock.Instant?) async -> Bool {
         let spooled = SpooledBatch(
-            kind: sender.kind, created: Int64(Date().timeIntervalSince1970), items: batch.events,
+            kind: Self.batchKind, created: Int64(Date().timeIntervalSince1970), items: batch.events,
             attributes: ["group": batch.group, "stream": batch.stream], payload: batch.body)
-        var failures = 0
-        var retryCosts = 0
-        while true {
-            // At shutdown the deadline also cuts short the request in flight.
-            let outcome = await RequestDeadline.$current.withValue(deadline) { await sender.send(spooled) }
-            switch outcome {
-            case .delivered:
-                break
-            case .partiallyDelivered(let rejected, let reason):
-                if rejected > 0 {
-                    recorder.selfMetrics.count(reason, rejected)
-                    logger.warning("log events rejected", metadata: ["group": "\(batch.group)", "events": "\(rejected)", "reason": "\(reason.rawValue)"])
-                }
-            case .rejected(let reason):
-                recorder.selfMetrics.count(.batchRejected, batch.events)
-                logger.error("log batch rejected", metadata: ["group": "\(batch.group)", "events": "\(batch.events)", "reason": "\(reason)"])
-            case .retry(let reason, let afterTimeout), .retryRemaining(_, let reason, let afterTimeout):
-                recorder.selfMetrics.count(.requestRetried)
-                failures += 1
-                recorder.health.report("journald", ok: false, reason: "CloudWatch Logs: \(reason)")
-                if failures == 1 || failures % 10 == 0 {
-                    logger.warning("log batch send failed, will retry", metadata: ["group": "\(batch.group)", "reason": "\(reason)", "attempt": "\(failures)"])
-                }
-                let wait = retry.waitAfterFailure(failures, afterTimeout: afterTimeout, retryCosts: &retryCosts)
-                if deadline == nil, Task.isCancelled { return false }
-                if let deadline, ContinuousClock.now + .seconds(wait) >= deadline { return false }
-                try? await Task.sleep(for: .seconds(wait))
-                if deadline == nil, Task.isCancelled { return false }
-                continue
-            }
-            retry.recordSuccess(retryCostsTaken: retryCosts)
-            accepted(batch)
-            return true
-        }
+        guard await outlet.deliver(spooled, deadline: deadline) else { return false }
+        accepted(batch)
+        return true
     }
+
+    /// The kind of the journal's batches: PutLogEvents bodies.
+    public static let batchKind = "put-log-events"
 
     /// Records `batch` as accepted and saves the state it leads to.
     private func accepted(_ batch: ClosedBatch) {
@@ -290,7 +262,7 @@ public final class JournalSource: @unchecked Sendable {
                 failures += 1
                 recorder.health.report("journald", ok: false, reason: "\(error)")
                 logger.error("journal read failed, reopening", metadata: ["error": "\(error)"])
-                let wait = min(30, 0.5 * Double(1 << min(failures, 6)))
+                let wait = Backoff(cap: 30, jitter: .none).delay(afterFailures: failures)
                 let until = Monotonic.seconds() + wait
                 while Monotonic.seconds() < until, !stopping.load(ordering: .relaxed) { usleep(100_000) }
             }

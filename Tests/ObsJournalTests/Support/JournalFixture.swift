@@ -1,4 +1,7 @@
 import Foundation
+import Logging
+import ObsAWS
+import ObsCore
 import Synchronization
 import Testing
 
@@ -133,4 +136,15 @@ func eventually(_ seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
         try? await Task.sleep(for: .milliseconds(20))
     }
     return condition()
+}
+
+extension JournalSource {
+    /// A source whose batches go to `sender` through the agent's outlet (``BatchDeliverer``), as
+    /// the agent builds it.
+    convenience init(settings: JournalSettings, recorder: Recorder, sender: any BatchSender, retry: RetryPolicy, logger: Logger) {
+        self.init(
+            settings: settings, recorder: recorder,
+            outlet: BatchDeliverer(name: "test", sender: sender, retry: retry, recorder: recorder, healthName: "journald", logger: logger),
+            logger: logger)
+    }
 }

@@ -1,17 +1,19 @@
-import ObsPostgres
+import ObsSource
 
-/// Runs a ``PostgresSource`` until graceful shutdown, then takes one last sample so that the
-/// counters' final deltas make it into the final flush.
-struct PostgresService: Service, CustomStringConvertible {
-    let source: PostgresSource
+/// Runs any ``Source`` in the service group: until graceful shutdown, then its ``Source/finish(within:)``
+/// (a last sample, or what it batched handed on) within `shutdownTimeout`, before the flusher's last
+/// flush.
+struct SourceService: Service, CustomStringConvertible {
+    let source: any Source
+    let shutdownTimeout: Double
 
-    var description: String { "postgres(\(source.settings.instance)/\(source.settings.connection.database))" }
+    var description: String { source.name }
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
             await source.run()
         }
-        _ = try? await source.sample()
+        await source.finish(within: shutdownTimeout)
     }
 }
 

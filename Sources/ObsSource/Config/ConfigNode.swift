@@ -2,15 +2,21 @@ import ObsCore
 
 /// A node of the YAML config with its dotted path, read with the types and checks a config key
 /// needs. Every scalar is read through environment expansion first.
-struct ConfigNode {
-    let node: YAMLNode
-    let path: String
-    let environment: [String: String]
+package struct ConfigNode {
+    package let node: YAMLNode
+    package let path: String
+    package let environment: [String: String]
+
+    package init(node: YAMLNode, path: String, environment: [String: String]) {
+        self.node = node
+        self.path = path
+        self.environment = environment
+    }
 
     private func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     /// The mapping's entries, refusing any key not in `allowed`.
-    func mapping(allowed: [String]) throws(ConfigError) -> [String: ConfigNode] {
+    package func mapping(allowed: [String]) throws(ConfigError) -> [String: ConfigNode] {
         if case .scalar(let scalar) = node, scalar.isEmpty || scalar == "~" || scalar == "null" {
             return [:]
         }
@@ -27,17 +33,17 @@ struct ConfigNode {
         return result
     }
 
-    func sequence() throws(ConfigError) -> [ConfigNode] {
+    package func sequence() throws(ConfigError) -> [ConfigNode] {
         guard case .sequence(let sequence) = node else { throw ConfigError(path, "expected a list, got \(kind)") }
         return sequence.enumerated().map { ConfigNode(node: $1, path: "\(path)[\($0)]", environment: environment) }
     }
 
-    func string() throws(ConfigError) -> String {
+    package func string() throws(ConfigError) -> String {
         guard case .scalar(let scalar) = node else { throw ConfigError(path, "expected a string, got \(kind)") }
         return try EnvironmentExpansion.expand(scalar, path: path, environment: environment)
     }
 
-    func int(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+    package func int(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
         let text = try string().trimmingBlanks()
         guard let value = Int(text) else { throw ConfigError(path, "expected an integer, got \"\(text)\"") }
         guard range.contains(value) else {
@@ -46,7 +52,7 @@ struct ConfigNode {
         return value
     }
 
-    func bool() throws(ConfigError) -> Bool {
+    package func bool() throws(ConfigError) -> Bool {
         let text = try string().trimmingBlanks().lowercased()
         switch text {
         case "true", "yes", "on": return true
@@ -56,7 +62,7 @@ struct ConfigNode {
     }
 
     /// A duration in seconds: a number (seconds) or a number with `ms`, `s`, `m` or `h`.
-    func seconds(in range: ClosedRange<Double>) throws(ConfigError) -> Double {
+    package func seconds(in range: ClosedRange<Double>) throws(ConfigError) -> Double {
         let text = try string().trimmingBlanks()
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
         var value: Double? = Double(text)
@@ -78,7 +84,7 @@ struct ConfigNode {
     }
 
     /// A size in bytes: a whole number, or one with `KiB`, `MiB` or `GiB`.
-    func bytes(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+    package func bytes(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
         let text = try string().trimmingBlanks()
         let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30)]
         var value = Int(text)
@@ -92,12 +98,31 @@ struct ConfigNode {
         return value
     }
 
-    func oneOf(_ choices: [String]) throws(ConfigError) -> String {
+    package func oneOf(_ choices: [String]) throws(ConfigError) -> String {
         let text = try string().trimmingBlanks()
         guard choices.contains(text) else {
             throw ConfigError(path, "expected one of \(choices.joined(separator: ", ")), got \"\(text)\"")
         }
         return text
+    }
+
+    /// An `http://` or `https://` URL.
+    package func url() throws(ConfigError) -> String {
+        let text = try string().trimmingBlanks()
+        guard text.hasPrefix("http://") || text.hasPrefix("https://"), text.count > 8 else {
+            throw ConfigError(path, "expected an http:// or https:// URL, got \"\(text)\"")
+        }
+        return text
+    }
+
+    /// A list of non-empty strings (none when the key is absent).
+    package func names() throws(ConfigError) -> [String] {
+        var names: [String] = []
+        for item in try sequence() {
+            guard let name = try item.string().nonEmpty else { throw ConfigError(item.path, "must not be empty") }
+            names.append(name)
+        }
+        return names
     }
 
     private var kind: String {
@@ -109,7 +134,7 @@ struct ConfigNode {
     }
 
     /// The allowed key nearest to `key` by edit distance, when near enough to be a typo.
-    static func closest(_ key: String, in allowed: [String]) -> String? {
+    package static func closest(_ key: String, in allowed: [String]) -> String? {
         func distance(_ a: [Character], _ b: [Character]) -> Int {
             var previous = Array(0...b.count)
             for i in 1...max(a.count, 1) where !a.isEmpty {

@@ -1,8 +1,8 @@
 /// `${VAR}` and `${VAR:-default}` in config values, as in shell and Docker Compose files. `$$`
 /// stands for one `$`. A variable that is not set and has no default is an error, so a missing
 /// secret is reported at start rather than sent as an empty string.
-enum EnvironmentExpansion {
-    static func expand(_ text: String, path: String, environment: [String: String]) throws(ConfigError) -> String {
+package enum EnvironmentExpansion {
+    package static func expand(_ text: String, path: String, environment: [String: String]) throws(ConfigError) -> String {
         guard text.contains("$") else { return text }
         var out = ""
         var rest = Substring(text)
