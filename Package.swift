@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "ObsCore", targets: ["ObsCore"]),
         .library(name: "ObsCatalog", targets: ["ObsCatalog"]),
         .library(name: "ObsSource", targets: ["ObsSource"]),
+        .library(name: "ObsHTTP", targets: ["ObsHTTP"]),
         .library(name: "ObsAWS", targets: ["ObsAWS"]),
         .library(name: "ObsXRay", targets: ["ObsXRay"]),
         .library(name: "ObsPrometheus", targets: ["ObsPrometheus"]),
@@ -86,30 +87,35 @@ let package = Package(
             swiftSettings: strictness),
         .target(
             name: "ObsPrometheus",
-            dependencies: ["ObsCore", "ObsCatalog", "ObsSource", "ObsAWS", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ObsCore", "ObsCatalog", "ObsSource", "ObsHTTP", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         .target(
             name: "ObsJournal",
             dependencies: ["CSystemd", "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsAWS", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
-        // AWS: SigV4, credentials, libcurl transport, request encoders and limits.
+        // HTTP: the libcurl transport, gzip, the retry policy and the loopback server for the
+        // agent's own endpoints.
+        .target(
+            name: "ObsHTTP", dependencies: ["CCurl", "CZlib", "ObsCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictness),
+        // AWS: SigV4, credentials, clients, request encoders and limits.
         .target(
             name: "ObsAWS",
             dependencies: [
-                "CCurl", "CCrypto", "CZlib", "ObsCore",
+                "CCrypto", "ObsCore", "ObsHTTP",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness),
         // Sinks: where flushed metric data goes.
         .target(
             name: "ObsDelivery",
-            dependencies: ["ObsAWS", "ObsCore", "ObsSource", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ObsAWS", "ObsHTTP", "ObsCore", "ObsSource", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         // Configuration, wiring and lifecycle of the agent.
         .target(
             name: "ObsAgent",
             dependencies: [
-                "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsAWS", "ObsDelivery", "ObsJournal",
+                "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsHTTP", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsAWS", "ObsDelivery", "ObsJournal",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness),
@@ -129,7 +135,7 @@ let package = Package(
         .testTarget(name: "ObsCoreTests", dependencies: ["ObsCore"], swiftSettings: strictness),
         .testTarget(name: "ObsCatalogTests", dependencies: ["ObsCatalog", "ObsCore"], swiftSettings: strictness),
         .testTarget(
-            name: "ObsAWSTests", dependencies: ["ObsAWS", "ObsCore"],
+            name: "ObsAWSTests", dependencies: ["ObsAWS", "ObsHTTP", "ObsCore"],
             exclude: ["Fixtures"], swiftSettings: strictness),
         .testTarget(
             name: "ObsPostgresTests", dependencies: ["ObsPostgres", "ObsCatalog", "ObsCore"],
@@ -137,21 +143,21 @@ let package = Package(
         .testTarget(
             name: "ObsAgentTests",
             dependencies: [
-                "ObsAgent", "ObsCore", "ObsCatalog", "ObsSource", "ObsDelivery", "ObsAWS", "ObsJournal", "ObsPostgres", "ObsPrometheus", "ObsXRay",
+                "ObsAgent", "ObsCore", "ObsCatalog", "ObsSource", "ObsDelivery", "ObsHTTP", "ObsAWS", "ObsJournal", "ObsPostgres", "ObsPrometheus", "ObsXRay",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strictness),
         .testTarget(
-            name: "ObsDeliveryTests", dependencies: ["ObsDelivery", "ObsAWS", "ObsCore", .product(name: "Logging", package: "swift-log")],
+            name: "ObsDeliveryTests", dependencies: ["ObsDelivery", "ObsAWS", "ObsHTTP", "ObsCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         .testTarget(
             name: "ObsXRayTests", dependencies: ["ObsXRay", "ObsCore", "ObsCatalog"], exclude: ["Fixtures"],
             swiftSettings: strictness),
         .testTarget(
-            name: "ObsPrometheusTests", dependencies: ["ObsPrometheus", "ObsCore", "ObsCatalog", "ObsAWS", .product(name: "Logging", package: "swift-log")], exclude: ["Fixtures"],
+            name: "ObsPrometheusTests", dependencies: ["ObsPrometheus", "ObsCore", "ObsCatalog", "ObsHTTP", .product(name: "Logging", package: "swift-log")], exclude: ["Fixtures"],
             swiftSettings: strictness),
         .testTarget(
-            name: "ObsJournalTests", dependencies: ["ObsJournal", "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsAWS", "ObsDelivery"], exclude: ["Fixtures"],
+            name: "ObsJournalTests", dependencies: ["ObsJournal", "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsAWS", "ObsHTTP", "ObsDelivery"], exclude: ["Fixtures"],
             swiftSettings: strictness),
     ]
 )

@@ -7,6 +7,7 @@ import ObsAWS
 import ObsCatalog
 import ObsCore
 import ObsDelivery
+import ObsHTTP
 import ObsSource
 import ObsXRay
 

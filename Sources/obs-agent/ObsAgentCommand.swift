@@ -7,6 +7,7 @@ import ObsCore
 import Logging
 import ObsAgent
 import ObsAWS
+import ObsHTTP
 import ObsSource
 
 @main

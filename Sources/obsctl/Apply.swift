@@ -4,6 +4,7 @@ import ObsAgent
 import ObsAWS
 import ObsCatalog
 import ObsCore
+import ObsHTTP
 
 /// Where obsctl sends: the CloudWatch endpoint and credentials, found as the agent finds them.
 struct CloudWatchTarget: ParsableArguments {

@@ -1,4 +1,5 @@
 import Testing
+import ObsHTTP
 
 @testable import ObsAWS
 

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ObsAWS
 import ObsCore
+import ObsHTTP
 import Synchronization
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import ObsCore
 import Testing
+import ObsHTTP
 
 @testable import ObsAWS
 

@@ -1,4 +1,5 @@
 import Foundation
+import ObsHTTP
 import Synchronization
 import Testing
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ObsCore
 import Testing
+import ObsHTTP
 
 @testable import ObsAgent
 

@@ -1,6 +1,7 @@
 import Foundation
 import ObsAWS
 import ObsCore
+import ObsHTTP
 import ObsPrometheus
 import Testing
 

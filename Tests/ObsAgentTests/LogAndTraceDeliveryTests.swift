@@ -3,6 +3,7 @@ import Logging
 import ObsAWS
 import ObsCore
 import Testing
+import ObsHTTP
 import ObsSource
 
 @testable import ObsDelivery

@@ -1,5 +1,6 @@
 import Foundation
 import ObsCore
+import ObsHTTP
 import ObsPrometheus
 import Synchronization
 import Testing

@@ -15,6 +15,23 @@ import Testing
         #expect(other.next() == 0x599E_D017_FB08_FC85)
     }
 
+    @Test func jsonIntegersAndStringsAgreeWithSwiftsOwn() throws {
+        var generator = SplitMix64(seed: 7)
+        let values: [Int64] = [0, 1, -1, 9, 10, -10, .max, .min] + (0..<1000).map { _ in Int64(bitPattern: generator.next()) >> (generator.next() % 63) }
+        for value in values {
+            var out: [UInt8] = []
+            JSONText.appendInteger(value, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == String(value))
+        }
+        for text in ["", "plain", "quote \" and \\ backslash", "tab\tnew\nline\r\u{01}\u{1F}", "ünïcødé 🚀", String(repeating: "x\"", count: 40)] {
+            var raw: [UInt8] = []
+            Array(text.utf8).withUnsafeBytes { JSONText.appendQuoted($0, to: &raw) }
+            #expect(String(decoding: raw, as: UTF8.self) == JSONText.quoted(text))
+            let decoded = try JSONDecoder().decode(String.self, from: Data(raw))
+            #expect(decoded == text)
+        }
+    }
+
     @Test func firstIndexOfAByteAgreesWithALoop() {
         var generator = SplitMix64(seed: 7)
         for length in [0, 1, 7, 8, 15, 16, 17, 33, 100] {

@@ -4,6 +4,7 @@ import ObsAWS
 import ObsCatalog
 import ObsCore
 import Testing
+import ObsHTTP
 
 @testable import ObsJournal
 

@@ -191,7 +191,7 @@ struct TextFastPathTests {
         for bytes in Self.samples(count: 20_000, seed: 0x75a4) {
             let text = Array(String(decoding: bytes, as: UTF8.self).utf8)
             out.removeAll()
-            text.withUnsafeBytes { JSONEncoding.appendString($0, to: &out) }
+            text.withUnsafeBytes { JSONText.appendQuoted($0, to: &out) }
             #expect(out == Self.plainEscaped(text), "\(text)")
         }
         // Every byte below 0x80 at every place of a 17-byte string, and parsed back.
@@ -200,7 +200,7 @@ struct TextFastPathTests {
                 var text = Array(repeating: UInt8(ascii: "a"), count: 17)
                 text[place] = byte
                 out.removeAll()
-                text.withUnsafeBytes { JSONEncoding.appendString($0, to: &out) }
+                text.withUnsafeBytes { JSONText.appendQuoted($0, to: &out) }
                 #expect(out == Self.plainEscaped(text))
                 let parsed = try JSONSerialization.jsonObject(with: Data(out), options: .fragmentsAllowed) as? String
                 #expect(parsed.map { Array($0.utf8) } == text)

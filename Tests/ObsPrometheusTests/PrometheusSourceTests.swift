@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import ObsAWS
+import ObsHTTP
 import ObsCore
 import Synchronization
 import Testing

@@ -3,6 +3,7 @@ import MallocInterposerSwift
 import ObsAWS
 import ObsCore
 import ObsDelivery
+import ObsHTTP
 import ObsXRay
 import ObsPrometheus
 import ObsPostgres

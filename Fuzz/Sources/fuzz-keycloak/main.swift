@@ -13,7 +13,7 @@ runFuzzer { bytes in
     precondition(!truncated && text.elementsEqual(String(decoding: bytes, as: UTF8.self).utf8))
     precondition(MessageText.isValid(bytes) == text.elementsEqual(bytes))
     var json: [UInt8] = []
-    text.withUnsafeBytes { JSONEncoding.appendString($0, to: &json) }
+    text.withUnsafeBytes { JSONText.appendQuoted($0, to: &json) }
     precondition(json.first == UInt8(ascii: "\"") && json.last == UInt8(ascii: "\"") && json.count >= text.count + 2)
     var escaped = false
     for byte in json.dropFirst().dropLast() {

@@ -92,14 +92,13 @@ public struct LogEventBatcher: Sendable {
         return String(decoding: utf8[..<keep], as: UTF8.self) + truncationMarker(total - keep)
     }
 
-    /// The PutLogEvents JSON body.
+    /// The PutLogEvents JSON body (written by ``LogBatchBuilder``, as the journal's batches are).
     public static func body(group: String, stream: String, events: [CloudWatchLogEvent]) -> [UInt8] {
-        var out = "{\"logGroupName\":\(JSONText.quoted(group)),\"logStreamName\":\(JSONText.quoted(stream)),\"logEvents\":["
-        for (i, event) in events.enumerated() {
-            if i > 0 { out += "," }
-            out += "{\"timestamp\":\(event.timestamp),\"message\":\(JSONText.quoted(event.message))}"
+        var builder = LogBatchBuilder(group: group, stream: stream, reserving: events.reduce(64) { $0 + $1.message.utf8.count + 40 })
+        for event in events {
+            var message = event.message
+            message.withUTF8 { builder.append(timestamp: event.timestamp, message: UnsafeRawBufferPointer($0)) }
         }
-        out += "]}"
-        return Array(out.utf8)
+        return builder.finish()
     }
 }

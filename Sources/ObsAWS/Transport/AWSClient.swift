@@ -3,6 +3,7 @@ import Glibc
 #endif
 import FoundationEssentials
 import Logging
+import ObsHTTP
 
 /// Sends signed requests to one AWS service endpoint.
 public struct AWSClient: Sendable {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import FoundationEssentials
+import ObsHTTP
 
 /// Why an AWS call failed, with what is needed to decide on a retry.
 public enum AWSError: Error, Sendable, CustomStringConvertible {

@@ -5,6 +5,7 @@ import FoundationEssentials
 import Logging
 import ObsCore
 import ObsDelivery
+import ObsHTTP
 import ObsJournal
 import Synchronization
 

@@ -59,6 +59,27 @@ public enum JSONText {
         out.append(UInt8(ascii: "\""))
     }
 
+    /// Appends the UTF-8 text `bytes` as a JSON string literal, quotes included, to `out`.
+    public static func appendQuoted(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        appendQuoted(bytes.assumingMemoryBound(to: UInt8.self), to: &out)
+    }
+
+    /// Appends `value` in decimal to `out`, with no allocation.
+    public static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for the 20 digits of UInt64.max
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var start = buffer.count
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
+        }
+    }
+
     /// The bytes of `word` (eight bytes of text, little-endian) that a JSON string cannot hold as
     /// they are: `"`, `\` and those below 0x20, each marked by its high bit. Exact: no carry
     /// crosses from one byte to the next.

@@ -4,6 +4,7 @@ import Glibc
 import FoundationEssentials
 import ObsAWS
 import ObsCore
+import ObsHTTP
 
 /// The on-disk form of one batch:
 ///

@@ -461,11 +461,11 @@ public final class JournalSource: @unchecked Sendable {
                     guard let value = wanted[name] else { continue }
                     if !first { json.append(UInt8(ascii: ",")) }
                     first = false
-                    JSONEncoding.appendString(name.utf8, to: &json)
+                    JSONText.appendQuoted(name, to: &json)
                     json.append(UInt8(ascii: ":"))
                     var repaired: [UInt8] = []
                     value.withUnsafeBytes { _ = MessageText.repaired($0, limit: Int.max, into: &repaired) }
-                    repaired.withUnsafeBytes { JSONEncoding.appendString($0, to: &json) }
+                    repaired.withUnsafeBytes { JSONText.appendQuoted($0, to: &json) }
                 }
                 json.append(UInt8(ascii: "}"))
                 truncated = json.withUnsafeBytes { MessageText.repaired($0, limit: CloudWatchLogsLimits.maxMessageBytes, into: &message) }

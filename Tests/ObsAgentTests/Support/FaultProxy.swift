@@ -1,5 +1,6 @@
 import Foundation
 import ObsAWS
+import ObsHTTP
 
 /// scripts/lib/fault_proxy.py in front of the local AWS endpoint: the tests switch its faults on
 /// and off and read what it forwarded.

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ObsAWS
 import ObsCore
+import ObsHTTP
 import Synchronization
 import Testing
 

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import ObsCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc

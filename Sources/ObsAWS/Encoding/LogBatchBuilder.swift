@@ -1,4 +1,4 @@
-import ObsAWS
+import ObsCore
 
 /// One PutLogEvents request for one log group and stream, built as entries arrive: the JSON body
 /// grows with each event, and the limits are checked before each one is added, so a batch is never
@@ -32,9 +32,9 @@ public struct LogBatchBuilder: Sendable {
         self.stream = stream
         body.reserveCapacity(reserving)
         body.append(contentsOf: "{\"logGroupName\":".utf8)
-        JSONEncoding.appendString(group.utf8, to: &body)
+        JSONText.appendQuoted(group, to: &body)
         body.append(contentsOf: ",\"logStreamName\":".utf8)
-        JSONEncoding.appendString(stream.utf8, to: &body)
+        JSONText.appendQuoted(stream, to: &body)
         body.append(contentsOf: ",\"logEvents\":[".utf8)
     }
 
@@ -58,9 +58,9 @@ public struct LogBatchBuilder: Sendable {
         }
         if events == 0 { firstTimestamp = timestamp } else { body.append(UInt8(ascii: ",")) }
         body.append(contentsOf: "{\"timestamp\":".utf8)
-        JSONEncoding.appendInteger(timestamp, to: &body)
+        JSONText.appendInteger(timestamp, to: &body)
         body.append(contentsOf: ",\"message\":".utf8)
-        JSONEncoding.appendString(message, to: &body)
+        JSONText.appendQuoted(message, to: &body)
         body.append(UInt8(ascii: "}"))
         events += 1
         bytes += message.count + CloudWatchLogsLimits.perEventOverhead
@@ -187,83 +187,6 @@ enum UTF8Validation {
         case 0xF1...0xF3: return continuation(1) && continuation(2) && continuation(3) ? 4 : 0
         case 0xF4: return continuation(1, 0x80, 0x8F) && continuation(2) && continuation(3) ? 4 : 0
         default: return 0
-        }
-    }
-}
-
-/// JSON text written straight into a byte buffer.
-public enum JSONEncoding {
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
-    /// Appends `value` (valid UTF-8) as a JSON string: quotes, backslash and control characters
-    /// escaped, everything else as it is.
-    public static func appendString(_ value: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        var runStart = 0
-        var i = 0
-        let n = value.count
-        while i < n {
-            // Eight bytes at a time past those that need no escape (SWAR: a byte below 0x20, or
-            // equal to a quote or a backslash, sets its high bit in `flagged`).
-            if i + 8 <= n {
-                let word = value.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                let ones: UInt64 = 0x0101_0101_0101_0101
-                let high: UInt64 = 0x8080_8080_8080_8080
-                func zeroByte(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & high }
-                let flagged = ((word &- ones &* 0x20) & ~word & high) | zeroByte(word ^ (ones &* 0x22)) | zeroByte(word ^ (ones &* 0x5C))
-                if flagged == 0 {
-                    i += 8
-                    continue
-                }
-            }
-            let byte = value[i]
-            i += 1
-            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-            let at = i - 1
-            if runStart < at { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: value[runStart..<at])) }
-            runStart = i
-            out.append(UInt8(ascii: "\\"))
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(byte)
-            case 0x0A: out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "t"))
-            default:
-                out.append(contentsOf: "u00".utf8)
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0xF)])
-            }
-        }
-        if runStart < value.count { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: value[runStart...])) }
-        out.append(UInt8(ascii: "\""))
-    }
-
-    public static func appendString(_ value: String.UTF8View, to out: inout [UInt8]) {
-        var copy = String(value)
-        copy.withUTF8 { appendString(UnsafeRawBufferPointer($0), to: &out) }
-    }
-
-    public static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
-        if value < 0 {
-            out.append(UInt8(ascii: "-"))
-            appendUnsigned(UInt64(-value), to: &out)
-        } else {
-            appendUnsigned(UInt64(value), to: &out)
-        }
-    }
-
-    static func appendUnsigned(_ value: UInt64, to out: inout [UInt8]) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-            UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var v = value
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[19 - count] = UInt8(ascii: "0") + UInt8(v % 10)
-                v /= 10
-                count += 1
-            } while v > 0
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[(20 - count)...]))
         }
     }
 }
