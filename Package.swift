@@ -32,7 +32,7 @@ let package = Package(
         .library(name: "ObsCore", targets: ["ObsCore"]),
         .library(name: "ObsCatalog", targets: ["ObsCatalog"]),
         .library(name: "ObsSource", targets: ["ObsSource"]),
-        .library(name: "ObsHTTP", targets: ["ObsHTTP"]),
+        .library(name: "ObsNet", targets: ["ObsNet"]),
         .library(name: "ObsAWS", targets: ["ObsAWS"]),
         .library(name: "ObsXRay", targets: ["ObsXRay"]),
         .library(name: "ObsPrometheus", targets: ["ObsPrometheus"]),
@@ -83,39 +83,39 @@ let package = Package(
             swiftSettings: strictness),
         .target(
             name: "ObsXRay",
-            dependencies: ["CObsNet", "ObsCore", "ObsCatalog", "ObsSource", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ObsCore", "ObsCatalog", "ObsSource", "ObsNet", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         .target(
             name: "ObsPrometheus",
-            dependencies: ["ObsCore", "ObsCatalog", "ObsSource", "ObsHTTP", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ObsCore", "ObsCatalog", "ObsSource", "ObsNet", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         .target(
             name: "ObsJournal",
             dependencies: ["CSystemd", "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsAWS", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
-        // HTTP: the libcurl transport, gzip, the retry policy and the loopback server for the
-        // agent's own endpoints.
+        // Network I/O below the sources: the libcurl transport (every outbound request), gzip, the
+        // retry policy, the loopback HTTP server for the agent's own endpoints, UDP listeners.
         .target(
-            name: "ObsHTTP", dependencies: ["CCurl", "CZlib", "ObsCore", .product(name: "Logging", package: "swift-log")],
+            name: "ObsNet", dependencies: ["CCurl", "CZlib", "CObsNet", "ObsCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         // AWS: SigV4, credentials, clients, request encoders and limits.
         .target(
             name: "ObsAWS",
             dependencies: [
-                "CCrypto", "ObsCore", "ObsHTTP",
+                "CCrypto", "ObsCore", "ObsNet",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness),
         // Sinks: where flushed metric data goes.
         .target(
             name: "ObsDelivery",
-            dependencies: ["ObsAWS", "ObsHTTP", "ObsCore", "ObsSource", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ObsAWS", "ObsNet", "ObsCore", "ObsSource", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         // Configuration, wiring and lifecycle of the agent.
         .target(
             name: "ObsAgent",
             dependencies: [
-                "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsHTTP", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsAWS", "ObsDelivery", "ObsJournal",
+                "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsNet", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsAWS", "ObsDelivery", "ObsJournal",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness),
@@ -135,7 +135,7 @@ let package = Package(
         .testTarget(name: "ObsCoreTests", dependencies: ["ObsCore"], swiftSettings: strictness),
         .testTarget(name: "ObsCatalogTests", dependencies: ["ObsCatalog", "ObsCore"], swiftSettings: strictness),
         .testTarget(
-            name: "ObsAWSTests", dependencies: ["ObsAWS", "ObsHTTP", "ObsCore"],
+            name: "ObsAWSTests", dependencies: ["ObsAWS", "ObsNet", "ObsCore"],
             exclude: ["Fixtures"], swiftSettings: strictness),
         .testTarget(
             name: "ObsPostgresTests", dependencies: ["ObsPostgres", "ObsCatalog", "ObsCore"],
@@ -143,21 +143,21 @@ let package = Package(
         .testTarget(
             name: "ObsAgentTests",
             dependencies: [
-                "ObsAgent", "ObsCore", "ObsCatalog", "ObsSource", "ObsDelivery", "ObsHTTP", "ObsAWS", "ObsJournal", "ObsPostgres", "ObsPrometheus", "ObsXRay",
+                "ObsAgent", "ObsCore", "ObsCatalog", "ObsSource", "ObsDelivery", "ObsNet", "ObsAWS", "ObsJournal", "ObsPostgres", "ObsPrometheus", "ObsXRay",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strictness),
         .testTarget(
-            name: "ObsDeliveryTests", dependencies: ["ObsDelivery", "ObsAWS", "ObsHTTP", "ObsCore", .product(name: "Logging", package: "swift-log")],
+            name: "ObsDeliveryTests", dependencies: ["ObsDelivery", "ObsAWS", "ObsNet", "ObsCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         .testTarget(
             name: "ObsXRayTests", dependencies: ["ObsXRay", "ObsCore", "ObsCatalog"], exclude: ["Fixtures"],
             swiftSettings: strictness),
         .testTarget(
-            name: "ObsPrometheusTests", dependencies: ["ObsPrometheus", "ObsCore", "ObsCatalog", "ObsHTTP", .product(name: "Logging", package: "swift-log")], exclude: ["Fixtures"],
+            name: "ObsPrometheusTests", dependencies: ["ObsPrometheus", "ObsCore", "ObsCatalog", "ObsNet", .product(name: "Logging", package: "swift-log")], exclude: ["Fixtures"],
             swiftSettings: strictness),
         .testTarget(
-            name: "ObsJournalTests", dependencies: ["ObsJournal", "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsAWS", "ObsHTTP", "ObsDelivery"], exclude: ["Fixtures"],
+            name: "ObsJournalTests", dependencies: ["ObsJournal", "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsAWS", "ObsNet", "ObsDelivery"], exclude: ["Fixtures"],
             swiftSettings: strictness),
     ]
 )

@@ -16,7 +16,7 @@ let package = Package(
             dependencies: [
                 .product(name: "ObsCore", package: "obs"),
                 .product(name: "ObsAWS", package: "obs"),
-                .product(name: "ObsHTTP", package: "obs"),
+                .product(name: "ObsNet", package: "obs"),
                 .product(name: "ObsXRay", package: "obs"),
                 .product(name: "ObsPrometheus", package: "obs"),
                 .product(name: "ObsPostgres", package: "obs"),

@@ -7,7 +7,7 @@ import ObsAWS
 import ObsCatalog
 import ObsCore
 import ObsDelivery
-import ObsHTTP
+import ObsNet
 import ObsSource
 import ObsXRay
 

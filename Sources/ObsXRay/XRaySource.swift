@@ -4,6 +4,7 @@ import Glibc
 import FoundationEssentials
 import Logging
 import ObsCore
+import ObsNet
 import Synchronization
 
 /// A drop-in for the X-Ray daemon's UDP side: reads segment documents that SDKs send (default
@@ -37,12 +38,7 @@ public final class XRaySource: @unchecked Sendable {
 
         /// `host:port`, `[v6]:port` or `:port`, as `AWS_XRAY_DAEMON_ADDRESS` is written.
         public static func parseAddress(_ text: String) -> (host: String, port: Int)? {
-            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-                return nil
-            }
-            var host = String(text[..<colon])
-            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            return (host.isEmpty ? "0.0.0.0" : host, port)
+            SocketAddress.parse(text)
         }
     }
 
@@ -74,7 +70,13 @@ public final class XRaySource: @unchecked Sendable {
         deliver: @escaping @Sendable ([String]) -> Void
     ) throws(XRaySourceError) {
         self.settings = settings
-        self.socket = try UDPSocket(host: settings.host, port: settings.port, receiveBufferBytes: settings.receiveBufferBytes)
+        do {
+            self.socket = try UDPSocket(host: settings.host, port: settings.port, receiveBufferBytes: settings.receiveBufferBytes)
+        } catch {
+            switch error {
+            case .cannotBind(let reason): throw .cannotBind(reason)
+            }
+        }
         self.metrics = SegmentMetrics(recorder: recorder)
         self.selfMetrics = recorder.selfMetrics
         var logger = logger

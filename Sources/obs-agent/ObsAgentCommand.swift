@@ -7,7 +7,7 @@ import ObsCore
 import Logging
 import ObsAgent
 import ObsAWS
-import ObsHTTP
+import ObsNet
 import ObsSource
 
 @main
@@ -18,11 +18,13 @@ struct ObsAgentCommand: AsyncParsableCommand {
         discussion: """
             The agent samples each configured PostgreSQL database (the pg_stat_* views), scrapes the \
             services' Prometheus endpoints (HikariCP pools, request latencies, Keycloak logins), receives \
-            X-Ray segments on UDP 2000 (sent on with PutTraceSegments, API metrics derived), and reads the \
+            X-Ray segments on UDP 2000 (sent on with PutTraceSegments, API metrics derived), reads the \
             journal (shipped with PutLogEvents, Keycloak event lines and access logs turned into metrics). It \
             aggregates the observations per flush interval and sends them to CloudWatch with PutMetricData. \
             With no AWS credentials and no region or endpoint it writes the metrics as CloudWatch Embedded \
-            Metric Format lines on stdout. Logs are JSON lines on stdout. SIGTERM and SIGINT flush what was \
+            Metric Format lines on stdout (metrics.sink: emf does so always); traces and the journal go to \
+            X-Ray and CloudWatch Logs whatever the metric sink, and a source whose signal cannot be sent \
+            stops the start (exit status 2, naming its key). Logs are JSON lines on stdout. SIGTERM and SIGINT flush what was \
             collected before the agent exits.
 
             CONFIGURATION
@@ -70,7 +72,11 @@ struct ObsAgentCommand: AsyncParsableCommand {
         AgentLaunch.tuneMemory()
         let (config, environment) = try options.load()
         guard config.hasSources else {
-            AgentLaunch.fail("obs-agent", "config: no sources: give --config FILE with sources.postgres, sources.prometheus, sources.xray or sources.journald, or set DB_HOST, DB_NAME and DB_USER (or OBS_SCRAPE_URLS)")
+            let keys = SourceRegistry.builtIn.map { "sources.\($0.key)" }
+            AgentLaunch.fail(
+                "obs-agent",
+                "config: no sources: give --config FILE with \(keys.dropLast().joined(separator: ", ")) or \(keys.last ?? ""), "
+                    + "or set DB_HOST, DB_NAME and DB_USER (or OBS_SCRAPE_URLS)")
             throw ExitCode(2)
         }
         AgentLaunch.bootstrapLogging(level: config.logLevel)

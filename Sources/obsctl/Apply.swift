@@ -4,7 +4,7 @@ import ObsAgent
 import ObsAWS
 import ObsCatalog
 import ObsCore
-import ObsHTTP
+import ObsNet
 
 /// Where obsctl sends: the CloudWatch endpoint and credentials, found as the agent finds them.
 struct CloudWatchTarget: ParsableArguments {

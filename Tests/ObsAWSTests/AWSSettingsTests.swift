@@ -1,5 +1,5 @@
 import Testing
-import ObsHTTP
+import ObsNet
 
 @testable import ObsAWS
 

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import ObsAWS
 import ObsCore
-import ObsHTTP
+import ObsNet
 import Synchronization
 import Testing
 

@@ -1,7 +1,7 @@
 import Foundation
 import ObsCore
 import Testing
-import ObsHTTP
+import ObsNet
 
 @testable import ObsAWS
 

@@ -1,7 +1,7 @@
 import Foundation
 import ObsAWS
 import Testing
-import ObsHTTP
+import ObsNet
 
 /// The wall clock jumps (NTP steps it, an operator sets it) while the agent runs: a small
 /// LD_PRELOAD library (`scripts/lib/wallclock_shift.c`, built by the test) moves the agent's wall

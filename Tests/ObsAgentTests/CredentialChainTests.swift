@@ -1,5 +1,5 @@
 import Foundation
-import ObsHTTP
+import ObsNet
 import Synchronization
 import Testing
 

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import ObsCore
 import Testing
-import ObsHTTP
+import ObsNet
 
 @testable import ObsAgent
 

@@ -1,7 +1,7 @@
 import Foundation
 import ObsAWS
 import ObsCore
-import ObsHTTP
+import ObsNet
 import ObsPrometheus
 import Testing
 

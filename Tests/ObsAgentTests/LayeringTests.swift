@@ -10,7 +10,7 @@ import Testing
     static let layers: [String: Int] = [
         "CObsNet": 0, "CLibPQ": 0, "CCurl": 0, "CSystemd": 0, "CCrypto": 0, "CZlib": 0,
         "ObsCore": 1,
-        "ObsCatalog": 2, "ObsHTTP": 2,
+        "ObsCatalog": 2, "ObsNet": 2,
         "ObsSource": 3, "ObsAWS": 3,
         "ObsPostgres": 4, "ObsPrometheus": 4, "ObsXRay": 4, "ObsJournal": 4,
         "ObsDelivery": 5,

@@ -3,7 +3,7 @@ import Logging
 import ObsAWS
 import ObsCore
 import Testing
-import ObsHTTP
+import ObsNet
 import ObsSource
 
 @testable import ObsDelivery

@@ -1,6 +1,6 @@
 import Foundation
 import ObsCore
-import ObsHTTP
+import ObsNet
 import ObsPrometheus
 import Synchronization
 import Testing

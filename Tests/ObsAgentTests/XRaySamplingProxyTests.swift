@@ -1,7 +1,7 @@
 import Foundation
 import ObsAWS
 import Testing
-import ObsHTTP
+import ObsNet
 
 /// The daemon's TCP side: sampling requests forwarded, signed, to the X-Ray endpoint (here the
 /// stand-in of scripts/lib/credential_standin.py, since moto has no sampling API).

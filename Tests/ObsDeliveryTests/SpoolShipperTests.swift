@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import ObsAWS
 import ObsCore
-import ObsHTTP
+import ObsNet
 import Synchronization
 import Testing
 

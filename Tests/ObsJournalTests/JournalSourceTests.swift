@@ -4,7 +4,7 @@ import ObsAWS
 import ObsCatalog
 import ObsCore
 import Testing
-import ObsHTTP
+import ObsNet
 
 @testable import ObsJournal
 

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import ObsHTTP
+import ObsNet
 import ObsCore
 import Synchronization
 import Testing

@@ -4,7 +4,7 @@ import Logging
 import ObsAWS
 import ObsCore
 import ObsDelivery
-import ObsHTTP
+import ObsNet
 
 /// `xray-ship`: PutTraceSegments delivery as the agent does it (a disk spool of 1,000-segment
 /// batches, eight workers), to a local stand-in for X-Ray that answers each call after a fixed

@@ -3,7 +3,7 @@ import MallocInterposerSwift
 import ObsAWS
 import ObsCore
 import ObsDelivery
-import ObsHTTP
+import ObsNet
 import ObsXRay
 import ObsPrometheus
 import ObsPostgres

@@ -1,5 +1,5 @@
 import ObsCore
-import ObsHTTP
+import ObsNet
 
 /// Who we are to AWS and where requests go: the region, each service's endpoint and refreshing
 /// credentials, found once as the SDKs find them. The agent and obsctl both set up AWS this way.

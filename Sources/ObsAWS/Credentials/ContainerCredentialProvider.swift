@@ -3,7 +3,7 @@ import Glibc
 #endif
 import FoundationEssentials
 import ObsCore
-import ObsHTTP
+import ObsNet
 
 /// The ECS (and EKS Pod Identity) container credentials endpoint:
 /// `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` at 169.254.170.2, or `AWS_CONTAINER_CREDENTIALS_FULL_URI`

@@ -1,4 +1,4 @@
-import ObsHTTP
+import ObsNet
 /// The AWS SDKs' default chain, in their order: environment variables; the shared credentials and
 /// config files (`AWS_PROFILE`); web identity (`AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`); the
 /// container endpoint (ECS, EKS Pod Identity); EC2 instance metadata (IMDSv2). The first provider

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import FoundationEssentials
-import ObsHTTP
+import ObsNet
 
 /// EC2 instance metadata, version 2 only: a session token from `PUT /latest/api/token`, then the
 /// role's credentials, every request with a 1 s timeout (the agent must not hang off EC2). The

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import FoundationEssentials
 import ObsCore
-import ObsHTTP
+import ObsNet
 
 /// IAM roles for service accounts (EKS) and other OIDC federation: the token in
 /// `AWS_WEB_IDENTITY_TOKEN_FILE` (read again at every refresh, as the kubelet rotates it) is

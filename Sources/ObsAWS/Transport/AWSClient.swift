@@ -3,7 +3,7 @@ import Glibc
 #endif
 import FoundationEssentials
 import Logging
-import ObsHTTP
+import ObsNet
 
 /// Sends signed requests to one AWS service endpoint.
 public struct AWSClient: Sendable {

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import FoundationEssentials
-import ObsHTTP
+import ObsNet
 
 /// Why an AWS call failed, with what is needed to decide on a retry.
 public enum AWSError: Error, Sendable, CustomStringConvertible {

@@ -5,7 +5,7 @@ import FoundationEssentials
 import Logging
 import ObsCore
 import ObsDelivery
-import ObsHTTP
+import ObsNet
 import ObsJournal
 import Synchronization
 

@@ -1,6 +1,6 @@
 import ObsAWS
 import ObsCore
-import ObsHTTP
+import ObsNet
 
 /// The TCP side of the X-Ray daemon that SDKs use for centralised sampling: `POST /GetSamplingRules`
 /// and `POST /SamplingTargets` on the daemon's address are forwarded, signed with the agent's

@@ -3,76 +3,79 @@ import Synchronization
 /// The agent's own counts of what it did not deliver, by reason: every drop is counted here.
 /// These are read by the health and metrics endpoints and shipped as `Obs/Agent` metrics.
 public final class SelfMetrics: Sendable {
-    /// Why something was dropped or folded.
-    public enum Reason: String, Sendable, CaseIterable {
+    /// Why something was dropped or folded: a name (the `Reason` dimension of `Dropped` and
+    /// `Incidents`) and whether it loses data. A module adds its own as static members in an
+    /// extension (a source's bad input), so the list grows with the sources, not in one place.
+    public struct Reason: Hashable, Sendable, CustomStringConvertible {
+        /// The name, as the metrics and logs show it: `ring_full`.
+        public let rawValue: String
+        /// Whether this reason loses data (else it is an incident that loses nothing).
+        public let isDrop: Bool
+
+        public init(_ rawValue: String, isDrop: Bool) {
+            self.rawValue = rawValue
+            self.isDrop = isDrop
+        }
+
+        public var description: String { rawValue }
+
+        public static func == (a: Reason, b: Reason) -> Bool { a.rawValue == b.rawValue }
+        public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+
         /// A series past its metric's cardinality limit, folded into the overflow series.
-        case seriesOverflow = "series_overflow"
+        public static let seriesOverflow = Reason("series_overflow", isDrop: false)
         /// A NaN or infinite value, which CloudWatch refuses.
-        case nonFiniteValue = "non_finite_value"
+        public static let nonFiniteValue = Reason("non_finite_value", isDrop: true)
         /// A value outside CloudWatch's ±2^360 range.
-        case valueOutOfRange = "value_out_of_range"
+        public static let valueOutOfRange = Reason("value_out_of_range", isDrop: true)
         /// A counter that went down (a reset, such as pg_stat_reset); the interval's delta restarts from it.
-        case counterReset = "counter_reset"
+        public static let counterReset = Reason("counter_reset", isDrop: false)
         /// A batch the endpoint refused for good (a 4xx that is not throttling).
-        case batchRejected = "batch_rejected"
+        public static let batchRejected = Reason("batch_rejected", isDrop: true)
         /// A sample query that failed (database down, timeout).
-        case sampleFailed = "sample_failed"
+        public static let sampleFailed = Reason("sample_failed", isDrop: false)
         /// A scrape that failed: no answer, an HTTP error, or a body that does not parse (nothing
         /// of that scrape is recorded; the next scrape's deltas cover the gap).
-        case scrapeFailed = "scrape_failed"
+        public static let scrapeFailed = Reason("scrape_failed", isDrop: false)
         /// An observation a producer could not record because its ring was full.
-        case ringFull = "ring_full"
+        public static let ringFull = Reason("ring_full", isDrop: true)
         /// Items of a batch the spool dropped, oldest first, to stay within its size.
-        case spoolFull = "spool_full"
+        public static let spoolFull = Reason("spool_full", isDrop: true)
         /// Trace segments that arrived faster than the disk spool could write them, past the
         /// writer's queue (`XRayTraceSink.maxQueuedBytes`).
-        case spoolBehind = "spool_behind"
+        public static let spoolBehind = Reason("spool_behind", isDrop: true)
         /// A spooled batch file that failed its checksum, moved aside.
-        case spoolCorrupt = "spool_corrupt"
+        public static let spoolCorrupt = Reason("spool_corrupt", isDrop: true)
         /// A request that will be tried again (throttling, 5xx, timeout): not a loss.
-        case requestRetried = "request_retried"
+        public static let requestRetried = Reason("request_retried", isDrop: false)
         /// A log event older than CloudWatch Logs accepts (14 days, or the group's retention).
-        case logEventTooOld = "log_event_too_old"
+        public static let logEventTooOld = Reason("log_event_too_old", isDrop: true)
         /// A log event more than 2 hours ahead.
-        case logEventTooNew = "log_event_too_new"
+        public static let logEventTooNew = Reason("log_event_too_new", isDrop: true)
         /// A log message cut to the size limit (the event is kept, with a marker).
-        case logEventTruncated = "log_event_truncated"
+        public static let logEventTruncated = Reason("log_event_truncated", isDrop: false)
         /// A trace segment document over 64 kB.
-        case segmentOversized = "segment_oversized"
+        public static let segmentOversized = Reason("segment_oversized", isDrop: true)
         /// A trace segment X-Ray refused for good (UnprocessedTraceSegments).
-        case segmentUnprocessed = "segment_unprocessed"
+        public static let segmentUnprocessed = Reason("segment_unprocessed", isDrop: true)
         /// X-Ray datagrams dropped as invalid, by what was wrong.
-        case datagramNoHeader = "datagram_no_header"
-        case datagramBadHeader = "datagram_bad_header"
-        case datagramBadJSON = "datagram_bad_json"
-        case datagramOversize = "datagram_oversize"
-        case segmentBadID = "segment_bad_id"
-        case segmentBadTraceID = "segment_bad_trace_id"
-        case segmentBadTimes = "segment_bad_times"
-        case subsegmentMissingFields = "subsegment_missing_fields"
+        public static let datagramNoHeader = Reason("datagram_no_header", isDrop: true)
+        public static let datagramBadHeader = Reason("datagram_bad_header", isDrop: true)
+        public static let datagramBadJSON = Reason("datagram_bad_json", isDrop: true)
+        public static let datagramOversize = Reason("datagram_oversize", isDrop: true)
+        public static let segmentBadID = Reason("segment_bad_id", isDrop: true)
+        public static let segmentBadTraceID = Reason("segment_bad_trace_id", isDrop: true)
+        public static let segmentBadTimes = Reason("segment_bad_times", isDrop: true)
+        public static let subsegmentMissingFields = Reason("subsegment_missing_fields", isDrop: true)
         /// Journal entries removed (vacuumed, rotated away) before the agent read them: the gap
         /// between the saved cursor and the oldest entry left.
-        case journalGap = "journal_gap"
+        public static let journalGap = Reason("journal_gap", isDrop: true)
         /// A journal entry with a field libsystemd could not read (a damaged file): shipped with
         /// the fields before it, or skipped when it has no message.
-        case journalEntryDamaged = "journal_entry_damaged"
+        public static let journalEntryDamaged = Reason("journal_entry_damaged", isDrop: false)
         /// A log line that looked like a Keycloak event or matched the access-log pattern but
         /// could not be read as one: the line is shipped, no metric comes of it.
-        case logLineUnparsed = "log_line_unparsed"
-
-        /// Whether this reason loses data (else it is an incident that loses nothing).
-        public var isDrop: Bool {
-            switch self {
-            case .nonFiniteValue, .valueOutOfRange, .batchRejected, .ringFull, .spoolFull, .spoolBehind,
-                .spoolCorrupt, .logEventTooOld, .logEventTooNew, .segmentOversized, .segmentUnprocessed, .datagramNoHeader,
-                .datagramBadHeader, .datagramBadJSON, .datagramOversize, .segmentBadID, .segmentBadTraceID, .segmentBadTimes,
-                .subsegmentMissingFields, .journalGap:
-                return true
-            case .seriesOverflow, .counterReset, .sampleFailed, .scrapeFailed, .requestRetried, .logEventTruncated,
-                .journalEntryDamaged, .logLineUnparsed:
-                return false
-            }
-        }
+        public static let logLineUnparsed = Reason("log_line_unparsed", isDrop: false)
     }
 
     private let counts = Mutex([Reason: Int]())

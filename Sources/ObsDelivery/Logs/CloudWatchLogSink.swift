@@ -5,7 +5,7 @@ import FoundationEssentials
 import Logging
 import ObsAWS
 import ObsCore
-import ObsHTTP
+import ObsNet
 
 /// Delivers log events to CloudWatch Logs through the spool: events are cut into PutLogEvents
 /// batches that obey every limit (``LogEventBatcher``), each batch spooled and then sent by a

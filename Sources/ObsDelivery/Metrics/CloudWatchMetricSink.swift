@@ -5,7 +5,7 @@ import FoundationEssentials
 import Logging
 import ObsAWS
 import ObsCore
-import ObsHTTP
+import ObsNet
 
 /// Delivers metric data to CloudWatch through the disk spool: each PutMetricData request is
 /// encoded (every API limit enforced), gzip-compressed and written to the spool; a

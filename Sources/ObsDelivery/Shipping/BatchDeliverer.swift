@@ -1,7 +1,7 @@
 import Logging
 import ObsAWS
 import ObsCore
-import ObsHTTP
+import ObsNet
 import ObsSource
 
 /// The outlet of a source that is its own spool (the journal): sends each batch with a

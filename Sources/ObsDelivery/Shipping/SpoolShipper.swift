@@ -1,7 +1,7 @@
 import Logging
 import ObsAWS
 import ObsCore
-import ObsHTTP
+import ObsNet
 import Synchronization
 
 /// Sends the spool's batches of one kind, oldest first, with one sender, and removes each once it

@@ -4,7 +4,7 @@ import Glibc
 import FoundationEssentials
 import ObsAWS
 import ObsCore
-import ObsHTTP
+import ObsNet
 
 /// The on-disk form of one batch:
 ///

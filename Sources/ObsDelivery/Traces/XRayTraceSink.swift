@@ -5,7 +5,7 @@ import FoundationEssentials
 import Logging
 import ObsAWS
 import ObsCore
-import ObsHTTP
+import ObsNet
 
 /// Delivers X-Ray segment documents through the spool, 50 a call, each at most 64 kB (larger ones
 /// are counted as `segment_oversized`).

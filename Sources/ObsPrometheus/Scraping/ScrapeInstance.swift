@@ -4,7 +4,7 @@ import Glibc
 import Dispatch
 import FoundationEssentials
 import Logging
-import ObsHTTP
+import ObsNet
 import ObsCore
 
 /// One instance of a job, scraped over libcurl: asks for OpenMetrics or 0.0.4 (gzip accepted),

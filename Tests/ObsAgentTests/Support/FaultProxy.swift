@@ -1,6 +1,6 @@
 import Foundation
 import ObsAWS
-import ObsHTTP
+import ObsNet
 
 /// scripts/lib/fault_proxy.py in front of the local AWS endpoint: the tests switch its faults on
 /// and off and read what it forwarded.

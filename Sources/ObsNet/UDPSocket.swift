@@ -1,21 +1,23 @@
 import CObsNet
 import FoundationEssentials
+import ObsCore
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A bound UDP socket read in batches with `recvmmsg`, with an enlarged receive buffer. Reads time
 /// out every 100 ms so that the reading thread can notice it is asked to stop.
-final class UDPSocket: @unchecked Sendable {
-    let descriptor: Int32
+package final class UDPSocket: @unchecked Sendable {
+    package let descriptor: Int32
     /// The port actually bound (useful with port 0).
-    let port: Int
+    package let port: Int
     /// The receive buffer the kernel granted, in bytes.
-    let receiveBuffer: Int
+    package let receiveBuffer: Int
 
     /// Datagrams read per `recvmmsg` call, and the buffer of each (the largest UDP payload).
-    static let batch = 64
-    static let datagramCapacity = 65_536
+    package static let batch = 64
+    package static let datagramCapacity = 65_536
     /// Slots are this far apart: not a multiple of 4 KiB, so that the first bytes of the slots (where
     /// a typical datagram of a few hundred bytes lands) fall in different cache sets. At a stride of
     /// exactly 64 KiB, all 64 would compete for the same few sets of the L1 and L2 caches.
@@ -25,7 +27,7 @@ final class UDPSocket: @unchecked Sendable {
     private let lengths: UnsafeMutablePointer<Int>
 
     /// Binds `host:port` (IPv4 or IPv6 literal, or `localhost`), asking for `receiveBufferBytes`.
-    init(host: String, port: Int, receiveBufferBytes: Int) throws(XRaySourceError) {
+    package init(host: String, port: Int, receiveBufferBytes: Int) throws(SocketError) {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
         hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
@@ -71,7 +73,7 @@ final class UDPSocket: @unchecked Sendable {
 
     /// Reads up to `batch` datagrams, waiting at most 100 ms for the first, and hands each to
     /// `body`. Returns how many were read.
-    func receive(_ body: (UnsafeRawBufferPointer) -> Void) -> Int {
+    package func receive(_ body: (UnsafeRawBufferPointer) -> Void) -> Int {
         let count = lengths.withMemoryRebound(to: Int.self, capacity: Self.batch) {
             Int(obs_recv_batch(descriptor, buffers, Int32(Self.batch), Self.slotStride, Self.datagramCapacity, UnsafeMutableRawPointer($0).assumingMemoryBound(to: size_t.self)))
         }
@@ -83,13 +85,39 @@ final class UDPSocket: @unchecked Sendable {
     }
 }
 
-/// Why the X-Ray source cannot start.
-public enum XRaySourceError: Error, Sendable, CustomStringConvertible {
+/// Why a socket cannot be opened.
+public enum SocketError: Error, Sendable, Equatable, CustomStringConvertible {
     case cannotBind(String)
 
     public var description: String {
         switch self {
-        case .cannotBind(let reason): return "xray: cannot listen on \(reason)"
+        case .cannotBind(let reason): return "cannot listen on \(reason)"
         }
     }
+}
+
+extension UDPSocket {
+    /// Reads datagrams on a thread of its own (named `threadName`) until the calling task is
+    /// cancelled, handing each to `handle` on that thread; returns when the thread has ended.
+    package func serve(threadName: String, handle: @escaping @Sendable (UnsafeRawBufferPointer) -> Void) async {
+        let stopping = StopFlag()
+        let thread = OSThread.start(name: threadName) { [self] in
+            while !stopping.isSet { _ = receive(handle) }
+        }
+        await withTaskCancellationHandler {
+            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
+        } onCancel: {
+            stopping.set()
+        }
+        // The thread notices within one receive timeout (100 ms).
+        while !thread.isFinished { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+}
+
+/// A flag one thread sets and another reads.
+package final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    package init() {}
+    package var isSet: Bool { flag.load(ordering: .relaxed) }
+    package func set() { flag.store(true, ordering: .relaxed) }
 }
