@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "ObsNet", targets: ["ObsNet"]),
         .library(name: "ObsAWS", targets: ["ObsAWS"]),
         .library(name: "ObsXRay", targets: ["ObsXRay"]),
+        .library(name: "ObsStatsD", targets: ["ObsStatsD"]),
         .library(name: "ObsPrometheus", targets: ["ObsPrometheus"]),
         .library(name: "ObsPostgres", targets: ["ObsPostgres"]),
         .library(name: "ObsJournal", targets: ["ObsJournal"]),
@@ -86,6 +87,10 @@ let package = Package(
             dependencies: ["ObsCore", "ObsCatalog", "ObsSource", "ObsNet", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         .target(
+            name: "ObsStatsD",
+            dependencies: ["ObsCore", "ObsCatalog", "ObsSource", "ObsNet", "ObsAWS", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictness),
+        .target(
             name: "ObsPrometheus",
             dependencies: ["ObsCore", "ObsCatalog", "ObsSource", "ObsNet", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
@@ -115,7 +120,7 @@ let package = Package(
         .target(
             name: "ObsAgent",
             dependencies: [
-                "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsNet", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsAWS", "ObsDelivery", "ObsJournal",
+                "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsNet", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsStatsD", "ObsAWS", "ObsDelivery", "ObsJournal",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness),
@@ -143,7 +148,7 @@ let package = Package(
         .testTarget(
             name: "ObsAgentTests",
             dependencies: [
-                "ObsAgent", "ObsCore", "ObsCatalog", "ObsSource", "ObsDelivery", "ObsNet", "ObsAWS", "ObsJournal", "ObsPostgres", "ObsPrometheus", "ObsXRay",
+                "ObsAgent", "ObsCore", "ObsCatalog", "ObsSource", "ObsDelivery", "ObsNet", "ObsAWS", "ObsJournal", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsStatsD",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strictness),

@@ -18,5 +18,6 @@ let package = Package(
             dependencies: ["FuzzSupport", .product(name: "ObsPrometheus", package: "obs"), .product(name: "ObsCore", package: "obs")]),
         .executableTarget(name: "fuzz-xray", dependencies: ["FuzzSupport", .product(name: "ObsXRay", package: "obs")]),
         .executableTarget(name: "fuzz-config", dependencies: ["FuzzSupport", .product(name: "ObsAgent", package: "obs")]),
+        .executableTarget(name: "fuzz-statsd", dependencies: ["FuzzSupport", .product(name: "ObsStatsD", package: "obs")]),
     ]
 )

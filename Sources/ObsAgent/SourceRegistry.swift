@@ -3,6 +3,7 @@ import ObsJournal
 import ObsPostgres
 import ObsPrometheus
 import ObsSource
+import ObsStatsD
 import ObsXRay
 
 /// Every source the agent can run: one line each. The config's `sources` keys, the agent's
@@ -14,6 +15,7 @@ public enum SourceRegistry {
         PrometheusSource.registration.erased,
         XRaySource.registration.erased,
         JournalSource.registration.erased,
+        StatsDSource.registration.erased,
     ]
 
     /// The registration of `sources.<key>`.
