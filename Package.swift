@@ -36,6 +36,7 @@ let package = Package(
         .library(name: "ObsAWS", targets: ["ObsAWS"]),
         .library(name: "ObsXRay", targets: ["ObsXRay"]),
         .library(name: "ObsStatsD", targets: ["ObsStatsD"]),
+        .library(name: "ObsEMF", targets: ["ObsEMF"]),
         .library(name: "ObsPrometheus", targets: ["ObsPrometheus"]),
         .library(name: "ObsPostgres", targets: ["ObsPostgres"]),
         .library(name: "ObsJournal", targets: ["ObsJournal"]),
@@ -91,6 +92,10 @@ let package = Package(
             dependencies: ["ObsCore", "ObsCatalog", "ObsSource", "ObsNet", "ObsAWS", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         .target(
+            name: "ObsEMF",
+            dependencies: ["ObsCore", "ObsCatalog", "ObsSource", "ObsNet", "ObsAWS", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictness),
+        .target(
             name: "ObsPrometheus",
             dependencies: ["ObsCore", "ObsCatalog", "ObsSource", "ObsNet", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
@@ -120,7 +125,7 @@ let package = Package(
         .target(
             name: "ObsAgent",
             dependencies: [
-                "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsNet", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsStatsD", "ObsAWS", "ObsDelivery", "ObsJournal",
+                "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsNet", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsStatsD", "ObsEMF", "ObsAWS", "ObsDelivery", "ObsJournal",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness),
@@ -148,7 +153,7 @@ let package = Package(
         .testTarget(
             name: "ObsAgentTests",
             dependencies: [
-                "ObsAgent", "ObsCore", "ObsCatalog", "ObsSource", "ObsDelivery", "ObsNet", "ObsAWS", "ObsJournal", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsStatsD",
+                "ObsAgent", "ObsCore", "ObsCatalog", "ObsSource", "ObsDelivery", "ObsNet", "ObsAWS", "ObsJournal", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsStatsD", "ObsEMF",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strictness),

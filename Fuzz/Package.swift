@@ -19,5 +19,6 @@ let package = Package(
         .executableTarget(name: "fuzz-xray", dependencies: ["FuzzSupport", .product(name: "ObsXRay", package: "obs")]),
         .executableTarget(name: "fuzz-config", dependencies: ["FuzzSupport", .product(name: "ObsAgent", package: "obs")]),
         .executableTarget(name: "fuzz-statsd", dependencies: ["FuzzSupport", .product(name: "ObsStatsD", package: "obs")]),
+        .executableTarget(name: "fuzz-emf", dependencies: ["FuzzSupport", .product(name: "ObsEMF", package: "obs")]),
     ]
 )

@@ -1,4 +1,5 @@
 import ObsCatalog
+import ObsEMF
 import ObsJournal
 import ObsPostgres
 import ObsPrometheus
@@ -16,6 +17,7 @@ public enum SourceRegistry {
         XRaySource.registration.erased,
         JournalSource.registration.erased,
         StatsDSource.registration.erased,
+        EMFSource.registration.erased,
     ]
 
     /// The registration of `sources.<key>`.

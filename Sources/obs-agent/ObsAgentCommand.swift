@@ -20,7 +20,7 @@ struct ObsAgentCommand: AsyncParsableCommand {
             services' Prometheus endpoints (HikariCP pools, request latencies, Keycloak logins), receives \
             X-Ray segments on UDP 2000 (sent on with PutTraceSegments, API metrics derived), reads the \
             journal (shipped with PutLogEvents, Keycloak event lines and access logs turned into metrics), and \
-            takes applications' StatsD lines (UDP 8125) as the CloudWatch \
+            takes applications' StatsD lines (UDP 8125) and EMF events (TCP and UDP 25888) as the CloudWatch \
             agent does. It aggregates the observations per flush interval and sends them to CloudWatch with PutMetricData. \
             With no AWS credentials and no region or endpoint it writes the metrics as CloudWatch Embedded \
             Metric Format lines on stdout (metrics.sink: emf does so always); traces and the journal go to \
@@ -30,7 +30,7 @@ struct ObsAgentCommand: AsyncParsableCommand {
 
             CONFIGURATION
               --config FILE is YAML (keys: agent, metrics, aws, delivery, sources: postgres, prometheus, xray, \
-            journald, statsd; see docs/CONFIG.md). Values may use \
+            journald, statsd, emf; see docs/CONFIG.md). Values may use \
             ${VAR} and ${VAR:-default}. Without --config the agent reads DB_HOST, DB_PORT, DB_NAME, DB_USER, \
             DB_PASSWORD (and Keycloak's KC_DB_URL_HOST, KC_DB_URL_PORT, KC_DB_URL_DATABASE or KC_DB_URL, \
             KC_DB_USERNAME, KC_DB_PASSWORD; OBS_DB_INSTANCE, OBS_FLUSH_INTERVAL).

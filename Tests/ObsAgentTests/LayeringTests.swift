@@ -12,7 +12,7 @@ import Testing
         "ObsCore": 1,
         "ObsCatalog": 2, "ObsNet": 2,
         "ObsSource": 3, "ObsAWS": 3,
-        "ObsPostgres": 4, "ObsPrometheus": 4, "ObsXRay": 4, "ObsJournal": 4, "ObsStatsD": 4,
+        "ObsPostgres": 4, "ObsPrometheus": 4, "ObsXRay": 4, "ObsJournal": 4, "ObsStatsD": 4, "ObsEMF": 4,
         "ObsDelivery": 5,
         "ObsAgent": 6,
         "obs-agent": 7, "obsctl": 7,
