@@ -7,9 +7,13 @@ import Testing
 @Suite struct CatalogTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    @Test func checkedInMetricsReferenceIsWhatObsctlGenerates() throws {
+    /// docs/metrics.md is the whole catalog, the sources' own definitions included
+    /// (`SourceRegistryTests` compares it whole); here, every built-in definition is in it.
+    @Test func checkedInMetricsReferenceHasEveryBuiltInMetric() throws {
         let checkedIn = try String(contentsOf: Self.root.appendingPathComponent("docs/metrics.md"), encoding: .utf8)
-        #expect(checkedIn == CatalogDocument.markdown(.builtIn), "docs/metrics.md is stale: run `obsctl catalog --format markdown`")
+        for definition in Catalog.builtIn.definitions {
+            #expect(checkedIn.contains("| `\(definition.name)` |"), "docs/metrics.md lacks \(definition.name): run `obsctl catalog --format markdown`")
+        }
     }
 
     static let alarms = AlarmGenerator(
