@@ -20,7 +20,7 @@ let agentLinking: [LinkerSetting] = [
             "-Xlinker", "--no-export-dynamic",
             "-Xlinker", "--export-dynamic-symbol=_gnutls_global_init_skip",
         ],
-        .when(platforms: [.linux])),
+        .when(platforms: [.linux]))
 ]
 
 let package = Package(
@@ -76,37 +76,54 @@ let package = Package(
         .target(name: "ObsCatalog", dependencies: ["ObsCore"], swiftSettings: strictness),
         // The source contract, the signal routes' protocols, source registration and config reading.
         .target(
-            name: "ObsSource", dependencies: ["ObsCore", "ObsCatalog", .product(name: "Logging", package: "swift-log")],
+            name: "ObsSource",
+            dependencies: ["ObsCore", "ObsCatalog", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         // Sources.
         .target(
             name: "ObsPostgres",
-            dependencies: ["CLibPQ", "ObsCore", "ObsCatalog", "ObsSource", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CLibPQ", "ObsCore", "ObsCatalog", "ObsSource", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictness),
         .target(
             name: "ObsXRay",
-            dependencies: ["ObsCore", "ObsCatalog", "ObsSource", "ObsNet", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ObsCore", "ObsCatalog", "ObsSource", "ObsNet", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictness),
         .target(
             name: "ObsStatsD",
-            dependencies: ["ObsCore", "ObsCatalog", "ObsSource", "ObsNet", "ObsAWS", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ObsCore", "ObsCatalog", "ObsSource", "ObsNet", "ObsAWS",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictness),
         .target(
             name: "ObsEMF",
-            dependencies: ["ObsCore", "ObsCatalog", "ObsSource", "ObsNet", "ObsAWS", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ObsCore", "ObsCatalog", "ObsSource", "ObsNet", "ObsAWS",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictness),
         .target(
             name: "ObsPrometheus",
-            dependencies: ["ObsCore", "ObsCatalog", "ObsSource", "ObsNet", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ObsCore", "ObsCatalog", "ObsSource", "ObsNet", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictness),
         .target(
             name: "ObsJournal",
-            dependencies: ["CSystemd", "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsAWS", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CSystemd", "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsAWS",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictness),
         // Network I/O below the sources: the libcurl transport (every outbound request), gzip, the
         // retry policy, the loopback HTTP server for the agent's own endpoints, UDP listeners.
         .target(
-            name: "ObsNet", dependencies: ["CCurl", "CZlib", "CObsNet", "ObsCore", .product(name: "Logging", package: "swift-log")],
+            name: "ObsNet",
+            dependencies: ["CCurl", "CZlib", "CObsNet", "ObsCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
         // AWS: SigV4, credentials, clients, request encoders and limits.
         .target(
@@ -119,19 +136,24 @@ let package = Package(
         // Sinks: where flushed metric data goes.
         .target(
             name: "ObsDelivery",
-            dependencies: ["ObsAWS", "ObsNet", "ObsCore", "ObsSource", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ObsAWS", "ObsNet", "ObsCore", "ObsSource", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictness),
         // Configuration, wiring and lifecycle of the agent.
         .target(
             name: "ObsAgent",
             dependencies: [
-                "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsNet", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsStatsD", "ObsEMF", "ObsAWS", "ObsDelivery", "ObsJournal",
+                "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsNet", "ObsPostgres", "ObsPrometheus", "ObsXRay",
+                "ObsStatsD", "ObsEMF", "ObsAWS", "ObsDelivery", "ObsJournal",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness),
         .executableTarget(
             name: "obs-agent",
-            dependencies: ["ObsAgent", "ObsAWS", "ObsSource", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "ObsAgent", "ObsAWS", "ObsSource", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictness,
             linkerSettings: agentLinking),
         .executableTarget(
@@ -153,21 +175,31 @@ let package = Package(
         .testTarget(
             name: "ObsAgentTests",
             dependencies: [
-                "ObsAgent", "ObsCore", "ObsCatalog", "ObsSource", "ObsDelivery", "ObsNet", "ObsAWS", "ObsJournal", "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsStatsD", "ObsEMF",
+                "ObsAgent", "ObsCore", "ObsCatalog", "ObsSource", "ObsDelivery", "ObsNet", "ObsAWS", "ObsJournal",
+                "ObsPostgres", "ObsPrometheus", "ObsXRay", "ObsStatsD", "ObsEMF",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strictness),
         .testTarget(
-            name: "ObsDeliveryTests", dependencies: ["ObsDelivery", "ObsAWS", "ObsNet", "ObsCore", .product(name: "Logging", package: "swift-log")],
+            name: "ObsDeliveryTests",
+            dependencies: [
+                "ObsDelivery", "ObsAWS", "ObsNet", "ObsCore", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictness),
         .testTarget(
             name: "ObsXRayTests", dependencies: ["ObsXRay", "ObsCore", "ObsCatalog"], exclude: ["Fixtures"],
             swiftSettings: strictness),
         .testTarget(
-            name: "ObsPrometheusTests", dependencies: ["ObsPrometheus", "ObsCore", "ObsCatalog", "ObsNet", .product(name: "Logging", package: "swift-log")], exclude: ["Fixtures"],
+            name: "ObsPrometheusTests",
+            dependencies: [
+                "ObsPrometheus", "ObsCore", "ObsCatalog", "ObsNet", .product(name: "Logging", package: "swift-log"),
+            ], exclude: ["Fixtures"],
             swiftSettings: strictness),
         .testTarget(
-            name: "ObsJournalTests", dependencies: ["ObsJournal", "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsAWS", "ObsNet", "ObsDelivery"], exclude: ["Fixtures"],
+            name: "ObsJournalTests",
+            dependencies: [
+                "ObsJournal", "CObsNet", "ObsCore", "ObsCatalog", "ObsSource", "ObsAWS", "ObsNet", "ObsDelivery",
+            ], exclude: ["Fixtures"],
             swiftSettings: strictness),
     ]
 )

@@ -25,6 +25,6 @@ let package = Package(
                 .product(name: "CObsNet", package: "obs"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+            swiftSettings: [.unsafeFlags(["-Ounchecked"])])
     ]
 )

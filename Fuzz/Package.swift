@@ -8,17 +8,23 @@ let package = Package(
     name: "obs-fuzz",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(name: "obs", path: ".."),
+        .package(name: "obs", path: "..")
     ],
     targets: [
         .target(name: "FuzzSupport"),
-        .executableTarget(name: "fuzz-keycloak", dependencies: ["FuzzSupport", .product(name: "ObsJournal", package: "obs")]),
+        .executableTarget(
+            name: "fuzz-keycloak", dependencies: ["FuzzSupport", .product(name: "ObsJournal", package: "obs")]),
         .executableTarget(
             name: "fuzz-prometheus",
-            dependencies: ["FuzzSupport", .product(name: "ObsPrometheus", package: "obs"), .product(name: "ObsCore", package: "obs")]),
+            dependencies: [
+                "FuzzSupport", .product(name: "ObsPrometheus", package: "obs"),
+                .product(name: "ObsCore", package: "obs"),
+            ]),
         .executableTarget(name: "fuzz-xray", dependencies: ["FuzzSupport", .product(name: "ObsXRay", package: "obs")]),
-        .executableTarget(name: "fuzz-config", dependencies: ["FuzzSupport", .product(name: "ObsAgent", package: "obs")]),
-        .executableTarget(name: "fuzz-statsd", dependencies: ["FuzzSupport", .product(name: "ObsStatsD", package: "obs")]),
+        .executableTarget(
+            name: "fuzz-config", dependencies: ["FuzzSupport", .product(name: "ObsAgent", package: "obs")]),
+        .executableTarget(
+            name: "fuzz-statsd", dependencies: ["FuzzSupport", .product(name: "ObsStatsD", package: "obs")]),
         .executableTarget(name: "fuzz-emf", dependencies: ["FuzzSupport", .product(name: "ObsEMF", package: "obs")]),
     ]
 )

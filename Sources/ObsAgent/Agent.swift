@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import Logging
 import ObsAWS
@@ -10,6 +7,10 @@ import ObsDelivery
 import ObsNet
 import ObsSource
 import ObsXRay
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The agent: its sources, the recorder and aggregator between them and the sink, run as one
 /// service group with graceful shutdown on SIGTERM and SIGINT.
@@ -96,10 +97,16 @@ public struct Agent: Sendable {
         let selfMetrics = recorder.selfMetrics
         if options.dryRun {
             let region = aws.region ?? "<region>"
-            func endpoint(_ service: AWSService) -> String { aws.endpoint(for: service) ?? service.defaultEndpoint(region: region) }
+            func endpoint(_ service: AWSService) -> String {
+                aws.endpoint(for: service) ?? service.defaultEndpoint(region: region)
+            }
             var delivery = Delivery(sink: DryRunMetricSink(endpoint: endpoint(.cloudWatch), selfMetrics: selfMetrics))
-            if need(.traces) != nil { delivery.traces = DryRunTraceSink(endpoint: endpoint(.xRay), selfMetrics: selfMetrics) }
-            if need(.logEvents) != nil { delivery.logs = DryRunLogSink(endpoint: endpoint(.cloudWatchLogs), selfMetrics: selfMetrics) }
+            if need(.traces) != nil {
+                delivery.traces = DryRunTraceSink(endpoint: endpoint(.xRay), selfMetrics: selfMetrics)
+            }
+            if need(.logEvents) != nil {
+                delivery.logs = DryRunLogSink(endpoint: endpoint(.cloudWatchLogs), selfMetrics: selfMetrics)
+            }
             if need(.logBatches) != nil {
                 delivery.logBatches = BatchDeliverer(
                     name: "dry-run", sender: DryRunBatchSender(endpoint: endpoint(.cloudWatchLogs)), recorder: recorder,
@@ -113,13 +120,15 @@ public struct Agent: Sendable {
         func resolveAccess() -> Result<AWSAccess, AWSAccess.Problem> {
             if let access { return access }
             let resolved = Result { () throws(AWSAccess.Problem) -> AWSAccess in
-                try AWSAccess.resolve(settings: aws, environment: environment, onNewSecret: { SecretRedactor.shared.register($0) })
+                try AWSAccess.resolve(
+                    settings: aws, environment: environment, onNewSecret: { SecretRedactor.shared.register($0) })
             }
             access = resolved
             return resolved
         }
         /// A client for `service`, or the config error naming what needs it and what is missing.
-        func client(_ service: AWSService, for need: SignalNeed, transport: @autoclosure () -> any HTTPTransport) throws(ConfigError)
+        func client(_ service: AWSService, for need: SignalNeed, transport: @autoclosure () -> any HTTPTransport)
+            throws(ConfigError)
             -> AWSClient
         {
             let access: AWSAccess
@@ -129,7 +138,9 @@ public struct Agent: Sendable {
             }
             guard let client = access.client(for: service, transport: transport()) else {
                 throw ConfigError(
-                    need.key, "\(need.what) needs a region (aws.region, AWS_REGION) or an endpoint (aws.endpoint, \(service.endpointVariable))")
+                    need.key,
+                    "\(need.what) needs a region (aws.region, AWS_REGION) or an endpoint (aws.endpoint, \(service.endpointVariable))"
+                )
             }
             return client
         }
@@ -138,11 +149,13 @@ public struct Agent: Sendable {
             if let spool { return spool }
             do {
                 let opened = try DiskSpool(
-                    directory: config.resolvedSpoolDirectory(environment: environment), maxBytes: config.spoolMaxBytes, selfMetrics: selfMetrics)
+                    directory: config.resolvedSpoolDirectory(environment: environment), maxBytes: config.spoolMaxBytes,
+                    selfMetrics: selfMetrics)
                 spool = opened
                 return opened
             } catch {
-                throw ConfigError("delivery.spool_directory", "\(error) (set delivery.spool_directory or OBS_SPOOL_DIR)")
+                throw ConfigError(
+                    "delivery.spool_directory", "\(error) (set delivery.spool_directory or OBS_SPOOL_DIR)")
             }
         }
         func transport(_ label: String) -> CurlTransport {
@@ -163,9 +176,13 @@ public struct Agent: Sendable {
         if let metricsClient {
             let spool = try openSpool()
             delivery = Delivery(
-                sink: CloudWatchMetricSink(spool: spool, compress: config.compress, selfMetrics: selfMetrics, logger: logger),
+                sink: CloudWatchMetricSink(
+                    spool: spool, compress: config.compress, selfMetrics: selfMetrics, logger: logger),
                 cloudWatch: metricsClient)
-            shippers.append(SpoolShipper(spool: spool, sender: PutMetricDataSender(client: metricsClient), selfMetrics: selfMetrics, logger: logger))
+            shippers.append(
+                SpoolShipper(
+                    spool: spool, sender: PutMetricDataSender(client: metricsClient), selfMetrics: selfMetrics,
+                    logger: logger))
         } else {
             delivery = Delivery(sink: EMFMetricSink(selfMetrics: selfMetrics))
         }
@@ -175,12 +192,14 @@ public struct Agent: Sendable {
             // Eight requests at once, each on a connection of its own: 50 segments a call, so that
             // tens of thousands of segments a second get through an endpoint's latency.
             let traceWorkers = 8
-            let xrayClient = try client(.xRay, for: need, transport: CurlTransportPool(count: traceWorkers) { transport("xray") })
+            let xrayClient = try client(
+                .xRay, for: need, transport: CurlTransportPool(count: traceWorkers) { transport("xray") })
             let spool = try openSpool()
             let traces = XRayTraceSink(spool: spool, selfMetrics: selfMetrics, logger: logger)
             shippers.append(
                 SpoolShipper(
-                    spool: spool, sender: PutTraceSegmentsSender(client: xrayClient, sink: traces), selfMetrics: selfMetrics, logger: logger,
+                    spool: spool, sender: PutTraceSegmentsSender(client: xrayClient, sink: traces),
+                    selfMetrics: selfMetrics, logger: logger,
                     concurrency: traceWorkers))
             delivery.traces = traces
             delivery.xray = xrayClient
@@ -202,7 +221,10 @@ public struct Agent: Sendable {
             } else {
                 let client = try logs(for: need)
                 let spool = try openSpool()
-                shippers.append(SpoolShipper(spool: spool, sender: PutLogEventsSender(client: client), selfMetrics: selfMetrics, logger: logger))
+                shippers.append(
+                    SpoolShipper(
+                        spool: spool, sender: PutLogEventsSender(client: client), selfMetrics: selfMetrics,
+                        logger: logger))
                 delivery.logs = CloudWatchLogSink(spool: spool, selfMetrics: selfMetrics, logger: logger)
             }
         }
@@ -218,7 +240,8 @@ public struct Agent: Sendable {
     /// What the sources are given: the recorder, the routes of their signals, where state is kept.
     func sourceContext(_ delivery: Delivery?) -> SourceContext {
         SourceContext(
-            recorder: recorder, logger: logger, traces: delivery?.traces, logs: delivery?.logs, logBatches: delivery?.logBatches,
+            recorder: recorder, logger: logger, traces: delivery?.traces, logs: delivery?.logs,
+            logBatches: delivery?.logBatches,
             stateDirectory: config.resolvedSpoolDirectory(environment: environment), dryRun: options.dryRun,
             onSecret: { SecretRedactor.shared.register($0) })
     }
@@ -240,10 +263,13 @@ public struct Agent: Sendable {
         let sources = try makeSources(delivery: delivery)
         var started: Logger.Metadata = [
             "version": "\(BuildInfo.version)", "sink": "\(sink.name)",
-            "routes": "\(delivery.routes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
+            "routes":
+                "\(delivery.routes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
             "flush_interval": "\(config.flushInterval)",
         ]
-        for (registration, settings) in config.enabledSources { started["sources.\(registration.key)"] = "\(registration.describe(settings))" }
+        for (registration, settings) in config.enabledSources {
+            started["sources.\(registration.key)"] = "\(registration.describe(settings))"
+        }
         logger.info("obs-agent starting", metadata: started)
         let flusher = FlushService(
             aggregator: aggregator, sink: sink, interval: config.flushInterval,
@@ -254,7 +280,8 @@ public struct Agent: Sendable {
             services.append(
                 .init(
                     service: HealthService(
-                        host: address.host, port: address.port, recorder: recorder, shippers: delivery.shippers, heartbeat: flusher.heartbeat,
+                        host: address.host, port: address.port, recorder: recorder, shippers: delivery.shippers,
+                        heartbeat: flusher.heartbeat,
                         stuckAfter: 3 * config.flushInterval + 30, logger: logger),
                     // An address in use must not stop the agent: the endpoint is missing, which the
                     // log says, and everything else runs.
@@ -269,7 +296,9 @@ public struct Agent: Sendable {
             // The daemon's TCP side: sampling rules and targets, forwarded to X-Ray.
             if let xray = source as? XRaySource, let client = delivery.xray {
                 do {
-                    services.append(.init(service: try XRaySamplingProxy(host: xray.settings.host, port: xray.port, client: client)))
+                    services.append(
+                        .init(service: try XRaySamplingProxy(host: xray.settings.host, port: xray.port, client: client))
+                    )
                 } catch {
                     throw ConfigError("sources.xray.address", "\(error) (TCP, for sampling)")
                 }
@@ -279,9 +308,12 @@ public struct Agent: Sendable {
             services.append(.init(service: OnceTrigger(interval: config.flushInterval), shutsDownGroupOnSuccess: true))
         }
         try await ServiceGroup(
-            entries: services, signals: [SIGTERM, SIGINT], maximumGracefulShutdownDuration: options.shutdownDeadline, logger: logger
+            entries: services, signals: [SIGTERM, SIGINT], maximumGracefulShutdownDuration: options.shutdownDeadline,
+            logger: logger
         ).run()
-        let counts = recorder.selfMetrics.snapshot(ringDrops: recorder.ringDrops).map { "\($0.key.rawValue)=\($0.value)" }.sorted()
+        let counts = recorder.selfMetrics.snapshot(ringDrops: recorder.ringDrops).map {
+            "\($0.key.rawValue)=\($0.value)"
+        }.sorted()
         logger.info("obs-agent stopped", metadata: ["self.counts": "\(counts)"])
     }
 }

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import FoundationEssentials
 import CObsNet
-import ObsCore
+import FoundationEssentials
 import Logging
+import ObsCore
 import ObsSource
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What both executables do before anything runs: read the config (file or environment), register
 /// its secrets for redaction, and set up JSON logging.

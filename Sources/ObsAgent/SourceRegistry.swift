@@ -30,7 +30,9 @@ public enum SourceRegistry {
         var definitions = Catalog.builtIn.definitions
         var ids = Set(definitions.map(\.id))
         for registration in builtIn {
-            for definition in registration.metrics where ids.insert(definition.id).inserted { definitions.append(definition) }
+            for definition in registration.metrics where ids.insert(definition.id).inserted {
+                definitions.append(definition)
+            }
         }
         do {
             return try Catalog(definitions)
@@ -41,6 +43,8 @@ public enum SourceRegistry {
 
     /// The keys of the sources that may emit `definition` (none: the agent's own metrics).
     public static func sources(emitting definition: MetricDefinition) -> [String] {
-        builtIn.filter { registration in registration.metrics.contains { $0.id == definition.id } }.map { "sources.\($0.key)" }
+        builtIn.filter { registration in registration.metrics.contains { $0.id == definition.id } }.map {
+            "sources.\($0.key)"
+        }
     }
 }

@@ -18,7 +18,8 @@ public struct Catalog: Sendable {
             guard definition.dimensions.count <= Dimensions.maximumCount else {
                 throw .tooManyDimensions(definition.id)
             }
-            for rollup in definition.rollups where !Set(rollup).isSubset(of: definition.dimensions) || rollup.count >= definition.dimensions.count {
+            for rollup in definition.rollups
+            where !Set(rollup).isSubset(of: definition.dimensions) || rollup.count >= definition.dimensions.count {
                 throw .badRollup(definition.id, rollup)
             }
             byID[definition.id] = definition
@@ -32,7 +33,9 @@ public struct Catalog: Sendable {
     /// Each metric's rollups, for the aggregator.
     public var rollups: [MetricDescriptor: [[String]]] {
         var rollups: [MetricDescriptor: [[String]]] = [:]
-        for definition in definitions where !definition.rollups.isEmpty { rollups[definition.descriptor] = definition.rollups }
+        for definition in definitions where !definition.rollups.isEmpty {
+            rollups[definition.descriptor] = definition.rollups
+        }
         return rollups
     }
 
@@ -45,7 +48,8 @@ public struct Catalog: Sendable {
     /// The catalog built into the agent.
     public static let builtIn: Catalog = {
         do {
-            return try Catalog(APIMetrics.all + PoolMetrics.all + PostgresMetrics.all + AuthMetrics.all + AgentMetrics.all)
+            return try Catalog(
+                APIMetrics.all + PoolMetrics.all + PostgresMetrics.all + AuthMetrics.all + AgentMetrics.all)
         } catch {
             preconditionFailure("built-in catalog is inconsistent: \(error)")
         }
@@ -64,7 +68,8 @@ public enum CatalogError: Error, Equatable, CustomStringConvertible {
         case .duplicateID(let id): return "catalog: metric id \(id) is defined twice"
         case .duplicateName(let ns, let name): return "catalog: \(ns) \(name) is defined twice"
         case .tooManyDimensions(let id): return "catalog: \(id) has more than 30 dimensions"
-        case .badRollup(let id, let names): return "catalog: \(id)'s rollup \(names) is not a proper subset of its dimensions"
+        case .badRollup(let id, let names):
+            return "catalog: \(id)'s rollup \(names) is not a proper subset of its dimensions"
         }
     }
 }

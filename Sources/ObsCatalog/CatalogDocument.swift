@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import ObsCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The catalog as a Markdown reference (docs/metrics.md), generated so it cannot drift.
 public enum CatalogDocument {
@@ -24,11 +25,14 @@ public enum CatalogDocument {
             namespaces.append(definition.namespace)
         }
         for namespace in namespaces {
-            out += "\n## \(namespace)\n\n| Metric | Kind | Unit | Dimensions | Also per | Source | Description |\n|---|---|---|---|---|---|---|\n"
+            out +=
+                "\n## \(namespace)\n\n| Metric | Kind | Unit | Dimensions | Also per | Source | Description |\n|---|---|---|---|---|---|---|\n"
             for definition in catalog.definitions where definition.namespace == namespace {
                 out += "| `\(definition.name)` | \(definition.kind.rawValue) | \(definition.unit.rawValue) | "
-                let rollups = definition.rollups.map { $0.isEmpty ? "none" : $0.joined(separator: ", ") }.joined(separator: "; ")
-                out += "\(definition.dimensions.joined(separator: ", ")) | \(rollups) | `\(definition.source)` | \(definition.description) |\n"
+                let rollups = definition.rollups.map { $0.isEmpty ? "none" : $0.joined(separator: ", ") }.joined(
+                    separator: "; ")
+                out +=
+                    "\(definition.dimensions.joined(separator: ", ")) | \(rollups) | `\(definition.source)` | \(definition.description) |\n"
             }
         }
         return out
@@ -43,7 +47,10 @@ public enum CatalogDocument {
                 "storageResolution": d.descriptor.storageResolution,
             ]
             if let placement = d.placement {
-                entry["dashboard"] = ["dashboard": placement.dashboard.rawValue, "widget": placement.widget, "statistic": placement.statistic]
+                entry["dashboard"] = [
+                    "dashboard": placement.dashboard.rawValue, "widget": placement.widget,
+                    "statistic": placement.statistic,
+                ]
             }
             return entry
         }

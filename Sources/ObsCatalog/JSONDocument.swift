@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The documents obsctl writes (alarms, the IAM policy, the catalog) are built as dictionaries and
 /// lists; this writes them as JSONEncoder writes the dashboards: keys sorted, indented, slashes
@@ -49,10 +50,18 @@ enum JSONDocument {
 
         func encode(to encoder: any Encoder) throws {
             switch self {
-            case .string(let v): var c = encoder.singleValueContainer(); try c.encode(v)
-            case .bool(let v): var c = encoder.singleValueContainer(); try c.encode(v)
-            case .int(let v): var c = encoder.singleValueContainer(); try c.encode(v)
-            case .double(let v): var c = encoder.singleValueContainer(); try c.encode(v)
+            case .string(let v):
+                var c = encoder.singleValueContainer()
+                try c.encode(v)
+            case .bool(let v):
+                var c = encoder.singleValueContainer()
+                try c.encode(v)
+            case .int(let v):
+                var c = encoder.singleValueContainer()
+                try c.encode(v)
+            case .double(let v):
+                var c = encoder.singleValueContainer()
+                try c.encode(v)
             case .array(let values):
                 var c = encoder.unkeyedContainer()
                 for value in values { try c.encode(value) }

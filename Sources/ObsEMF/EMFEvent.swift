@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import ObsAWS
 import ObsCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One Embedded Metric Format event, as an application writes it and the CloudWatch agent takes it
 /// on port 25888: a JSON object whose `_aws` member names the metrics (`CloudWatchMetrics`: each a
@@ -22,8 +23,10 @@ public struct EMFEvent: Sendable, Equatable {
         public var values: [Double]
 
         public static func == (a: Observation, b: Observation) -> Bool {
-            a.namespace == b.namespace && a.name == b.name && a.unit == b.unit && a.storageResolution == b.storageResolution
-                && a.values == b.values && a.dimensions.elementsEqual(b.dimensions) { $0.name == $1.name && $0.value == $1.value }
+            a.namespace == b.namespace && a.name == b.name && a.unit == b.unit
+                && a.storageResolution == b.storageResolution
+                && a.values == b.values
+                && a.dimensions.elementsEqual(b.dimensions) { $0.name == $1.name && $0.value == $1.value }
         }
     }
 
@@ -48,28 +51,40 @@ public struct EMFEvent: Sendable, Equatable {
 
     /// Reads one event (one line).
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<EMFEvent, Problem> {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)), case .object(let root) = value else {
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)), case .object(let root) = value
+        else {
             return .failure(.notJSON)
         }
         guard case .object(let aws)? = root["_aws"] else { return .failure(.noMetadata) }
-        guard case .number(let timestamp)? = aws["Timestamp"], timestamp.isFinite, timestamp >= 0 else { return .failure(.badTimestamp) }
-        guard case .array(let directives)? = aws["CloudWatchMetrics"], !directives.isEmpty else { return .failure(.noDirectives) }
+        guard case .number(let timestamp)? = aws["Timestamp"], timestamp.isFinite, timestamp >= 0 else {
+            return .failure(.badTimestamp)
+        }
+        guard case .array(let directives)? = aws["CloudWatchMetrics"], !directives.isEmpty else {
+            return .failure(.noDirectives)
+        }
         var observations: [Observation] = []
         for directive in directives {
             guard case .object(let directive) = directive else { return .failure(.noDirectives) }
-            guard case .string(let namespace)? = directive["Namespace"], (1...CloudWatchLimits.maxNameLength).contains(namespace.utf8.count),
+            guard case .string(let namespace)? = directive["Namespace"],
+                (1...CloudWatchLimits.maxNameLength).contains(namespace.utf8.count),
                 !namespace.hasPrefix("AWS/")
             else { return .failure(.badNamespace) }
             guard case .array(let sets)? = directive["Dimensions"] else { return .failure(.badDimensions) }
             var dimensionSets: [[(name: String, value: String)]] = []
             for set in sets {
-                guard case .array(let keys) = set, keys.count <= EMFEncoder.maxDimensionKeys else { return .failure(.badDimensions) }
+                guard case .array(let keys) = set, keys.count <= EMFEncoder.maxDimensionKeys else {
+                    return .failure(.badDimensions)
+                }
                 var dimensions: [(name: String, value: String)] = []
                 for key in keys {
-                    guard case .string(let key) = key, (1...CloudWatchLimits.maxDimensionNameLength).contains(key.utf8.count) else {
+                    guard case .string(let key) = key,
+                        (1...CloudWatchLimits.maxDimensionNameLength).contains(key.utf8.count)
+                    else {
                         return .failure(.badDimensions)
                     }
-                    guard case .string(let value)? = root[key], (1...CloudWatchLimits.maxDimensionValueLength).contains(value.utf8.count) else {
+                    guard case .string(let value)? = root[key],
+                        (1...CloudWatchLimits.maxDimensionValueLength).contains(value.utf8.count)
+                    else {
                         return .failure(.badDimensionValue)
                     }
                     dimensions.append((key, value))
@@ -77,7 +92,9 @@ public struct EMFEvent: Sendable, Equatable {
                 dimensionSets.append(dimensions)
             }
             if dimensionSets.isEmpty { dimensionSets = [[]] }
-            guard case .array(let metrics)? = directive["Metrics"], (1...EMFEncoder.maxMetricsPerEvent).contains(metrics.count) else {
+            guard case .array(let metrics)? = directive["Metrics"],
+                (1...EMFEncoder.maxMetricsPerEvent).contains(metrics.count)
+            else {
                 return .failure(.badMetrics)
             }
             for metric in metrics {
@@ -86,12 +103,16 @@ public struct EMFEvent: Sendable, Equatable {
                 else { return .failure(.badMetrics) }
                 var unit = MetricUnit.none
                 if let given = metric["Unit"] {
-                    guard case .string(let text) = given, let known = MetricUnit(rawValue: text) else { return .failure(.badUnit) }
+                    guard case .string(let text) = given, let known = MetricUnit(rawValue: text) else {
+                        return .failure(.badUnit)
+                    }
                     unit = known
                 }
                 var resolution = 60
                 if let given = metric["StorageResolution"] {
-                    guard case .number(let number) = given, number == 1 || number == 60 else { return .failure(.badResolution) }
+                    guard case .number(let number) = given, number == 1 || number == 60 else {
+                        return .failure(.badResolution)
+                    }
                     resolution = Int(number)
                 }
                 let values: [Double]
@@ -107,11 +128,14 @@ public struct EMFEvent: Sendable, Equatable {
                     values = numbers
                 default: return .failure(.badValue)
                 }
-                guard values.allSatisfy({ $0.isFinite && abs($0) <= CloudWatchLimits.maxMagnitude }) else { return .failure(.badValue) }
+                guard values.allSatisfy({ $0.isFinite && abs($0) <= CloudWatchLimits.maxMagnitude }) else {
+                    return .failure(.badValue)
+                }
                 for dimensions in dimensionSets {
                     observations.append(
                         Observation(
-                            namespace: namespace, name: name, unit: unit, storageResolution: resolution, dimensions: dimensions, values: values))
+                            namespace: namespace, name: name, unit: unit, storageResolution: resolution,
+                            dimensions: dimensions, values: values))
                 }
             }
         }

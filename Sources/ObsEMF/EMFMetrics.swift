@@ -7,7 +7,8 @@ public enum EMFMetrics {
     public static let events = MetricDefinition(
         id: "agent.emf_events", namespace: AgentMetrics.namespace, name: "EMFEvents", unit: .count, kind: .counter,
         dimensions: [],
-        description: "EMF events recorded (those dropped are counted in Dropped, Reason=emf_event_invalid or emf_metric_limit).",
+        description:
+            "EMF events recorded (those dropped are counted in Dropped, Reason=emf_event_invalid or emf_metric_limit).",
         source: "the EMF source (TCP and UDP)")
 
     public static let all = [events]

@@ -20,7 +20,8 @@ extension EMFSource {
             if let v = keys["address"] {
                 let text = try v.string()
                 guard let (host, port) = SocketAddress.parse(text) else {
-                    throw ConfigError(v.path, "expected host:port (such as 0.0.0.0:25888 or [::]:25888), got \"\(text)\"")
+                    throw ConfigError(
+                        v.path, "expected host:port (such as 0.0.0.0:25888 or [::]:25888), got \"\(text)\"")
                 }
                 (settings.host, settings.port) = (host, port)
             }
@@ -31,7 +32,9 @@ extension EMFSource {
             if let v = keys["max_event_bytes"] { settings.maxEventBytes = try v.bytes(in: 1024...(1 << 20)) }
             return settings
         },
-        describe: { settings in "\(settings.host):\(settings.port)\(settings.tcp ? " tcp" : "")\(settings.udp ? " udp" : "")" },
+        describe: { settings in
+            "\(settings.host):\(settings.port)\(settings.tcp ? " tcp" : "")\(settings.udp ? " udp" : "")"
+        },
         make: { (settings, context) throws(ConfigError) -> [any Source] in
             do {
                 return [try EMFSource(settings: settings, recorder: context.recorder, logger: context.logger)]

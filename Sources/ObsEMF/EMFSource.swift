@@ -69,7 +69,10 @@ public final class EMFSource: @unchecked Sendable {
     /// Reads until the task is cancelled.
     public func run() async {
         logger.info(
-            "emf listening", metadata: ["address": "\(settings.host):\(port)", "tcp": "\(tcpListener != nil)", "udp": "\(udpSocket != nil)"])
+            "emf listening",
+            metadata: [
+                "address": "\(settings.host):\(port)", "tcp": "\(tcpListener != nil)", "udp": "\(udpSocket != nil)",
+            ])
         recorder.health.report("emf(\(settings.host):\(port))", ok: true)
         await withTaskGroup(of: Void.self) { group in
             if let udpSocket {
@@ -85,9 +88,11 @@ public final class EMFSource: @unchecked Sendable {
             }
             if let tcpListener {
                 group.addTask {
-                    await tcpListener.serve(threadName: "obs.emf-tcp", line: { [self] in handle($0) }, tooLong: { [self] in
-                        drop(.emfEventInvalid, "emf event dropped: longer than \(settings.maxEventBytes) bytes")
-                    })
+                    await tcpListener.serve(
+                        threadName: "obs.emf-tcp", line: { [self] in handle($0) },
+                        tooLong: { [self] in
+                            drop(.emfEventInvalid, "emf event dropped: longer than \(settings.maxEventBytes) bytes")
+                        })
                 }
             }
         }
@@ -111,7 +116,8 @@ public final class EMFSource: @unchecked Sendable {
         var limited = 0
         state.withLock { state in
             for observation in event.observations {
-                let metric = "\(observation.namespace)|\(observation.name)|\(observation.unit.rawValue)|\(observation.storageResolution)"
+                let metric =
+                    "\(observation.namespace)|\(observation.name)|\(observation.unit.rawValue)|\(observation.storageResolution)"
                 let key = metric + observation.dimensions.map { "|\($0.name)=\($0.value)" }.joined()
                 let id: SeriesID
                 if let known = state.series[key] {
@@ -125,7 +131,8 @@ public final class EMFSource: @unchecked Sendable {
                         state.metrics.insert(metric)
                     }
                     let descriptor = MetricDescriptor(
-                        namespace: observation.namespace, name: observation.name, unit: observation.unit, kind: .distribution,
+                        namespace: observation.namespace, name: observation.name, unit: observation.unit,
+                        kind: .distribution,
                         storageResolution: observation.storageResolution)
                     id = recorder.series(descriptor, Dimensions(observation.dimensions.map { ($0.name, $0.value) }))
                     if state.series.count >= 100_000 { state.series.removeAll() }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A libsystemd journal call that failed, with the call and the errno it returned.

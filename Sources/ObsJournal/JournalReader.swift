@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CObsNet
 import CSystemd
 import ObsCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Reads a journal in process through libsystemd's `sd_journal`: the local system journal, or a
 /// directory of journal files (a host's journal mounted into a container).
@@ -118,7 +119,8 @@ public final class JournalReader: @unchecked Sendable {
                 let lineEnd = maps.firstIndex(ofByte: 0x0A, from: lineStart) ?? maps.count
                 defer { lineStart = lineEnd + 1 }
                 if let (start, length) = journalMapping(UnsafeRawBufferPointer(rebasing: maps[lineStart..<lineEnd])),
-                    let address = UnsafeMutableRawPointer(bitPattern: start), madvise(address, length, MADV_DONTNEED) == 0
+                    let address = UnsafeMutableRawPointer(bitPattern: start),
+                    madvise(address, length, MADV_DONTNEED) == 0
                 {
                     released += length
                 }

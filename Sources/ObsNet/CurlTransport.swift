@@ -50,7 +50,9 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
         }
     }
 
-    private func perform(_ request: HTTPRequest, deadline: ContinuousClock.Instant?) throws(TransportError) -> HTTPResponse {
+    private func perform(_ request: HTTPRequest, deadline: ContinuousClock.Instant?) throws(TransportError)
+        -> HTTPResponse
+    {
         var connectTimeout = self.connectTimeout
         var totalTimeout = self.totalTimeout
         if let deadline {
@@ -100,7 +102,8 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
             // handle is reset before its next use): no copy of a batch of up to 1 MiB.
             code = request.body.withUnsafeBytes { bytes in
                 if request.method != "GET" {
-                    let set = obs_curl_setopt_ptr(handle, CURLOPT_POSTFIELDS, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!)
+                    let set = obs_curl_setopt_ptr(
+                        handle, CURLOPT_POSTFIELDS, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!)
                     guard set == CURLE_OK else { return set }
                 }
                 return curl_easy_perform(handle)
@@ -147,15 +150,18 @@ private final class ResponseSink {
     }
 }
 
-private let curlWriteCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
-    data, size, count, context in
-    guard let data, let context else { return 0 }
-    let sink = Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue()
-    let length = size * count
-    guard sink.bytes.count + length <= sink.limit else {
-        sink.overflowed = true
-        return 0
+private let curlWriteCallback:
+    @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+        data, size, count, context in
+        guard let data, let context else { return 0 }
+        let sink = Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue()
+        let length = size * count
+        guard sink.bytes.count + length <= sink.limit else {
+            sink.overflowed = true
+            return 0
+        }
+        data.withMemoryRebound(to: UInt8.self, capacity: length) {
+            sink.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+        }
+        return length
     }
-    data.withMemoryRebound(to: UInt8.self, capacity: length) { sink.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: length)) }
-    return length
-}

@@ -9,7 +9,9 @@ public enum Gzip {
     /// The gzip encoding of `bytes`.
     public static func compress(_ bytes: [UInt8], level: Int32 = Z_DEFAULT_COMPRESSION) -> [UInt8] {
         var stream = z_stream()
-        guard obs_deflate_init_gzip(&stream, level) == Z_OK else { preconditionFailure("deflateInit2 failed: out of memory") }
+        guard obs_deflate_init_gzip(&stream, level) == Z_OK else {
+            preconditionFailure("deflateInit2 failed: out of memory")
+        }
         defer { deflateEnd(&stream) }
         // deflateBound covers the zlib wrapper; the gzip header and trailer take 18 bytes at most.
         var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(bytes.count))) + 18)

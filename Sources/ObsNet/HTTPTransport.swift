@@ -41,7 +41,9 @@ public enum RequestDeadline {
     @TaskLocal public static var current: ContinuousClock.Instant?
 
     /// Seconds left until `deadline` (negative once it passed).
-    public static func seconds(until deadline: ContinuousClock.Instant, from now: ContinuousClock.Instant = .now) -> Double {
+    public static func seconds(until deadline: ContinuousClock.Instant, from now: ContinuousClock.Instant = .now)
+        -> Double
+    {
         let (seconds, attoseconds) = (deadline - now).components
         return Double(seconds) + Double(attoseconds) / 1e18
     }

@@ -1,8 +1,9 @@
 import FoundationEssentials
 import ObsCore
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A request to ``LoopbackHTTPServer``.
@@ -23,7 +24,10 @@ public struct HTTPServerResponse: Sendable {
     /// Further headers (`Content-Encoding`, `WWW-Authenticate`, ...).
     public var headers: [(name: String, value: String)] = []
 
-    public init(status: Int, contentType: String = "application/json", body: [UInt8], headers: [(name: String, value: String)] = []) {
+    public init(
+        status: Int, contentType: String = "application/json", body: [UInt8],
+        headers: [(name: String, value: String)] = []
+    ) {
         self.status = status
         self.contentType = contentType
         self.body = body
@@ -48,12 +52,16 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
 
     /// Binds `host:port` (port 0: any free port) and listens.
-    public init(host: String, port: Int, handler: @escaping @Sendable (HTTPServerRequest) async -> HTTPServerResponse) throws(HTTPServerError) {
+    public init(host: String, port: Int, handler: @escaping @Sendable (HTTPServerRequest) async -> HTTPServerResponse)
+        throws(HTTPServerError)
+    {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
         var info: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &info) == 0, let address = info else { throw HTTPServerError(message: "\(host):\(port): not an address") }
+        guard getaddrinfo(host, String(port), &hints, &info) == 0, let address = info else {
+            throw HTTPServerError(message: "\(host):\(port): not an address")
+        }
         defer { freeaddrinfo(info) }
         let fd = socket(address.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HTTPServerError(message: "socket: \(String(cString: strerror(errno)))") }
@@ -68,7 +76,9 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         }
         var bound = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &length) } }
+        withUnsafeMutablePointer(to: &bound) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &length) }
+        }
         self.port = Int(UInt16(bigEndian: withUnsafeBytes(of: &bound) { $0.load(fromByteOffset: 2, as: UInt16.self) }))
         self.descriptor = fd
         self.handler = handler
@@ -118,7 +128,9 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             guard n > 0 else { return nil }
             buffer.append(contentsOf: chunk[..<n])
-            headerEnd = buffer.indices.dropLast(3).first { buffer[$0] == 13 && buffer[$0 + 1] == 10 && buffer[$0 + 2] == 13 && buffer[$0 + 3] == 10 }
+            headerEnd = buffer.indices.dropLast(3).first {
+                buffer[$0] == 13 && buffer[$0 + 1] == 10 && buffer[$0 + 2] == 13 && buffer[$0 + 3] == 10
+            }
             if headerEnd == nil && buffer.count > maxHeaderBytes { return nil }
         }
         let head = String(decoding: buffer[..<headerEnd!], as: UTF8.self)
@@ -138,13 +150,17 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             guard n > 0 else { return nil }
             body.append(contentsOf: chunk[..<n])
         }
-        return HTTPServerRequest(method: String(parts[0]), target: String(parts[1]), headers: headers, body: Array(body.prefix(length)))
+        return HTTPServerRequest(
+            method: String(parts[0]), target: String(parts[1]), headers: headers, body: Array(body.prefix(length)))
     }
 
     static func write(_ fd: Int32, _ response: HTTPServerResponse) {
-        let reason = [200: "OK", 400: "Bad Request", 404: "Not Found", 502: "Bad Gateway", 503: "Service Unavailable"][response.status] ?? "Status"
+        let reason =
+            [200: "OK", 400: "Bad Request", 404: "Not Found", 502: "Bad Gateway", 503: "Service Unavailable"][
+                response.status] ?? "Status"
         var bytes = Array(
-            "HTTP/1.1 \(response.status) \(reason)\r\nContent-Type: \(response.contentType)\r\nContent-Length: \(response.body.count)\r\nConnection: close\r\n\(response.headers.map { "\($0.name): \($0.value)\r\n" }.joined())\r\n".utf8)
+            "HTTP/1.1 \(response.status) \(reason)\r\nContent-Type: \(response.contentType)\r\nContent-Length: \(response.body.count)\r\nConnection: close\r\n\(response.headers.map { "\($0.name): \($0.value)\r\n" }.joined())\r\n"
+                .utf8)
         bytes.append(contentsOf: response.body)
         var offset = 0
         while offset < bytes.count {

@@ -2,7 +2,9 @@
 public enum SocketAddress {
     /// `host:port`, `[v6]:port` or `:port` (every address: 0.0.0.0); nil when it is none of these.
     public static func parse(_ text: String) -> (host: String, port: Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else {
             return nil
         }
         var host = String(text[..<colon])

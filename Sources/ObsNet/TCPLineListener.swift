@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ObsCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A TCP listener for newline-delimited text (EMF events over TCP, as the CloudWatch agent takes
 /// them): one thread polls the listening socket and every connection, and hands each whole line to
@@ -34,7 +35,9 @@ package final class TCPLineListener: @unchecked Sendable {
         }
         var bound = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &length) } }
+        withUnsafeMutablePointer(to: &bound) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &length) }
+        }
         self.port = Int(UInt16(bigEndian: withUnsafeBytes(of: &bound) { $0.load(fromByteOffset: 2, as: UInt16.self) }))
         self.descriptor = fd
         self.maxLineBytes = maxLineBytes
@@ -57,20 +60,27 @@ package final class TCPLineListener: @unchecked Sendable {
     /// (without its newline, and without a CR before it) to `line`, each line over the bound to
     /// `tooLong`. Returns once the thread has closed every connection.
     package func serve(
-        threadName: String, line: @escaping @Sendable (UnsafeRawBufferPointer) -> Void, tooLong: @escaping @Sendable () -> Void
+        threadName: String, line: @escaping @Sendable (UnsafeRawBufferPointer) -> Void,
+        tooLong: @escaping @Sendable () -> Void
     ) async {
         let stopping = StopFlag()
         let thread = OSThread.start(name: threadName) { [self] in
             var connections: [Connection] = []
             var buffer = [UInt8](repeating: 0, count: 64 << 10)
             while !stopping.isSet {
-                var polled = [pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)] + connections.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+                var polled =
+                    [pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)]
+                    + connections.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
                 guard poll(&polled, nfds_t(polled.count), 100) > 0 else { continue }
                 if polled[0].revents & Int16(POLLIN) != 0 {
                     let fd = accept(descriptor, nil, nil)
                     if fd >= 0 {
                         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-                        if connections.count < maxConnections { connections.append(Connection(fd: fd)) } else { close(fd) }
+                        if connections.count < maxConnections {
+                            connections.append(Connection(fd: fd))
+                        } else {
+                            close(fd)
+                        }
                     }
                 }
                 var closed: [Int] = []
@@ -85,7 +95,9 @@ package final class TCPLineListener: @unchecked Sendable {
                         continue
                     }
                     buffer.withUnsafeBytes { chunk in
-                        split(UnsafeRawBufferPointer(rebasing: chunk[0..<n]), into: &connections[k], line: line, tooLong: tooLong)
+                        split(
+                            UnsafeRawBufferPointer(rebasing: chunk[0..<n]), into: &connections[k], line: line,
+                            tooLong: tooLong)
                     }
                 }
                 for k in closed.reversed() { connections.remove(at: k) }
@@ -102,7 +114,8 @@ package final class TCPLineListener: @unchecked Sendable {
 
     /// Hands on the whole lines of `chunk`, keeping the unfinished rest in `connection`.
     private func split(
-        _ chunk: UnsafeRawBufferPointer, into connection: inout Connection, line: (UnsafeRawBufferPointer) -> Void, tooLong: () -> Void
+        _ chunk: UnsafeRawBufferPointer, into connection: inout Connection, line: (UnsafeRawBufferPointer) -> Void,
+        tooLong: () -> Void
     ) {
         var start = 0
         while start < chunk.count {
@@ -122,11 +135,19 @@ package final class TCPLineListener: @unchecked Sendable {
             } else if connection.pending.isEmpty {
                 var end = newline
                 if end > start, chunk[end - 1] == 0x0D { end -= 1 }
-                if end - start > maxLineBytes { tooLong() } else if end > start { line(UnsafeRawBufferPointer(rebasing: chunk[start..<end])) }
+                if end - start > maxLineBytes {
+                    tooLong()
+                } else if end > start {
+                    line(UnsafeRawBufferPointer(rebasing: chunk[start..<end]))
+                }
             } else {
                 connection.pending.append(contentsOf: chunk[start..<newline])
                 if connection.pending.last == 0x0D { connection.pending.removeLast() }
-                if connection.pending.count > maxLineBytes { tooLong() } else { connection.pending.withUnsafeBytes { line($0) } }
+                if connection.pending.count > maxLineBytes {
+                    tooLong()
+                } else {
+                    connection.pending.withUnsafeBytes { line($0) }
+                }
                 connection.pending.removeAll(keepingCapacity: true)
             }
             start = newline + 1

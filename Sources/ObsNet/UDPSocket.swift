@@ -2,8 +2,9 @@ import CObsNet
 import FoundationEssentials
 import ObsCore
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A bound UDP socket read in batches with `recvmmsg`, with an enlarged receive buffer. Reads time
@@ -53,7 +54,9 @@ package final class UDPSocket: @unchecked Sendable {
         }
         var bound = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &length) } }
+        withUnsafeMutablePointer(to: &bound) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &length) }
+        }
         self.port = Int(UInt16(bigEndian: withUnsafeBytes(of: &bound) { $0.load(fromByteOffset: 2, as: UInt16.self) }))
         var granted: Int32 = 0
         var grantedLength = socklen_t(MemoryLayout<Int32>.size)
@@ -75,7 +78,10 @@ package final class UDPSocket: @unchecked Sendable {
     /// `body`. Returns how many were read.
     package func receive(_ body: (UnsafeRawBufferPointer) -> Void) -> Int {
         let count = lengths.withMemoryRebound(to: Int.self, capacity: Self.batch) {
-            Int(obs_recv_batch(descriptor, buffers, Int32(Self.batch), Self.slotStride, Self.datagramCapacity, UnsafeMutableRawPointer($0).assumingMemoryBound(to: size_t.self)))
+            Int(
+                obs_recv_batch(
+                    descriptor, buffers, Int32(Self.batch), Self.slotStride, Self.datagramCapacity,
+                    UnsafeMutableRawPointer($0).assumingMemoryBound(to: size_t.self)))
         }
         guard count > 0 else { return 0 }
         for i in 0..<count {

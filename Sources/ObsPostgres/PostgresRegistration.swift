@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import ObsCatalog
 import ObsCore
 import ObsSource
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 extension PostgresSource: Source {
     public var name: String { "postgres(\(settings.instance)/\(settings.connection.database))" }
@@ -34,11 +35,17 @@ extension PostgresSource {
         emitted: { $0.isEmpty ? [] : PostgresMetrics.all },
         needs: { list in
             guard let index = list.firstIndex(where: { $0.topStatements > 0 }) else { return [] }
-            return [SignalNeed(.logEvents, key: "sources.postgres[\(index)].top_statements", what: "sending statement texts to CloudWatch Logs")]
+            return [
+                SignalNeed(
+                    .logEvents, key: "sources.postgres[\(index)].top_statements",
+                    what: "sending statement texts to CloudWatch Logs")
+            ]
         },
         logGroups: { list in Array(Set(list.filter { $0.topStatements > 0 }.map(\.statementsLogGroup))).sorted() },
         targets: { list in
-            AlarmTargets(services: [], databases: list.map { AlarmTargets.Database(instance: $0.instance, database: $0.connection.database) })
+            AlarmTargets(
+                services: [],
+                databases: list.map { AlarmTargets.Database(instance: $0.instance, database: $0.connection.database) })
         },
         describe: { list in list.map { "\($0.instance)/\($0.connection.database)" }.joined(separator: ",") },
         make: { list, context in
@@ -49,10 +56,14 @@ extension PostgresSource {
                     let events = texts.map { text in
                         CloudWatchLogEvent(
                             timestamp: now,
-                            message: "{\"dbInstance\":\(JSONText.quoted(text.instance)),\"database\":\(JSONText.quoted(text.database)),"
-                                + "\"queryId\":\(JSONText.quoted(text.queryID)),\"query\":\(JSONText.quoted(text.query))}")
+                            message:
+                                "{\"dbInstance\":\(JSONText.quoted(text.instance)),\"database\":\(JSONText.quoted(text.database)),"
+                                + "\"queryId\":\(JSONText.quoted(text.queryID)),\"query\":\(JSONText.quoted(text.query))}"
+                        )
                     }
-                    logs.publish(group: settings.statementsLogGroup, stream: "\(settings.instance)/\(settings.connection.database)", events: events, now: now)
+                    logs.publish(
+                        group: settings.statementsLogGroup,
+                        stream: "\(settings.instance)/\(settings.connection.database)", events: events, now: now)
                 }
             }
         },
@@ -61,7 +72,9 @@ extension PostgresSource {
             for settings in list {
                 let target = "\(settings.instance)/\(settings.connection.database)"
                 do {
-                    let version = try await PostgresSource(settings: settings, recorder: context.recorder, logger: context.logger).check()
+                    let version = try await PostgresSource(
+                        settings: settings, recorder: context.recorder, logger: context.logger
+                    ).check()
                     lines.append(SourceCheck(target: target, ok: true, detail: version))
                 } catch {
                     lines.append(SourceCheck(target: target, ok: false, detail: "\(error)"))
@@ -72,20 +85,25 @@ extension PostgresSource {
 
     static let keys = [
         "instance", "host", "port", "database", "user", "password", "password_file", "sslmode", "interval",
-        "connect_timeout", "statement_timeout", "lock_timeout", "top_tables", "top_statements", "statements_log_group", "sslrootcert",
+        "connect_timeout", "statement_timeout", "lock_timeout", "top_tables", "top_statements", "statements_log_group",
+        "sslrootcert",
     ]
 
     /// One `sources.postgres` entry. `interval` defaults to 15 s, or the flush interval when that is shorter.
     package static func settings(_ node: ConfigNode, defaultInterval: Double) throws(ConfigError) -> Settings {
         let keys = try node.mapping(allowed: keys)
         func required(_ key: String) throws(ConfigError) -> String {
-            guard let value = try keys[key]?.string().nonEmpty else { throw ConfigError(node.path + ".\(key)", "required") }
+            guard let value = try keys[key]?.string().nonEmpty else {
+                throw ConfigError(node.path + ".\(key)", "required")
+            }
             return value
         }
         let host = try required("host")
         var password = try keys["password"]?.string()
         if let file = try keys["password_file"]?.string() {
-            guard password == nil else { throw ConfigError(node.path + ".password_file", "give password or password_file, not both") }
+            guard password == nil else {
+                throw ConfigError(node.path + ".password_file", "give password or password_file, not both")
+            }
             do {
                 password = try String(contentsOfFile: file, encoding: .utf8).trimmingNewlines()
             } catch {
@@ -100,22 +118,35 @@ extension PostgresSource {
         }
         if let v = keys["sslrootcert"] {
             let file = try v.string()
-            guard FileManager.default.isReadableFile(atPath: file) else { throw ConfigError(v.path, "cannot read \(file)") }
+            guard FileManager.default.isReadableFile(atPath: file) else {
+                throw ConfigError(v.path, "cannot read \(file)")
+            }
             connection.sslRootCert = file
         }
         if ["verify-ca", "verify-full"].contains(connection.sslMode), connection.sslRootCert == nil {
-            throw ConfigError(node.path + ".sslrootcert", "sslmode \(connection.sslMode) needs sslrootcert (for RDS, the global-bundle.pem AWS publishes)")
+            throw ConfigError(
+                node.path + ".sslrootcert",
+                "sslmode \(connection.sslMode) needs sslrootcert (for RDS, the global-bundle.pem AWS publishes)")
         }
-        if let v = keys["connect_timeout"] { connection.connectTimeoutSeconds = Int(try v.seconds(in: 1...300).rounded(.up)) }
-        if let v = keys["statement_timeout"] { connection.statementTimeoutMilliseconds = Int(try v.seconds(in: 0.001...600) * 1000) }
-        if let v = keys["lock_timeout"] { connection.lockTimeoutMilliseconds = Int(try v.seconds(in: 0.001...600) * 1000) }
+        if let v = keys["connect_timeout"] {
+            connection.connectTimeoutSeconds = Int(try v.seconds(in: 1...300).rounded(.up))
+        }
+        if let v = keys["statement_timeout"] {
+            connection.statementTimeoutMilliseconds = Int(try v.seconds(in: 0.001...600) * 1000)
+        }
+        if let v = keys["lock_timeout"] {
+            connection.lockTimeoutMilliseconds = Int(try v.seconds(in: 0.001...600) * 1000)
+        }
         var settings = Settings(
             instance: try keys["instance"]?.string().nonEmpty ?? host, connection: connection,
             interval: try keys["interval"]?.seconds(in: 1...3600) ?? defaultInterval,
-            topTables: try keys["top_tables"]?.int(in: 0...100) ?? 10, topStatements: try keys["top_statements"]?.int(in: 0...100) ?? 10)
+            topTables: try keys["top_tables"]?.int(in: 0...100) ?? 10,
+            topStatements: try keys["top_statements"]?.int(in: 0...100) ?? 10)
         if let v = keys["statements_log_group"] {
             let group = try v.string()
-            guard (1...512).contains(group.count), group.allSatisfy({ $0.isLetter || $0.isNumber || "_-/.#".contains($0) }) else {
+            guard (1...512).contains(group.count),
+                group.allSatisfy({ $0.isLetter || $0.isNumber || "_-/.#".contains($0) })
+            else {
                 throw ConfigError(v.path, "a log group name is 1 to 512 of letters, digits and _-/.#, got \"\(group)\"")
             }
             settings.statementsLogGroup = group

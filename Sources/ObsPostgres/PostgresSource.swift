@@ -61,7 +61,8 @@ public final class PostgresSource: @unchecked Sendable {
     /// - Parameter onStatementText: receives each statement's text the first time the statement
     ///   gets a series of its own (to be sent to CloudWatch Logs).
     public init(
-        settings: Settings, recorder: Recorder, logger: Logger, onStatementText: @escaping @Sendable ([StatementText]) -> Void = { _ in }
+        settings: Settings, recorder: Recorder, logger: Logger,
+        onStatementText: @escaping @Sendable ([StatementText]) -> Void = { _ in }
     ) {
         self.settings = settings
         self.recorder = recorder
@@ -73,21 +74,29 @@ public final class PostgresSource: @unchecked Sendable {
         self.executor = BlockingExecutor(label: "obs.postgres.\(settings.instance).\(settings.connection.database)")
         self.sampler = DatabaseStatsSampler(
             instance: settings.instance, database: settings.connection.database, recorder: recorder,
-            producer: recorder.makeProducer(name: "postgres.\(settings.instance).\(settings.connection.database)", capacity: Self.ringCapacity))
+            producer: recorder.makeProducer(
+                name: "postgres.\(settings.instance).\(settings.connection.database)", capacity: Self.ringCapacity))
         if settings.topStatements > 0 {
             self.statementSampler = StatementStatsSampler(
-                instance: settings.instance, database: settings.connection.database, top: settings.topStatements, recorder: recorder,
-                producer: recorder.makeProducer(name: "postgres.\(settings.instance).\(settings.connection.database).statements", capacity: Self.ringCapacity),
+                instance: settings.instance, database: settings.connection.database, top: settings.topStatements,
+                recorder: recorder,
+                producer: recorder.makeProducer(
+                    name: "postgres.\(settings.instance).\(settings.connection.database).statements",
+                    capacity: Self.ringCapacity),
                 onNewText: onStatementText)
         }
         if settings.topTables > 0 {
             self.tableSampler = TableStatsSampler(
-                instance: settings.instance, database: settings.connection.database, top: settings.topTables, recorder: recorder,
-                producer: recorder.makeProducer(name: "postgres.\(settings.instance).\(settings.connection.database).tables", capacity: Self.ringCapacity))
+                instance: settings.instance, database: settings.connection.database, top: settings.topTables,
+                recorder: recorder,
+                producer: recorder.makeProducer(
+                    name: "postgres.\(settings.instance).\(settings.connection.database).tables",
+                    capacity: Self.ringCapacity))
         }
         if settings.samplesInstance {
             self.instanceSampler = InstanceStatsSampler(
-                instance: settings.instance, recorder: recorder, producer: recorder.makeProducer(name: "postgres.\(settings.instance)", capacity: Self.ringCapacity))
+                instance: settings.instance, recorder: recorder,
+                producer: recorder.makeProducer(name: "postgres.\(settings.instance)", capacity: Self.ringCapacity))
         }
     }
 

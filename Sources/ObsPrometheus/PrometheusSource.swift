@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
 import FoundationEssentials
 import Logging
 import ObsCore
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The Prometheus source: one job (a service), its instances found statically or in DNS and
 /// re-resolved every `refreshInterval`, each scraped every `interval`, all of a round at once.
@@ -22,7 +23,9 @@ public final class PrometheusSource: Sendable {
     private let executor: BlockingExecutor
     private let instances = Mutex<[String: ScrapeInstance]>([:])
 
-    public init(job: ScrapeJob, recorder: Recorder, logger: Logger, onSecret: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(
+        job: ScrapeJob, recorder: Recorder, logger: Logger, onSecret: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.job = job
         self.recorder = recorder
         var logger = logger
@@ -87,7 +90,11 @@ public final class PrometheusSource: Sendable {
             let instance = ScrapeInstance(url: url, job: job, recorder: Recorder(), logger: quiet, onSecret: onSecret)
             switch await instance.scrape() {
             case .success(let result):
-                lines.append((instance.target, true, "\(result.samples) samples, \(result.mapped) of them mapped to catalog metrics"))
+                lines.append(
+                    (
+                        instance.target, true,
+                        "\(result.samples) samples, \(result.mapped) of them mapped to catalog metrics"
+                    ))
             case .failure(let failure):
                 lines.append((instance.target, false, failure.description))
             }
@@ -116,7 +123,8 @@ public final class PrometheusSource: Sendable {
             for url in removed { instances[url] = nil }
             var added: [String] = []
             for url in urls where instances[url] == nil {
-                instances[url] = ScrapeInstance(url: url, job: job, recorder: recorder, logger: logger, onSecret: onSecret)
+                instances[url] = ScrapeInstance(
+                    url: url, job: job, recorder: recorder, logger: logger, onSecret: onSecret)
                 added.append(url)
             }
             return (added, removed)
@@ -149,7 +157,8 @@ public final class PrometheusSource: Sendable {
             let server = job.dnsServer.flatMap(Self.hostPort)
             let records = try DNSResolver(server: server).services(name)
             var urls: [String] = []
-            for record in records.sorted(by: { ($0.priority, $0.target, $0.port) < ($1.priority, $1.target, $1.port) }) {
+            for record in records.sorted(by: { ($0.priority, $0.target, $0.port) < ($1.priority, $1.target, $1.port) })
+            {
                 let addresses = try DNSResolver.addresses(record.target)
                 for address in addresses.isEmpty ? [record.target] : addresses {
                     let url = job.url(host: address, port: record.port)
@@ -162,7 +171,9 @@ public final class PrometheusSource: Sendable {
 
     /// `host:port` or `[v6]:port`.
     public static func hostPort(_ text: String) -> (host: String, port: Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65535).contains(port)
+        else {
             return nil
         }
         var host = String(text[..<colon])

@@ -178,7 +178,9 @@ public struct AnySourceRegistration: Sendable {
         logGroupsFor = { registration.logGroups(typed($0)) }
         targetsFor = { registration.targets(typed($0)) }
         describeFor = { registration.describe(typed($0)) }
-        makeFor = { (settings, context) throws(ConfigError) -> [any Source] in try registration.make(typed(settings), context) }
+        makeFor = { (settings, context) throws(ConfigError) -> [any Source] in
+            try registration.make(typed(settings), context)
+        }
         checkFor = { settings, context in await registration.check(typed(settings), context) }
     }
 

@@ -32,7 +32,8 @@ public struct StatsDLine: Sendable, Equatable {
 
     public static func == (a: StatsDLine, b: StatsDLine) -> Bool {
         a.name == b.name && a.kind == b.kind && a.value == b.value && a.isDelta == b.isDelta && a.member == b.member
-            && a.sampleRate == b.sampleRate && a.tags.elementsEqual(b.tags) { $0.name == $1.name && $0.value == $1.value }
+            && a.sampleRate == b.sampleRate
+            && a.tags.elementsEqual(b.tags) { $0.name == $1.name && $0.value == $1.value }
     }
 
     /// Why a line is refused.
@@ -50,7 +51,9 @@ public struct StatsDLine: Sendable, Equatable {
 
     /// Parses one line (no newline).
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<StatsDLine, Problem> {
-        guard let text = String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) else { return .failure(.notUTF8) }
+        guard let text = String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) else {
+            return .failure(.notUTF8)
+        }
         return parse(text)
     }
 
@@ -71,10 +74,14 @@ public struct StatsDLine: Sendable, Equatable {
         }
         var line = StatsDLine(name: name, kind: kind, value: 0, isDelta: false, member: "", sampleRate: 1, tags: [])
         if kind == .set {
-            guard !valueText.isEmpty, valueText.utf8.count <= CloudWatchLimits.maxDimensionValueLength else { return .failure(.badValue) }
+            guard !valueText.isEmpty, valueText.utf8.count <= CloudWatchLimits.maxDimensionValueLength else {
+                return .failure(.badValue)
+            }
             line.member = String(valueText)
         } else {
-            guard let value = Double(valueText), value.isFinite, !valueText.hasPrefix("0x"), !valueText.hasPrefix("+0x"), !valueText.hasPrefix("-0x") else {
+            guard let value = Double(valueText), value.isFinite, !valueText.hasPrefix("0x"),
+                !valueText.hasPrefix("+0x"), !valueText.hasPrefix("-0x")
+            else {
                 return .failure(.badValue)
             }
             line.value = value

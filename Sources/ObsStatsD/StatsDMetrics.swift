@@ -7,7 +7,8 @@ public enum StatsDMetrics {
     public static let lines = MetricDefinition(
         id: "agent.statsd_lines", namespace: AgentMetrics.namespace, name: "StatsDLines", unit: .count, kind: .counter,
         dimensions: [],
-        description: "StatsD lines recorded (those dropped are counted in Dropped, Reason=statsd_line_invalid or statsd_metric_limit).",
+        description:
+            "StatsD lines recorded (those dropped are counted in Dropped, Reason=statsd_line_invalid or statsd_metric_limit).",
         source: "the StatsD source (UDP)")
 
     public static let all = [lines]

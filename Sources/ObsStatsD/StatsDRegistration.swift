@@ -28,12 +28,15 @@ extension StatsDSource {
             if let v = keys["namespace"] {
                 let namespace = try v.string()
                 guard StatsDLine.isValidName(namespace, limit: 255), !namespace.hasPrefix("AWS/") else {
-                    throw ConfigError(v.path, "a namespace is 1 to 255 characters and does not start with AWS/, got \"\(namespace)\"")
+                    throw ConfigError(
+                        v.path, "a namespace is 1 to 255 characters and does not start with AWS/, got \"\(namespace)\"")
                 }
                 settings.namespace = namespace
             }
             if let v = keys["max_metrics"] { settings.maxMetrics = try v.int(in: 1...100_000) }
-            if let v = keys["receive_buffer_bytes"] { settings.receiveBufferBytes = try v.bytes(in: (64 << 10)...(1 << 30)) }
+            if let v = keys["receive_buffer_bytes"] {
+                settings.receiveBufferBytes = try v.bytes(in: (64 << 10)...(1 << 30))
+            }
             return settings
         },
         describe: { settings in "\(settings.host):\(settings.port) -> \(settings.namespace)" },

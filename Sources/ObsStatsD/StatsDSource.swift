@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import ObsCatalog
 import ObsCore
 import ObsNet
 import ObsSource
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The StatsD listener, as the CloudWatch agent's: lines on UDP (default 127.0.0.1:8125, several a
 /// datagram, one per line) become CloudWatch metrics in `namespace`, each line's tags its
@@ -57,7 +58,8 @@ public final class StatsDSource: @unchecked Sendable {
     /// Binds the socket (so a busy port is reported at start).
     public init(settings: Settings, recorder: Recorder, logger: Logger) throws(SocketError) {
         self.settings = settings
-        self.socket = try UDPSocket(host: settings.host, port: settings.port, receiveBufferBytes: settings.receiveBufferBytes)
+        self.socket = try UDPSocket(
+            host: settings.host, port: settings.port, receiveBufferBytes: settings.receiveBufferBytes)
         self.recorder = recorder
         self.producer = recorder.makeProducer(name: "statsd", capacity: 1 << 16)
         var logger = logger
@@ -72,7 +74,8 @@ public final class StatsDSource: @unchecked Sendable {
 
     /// Reads until the task is cancelled.
     public func run() async {
-        logger.info("statsd listening", metadata: ["address": "\(settings.host):\(port)", "namespace": "\(settings.namespace)"])
+        logger.info(
+            "statsd listening", metadata: ["address": "\(settings.host):\(port)", "namespace": "\(settings.namespace)"])
         recorder.health.report(name, ok: true)
         await socket.serve(threadName: "obs.statsd") { [self] datagram in
             var start = 0
@@ -129,7 +132,9 @@ public final class StatsDSource: @unchecked Sendable {
                 entry.interval = interval
                 entry.members.removeAll(keepingCapacity: true)
             }
-            if entry.members.count < 100_000, entry.members.insert(line.member).inserted { producer.record(entry.id, 1) }
+            if entry.members.count < 100_000, entry.members.insert(line.member).inserted {
+                producer.record(entry.id, 1)
+            }
         }
         series[key] = entry
         if linesSeries == nil { linesSeries = recorder.series(StatsDMetrics.lines.descriptor, Dimensions()) }

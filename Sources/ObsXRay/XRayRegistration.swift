@@ -30,7 +30,9 @@ extension XRaySource {
                 }
                 (settings.host, settings.port) = (host, port)
             }
-            if let v = keys["receive_buffer_bytes"] { settings.receiveBufferBytes = try v.bytes(in: (64 << 10)...(1 << 30)) }
+            if let v = keys["receive_buffer_bytes"] {
+                settings.receiveBufferBytes = try v.bytes(in: (64 << 10)...(1 << 30))
+            }
             if let v = keys["batch_delay"] { settings.batchDelay = try v.seconds(in: 0.01...60) }
             return settings
         },
@@ -42,7 +44,8 @@ extension XRaySource {
             do {
                 return [
                     try XRaySource(
-                        settings: settings, recorder: context.recorder, logger: context.logger, flushDelivery: { traces.flush() },
+                        settings: settings, recorder: context.recorder, logger: context.logger,
+                        flushDelivery: { traces.flush() },
                         deliver: { traces.publish($0) })
                 ]
             } catch {

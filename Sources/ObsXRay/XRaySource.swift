@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import Logging
 import ObsCore
 import ObsNet
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A drop-in for the X-Ray daemon's UDP side: reads segment documents that SDKs send (default
 /// 127.0.0.1:2000), validates each, derives API metrics from the segments of services that served
@@ -28,7 +29,10 @@ public final class XRaySource: @unchecked Sendable {
         /// requests, so a service whose actuator endpoint is scraped should take them from there.
         public var apiMetrics = true
 
-        public init(host: String = "127.0.0.1", port: Int = 2000, receiveBufferBytes: Int = 8 << 20, batchSize: Int = 50, batchDelay: Double = 1) {
+        public init(
+            host: String = "127.0.0.1", port: Int = 2000, receiveBufferBytes: Int = 8 << 20, batchSize: Int = 50,
+            batchDelay: Double = 1
+        ) {
             self.host = host
             self.port = port
             self.receiveBufferBytes = receiveBufferBytes
@@ -71,7 +75,8 @@ public final class XRaySource: @unchecked Sendable {
     ) throws(XRaySourceError) {
         self.settings = settings
         do {
-            self.socket = try UDPSocket(host: settings.host, port: settings.port, receiveBufferBytes: settings.receiveBufferBytes)
+            self.socket = try UDPSocket(
+                host: settings.host, port: settings.port, receiveBufferBytes: settings.receiveBufferBytes)
         } catch {
             switch error {
             case .cannotBind(let reason): throw .cannotBind(reason)
@@ -88,7 +93,9 @@ public final class XRaySource: @unchecked Sendable {
 
     /// Reads until `stop()`; then hands on what is still batched. Blocks: run it on its own thread.
     public func runBlocking() {
-        logger.info("xray listening", metadata: ["address": "\(settings.host):\(port)", "receive_buffer": "\(socket.receiveBuffer)"])
+        logger.info(
+            "xray listening",
+            metadata: ["address": "\(settings.host):\(port)", "receive_buffer": "\(socket.receiveBuffer)"])
         // Datagrams that arrive while the thread naps wait in the socket's buffer and are read in
         // one call: on a virtual machine a wake-up costs more than reading a datagram, and the SDKs
         // send one datagram a segment. The nap is taken only while traffic flows (an idle socket is
@@ -147,7 +154,9 @@ public final class XRaySource: @unchecked Sendable {
             dropsSinceWarning += 1
             let now = Monotonic.seconds()
             if now - lastWarning >= 1 {
-                logger.warning("invalid datagrams dropped", metadata: ["last.reason": "\(reason.rawValue)", "dropped": "\(dropsSinceWarning)"])
+                logger.warning(
+                    "invalid datagrams dropped",
+                    metadata: ["last.reason": "\(reason.rawValue)", "dropped": "\(dropsSinceWarning)"])
                 lastWarning = now
                 dropsSinceWarning = 0
             }

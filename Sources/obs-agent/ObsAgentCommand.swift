@@ -1,20 +1,22 @@
 import ArgumentParser
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
-import ObsCore
 import Logging
-import ObsAgent
 import ObsAWS
+import ObsAgent
+import ObsCore
 import ObsNet
 import ObsSource
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @main
 struct ObsAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "obs-agent",
-        abstract: "Samples PostgreSQL, scrapes Spring and Keycloak, stands in for the X-Ray daemon and ships the journal, to CloudWatch and X-Ray.",
+        abstract:
+            "Samples PostgreSQL, scrapes Spring and Keycloak, stands in for the X-Ray daemon and ships the journal, to CloudWatch and X-Ray.",
         discussion: """
             The agent samples each configured PostgreSQL database (the pg_stat_* views), scrapes the \
             services' Prometheus endpoints (HikariCP pools, request latencies, Keycloak logins), receives \
@@ -82,7 +84,8 @@ struct ObsAgentCommand: AsyncParsableCommand {
         }
         AgentLaunch.bootstrapLogging(level: config.logLevel)
         let logger = Logger(label: "obs-agent")
-        let agent = Agent(config: config, environment: environment, options: .init(once: once, dryRun: dryRun), logger: logger)
+        let agent = Agent(
+            config: config, environment: environment, options: .init(once: once, dryRun: dryRun), logger: logger)
         let delivery: Agent.Delivery
         do {
             delivery = try agent.makeDelivery()
@@ -101,10 +104,16 @@ struct ObsAgentCommand: AsyncParsableCommand {
 
 /// Options both subcommands take.
 struct ConfigOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("YAML config file. Without it, the DB_* variables are read.", valueName: "file"))
+    @Option(
+        name: .long, help: ArgumentHelp("YAML config file. Without it, the DB_* variables are read.", valueName: "file")
+    )
     var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical (overrides agent.log_level).", valueName: "level"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Log level: trace, debug, info, notice, warning, error, critical (overrides agent.log_level).",
+            valueName: "level"))
     var logLevel: String?
 
     func load() throws -> (AgentConfig, [String: String]) {
@@ -113,7 +122,9 @@ struct ConfigOptions: ParsableArguments {
             var config = try AgentLaunch.loadConfig(path: config, environment: environment)
             if let logLevel {
                 guard let level = Logger.Level(rawValue: logLevel) else {
-                    throw ConfigError("--log-level", "expected one of trace, debug, info, notice, warning, error, critical, got \"\(logLevel)\"")
+                    throw ConfigError(
+                        "--log-level",
+                        "expected one of trace, debug, info, notice, warning, error, critical, got \"\(logLevel)\"")
                 }
                 config.logLevel = level
             }
@@ -129,15 +140,20 @@ extension ObsAgentCommand {
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Validate the config and report whether each source and sink can be reached.",
-            discussion: "Prints one line per source and sink. Exits 0 when all are reachable, 1 when one is not, 2 on a config error.")
+            discussion:
+                "Prints one line per source and sink. Exits 0 when all are reachable, 1 when one is not, 2 on a config error."
+        )
 
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
             let (config, environment) = try options.load()
             AgentLaunch.bootstrapLogging(level: .error)
-            let agent = Agent(config: config, environment: environment, options: .init(), logger: Logger(label: "obs-agent"))
-            print("config ok: \(config.postgres.count) postgres source(s), \(config.prometheus.count) scrape job(s), x-ray \(config.xray == nil ? "off" : "on"), flush interval \(Int(config.flushInterval)) s")
+            let agent = Agent(
+                config: config, environment: environment, options: .init(), logger: Logger(label: "obs-agent"))
+            print(
+                "config ok: \(config.postgres.count) postgres source(s), \(config.prometheus.count) scrape job(s), x-ray \(config.xray == nil ? "off" : "on"), flush interval \(Int(config.flushInterval)) s"
+            )
             let results = await agent.check()
             for result in results { print(result) }
             if results.contains(where: { !$0.ok }) { throw ExitCode(1) }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import ObsAgent
 import ObsAWS
+import ObsAgent
 import ObsCatalog
 import ObsCore
 import ObsNet
@@ -22,7 +22,8 @@ struct CloudWatchTarget: ParsableArguments {
         else { throw ValidationError("no region: give --region or set AWS_REGION") }
         let access: AWSAccess
         do {
-            access = try AWSAccess.resolve(settings: settings, environment: environment, userAgent: BuildInfo.obsctlUserAgent)
+            access = try AWSAccess.resolve(
+                settings: settings, environment: environment, userAgent: BuildInfo.obsctlUserAgent)
         } catch {
             throw ValidationError(error.description)
         }
@@ -49,7 +50,10 @@ struct Generated {
         let dashboards = DashboardGenerator(catalog: SourceRegistry.catalog, region: region, alarms: alarms)
         self.dashboards = try DashboardID.allCases.map { id in
             let json = String(decoding: try dashboards.json(for: id), as: UTF8.self)
-            return ("obs-\(id.rawValue)", json.replacingOccurrences(of: DashboardGenerator.accountPlaceholder, with: accountID))
+            return (
+                "obs-\(id.rawValue)",
+                json.replacingOccurrences(of: DashboardGenerator.accountPlaceholder, with: accountID)
+            )
         }
         self.alarms = alarms.alarms().map(alarms.request)
         self.composites = alarms.areas().map { alarms.compositeRequest($0.area, $0.alarms, topic: topic) }
@@ -88,15 +92,30 @@ extension ObsctlCommand {
                 config: target.config, region: region, accountID: accountId ?? DashboardGenerator.accountPlaceholder,
                 topic: topicArn ?? AlarmGenerator.topicPlaceholder)
             var requests: [(String, QueryRequest)] = generated.dashboards.map {
-                ($0.name, QueryRequest(action: "PutDashboard", version: Generated.apiVersion, parameters: ["DashboardName": $0.name, "DashboardBody": $0.body]))
+                (
+                    $0.name,
+                    QueryRequest(
+                        action: "PutDashboard", version: Generated.apiVersion,
+                        parameters: ["DashboardName": $0.name, "DashboardBody": $0.body])
+                )
             }
-            requests += generated.alarms.map { ($0["AlarmName"] as! String, QueryRequest(action: "PutMetricAlarm", version: Generated.apiVersion, parameters: $0)) }
+            requests += generated.alarms.map {
+                (
+                    $0["AlarmName"] as! String,
+                    QueryRequest(action: "PutMetricAlarm", version: Generated.apiVersion, parameters: $0)
+                )
+            }
             requests += generated.composites.map {
-                ($0["AlarmName"] as! String, QueryRequest(action: "PutCompositeAlarm", version: Generated.apiVersion, parameters: $0))
+                (
+                    $0["AlarmName"] as! String,
+                    QueryRequest(action: "PutCompositeAlarm", version: Generated.apiVersion, parameters: $0)
+                )
             }
             if dryRun {
                 for (name, request) in requests {
-                    print("\(request.action) \(name) (\(request.parameters.count) parameters, \(request.body.count) bytes)")
+                    print(
+                        "\(request.action) \(name) (\(request.parameters.count) parameters, \(request.body.count) bytes)"
+                    )
                 }
                 print("dry run: \(requests.count) requests, nothing sent")
                 return
@@ -132,10 +151,13 @@ extension ObsctlCommand {
 
         func run() async throws {
             let (client, region) = try target.client()
-            let generated = try Generated(config: target.config, region: region, accountID: accountId, topic: AlarmGenerator.topicPlaceholder)
+            let generated = try Generated(
+                config: target.config, region: region, accountID: accountId, topic: AlarmGenerator.topicPlaceholder)
             var differing = 0
             for dashboard in generated.dashboards {
-                let request = QueryRequest(action: "GetDashboard", version: Generated.apiVersion, parameters: ["DashboardName": dashboard.name])
+                let request = QueryRequest(
+                    action: "GetDashboard", version: Generated.apiVersion, parameters: ["DashboardName": dashboard.name]
+                )
                 let live: String
                 do {
                     let answer = try await target.send(client, request)
@@ -163,7 +185,8 @@ extension ObsctlCommand {
         /// Pretty JSON with sorted keys, so that key order and spacing do not count as differences.
         static func normalized(_ json: String) -> [String] {
             guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)),
-                let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+                let data = try? JSONSerialization.data(
+                    withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             else { return json.split(separator: "\n").map(String.init) }
             return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
         }
@@ -173,7 +196,8 @@ extension ObsctlCommand {
 /// A line diff (longest common subsequence): `- ` lines only in the first, `+ ` only in the second.
 enum TextDiff {
     static func lines(_ a: [String], _ b: [String]) -> [String] {
-        let n = a.count, m = b.count
+        let n = a.count
+        let m = b.count
         var table = Array(repeating: Array(repeating: 0, count: m + 1), count: n + 1)
         for i in stride(from: n - 1, through: 0, by: -1) {
             for j in stride(from: m - 1, through: 0, by: -1) {
@@ -181,7 +205,8 @@ enum TextDiff {
             }
         }
         var out: [String] = []
-        var i = 0, j = 0
+        var i = 0
+        var j = 0
         while i < n || j < m {
             if i < n, j < m, a[i] == b[j] {
                 i += 1

@@ -18,14 +18,16 @@ struct ObsctlCommand: AsyncParsableCommand {
             """,
         version: BuildInfo.version,
         subcommands: [
-            CatalogCommand.self, Dashboards.self, Alarms.self, Validate.self, Apply.self, Diff.self, IAMPolicyCommand.self, Cost.self,
+            CatalogCommand.self, Dashboards.self, Alarms.self, Validate.self, Apply.self, Diff.self,
+            IAMPolicyCommand.self, Cost.self,
         ])
 }
 
 extension ObsctlCommand {
     struct CatalogCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "catalog", abstract: "List the catalog's metrics (tab-separated, Markdown for docs/metrics.md, or JSON).")
+            commandName: "catalog",
+            abstract: "List the catalog's metrics (tab-separated, Markdown for docs/metrics.md, or JSON).")
 
         @Option(help: "Output format: table, markdown or json.")
         var format: String = "table"
@@ -52,7 +54,8 @@ extension ObsctlCommand {
                 the placeholder ${CriticalTopicArn}).
                 """)
 
-        @Option(help: ArgumentHelp("The agent config naming the deployment's services and databases.", valueName: "file"))
+        @Option(
+            help: ArgumentHelp("The agent config naming the deployment's services and databases.", valueName: "file"))
         var config: String = "packaging/obs-agent.yaml"
 
         @Option(help: ArgumentHelp("Directory to write to.", valueName: "dir"))
@@ -154,7 +157,8 @@ extension ObsctlCommand {
             assumptions.logGBPerDay = logGbPerDay
             let estimate = CostEstimate(
                 metrics: emitted.catalog.definitions.filter { emitted.isEmitted($0) }, targets: targets,
-                flushInterval: agentConfig.flushInterval, alarms: AlarmGenerator(targets: targets), dashboards: DashboardID.allCases.count,
+                flushInterval: agentConfig.flushInterval, alarms: AlarmGenerator(targets: targets),
+                dashboards: DashboardID.allCases.count,
                 assumptions: assumptions, prices: priceTable)
             print(estimate.table(prices: priceTable), terminator: "")
         }
@@ -170,7 +174,8 @@ extension ObsctlCommand {
                 obsctl apply replaces with the account's id.
                 """)
 
-        @Option(help: ArgumentHelp("The agent config naming the deployment's services and databases.", valueName: "file"))
+        @Option(
+            help: ArgumentHelp("The agent config naming the deployment's services and databases.", valueName: "file"))
         var config: String = "packaging/obs-agent.yaml"
 
         @Option(help: ArgumentHelp("Directory to write to.", valueName: "dir"))
@@ -184,13 +189,13 @@ extension ObsctlCommand {
 
         func run() throws {
             let generator = DashboardGenerator(
-                catalog: SourceRegistry.catalog, region: region, alarms: AlarmGenerator(targets: try Deployment(config: config).targets))
+                catalog: SourceRegistry.catalog, region: region,
+                alarms: AlarmGenerator(targets: try Deployment(config: config).targets))
             let files = try DashboardID.allCases.map { ($0.fileName, try generator.json(for: $0)) }
             try GeneratedFiles.write(files, to: output, check: check, command: "obsctl dashboards")
         }
     }
 }
-
 
 /// What obsctl reads of an agent config, read once. Variables the file uses need not be set:
 /// their defaults (or empty values) stand in, since only names are read.
@@ -245,7 +250,8 @@ struct Deployment {
 
 /// Writes generated files, or with `check` reports the stale ones and exits 1.
 enum GeneratedFiles {
-    static func write(_ files: [(name: String, data: Data)], to directory: String, check: Bool, command: String) throws {
+    static func write(_ files: [(name: String, data: Data)], to directory: String, check: Bool, command: String) throws
+    {
         var stale: [String] = []
         if !check { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         for file in files {

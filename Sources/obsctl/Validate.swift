@@ -29,7 +29,8 @@ extension ObsctlCommand {
             let emitted = try Deployment(config: config).emitted
             var problems: [String] = []
             var checked = 0
-            for file in (try? FileManager.default.contentsOfDirectory(atPath: dashboards))?.sorted() ?? [] where file.hasSuffix(".json") {
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: dashboards))?.sorted() ?? []
+            where file.hasSuffix(".json") {
                 let path = (dashboards as NSString).appendingPathComponent(file)
                 for reference in try MetricReferences.inDashboard(path) {
                     checked += 1
@@ -69,7 +70,9 @@ enum MetricReferences {
                 guard let open = expression.expression.range(of: "{"), let close = expression.expression.range(of: "}"),
                     let name = expression.expression.range(of: "MetricName=\"")
                 else { continue }
-                let schema = expression.expression[open.upperBound..<close.lowerBound].split(separator: ",").map { String($0) }
+                let schema = expression.expression[open.upperBound..<close.lowerBound].split(separator: ",").map {
+                    String($0)
+                }
                 let metric = expression.expression[name.upperBound...].prefix { $0 != "\"" }
                 guard let namespace = schema.first else { continue }
                 references.append(
@@ -83,7 +86,10 @@ enum MetricReferences {
 
     /// Every metric of a PutMetricAlarm request list: the alarm's own, or each of its `Metrics`.
     static func inAlarms(_ path: String) throws -> [MetricReference] {
-        guard let alarms = try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: path))) as? [[String: Any]] else {
+        guard
+            let alarms = try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: path)))
+                as? [[String: Any]]
+        else {
             throw ValidationError("\(path): expected a list of PutMetricAlarm requests")
         }
         var references: [MetricReference] = []
@@ -93,13 +99,17 @@ enum MetricReferences {
         for alarm in alarms {
             let place = "alarm \(alarm["AlarmName"] as? String ?? "?")"
             if let namespace = alarm["Namespace"] as? String, let name = alarm["MetricName"] as? String {
-                references.append(MetricReference(namespace: namespace, name: name, dimensions: names(alarm["Dimensions"]), place: place))
+                references.append(
+                    MetricReference(
+                        namespace: namespace, name: name, dimensions: names(alarm["Dimensions"]), place: place))
             }
             for query in alarm["Metrics"] as? [[String: Any]] ?? [] {
                 guard let stat = query["MetricStat"] as? [String: Any], let metric = stat["Metric"] as? [String: Any],
                     let namespace = metric["Namespace"] as? String, let name = metric["MetricName"] as? String
                 else { continue }
-                references.append(MetricReference(namespace: namespace, name: name, dimensions: names(metric["Dimensions"]), place: place))
+                references.append(
+                    MetricReference(
+                        namespace: namespace, name: name, dimensions: names(metric["Dimensions"]), place: place))
             }
         }
         return references
@@ -134,17 +144,23 @@ struct EmittedMetrics {
     }
 
     func problem(with reference: MetricReference) -> String? {
-        guard let definition = catalog.definitions.first(where: { $0.namespace == reference.namespace && $0.name == reference.name }) else {
+        guard
+            let definition = catalog.definitions.first(where: {
+                $0.namespace == reference.namespace && $0.name == reference.name
+            })
+        else {
             return "\(reference.place): \(reference.namespace) \(reference.name) is not a catalog metric"
         }
         let sets = [Set(definition.dimensions)] + definition.rollups.map(Set.init)
         guard sets.contains(reference.dimensions) else {
             let shown = sets.map { $0.isEmpty ? "none" : $0.sorted().joined(separator: ",") }.joined(separator: " | ")
-            return "\(reference.place): \(reference.namespace) \(reference.name) is emitted with dimensions \(shown), not \(reference.dimensions.sorted().joined(separator: ","))"
+            return
+                "\(reference.place): \(reference.namespace) \(reference.name) is emitted with dimensions \(shown), not \(reference.dimensions.sorted().joined(separator: ","))"
         }
         if !isEmitted(definition) {
             let needed = SourceRegistry.sources(emitting: definition).joined(separator: " or ")
-            return "\(reference.place): \(reference.namespace) \(reference.name) needs \(needed), which the config does not have"
+            return
+                "\(reference.place): \(reference.namespace) \(reference.name) needs \(needed), which the config does not have"
         }
         return nil
     }

@@ -1,5 +1,5 @@
-import Testing
 import ObsNet
+import Testing
 
 @testable import ObsAWS
 
@@ -15,7 +15,8 @@ import ObsNet
 
     @Test func configBeatsEnvironmentAndRegionGivesThePublicEndpoint() {
         let settings = AWSSettings.resolve(
-            environment: ["AWS_DEFAULT_REGION": "us-west-2", "AWS_ENDPOINT_URL": "http://env"], configRegion: "eu-central-1",
+            environment: ["AWS_DEFAULT_REGION": "us-west-2", "AWS_ENDPOINT_URL": "http://env"],
+            configRegion: "eu-central-1",
             configEndpoints: [.cloudWatch: "http://config"])
         #expect(settings.endpoint(for: .cloudWatch) == "http://config")
         #expect(settings.region == "eu-central-1")
@@ -27,7 +28,8 @@ import ObsNet
 
     @Test func credentialsComeFromTheEnvironmentAndNeverPrintTheirSecret() {
         let credentials = AWSCredentials.fromEnvironment([
-            "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "very-secret-key", "AWS_SESSION_TOKEN": "token-value",
+            "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "very-secret-key",
+            "AWS_SESSION_TOKEN": "token-value",
         ])
         #expect(credentials?.sessionToken == "token-value")
         let printed = "\(credentials!) \(String(reflecting: credentials!))"
@@ -36,10 +38,21 @@ import ObsNet
     }
 
     @Test(arguments: [
-        (400, "<ErrorResponse><Error><Code>InvalidParameterValue</Code><Message>bad</Message></Error></ErrorResponse>", "InvalidParameterValue", false),
-        (400, "<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>", "Throttling", true),
+        (
+            400,
+            "<ErrorResponse><Error><Code>InvalidParameterValue</Code><Message>bad</Message></Error></ErrorResponse>",
+            "InvalidParameterValue", false
+        ),
+        (
+            400,
+            "<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>",
+            "Throttling", true
+        ),
         (503, "", "Unknown", true),
-        (400, #"{"__type":"com.amazonaws.logs#ThrottlingException","message":"slow down"}"#, "ThrottlingException", true),
+        (
+            400, #"{"__type":"com.amazonaws.logs#ThrottlingException","message":"slow down"}"#, "ThrottlingException",
+            true
+        ),
         (403, #"{"__type":"UnrecognizedClientException","message":"bad token"}"#, "UnrecognizedClientException", false),
     ])
     func errorResponsesAreClassified(_ status: Int, _ body: String, _ code: String, _ retryable: Bool) {

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ObsAWS
 import ObsCore
 import ObsNet
 import Synchronization
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The libcurl transport against a local server: what reaches the server, and what comes back.
 struct CurlTransportTests {
@@ -24,7 +25,9 @@ struct CurlTransportTests {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
         }
         guard fd >= 0, bound, Glibc.listen(fd, backlog) == 0 else { throw ServerError(errno: errno) }
         return (fd, Int(UInt16(bigEndian: address.sin_port)))
@@ -57,11 +60,14 @@ struct CurlTransportTests {
                         guard n > 0 else { break }
                         data += chunk[0..<n]
                         guard let end = data.firstRange(of: Array("\r\n\r\n".utf8)) else { continue }
-                        head = String(decoding: data[..<end.lowerBound], as: UTF8.self).split(separator: "\r\n").map(String.init)
-                        let size = head.compactMap { line -> Int? in
-                            let parts = line.split(separator: ":", maxSplits: 1)
-                            return parts.count == 2 && parts[0].lowercased() == "content-length" ? Int(parts[1].trimmingBlanks()) : nil
-                        }.first ?? 0
+                        head = String(decoding: data[..<end.lowerBound], as: UTF8.self).split(separator: "\r\n").map(
+                            String.init)
+                        let size =
+                            head.compactMap { line -> Int? in
+                                let parts = line.split(separator: ":", maxSplits: 1)
+                                return parts.count == 2 && parts[0].lowercased() == "content-length"
+                                    ? Int(parts[1].trimmingBlanks()) : nil
+                            }.first ?? 0
                         if data.count - end.upperBound >= size {
                             body = Array(data[end.upperBound..<(end.upperBound + size)])
                             break
@@ -69,7 +75,9 @@ struct CurlTransportTests {
                     }
                     log.requests.withLock { $0.append((head, body)) }
                     let text = "got \(body.count) bytes"
-                    let response = Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(text.utf8.count)\r\nConnection: close\r\n\r\n\(text)".utf8)
+                    let response = Array(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(text.utf8.count)\r\nConnection: close\r\n\r\n\(text)"
+                            .utf8)
                     _ = response.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                     close(client)
                 }
@@ -117,7 +125,8 @@ struct CurlTransportTests {
                     clients.append(client)
                 }
                 let text = "held \(clients.count)"
-                let response = Array("HTTP/1.1 200 OK\r\nContent-Length: \(text.utf8.count)\r\nConnection: close\r\n\r\n\(text)".utf8)
+                let response = Array(
+                    "HTTP/1.1 200 OK\r\nContent-Length: \(text.utf8.count)\r\nConnection: close\r\n\r\n\(text)".utf8)
                 for client in clients {
                     _ = response.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                     close(client)
@@ -128,7 +137,9 @@ struct CurlTransportTests {
 
     @Test func aPoolSendsItsRequestsAtOnce() async throws {
         let server = try HoldingServer(count: 4, holdSeconds: 90)
-        let pool = CurlTransportPool(count: 4) { CurlTransport(connectTimeout: 5, totalTimeout: 60, label: "pool-test") }
+        let pool = CurlTransportPool(count: 4) {
+            CurlTransport(connectTimeout: 5, totalTimeout: 60, label: "pool-test")
+        }
         let url = "http://127.0.0.1:\(server.port)/"
         let answers = try await withThrowingTaskGroup(of: String.self) { group in
             for _ in 0..<4 { group.addTask { try await pool.send(HTTPRequest(method: "GET", url: url)).text } }
@@ -142,8 +153,12 @@ struct CurlTransportTests {
         let server = try HoldingServer(count: 2, holdSeconds: 30)
         let transport = CurlTransport(connectTimeout: 5, totalTimeout: 60, label: "deadline-test")
         let request = HTTPRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/")
-        let result: Result<HTTPResponse, TransportError> = await RequestDeadline.$current.withValue(.now + .milliseconds(500)) {
-            do throws(TransportError) { return .success(try await transport.send(request)) } catch { return .failure(error) }
+        let result: Result<HTTPResponse, TransportError> = await RequestDeadline.$current.withValue(
+            .now + .milliseconds(500)
+        ) {
+            do throws(TransportError) { return .success(try await transport.send(request)) } catch {
+                return .failure(error)
+            }
         }
         guard case .failure(let error) = result else {
             Issue.record("answered: the deadline did not cut the request")
@@ -161,14 +176,18 @@ struct CurlTransportTests {
 
         let get = try await transport.send(HTTPRequest(method: "GET", url: url))
         let post = try await transport.send(
-            HTTPRequest(method: "POST", url: url, headers: [("Content-Type", "application/json")], body: Array("{\"a\":1}".utf8)))
+            HTTPRequest(
+                method: "POST", url: url, headers: [("Content-Type", "application/json")], body: Array("{\"a\":1}".utf8)
+            ))
         let own = try await transport.send(HTTPRequest(method: "GET", url: url, headers: [("User-Agent", "probe/2")]))
         #expect([get.text, post.text, own.text] == ["got 0 bytes", "got 7 bytes", "got 0 bytes"])
 
         let requests = server.requests
-        #expect(requests.map { $0.head.first ?? "" } == ["GET /path HTTP/1.1", "POST /path HTTP/1.1", "GET /path HTTP/1.1"])
-        #expect(server.header("User-Agent") == [BuildInfo.userAgent, BuildInfo.userAgent, "probe/2"],
-                "the agent names itself unless the request names someone else")
+        #expect(
+            requests.map { $0.head.first ?? "" } == ["GET /path HTTP/1.1", "POST /path HTTP/1.1", "GET /path HTTP/1.1"])
+        #expect(
+            server.header("User-Agent") == [BuildInfo.userAgent, BuildInfo.userAgent, "probe/2"],
+            "the agent names itself unless the request names someone else")
         #expect(BuildInfo.userAgent == "obs-agent/\(BuildInfo.version)")
         #expect(requests.count == 3 && requests[1].body == Array("{\"a\":1}".utf8))
         #expect(server.header("Expect") == [nil, nil, nil], "no 100-continue round trip")
@@ -176,7 +195,8 @@ struct CurlTransportTests {
 
     @Test func obsctlNamesItself() async throws {
         let server = try RecordingServer(count: 1)
-        let transport = CurlTransport(connectTimeout: 5, totalTimeout: 20, label: "transport-test", userAgent: BuildInfo.obsctlUserAgent)
+        let transport = CurlTransport(
+            connectTimeout: 5, totalTimeout: 20, label: "transport-test", userAgent: BuildInfo.obsctlUserAgent)
         _ = try await transport.send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/"))
         #expect(server.header("User-Agent") == ["obsctl/\(BuildInfo.version)"])
     }

@@ -72,7 +72,9 @@ enum EMFValidator {
                     break
                 case let array as [Any]:
                     if array.count > 100 { problems.append("metric \(name) has \(array.count) values") }
-                    if !array.allSatisfy({ $0 is NSNumber }) { problems.append("metric \(name) has a non-numeric value") }
+                    if !array.allSatisfy({ $0 is NSNumber }) {
+                        problems.append("metric \(name) has a non-numeric value")
+                    }
                 case nil:
                     problems.append("metric target \(name) missing")
                 default:

@@ -38,7 +38,9 @@ import Testing
         let events = [event(-13 * 24 * hour), event(-13 * 24 * hour + 1), event(-12 * 24 * hour + 1), event(-hour)]
         let (batches, _, _) = LogEventBatcher().batches(events, now: now)
         #expect(batches.map(\.count) == [2, 1, 1])
-        for batch in batches { #expect(batch.last!.timestamp - batch.first!.timestamp <= CloudWatchLogsLimits.maxSpanMilliseconds) }
+        for batch in batches {
+            #expect(batch.last!.timestamp - batch.first!.timestamp <= CloudWatchLogsLimits.maxSpanMilliseconds)
+        }
     }
 
     @Test func eventsTooOldOrTooFarAheadAreCountedNotSent() {
@@ -75,12 +77,15 @@ import Testing
 
 @Suite struct TraceSegmentBatcherTests {
     @Test func callsHoldAtMost50SegmentsOfAtMost64kB() throws {
-        var documents = (0..<120).map { #"{"id":"\#(String(format: "%016x", $0))","trace_id":"1-5759e988-bd862e3fe1be46a994272793","name":"s","start_time":1,"end_time":2}"# }
+        var documents = (0..<120).map {
+            #"{"id":"\#(String(format: "%016x", $0))","trace_id":"1-5759e988-bd862e3fe1be46a994272793","name":"s","start_time":1,"end_time":2}"#
+        }
         documents.append(String(repeating: "x", count: 64 * 1024 + 1))
         let (batches, oversized) = TraceSegmentBatcher.batches(documents)
         #expect(batches.map(\.count) == [50, 50, 20])
         #expect(oversized == 1)
-        let body = try JSONSerialization.jsonObject(with: Data(TraceSegmentBatcher.body(batches[2]))) as? [String: [String]]
+        let body =
+            try JSONSerialization.jsonObject(with: Data(TraceSegmentBatcher.body(batches[2]))) as? [String: [String]]
         #expect(body?["TraceSegmentDocuments"] == batches[2])
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import ObsCore
-import Testing
 import ObsNet
+import Testing
 
 @testable import ObsAWS
 
@@ -31,7 +31,9 @@ import ObsNet
         return (datums.count, maxValues, maxDimensions)
     }
 
-    func descriptor(_ name: String = "Latency", kind: MetricKind = .counter, namespace: String = "Obs/Test") -> MetricDescriptor {
+    func descriptor(_ name: String = "Latency", kind: MetricKind = .counter, namespace: String = "Obs/Test")
+        -> MetricDescriptor
+    {
         MetricDescriptor(namespace: namespace, name: name, unit: .milliseconds, kind: kind)
     }
 
@@ -58,7 +60,8 @@ import ObsNet
     @Test func requestsHoldAtMost1000Datums() {
         let encoder = PutMetricDataEncoder(selfMetrics: SelfMetrics())
         let data = (0..<2500).map {
-            MetricDatum(descriptor: descriptor(), dimensions: Dimensions([("N", "\($0)")]), timestamp: 0, value: .single(1))
+            MetricDatum(
+                descriptor: descriptor(), dimensions: Dimensions([("N", "\($0)")]), timestamp: 0, value: .single(1))
         }
         let requests = encoder.encode(data)
         #expect(requests.map(\.datumCount) == [1000, 1000, 500])
@@ -73,7 +76,8 @@ import ObsNet
         let long = String(repeating: "v", count: 1024)
         let data = (0..<900).map { n in
             MetricDatum(
-                descriptor: descriptor(), dimensions: Dimensions((0..<3).map { d in ("D\(d)", "\(long.dropLast(8))\(n)") }),
+                descriptor: descriptor(),
+                dimensions: Dimensions((0..<3).map { d in ("D\(d)", "\(long.dropLast(8))\(n)") }),
                 timestamp: 0, value: .single(1))
         }
         let requests = encoder.encode(data)
@@ -123,7 +127,8 @@ import ObsNet
     @Test func dimensionsAreCappedAt30AndValuesAtTheirLength() {
         let encoder = PutMetricDataEncoder(selfMetrics: SelfMetrics())
         let datum = MetricDatum(
-            descriptor: descriptor(), dimensions: Dimensions((0..<40).map { ("D\($0)", $0 == 0 ? String(repeating: "x", count: 2000) : "") }),
+            descriptor: descriptor(),
+            dimensions: Dimensions((0..<40).map { ("D\($0)", $0 == 0 ? String(repeating: "x", count: 2000) : "") }),
             timestamp: 0, value: .single(1))
         let body = encoder.encode([datum])[0].body
         #expect(Self.shape(body).maxDimensions == 30)
@@ -144,7 +149,8 @@ import ObsNet
 
 @Suite struct GzipTests {
     @Test func roundTripsAndShrinksAFormBody() {
-        let body = Array(String(repeating: "&MetricData.member.1.Dimensions.member.1.Name=DBInstance", count: 2000).utf8)
+        let body = Array(
+            String(repeating: "&MetricData.member.1.Dimensions.member.1.Name=DBInstance", count: 2000).utf8)
         let compressed = Gzip.compress(body)
         #expect(compressed.prefix(2) == [0x1F, 0x8B], "a gzip header")
         #expect(compressed.count * 10 < body.count)
@@ -164,7 +170,9 @@ import ObsNet
             MetricDatum(descriptor: odd, dimensions: Dimensions(), timestamp: 60, value: .single(1)),
         ])[0].body
         #expect(body.contains("MetricData.member.1.StorageResolution=1&"))
-        #expect(body.contains("MetricData.member.2.StorageResolution=60&"), "only 1 and 60 are valid; others are sent as 60")
+        #expect(
+            body.contains("MetricData.member.2.StorageResolution=60&"), "only 1 and 60 are valid; others are sent as 60"
+        )
         #expect(body.contains("MetricData.member.1.Timestamp=1970-01-01T00%3A01%3A01Z"))
     }
 }

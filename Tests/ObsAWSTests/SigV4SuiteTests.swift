@@ -6,7 +6,8 @@ import Testing
 /// The AWS SigV4 test suites (aws-c-auth's and botocore's copies; Apache-2.0, see
 /// Fixtures/sigv4/SOURCES.md): every case's canonical request, string to sign and signature.
 @Suite struct SigV4SuiteTests {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/sigv4")
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Fixtures/sigv4")
     static let date = Date(timeIntervalSince1970: 1_440_938_160)  // 2015-08-30T12:36:00Z
 
     static func cases(_ suite: String) -> [String] {
@@ -14,7 +15,8 @@ import Testing
         let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)!
         var found: [String] = []
         for case let url as URL in enumerator {
-            let marker = suite == "aws-c-auth" ? "context.json" : url.deletingLastPathComponent().lastPathComponent + ".req"
+            let marker =
+                suite == "aws-c-auth" ? "context.json" : url.deletingLastPathComponent().lastPathComponent + ".req"
             if url.lastPathComponent == marker {
                 found.append(String(url.deletingLastPathComponent().path.dropFirst(root.path.count + 1)))
             }
@@ -53,7 +55,8 @@ import Testing
                 headers.append((String(line[..<colon]), String(line[line.index(after: colon)...])))
             }
         }
-        return SignableRequest(method: method, path: String(path), query: query, headers: headers, body: Array(body.utf8))
+        return SignableRequest(
+            method: method, path: String(path), query: query, headers: headers, body: Array(body.utf8))
     }
 
     struct Context: Decodable {
@@ -74,7 +77,8 @@ import Testing
     @Test(arguments: cases("aws-c-auth"))
     func awsCAuthCase(_ name: String) throws {
         let dir = Self.fixtures.appendingPathComponent("aws-c-auth").appendingPathComponent(name)
-        let context = try JSONDecoder().decode(Context.self, from: Data(contentsOf: dir.appendingPathComponent("context.json")))
+        let context = try JSONDecoder().decode(
+            Context.self, from: Data(contentsOf: dir.appendingPathComponent("context.json")))
         var options = SigV4Signer.Options()
         options.normalizePath = context.normalize
         options.addContentHashHeader = context.sign_body
@@ -107,11 +111,13 @@ import Testing
         // to add shows only in the signed request (.sreq), and is signed only where the expected
         // canonical request names it (post-sts-header-after adds it after signing).
         let request = Self.parseRequest(try file("req"))
-        let token = request.header("X-Amz-Security-Token") == nil
+        let token =
+            request.header("X-Amz-Security-Token") == nil
             ? Self.parseRequest(try file("sreq")).header("X-Amz-Security-Token") : nil
         var signer = SigV4Signer(
             credentials: AWSCredentials(
-                accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", sessionToken: token),
+                accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                sessionToken: token),
             region: "us-east-1", service: "service")
         signer.options.omitSessionTokenFromSignature = !(try file("creq")).contains("x-amz-security-token")
         let steps = signer.signHeaders(request, at: Self.date)

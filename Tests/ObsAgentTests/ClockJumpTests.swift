@@ -1,7 +1,7 @@
 import Foundation
 import ObsAWS
-import Testing
 import ObsNet
+import Testing
 
 /// The wall clock jumps (NTP steps it, an operator sets it) while the agent runs: a small
 /// LD_PRELOAD library (`scripts/lib/wallclock_shift.c`, built by the test) moves the agent's wall
@@ -10,7 +10,8 @@ import ObsNet
 /// wall clock, the batch gathered before a jump back would wait an hour), and flushes go on.
 /// (libfaketime does not fit: it also moves the agent's timers, which a real step does not.)
 @Suite(
-    .enabled(if: TestServices.hasAWS && TestServices.hasBinary, "needs scripts/test: moto_server and the built obs-agent"),
+    .enabled(
+        if: TestServices.hasAWS && TestServices.hasBinary, "needs scripts/test: moto_server and the built obs-agent"),
     .serialized)
 struct ClockJumpTests {
     struct Sent: Decodable {
@@ -25,19 +26,20 @@ struct ClockJumpTests {
         let shim = directory + "/wallclock_shift.so"
         let source = TestServices.repositoryRoot.appendingPathComponent("scripts/lib/wallclock_shift.c").path
         let (built, _, buildErr) = try await ChildProcess.run(
-            "/usr/bin/env", ["gcc", "-shared", "-fPIC", "-O2", "-o", shim, source, "-ldl", "-lpthread"], environment: TestServices.cleanEnvironment())
+            "/usr/bin/env", ["gcc", "-shared", "-fPIC", "-O2", "-o", shim, source, "-ldl", "-lpthread"],
+            environment: TestServices.cleanEnvironment())
         try #require(built == 0, "\(buildErr)")
         let clock = directory + "/shift"
         try "0".write(toFile: clock, atomically: true, encoding: .utf8)
         let config = directory + "/agent.yaml"
         try """
-            agent:
-              flush_interval: 10s
-              health_address: 127.0.0.1:0
-            sources:
-              xray:
-                address: 127.0.0.1:0
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        agent:
+          flush_interval: 10s
+          health_address: 127.0.0.1:0
+        sources:
+          xray:
+            address: 127.0.0.1:0
+        """.write(toFile: config, atomically: true, encoding: .utf8)
         var environment = TestServices.awsEnvironment
         environment["AWS_ENDPOINT_URL_XRAY"] = TestServices.awsEndpoint
         environment["LD_PRELOAD"] = shim
@@ -45,14 +47,17 @@ struct ClockJumpTests {
         // Started through `sh -c 'exec …'` (the same process: sh execs it). Started straight from
         // Foundation's Process with LD_PRELOAD set, the agent did not see its arguments.
         let agent = try ChildProcess(
-            "/bin/sh", ["-c", #"exec "$0" --config "$1" --log-level debug"#, TestServices.agentPath, config], environment: TestServices.cleanEnvironment(environment))
+            "/bin/sh", ["-c", #"exec "$0" --config "$1" --log-level debug"#, TestServices.agentPath, config],
+            environment: TestServices.cleanEnvironment(environment))
         defer { agent.stop() }
         #expect(await agent.waitForOutput(containing: "xray listening", timeout: 20), "\(agent.stdout)\(agent.stderr)")
         let listening = agent.stdout.split(separator: "\n").first { $0.contains("xray listening") } ?? ""
-        let address = try #require((try JSONSerialization.jsonObject(with: Data(listening.utf8)) as? [String: String])?["address"])
+        let address = try #require(
+            (try JSONSerialization.jsonObject(with: Data(listening.utf8)) as? [String: String])?["address"])
         #expect(await agent.waitForOutput(containing: "health endpoint listening", timeout: 20))
         let healthLine = agent.stdout.split(separator: "\n").first { $0.contains("health endpoint listening") } ?? ""
-        let health = try #require((try JSONSerialization.jsonObject(with: Data(healthLine.utf8)) as? [String: String])?["address"])
+        let health = try #require(
+            (try JSONSerialization.jsonObject(with: Data(healthLine.utf8)) as? [String: String])?["address"])
         let transport = CurlTransport(label: "clock-test")
 
         let sender = TestServices.repositoryRoot.appendingPathComponent("scripts/lib/xray_send.py").path
@@ -61,7 +66,8 @@ struct ClockJumpTests {
         // (a batch of 50 would go at once).
         for (round, jump) in ["-3600", "3600", "0"].enumerated() {
             let (status, out, err) = try await ChildProcess.run(
-                "/usr/bin/env", ["python3", sender, address, "7", "clock-\(round)"], environment: TestServices.cleanEnvironment())
+                "/usr/bin/env", ["python3", sender, address, "7", "clock-\(round)"],
+                environment: TestServices.cleanEnvironment())
             #expect(status == 0, "\(err)")
             let sent = try JSONDecoder().decode(Sent.self, from: Data(out.utf8))
             try jump.write(toFile: clock, atomically: true, encoding: .utf8)
@@ -70,20 +76,28 @@ struct ClockJumpTests {
             // and an orchestrator's probe restart the agent). The shim reads the file every 100 ms.
             try await Task.sleep(for: .milliseconds(300))
             let probe = try await transport.send(HTTPRequest(method: "GET", url: "http://\(health)/healthz"))
-            #expect(probe.status == 200 && probe.text.contains(#"{"name":"flush","status":"ok"}"#), "round \(round) (\(jump)): \(probe.text)")
+            #expect(
+                probe.status == 200 && probe.text.contains(#"{"name":"flush","status":"ok"}"#),
+                "round \(round) (\(jump)): \(probe.text)")
 
             var landed: Set<String> = []
             while landed != Set(sent.segments), Date().timeIntervalSince(jumped) < 20 {
                 try await Task.sleep(for: .milliseconds(500))
                 let (_, readOut, _) = try await ChildProcess.run(
-                    "/usr/bin/env", ["python3", reader, TestServices.awsEndpoint, "traces"] + sent.traces, environment: TestServices.cleanEnvironment())
+                    "/usr/bin/env", ["python3", reader, TestServices.awsEndpoint, "traces"] + sent.traces,
+                    environment: TestServices.cleanEnvironment())
                 let documents = (try? JSONSerialization.jsonObject(with: Data(readOut.utf8)) as? [[String: Any]]) ?? []
                 landed = Set(documents.compactMap { $0["id"] as? String })
             }
-            #expect(landed == Set(sent.segments), "round \(round) (\(jump)): every segment landed within seconds of the jump\n\(agent.stdout.suffix(3000))")
+            #expect(
+                landed == Set(sent.segments),
+                "round \(round) (\(jump)): every segment landed within seconds of the jump\n\(agent.stdout.suffix(3000))"
+            )
         }
         #expect(agent.process.isRunning, "the agent runs on")
-        #expect(await agent.waitForOutput(containing: #""msg":"flush""#, timeout: 15), "metrics are flushed on their 10 s interval after the jumps")
+        #expect(
+            await agent.waitForOutput(containing: #""msg":"flush""#, timeout: 15),
+            "metrics are flushed on their 10 s interval after the jumps")
         kill(agent.process.processIdentifier, SIGTERM)
         #expect(await agent.wait(timeout: 30) == 0, "\(agent.stdout.suffix(2000))")
     }

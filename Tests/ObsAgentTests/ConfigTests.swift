@@ -1,15 +1,15 @@
 import Foundation
 import Logging
+import ObsDelivery
+import ObsPostgres
+import ObsPrometheus
 import ObsSource
+import ObsXRay
 import Synchronization
 import Testing
 
 @testable import ObsAWS
 @testable import ObsAgent
-import ObsDelivery
-import ObsPostgres
-import ObsPrometheus
-import ObsXRay
 
 @Suite struct ConfigTests {
     let full = """
@@ -74,41 +74,72 @@ import ObsXRay
     @Test(arguments: [
         ("agent:\n  flush_interval: 60\n  colour: red\n", "config: agent.colour: unknown key"),
         ("agent:\n  flush_intervl: 60\n", "config: agent.flush_intervl: unknown key (did you mean flush_interval?)"),
-        ("sources:\n  postgres:\n    - {host: h, port: abc, database: d, user: u}\n",
-            "config: sources.postgres[0].port: expected an integer, got \"abc\""),
-        ("sources:\n  postgres:\n    - {host: h, port: 99999, database: d, user: u}\n",
-            "config: sources.postgres[0].port: 99999 is out of range (1 to 65535)"),
+        (
+            "sources:\n  postgres:\n    - {host: h, port: abc, database: d, user: u}\n",
+            "config: sources.postgres[0].port: expected an integer, got \"abc\""
+        ),
+        (
+            "sources:\n  postgres:\n    - {host: h, port: 99999, database: d, user: u}\n",
+            "config: sources.postgres[0].port: 99999 is out of range (1 to 65535)"
+        ),
         ("sources:\n  postgres:\n    - {host: h, database: d}\n", "config: sources.postgres[0].user: required"),
-        ("sources:\n  postgres:\n    - {host: h, database: d, user: u, password: \"${NOPE}\"}\n",
-            "config: sources.postgres[0].password: environment variable NOPE is not set"),
-        ("agent:\n  flush_interval: soon\n", "config: agent.flush_interval: expected a duration such as 15s, 500ms or 1m, got \"soon\""),
+        (
+            "sources:\n  postgres:\n    - {host: h, database: d, user: u, password: \"${NOPE}\"}\n",
+            "config: sources.postgres[0].password: environment variable NOPE is not set"
+        ),
+        (
+            "agent:\n  flush_interval: soon\n",
+            "config: agent.flush_interval: expected a duration such as 15s, 500ms or 1m, got \"soon\""
+        ),
         ("metrics:\n  sink: kafka\n", "config: metrics.sink: expected one of auto, cloudwatch, emf, got \"kafka\""),
         ("aws:\n  endpoint: localhost:4566\n", "config: aws.endpoint: expected an http:// or https:// URL"),
         ("agent: [1, 2\n", "config: not valid YAML"),
         ("sources:\n  postgres: {host: h}\n", "config: sources.postgres: expected a list"),
         ("sources:\n  prometheus:\n    - {urls: [http://a:1/m]}\n", "config: sources.prometheus[0].service: required"),
-        ("sources:\n  postgres:\n    - {host: h, database: d, user: u, sslmode: verify-full}\n",
-            "config: sources.postgres[0].sslrootcert: sslmode verify-full needs sslrootcert"),
-        ("sources:\n  postgres:\n    - {host: h, database: d, user: u, sslmode: verify-full, sslrootcert: /nonexistent.pem}\n",
-            "config: sources.postgres[0].sslrootcert: cannot read /nonexistent.pem"),
-        ("sources:\n  postgres:\n    - {host: h, database: d, user: u, statements_log_group: \"bad group!\"}\n",
-            "config: sources.postgres[0].statements_log_group: a log group name is 1 to 512"),
-        ("sources:\n  prometheus:\n    - {service: s}\n",
-            "config: sources.prometheus[0]: give exactly one of urls, dns_a or dns_srv (got none)"),
-        ("sources:\n  prometheus:\n    - {service: s, urls: [http://a:1/m], dns_a: a:1}\n",
-            "config: sources.prometheus[0]: give exactly one of urls, dns_a or dns_srv (got urls, dns_a)"),
-        ("sources:\n  prometheus:\n    - {service: s, urls: [\"http://u:pw@a:1/m\"]}\n",
-            "config: sources.prometheus[0].urls[0]: credentials do not belong in the URL"),
-        ("sources:\n  prometheus:\n    - {service: s, dns_a: user-service}\n",
-            "config: sources.prometheus[0].dns_a: expected host:port"),
-        ("sources:\n  prometheus:\n    - {service: s, urls: [http://a:1/m], interval: 5s, timeout: 10s}\n",
-            "config: sources.prometheus[0].timeout: must not be longer than the interval (5.0 s)"),
-        ("sources:\n  prometheus:\n    - {service: s, urls: [http://a:1/m], bearer_token_file: /nonexistent/token}\n",
-            "config: sources.prometheus[0].bearer_token_file: cannot read /nonexistent/token"),
-        ("sources:\n  prometheus:\n    - {service: s, urls: [http://a:1/m]}\n    - {service: s, urls: [http://b:1/m]}\n",
-            "config: sources.prometheus[1].service: service \"s\" is listed twice"),
-        ("sources:\n  prometheus:\n    - {service: s, urls: [http://a:1/m], scheme: ftp}\n",
-            "config: sources.prometheus[0].scheme: expected one of http, https, got \"ftp\""),
+        (
+            "sources:\n  postgres:\n    - {host: h, database: d, user: u, sslmode: verify-full}\n",
+            "config: sources.postgres[0].sslrootcert: sslmode verify-full needs sslrootcert"
+        ),
+        (
+            "sources:\n  postgres:\n    - {host: h, database: d, user: u, sslmode: verify-full, sslrootcert: /nonexistent.pem}\n",
+            "config: sources.postgres[0].sslrootcert: cannot read /nonexistent.pem"
+        ),
+        (
+            "sources:\n  postgres:\n    - {host: h, database: d, user: u, statements_log_group: \"bad group!\"}\n",
+            "config: sources.postgres[0].statements_log_group: a log group name is 1 to 512"
+        ),
+        (
+            "sources:\n  prometheus:\n    - {service: s}\n",
+            "config: sources.prometheus[0]: give exactly one of urls, dns_a or dns_srv (got none)"
+        ),
+        (
+            "sources:\n  prometheus:\n    - {service: s, urls: [http://a:1/m], dns_a: a:1}\n",
+            "config: sources.prometheus[0]: give exactly one of urls, dns_a or dns_srv (got urls, dns_a)"
+        ),
+        (
+            "sources:\n  prometheus:\n    - {service: s, urls: [\"http://u:pw@a:1/m\"]}\n",
+            "config: sources.prometheus[0].urls[0]: credentials do not belong in the URL"
+        ),
+        (
+            "sources:\n  prometheus:\n    - {service: s, dns_a: user-service}\n",
+            "config: sources.prometheus[0].dns_a: expected host:port"
+        ),
+        (
+            "sources:\n  prometheus:\n    - {service: s, urls: [http://a:1/m], interval: 5s, timeout: 10s}\n",
+            "config: sources.prometheus[0].timeout: must not be longer than the interval (5.0 s)"
+        ),
+        (
+            "sources:\n  prometheus:\n    - {service: s, urls: [http://a:1/m], bearer_token_file: /nonexistent/token}\n",
+            "config: sources.prometheus[0].bearer_token_file: cannot read /nonexistent/token"
+        ),
+        (
+            "sources:\n  prometheus:\n    - {service: s, urls: [http://a:1/m]}\n    - {service: s, urls: [http://b:1/m]}\n",
+            "config: sources.prometheus[1].service: service \"s\" is listed twice"
+        ),
+        (
+            "sources:\n  prometheus:\n    - {service: s, urls: [http://a:1/m], scheme: ftp}\n",
+            "config: sources.prometheus[0].scheme: expected one of http, https, got \"ftp\""
+        ),
     ])
     func badInputIsOneLineNamingTheKey(_ yaml: String, _ expected: String) {
         do {
@@ -146,7 +177,9 @@ import ObsXRay
         #expect(config.prometheus.map(\.service) == ["user-service", "keycloak", "product-service"])
         #expect(config.prometheus[0].discovery == .dnsSRV("_user-service._tcp.ecom.local"))
         #expect(config.prometheus[0].dnsServer == "10.0.0.2:53")
-        #expect(config.prometheus[0].interval == 30 && config.prometheus[0].timeout == 5 && config.prometheus[0].refreshInterval == 60)
+        #expect(
+            config.prometheus[0].interval == 30 && config.prometheus[0].timeout == 5
+                && config.prometheus[0].refreshInterval == 60)
         #expect(config.prometheus[1].discovery == .urls(["https://keycloak:8443/realms/ecom/metrics"]))
         #expect(config.prometheus[1].basicUsername == "monitor" && config.prometheus[1].maxResponseBytes == 8 << 20)
         #expect(config.prometheus[1].interval == 10, "defaults to the flush interval when that is shorter than 15 s")
@@ -156,21 +189,26 @@ import ObsXRay
 
     @Test func onlyTheFirstDatabaseOfAnInstanceSamplesTheInstanceViews() throws {
         let config = try AgentConfig.parse(
-            yaml: "sources:\n  postgres:\n    - {instance: db1, host: h, database: a, user: u}\n    - {instance: db1, host: h, database: b, user: u}\n    - {instance: db2, host: h2, database: a, user: u}\n",
+            yaml:
+                "sources:\n  postgres:\n    - {instance: db1, host: h, database: a, user: u}\n    - {instance: db1, host: h, database: b, user: u}\n    - {instance: db2, host: h2, database: a, user: u}\n",
             environment: [:])
         #expect(config.postgres.map(\.samplesInstance) == [true, false, true])
         let fromVariables = try AgentConfig.fromEnvironment([
-            "DB_HOST": "rds", "DB_NAME": "microservices_ecom", "DB_USER": "u", "KC_DB_URL": "jdbc:postgresql://rds:5432/keycloak", "KC_DB_USERNAME": "k",
+            "DB_HOST": "rds", "DB_NAME": "microservices_ecom", "DB_USER": "u",
+            "KC_DB_URL": "jdbc:postgresql://rds:5432/keycloak", "KC_DB_USERNAME": "k",
         ])
         #expect(fromVariables.postgres.map(\.samplesInstance) == [true, false])
     }
 
     @Test func scrapeURLsFromTheEnvironment() throws {
         let config = try AgentConfig.fromEnvironment([
-            "OBS_SCRAPE_URLS": "user-service=http://10.0.1.5:8080/actuator/prometheus, user-service=http://10.0.1.6:8080/actuator/prometheus,keycloak=http://keycloak:8080/metrics"
+            "OBS_SCRAPE_URLS":
+                "user-service=http://10.0.1.5:8080/actuator/prometheus, user-service=http://10.0.1.6:8080/actuator/prometheus,keycloak=http://keycloak:8080/metrics"
         ])
         #expect(config.prometheus.map(\.service) == ["user-service", "keycloak"])
-        #expect(config.prometheus[0].discovery == .urls(["http://10.0.1.5:8080/actuator/prometheus", "http://10.0.1.6:8080/actuator/prometheus"]))
+        #expect(
+            config.prometheus[0].discovery
+                == .urls(["http://10.0.1.5:8080/actuator/prometheus", "http://10.0.1.6:8080/actuator/prometheus"]))
         #expect(throws: ConfigError.self) { try AgentConfig.fromEnvironment(["OBS_SCRAPE_URLS": "keycloak"]) }
     }
 
@@ -193,7 +231,8 @@ import ObsXRay
 
     @Test func theSameDatabaseFromBothVariableSetsIsSampledOnce() throws {
         let config = try AgentConfig.fromEnvironment([
-            "DB_HOST": "h", "DB_NAME": "keycloak", "DB_USER": "u", "KC_DB_URL_HOST": "h", "KC_DB_URL_DATABASE": "keycloak",
+            "DB_HOST": "h", "DB_NAME": "keycloak", "DB_USER": "u", "KC_DB_URL_HOST": "h",
+            "KC_DB_URL_DATABASE": "keycloak",
             "KC_DB_USERNAME": "u",
         ])
         #expect(config.postgres.count == 1)
@@ -212,14 +251,20 @@ import ObsXRay
         defer { try? FileManager.default.removeItem(atPath: spool) }
         let withAWS = Agent(
             config: AgentConfig(),
-            environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_REGION": "us-east-1", "OBS_SPOOL_DIR": spool],
+            environment: [
+                "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_REGION": "us-east-1",
+                "OBS_SPOOL_DIR": spool,
+            ],
             options: .init(), logger: .init(label: "t"))
         let delivery = try withAWS.makeDelivery()
         #expect(delivery.sink.name == "cloudwatch")
         #expect(delivery.shippers.count == 1)
         let unusable = Agent(
             config: AgentConfig(),
-            environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_REGION": "us-east-1", "OBS_SPOOL_DIR": "/proc/obs-spool"],
+            environment: [
+                "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_REGION": "us-east-1",
+                "OBS_SPOOL_DIR": "/proc/obs-spool",
+            ],
             options: .init(), logger: .init(label: "t"))
         #expect(throws: ConfigError.self) { try unusable.makeDelivery() }
         var explicit = AgentConfig()

@@ -4,7 +4,8 @@ import Testing
 /// SIGKILL at random moments, again and again: every restart is clean, the spool is never
 /// corrupt, and everything spooled is delivered, at most one in-flight batch twice per kill.
 @Suite(
-    .enabled(if: TestServices.hasPostgres && TestServices.hasAWS && TestServices.hasBinary,
+    .enabled(
+        if: TestServices.hasPostgres && TestServices.hasAWS && TestServices.hasBinary,
         "needs scripts/test: PostgreSQL, moto_server and the built obs-agent"),
     .serialized)
 struct CrashRestartTests {
@@ -18,7 +19,8 @@ struct CrashRestartTests {
         let kills = 8
         for round in 0..<kills {
             let agent = try DeliveryFaultTests.startAgent(config: config, spool: spool, endpoint: proxy.url)
-            #expect(await agent.waitForOutput(containing: "postgres sampled", timeout: 20), "round \(round): a clean start")
+            #expect(
+                await agent.waitForOutput(containing: "postgres sampled", timeout: 20), "round \(round): a clean start")
             // Sometimes during the outage of a slow endpoint, sometimes while it answers.
             try await proxy.set(round % 3 == 1 ? "hang" : "ok")
             try await Task.sleep(for: .milliseconds(Int.random(in: 300...2500, using: &generator)))
@@ -38,7 +40,9 @@ struct CrashRestartTests {
 
         let stats = try await proxy.stats()
         let files = (try? FileManager.default.contentsOfDirectory(atPath: spool)) ?? []
-        #expect(files.filter { $0.hasSuffix(".batch") || $0.hasSuffix(".tmp") }.isEmpty, "everything sent: \(files)\n\(last.stdout.suffix(4000))")
+        #expect(
+            files.filter { $0.hasSuffix(".batch") || $0.hasSuffix(".tmp") }.isEmpty,
+            "everything sent: \(files)\n\(last.stdout.suffix(4000))")
         #expect(!files.contains("corrupt"), "no batch file was ever corrupt")
         #expect(stats.forwardedDatums >= spooled.reduce(0, +), "nothing spooled was lost")
         #expect(stats.duplicates <= kills, "at most the in-flight batch of each kill twice: \(stats.duplicates)")

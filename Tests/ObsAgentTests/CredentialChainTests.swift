@@ -36,7 +36,8 @@ struct CredentialChainTests {
     static let transport = CurlTransport(connectTimeout: 1, totalTimeout: 2, label: "credentials-test")
 
     static func resolve(_ environment: [String: String]) throws -> (any CredentialProvider)? {
-        try CredentialChain.resolve(environment: environment, region: "us-east-1", transport: transport, metadataTransport: transport)
+        try CredentialChain.resolve(
+            environment: environment, region: "us-east-1", transport: transport, metadataTransport: transport)
     }
 
     static func temporaryFile(_ text: String) throws -> String {
@@ -46,16 +47,18 @@ struct CredentialChainTests {
     }
 
     @Test func environmentComesFirst() async throws {
-        let provider = try #require(try Self.resolve([
-            "AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "env-secret", "AWS_SESSION_TOKEN": "env-token",
-            "AWS_PROFILE": "other", "AWS_EC2_METADATA_DISABLED": "true",
-        ]))
+        let provider = try #require(
+            try Self.resolve([
+                "AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "env-secret", "AWS_SESSION_TOKEN": "env-token",
+                "AWS_PROFILE": "other", "AWS_EC2_METADATA_DISABLED": "true",
+            ]))
         #expect(provider.name == "environment")
         #expect(try await provider.fetch().credentials.sessionToken == "env-token")
     }
 
     @Test func profilesComeFromTheSharedFiles() async throws {
-        let credentials = try Self.temporaryFile("""
+        let credentials = try Self.temporaryFile(
+            """
             [default]
             aws_access_key_id = AKIADEFAULT
             aws_secret_access_key = default-secret
@@ -65,28 +68,38 @@ struct CredentialChainTests {
             aws_secret_access_key=ops-secret
             aws_session_token = ops-token
             """)
-        let config = try Self.temporaryFile("""
+        let config = try Self.temporaryFile(
+            """
             [profile config-only]
             region = eu-west-1
             aws_access_key_id = AKIACONFIG
             aws_secret_access_key = config-secret
             """)
-        let base = ["AWS_SHARED_CREDENTIALS_FILE": credentials, "AWS_CONFIG_FILE": config, "AWS_EC2_METADATA_DISABLED": "true"]
+        let base = [
+            "AWS_SHARED_CREDENTIALS_FILE": credentials, "AWS_CONFIG_FILE": config, "AWS_EC2_METADATA_DISABLED": "true",
+        ]
         let ops = try #require(try Self.resolve(base.merging(["AWS_PROFILE": "ops"]) { $1 }))
         #expect(ops.name == "profile")
-        #expect(try await ops.fetch().credentials == AWSCredentials(accessKeyID: "AKIAOPS", secretAccessKey: "ops-secret", sessionToken: "ops-token"))
+        #expect(
+            try await ops.fetch().credentials
+                == AWSCredentials(accessKeyID: "AKIAOPS", secretAccessKey: "ops-secret", sessionToken: "ops-token"))
         #expect(try await Self.resolve(base)?.fetch().credentials.accessKeyID == "AKIADEFAULT")
-        #expect(try await Self.resolve(base.merging(["AWS_PROFILE": "config-only"]) { $1 })?.fetch().credentials.accessKeyID == "AKIACONFIG")
-        #expect(try Self.resolve(base.merging(["AWS_PROFILE": "missing"]) { $1 }) == nil, "no profile, no metadata: no provider")
+        #expect(
+            try await Self.resolve(base.merging(["AWS_PROFILE": "config-only"]) { $1 })?.fetch().credentials.accessKeyID
+                == "AKIACONFIG")
+        #expect(
+            try Self.resolve(base.merging(["AWS_PROFILE": "missing"]) { $1 }) == nil,
+            "no profile, no metadata: no provider")
     }
 
     @Test func webIdentityExchangesTheTokenFileAndRereadsItWhenRotated() async throws {
         let standIn = try await StandIn(expiry: 120)  // inside the 5-minute refresh window: every use refreshes
         let tokenFile = try Self.temporaryFile("first-oidc-token\n")
-        let provider = try #require(try Self.resolve([
-            "AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile, "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/obs-agent",
-            "AWS_ENDPOINT_URL_STS": standIn.url, "AWS_EC2_METADATA_DISABLED": "true",
-        ]))
+        let provider = try #require(
+            try Self.resolve([
+                "AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile, "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/obs-agent",
+                "AWS_ENDPOINT_URL_STS": standIn.url, "AWS_EC2_METADATA_DISABLED": "true",
+            ]))
         #expect(provider.name == "web-identity")
         let refreshing = RefreshingCredentials(provider)
         let first = try await refreshing.current()
@@ -125,11 +138,15 @@ struct CredentialChainTests {
                 try Self.resolve(["AWS_CONTAINER_CREDENTIALS_FULL_URI": host, "AWS_EC2_METADATA_DISABLED": "true"])
             }
         }
-        for host in ["http://169.254.170.23/v1/credentials", "http://[fd00:ec2::23]/v1/credentials", "http://localhost:8080/c"] {
+        for host in [
+            "http://169.254.170.23/v1/credentials", "http://[fd00:ec2::23]/v1/credentials", "http://localhost:8080/c",
+        ] {
             #expect(try Self.resolve(["AWS_CONTAINER_CREDENTIALS_FULL_URI": host])?.name == "ecs", "\(host)")
         }
-        #expect((try Self.resolve(["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/abc"]) as? ContainerCredentialProvider)?.url
-            == "http://169.254.170.2/v2/credentials/abc")
+        #expect(
+            (try Self.resolve(["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/abc"])
+                as? ContainerCredentialProvider)?.url
+                == "http://169.254.170.2/v2/credentials/abc")
     }
 
     @Test func instanceMetadataUsesAVersion2SessionToken() async throws {
@@ -160,17 +177,25 @@ struct CredentialChainTests {
             let calls = Counter()
             func fetch() async throws(CredentialError) -> ExpiringCredentials {
                 if calls.next() > 1 { throw CredentialError(name, "down") }
-                return ExpiringCredentials(AWSCredentials(accessKeyID: "A", secretAccessKey: "S"), expiration: Date().addingTimeInterval(120))
+                return ExpiringCredentials(
+                    AWSCredentials(accessKeyID: "A", secretAccessKey: "S"), expiration: Date().addingTimeInterval(120))
             }
         }
         let refreshing = RefreshingCredentials(Flaky())
         #expect(try await refreshing.current().accessKeyID == "A")
         #expect(try await refreshing.current().accessKeyID == "A", "the refresh failed; the old credentials still work")
-        await #expect(throws: CredentialError.self) { try await refreshing.current(now: Date().addingTimeInterval(600)) }
+        await #expect(throws: CredentialError.self) {
+            try await refreshing.current(now: Date().addingTimeInterval(600))
+        }
     }
 }
 
 final class Counter: @unchecked Sendable {
     private let value = Mutex(0)
-    func next() -> Int { value.withLock { $0 += 1; return $0 } }
+    func next() -> Int {
+        value.withLock {
+            $0 += 1
+            return $0
+        }
+    }
 }

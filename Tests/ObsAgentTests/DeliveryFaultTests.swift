@@ -4,7 +4,8 @@ import Testing
 /// Delivery under faults, through scripts/lib/fault_proxy.py in front of moto: nothing the agent
 /// spooled is lost, and at most one batch arrives twice.
 @Suite(
-    .enabled(if: TestServices.hasPostgres && TestServices.hasAWS && TestServices.hasBinary,
+    .enabled(
+        if: TestServices.hasPostgres && TestServices.hasAWS && TestServices.hasBinary,
         "needs scripts/test: PostgreSQL, moto_server and the built obs-agent"),
     .serialized)
 struct DeliveryFaultTests {
@@ -21,7 +22,9 @@ struct DeliveryFaultTests {
             """
     }
 
-    static func startAgent(config: String, spool: String, endpoint: String, arguments: [String] = []) throws -> ChildProcess {
+    static func startAgent(config: String, spool: String, endpoint: String, arguments: [String] = []) throws
+        -> ChildProcess
+    {
         var environment = TestServices.awsEnvironment
         environment["AWS_ENDPOINT_URL_CLOUDWATCH"] = endpoint
         environment["OBS_SPOOL_DIR"] = spool
@@ -47,7 +50,9 @@ struct DeliveryFaultTests {
     /// spool heard back).
     static func expectDeliveredOnce(spooled: [Int], stats: FaultProxy.Stats, _ comment: Comment) {
         let extra = stats.forwardedDatums - spooled.reduce(0, +)
-        #expect(extra == 0 || stats.batches.contains(extra), "\(comment): spooled \(spooled.reduce(0, +)) datums, forwarded \(stats.forwardedDatums)")
+        #expect(
+            extra == 0 || stats.batches.contains(extra),
+            "\(comment): spooled \(spooled.reduce(0, +)) datums, forwarded \(stats.forwardedDatums)")
     }
 
     @Test func anOutageOfErrorsResetsAndHangsLosesNothing() async throws {
@@ -69,14 +74,20 @@ struct DeliveryFaultTests {
         #expect(await agent.wait(timeout: 30) == 0)
 
         let stats = try await proxy.stats()
-        for outcome in ["503", "throttle", "reset", "hang"] { #expect((stats.outcomes[outcome] ?? 0) > 0, "\(outcome) happened") }
+        for outcome in ["503", "throttle", "reset", "hang"] {
+            #expect((stats.outcomes[outcome] ?? 0) > 0, "\(outcome) happened")
+        }
         Self.expectDeliveredOnce(spooled: agent.spooledDatums, stats: stats, "outage")
         #expect(!agent.stdout.contains("batch rejected"))
         #expect(!stats.datums.keys.contains { $0.hasPrefix("Obs/Agent|Dropped|") }, "nothing counted as dropped")
-        #expect(stats.datums.keys.contains { $0.hasPrefix("Obs/Agent|Incidents|Reason=request_retried") }, "retries are reported")
+        #expect(
+            stats.datums.keys.contains { $0.hasPrefix("Obs/Agent|Incidents|Reason=request_retried") },
+            "retries are reported")
 
         // What the proxy forwarded is what CloudWatch holds.
-        let landed = try await LandedMetric.read(namespace: "Obs/PostgreSQL", dimension: "DBInstance=\(instance)", metric: "Commits").filter { $0.dimensions["DBInstance"] == instance }
+        let landed = try await LandedMetric.read(
+            namespace: "Obs/PostgreSQL", dimension: "DBInstance=\(instance)", metric: "Commits"
+        ).filter { $0.dimensions["DBInstance"] == instance }
         let commits = landed.first { $0.name == "Commits" && $0.dimensions["Database"] == "microservices_ecom" }
         let forwarded = stats.datums["Obs/PostgreSQL|Commits|DBInstance=\(instance),Database=microservices_ecom"]
         #expect(commits?.total == forwarded?.sum)
@@ -87,7 +98,8 @@ struct DeliveryFaultTests {
     @Test func sigtermDuringAnOutageKeepsTheDataForTheNextStart() async throws {
         let proxy = try await FaultProxy(target: TestServices.awsEndpoint)
         let instance = "sigterm-\(UUID().uuidString.prefix(8))"
-        let config = try TestServices.writeTemporary(Self.config(instance: instance, flushInterval: 2, shutdownTimeout: 2))
+        let config = try TestServices.writeTemporary(
+            Self.config(instance: instance, flushInterval: 2, shutdownTimeout: 2))
         let spool = TestServices.temporaryDirectory("spool")
         try await proxy.set("503")
         let first = try Self.startAgent(config: config, spool: spool, endpoint: proxy.url)
@@ -104,20 +116,23 @@ struct DeliveryFaultTests {
         // its shutdown to send its own last flush (a fixed `--once` run left the backlog for yet
         // another start when the endpoint answered slowly, as it should).
         try await proxy.set("ok")
-        let next = try TestServices.writeTemporary(Self.config(instance: instance, flushInterval: 2, shutdownTimeout: 10))
+        let next = try TestServices.writeTemporary(
+            Self.config(instance: instance, flushInterval: 2, shutdownTimeout: 10))
         let second = try Self.startAgent(config: next, spool: spool, endpoint: proxy.url)
         try await Self.waitUntilSpoolEmpty(spool)
         kill(second.process.processIdentifier, SIGTERM)
         #expect(await second.wait(timeout: 30) == 0)
         #expect(Self.batchFiles(spool) == 0, "everything sent: \(second.stdout.suffix(2000))")
-        Self.expectDeliveredOnce(spooled: first.spooledDatums + second.spooledDatums, stats: try await proxy.stats(), "restart")
+        Self.expectDeliveredOnce(
+            spooled: first.spooledDatums + second.spooledDatums, stats: try await proxy.stats(), "restart")
         await proxy.stop()
         try? FileManager.default.removeItem(atPath: spool)
     }
 
     @Test func aPoisonBatchIsDroppedAndCountedNeverRetriedForever() async throws {
         let proxy = try await FaultProxy(target: TestServices.awsEndpoint)
-        let config = try TestServices.writeTemporary(Self.config(instance: "poison-\(UUID().uuidString.prefix(8))", flushInterval: 2))
+        let config = try TestServices.writeTemporary(
+            Self.config(instance: "poison-\(UUID().uuidString.prefix(8))", flushInterval: 2))
         let spool = TestServices.temporaryDirectory("spool")
         let agent = try Self.startAgent(config: config, spool: spool, endpoint: proxy.url)
         #expect(await agent.waitForOutput(containing: "postgres sampled", timeout: 20))
@@ -139,7 +154,9 @@ struct DeliveryFaultTests {
 
 /// SigV4 checked by the server: moto with IAM authentication on.
 @Suite(
-    .enabled(if: TestServices.hasPostgres && TestServices.hasBinary, "needs scripts/test: PostgreSQL and the built obs-agent"),
+    .enabled(
+        if: TestServices.hasPostgres && TestServices.hasBinary, "needs scripts/test: PostgreSQL and the built obs-agent"
+    ),
     .serialized)
 struct SignatureCheckedByServerTests {
     @Test func theRightSecretDeliversAndAWrongOneIsReportedWithTheDataKept() async throws {
@@ -152,7 +169,8 @@ struct SignatureCheckedByServerTests {
         var key: [String: String] = [:]
         for _ in 0..<50 {
             let script = TestServices.repositoryRoot.appendingPathComponent("scripts/lib/moto_iam_user.py").path
-            let (status, out, _) = try await ChildProcess.run("/usr/bin/env", ["python3", script, endpoint], environment: TestServices.cleanEnvironment())
+            let (status, out, _) = try await ChildProcess.run(
+                "/usr/bin/env", ["python3", script, endpoint], environment: TestServices.cleanEnvironment())
             if status == 0, let parsed = try? JSONDecoder().decode([String: String].self, from: Data(out.utf8)) {
                 key = parsed
                 break
@@ -166,12 +184,14 @@ struct SignatureCheckedByServerTests {
             // moto checks signatures over the body it decompressed, not the gzip bytes that were
             // signed (as AWS does), so this test sends plain bodies.
             let config = try TestServices.writeTemporary(
-                DeliveryFaultTests.config(instance: "iam", flushInterval: 2, shutdownTimeout: 3) + "\n  compress: false\n")
+                DeliveryFaultTests.config(instance: "iam", flushInterval: 2, shutdownTimeout: 3)
+                    + "\n  compress: false\n")
             let agent = try ChildProcess(
                 TestServices.agentPath, ["--config", config, "--once", "--log-level", "debug"],
                 environment: TestServices.cleanEnvironment([
                     "AWS_ACCESS_KEY_ID": id, "AWS_SECRET_ACCESS_KEY": secret, "AWS_REGION": "us-east-1",
-                    "AWS_ENDPOINT_URL_CLOUDWATCH": endpoint, "AWS_ENDPOINT_URL": endpoint, "OBS_SPOOL_DIR": spool, "PGPORT_FOR_TEST": TestServices.pgPort,
+                    "AWS_ENDPOINT_URL_CLOUDWATCH": endpoint, "AWS_ENDPOINT_URL": endpoint, "OBS_SPOOL_DIR": spool,
+                    "PGPORT_FOR_TEST": TestServices.pgPort,
                     "DB_PASSWORD": TestServices.pgPassword,
                 ]))
             #expect(await agent.wait(timeout: 60) == 0)

@@ -11,10 +11,11 @@ import Testing
 /// The EMF source: applications' Embedded Metric Format events over TCP and UDP become CloudWatch
 /// metrics, read by the rules of the format; an event that breaks one is dropped whole and counted.
 @Suite struct EMFIngestTests {
-    static func event(_ metrics: String = #"[{"Name":"Latency","Unit":"Milliseconds"},{"Name":"Orders","Unit":"Count"}]"#,
+    static func event(
+        _ metrics: String = #"[{"Name":"Latency","Unit":"Milliseconds"},{"Name":"Orders","Unit":"Count"}]"#,
         dimensions: String = #"[["Service"],["Service","Route"]]"#, namespace: String = "Ecom/Checkout",
-        members: String = #""Service":"checkout","Route":"/api/orders","Latency":[12,15,200],"Orders":3"#) -> String
-    {
+        members: String = #""Service":"checkout","Route":"/api/orders","Latency":[12,15,200],"Orders":3"#
+    ) -> String {
         #"{"_aws":{"Timestamp":1796661627000,"CloudWatchMetrics":[{"Namespace":"\#(namespace)","Dimensions":\#(dimensions),"Metrics":\#(metrics)}]},\#(members)}"#
     }
 
@@ -27,30 +28,43 @@ import Testing
         #expect(event.timestamp == 1_796_661_627_000)
         #expect(event.observations.count == 4, "two metrics × two dimension sets")
         let latency = try #require(event.observations.first { $0.name == "Latency" && $0.dimensions.count == 2 })
-        #expect(latency.namespace == "Ecom/Checkout" && latency.unit == .milliseconds && latency.values == [12, 15, 200])
-        #expect(latency.dimensions.map(\.name) == ["Service", "Route"] && latency.dimensions.map(\.value) == ["checkout", "/api/orders"])
+        #expect(
+            latency.namespace == "Ecom/Checkout" && latency.unit == .milliseconds && latency.values == [12, 15, 200])
+        #expect(
+            latency.dimensions.map(\.name) == ["Service", "Route"]
+                && latency.dimensions.map(\.value) == ["checkout", "/api/orders"])
         #expect(event.observations.first { $0.name == "Orders" }?.values == [3])
         let noDimensions = try Self.parse(Self.event(dimensions: "[]")).get()
         #expect(noDimensions.observations.count == 2 && noDimensions.observations.allSatisfy { $0.dimensions.isEmpty })
         let highResolution = try Self.parse(Self.event(#"[{"Name":"Latency","StorageResolution":1}]"#)).get()
-        #expect(highResolution.observations.first?.storageResolution == 1 && highResolution.observations.first?.unit == MetricUnit.none)
+        #expect(
+            highResolution.observations.first?.storageResolution == 1
+                && highResolution.observations.first?.unit == MetricUnit.none)
     }
 
     @Test(arguments: [
         ("[1,2]", EMFEvent.Problem.notJSON), ("not json", .notJSON), (#"{"a":1}"#, .noMetadata),
-        (#"{"_aws":{"CloudWatchMetrics":[]}}"#, .badTimestamp), (#"{"_aws":{"Timestamp":"now","CloudWatchMetrics":[]}}"#, .badTimestamp),
+        (#"{"_aws":{"CloudWatchMetrics":[]}}"#, .badTimestamp),
+        (#"{"_aws":{"Timestamp":"now","CloudWatchMetrics":[]}}"#, .badTimestamp),
         (#"{"_aws":{"Timestamp":1,"CloudWatchMetrics":[]}}"#, .noDirectives),
         (event(namespace: "AWS/EC2"), .badNamespace), (event(namespace: ""), .badNamespace),
-        (event(dimensions: #"[["Missing"]]"#), .badDimensionValue), (event(dimensions: #"["Service"]"#), .badDimensions),
+        (event(dimensions: #"[["Missing"]]"#), .badDimensionValue),
+        (event(dimensions: #"["Service"]"#), .badDimensions),
         (event(dimensions: "[[" + (0..<31).map { "\"D\($0)\"" }.joined(separator: ",") + "]]"), .badDimensions),
         (event(members: #""Service":7,"Route":"/","Latency":1,"Orders":1"#), .badDimensionValue),
         (event("[]"), .badMetrics), (event(#"[{"Unit":"Count"}]"#), .badMetrics),
-        (event(#"[{"Name":"Latency","Unit":"Furlongs"}]"#), .badUnit), (event(#"[{"Name":"Latency","StorageResolution":5}]"#), .badResolution),
+        (event(#"[{"Name":"Latency","Unit":"Furlongs"}]"#), .badUnit),
+        (event(#"[{"Name":"Latency","StorageResolution":5}]"#), .badResolution),
         (event(members: #""Service":"s","Route":"/","Latency":"fast","Orders":1"#), .badValue),
         (event(members: #""Service":"s","Route":"/","Latency":[],"Orders":1"#), .badValue),
         (event(members: #""Service":"s","Route":"/","Orders":1"#), .badValue),
         (event(members: #""Service":"s","Route":"/","Latency":1e400,"Orders":1"#), .notJSON),
-        (event(members: #""Service":"s","Route":"/","Latency":[\#((0..<101).map(String.init).joined(separator: ","))],"Orders":1"#), .badValue),
+        (
+            event(
+                members:
+                    #""Service":"s","Route":"/","Latency":[\#((0..<101).map(String.init).joined(separator: ","))],"Orders":1"#
+            ), .badValue
+        ),
     ])
     func eventsThatBreakARuleAreRefusedWithTheReason(_ text: String, _ problem: EMFEvent.Problem) {
         #expect(Self.parse(text) == .failure(problem))
@@ -69,7 +83,10 @@ import Testing
 
         let good = Self.event()
         let user = Self.event(members: #""Service":"user","Route":"/api/users","Latency":[5],"Orders":1"#)
-        let tooLong = Self.event(members: #""Service":"\#(String(repeating: "x", count: 900))","Route":"/","Latency":1,"Orders":1,"Pad":"\#(String(repeating: "p", count: 4000))""#)
+        let tooLong = Self.event(
+            members:
+                #""Service":"\#(String(repeating: "x", count: 900))","Route":"/","Latency":1,"Orders":1,"Pad":"\#(String(repeating: "p", count: 4000))""#
+        )
         let stream = good + "\n" + "{broken\r\n" + tooLong + "\n" + user + "\r\n"
         let bytes = Array(stream.utf8)
         let cut = good.utf8.count + 20
@@ -78,7 +95,11 @@ import Testing
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(source.port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(tcp, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(tcp, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         #expect(connected == 0)
         for piece in [bytes[..<cut], bytes[cut...]] {
             _ = piece.withUnsafeBytes { send(tcp, $0.baseAddress, $0.count, 0) }
@@ -86,38 +107,53 @@ import Testing
         }
         close(tcp)
         let udp = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        for datagram in [Self.event(members: #""Service":"udp","Route":"/","Latency":[1,2],"Orders":5"#), Self.event(namespace: "AWS/Lambda")] {
+        for datagram in [
+            Self.event(members: #""Service":"udp","Route":"/","Latency":[1,2],"Orders":5"#),
+            Self.event(namespace: "AWS/Lambda"),
+        ] {
             _ = withUnsafePointer(to: &address) { pointer in
                 pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { to in
-                    Array(datagram.utf8).withUnsafeBytes { sendto(udp, $0.baseAddress, $0.count, 0, to, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                    Array(datagram.utf8).withUnsafeBytes {
+                        sendto(udp, $0.baseAddress, $0.count, 0, to, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
                 }
             }
         }
         close(udp)
         let deadline = Date().addingTimeInterval(20)
-        while source.eventsRecorded + recorder.selfMetrics[.emfEventInvalid] < 6, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        while source.eventsRecorded + recorder.selfMetrics[.emfEventInvalid] < 6, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         task.cancel()
         await task.value
         aggregator.drain()
         let data = aggregator.flush(timestamp: 0)
 
         #expect(source.eventsRecorded == 3, "two over TCP, one over UDP")
-        #expect(recorder.selfMetrics[.emfEventInvalid] == 3, "the broken line, the one past max_event_bytes, the AWS/ namespace")
+        #expect(
+            recorder.selfMetrics[.emfEventInvalid] == 3,
+            "the broken line, the one past max_event_bytes, the AWS/ namespace")
         func latency(_ service: String, route: Bool) -> MetricDatum? {
-            data.first { $0.descriptor.namespace == "Ecom/Checkout" && $0.descriptor.name == "Latency" && $0.dimensions["Service"] == service && ($0.dimensions["Route"] != nil) == route }
+            data.first {
+                $0.descriptor.namespace == "Ecom/Checkout" && $0.descriptor.name == "Latency"
+                    && $0.dimensions["Service"] == service && ($0.dimensions["Route"] != nil) == route
+            }
         }
         guard case .distribution(let stats, _)? = latency("checkout", route: true)?.value else {
             Issue.record("no checkout latency: \(data)")
             return
         }
         #expect(stats.sampleCount == 3 && stats.minimum == 12 && stats.maximum == 200)
-        #expect(latency("checkout", route: false) != nil && latency("user", route: true) != nil && latency("udp", route: false) != nil)
+        #expect(
+            latency("checkout", route: false) != nil && latency("user", route: true) != nil
+                && latency("udp", route: false) != nil)
         #expect(latency("checkout", route: true)?.descriptor.unit == .milliseconds)
         #expect(data.contains { $0.descriptor == EMFMetrics.events.descriptor && $0.value == .single(3) })
     }
 
     @Test func theConfigSectionIsReadAndCheckedByName() throws {
-        let config = try AgentConfig.parse(yaml: "sources:\n  emf:\n    address: 0.0.0.0:25888\n    udp: false\n", environment: [:])
+        let config = try AgentConfig.parse(
+            yaml: "sources:\n  emf:\n    address: 0.0.0.0:25888\n    udp: false\n", environment: [:])
         let settings = try #require(config.sources["emf"] as? EMFSource.Settings)
         #expect(settings.host == "0.0.0.0" && settings.port == 25888 && settings.tcp && !settings.udp)
         #expect(throws: ConfigError("sources.emf", "turn on tcp, udp or both")) {

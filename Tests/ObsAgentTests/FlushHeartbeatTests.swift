@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import ObsCore
-import Testing
 import ObsNet
+import Testing
 
 @testable import ObsAgent
 

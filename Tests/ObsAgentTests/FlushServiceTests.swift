@@ -83,12 +83,15 @@ final class RecordingSink: MetricSink, @unchecked Sendable {
         }
         #expect(total("Fast") == 14, "every fast observation flushed once")
         // A run that crosses a minute boundary (a slow machine, or bad luck) flushes once more.
-        let boundaries = Int(FlushClock.boundary(FlushClock.now(), interval: 60) - FlushClock.boundary(started, interval: 60)) / 60
+        let boundaries =
+            Int(FlushClock.boundary(FlushClock.now(), interval: 60) - FlushClock.boundary(started, interval: 60)) / 60
         #expect(
             everything.filter { $0.descriptor.name == "Slow" }.count <= 1 + boundaries,
             "the standard-resolution metric waits for the interval or the final flush")
         #expect(total("Slow") + Double(recorder.ringDrops) == 114, "accepted or counted as dropped, nothing else")
-        let dropped = everything.first { $0.descriptor.name == AgentMetrics.dropped.name && $0.dimensions["Reason"] == "ring_full" }
+        let dropped = everything.first {
+            $0.descriptor.name == AgentMetrics.dropped.name && $0.dimensions["Reason"] == "ring_full"
+        }
         #expect(dropped?.value == .single(Double(recorder.ringDrops)))
         #expect(recorder.ringDrops > 0)
     }

@@ -4,7 +4,8 @@ import Testing
 /// The agent binary taking applications' StatsD lines and EMF events, as the CloudWatch agent
 /// does, and sending the metrics to the local CloudWatch endpoint, read back with boto3.
 @Suite(
-    .enabled(if: TestServices.hasAWS && TestServices.hasBinary, "needs scripts/test: moto_server and the built obs-agent"),
+    .enabled(
+        if: TestServices.hasAWS && TestServices.hasBinary, "needs scripts/test: moto_server and the built obs-agent"),
     .serialized)
 struct IngestEndToEndTests {
     /// Sends `payload` to 127.0.0.1:`port` over UDP, or over TCP when `tcp`.
@@ -22,7 +23,10 @@ struct IngestEndToEndTests {
                     #expect(connect(fd, to, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0)
                     #expect(bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) } == bytes.count)
                 } else {
-                    #expect(bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, to, socklen_t(MemoryLayout<sockaddr_in>.size)) } == bytes.count)
+                    #expect(
+                        bytes.withUnsafeBytes {
+                            sendto(fd, $0.baseAddress, $0.count, 0, to, socklen_t(MemoryLayout<sockaddr_in>.size))
+                        } == bytes.count)
                 }
             }
         }
@@ -38,7 +42,8 @@ struct IngestEndToEndTests {
 
     @Test func statsdLinesAndEMFEventsLandInCloudWatch() async throws {
         let service = "ingest-\(UUID().uuidString.prefix(8))"
-        let config = try TestServices.writeTemporary("""
+        let config = try TestServices.writeTemporary(
+            """
             agent:
               flush_interval: 10s
               health_address: off
@@ -53,23 +58,30 @@ struct IngestEndToEndTests {
             """)
         defer { try? FileManager.default.removeItem(atPath: config) }
         let agent = try ChildProcess(
-            TestServices.agentPath, ["--config", config, "--once"], environment: TestServices.cleanEnvironment(TestServices.awsEnvironment))
+            TestServices.agentPath, ["--config", config, "--once"],
+            environment: TestServices.cleanEnvironment(TestServices.awsEnvironment))
         let statsd = try await Self.port(agent, "statsd listening")
         let emf = try await Self.port(agent, "emf listening")
 
-        Self.send("orders.placed:3|c|#service:\(service)\norders.placed:1|c|@0.5|#service:\(service)\nnot a line", port: statsd, tcp: false)
-        let event = #"{"_aws":{"Timestamp":1796661627000,"CloudWatchMetrics":[{"Namespace":"Ecom/EMF","Dimensions":[["Service"]],"Metrics":[{"Name":"Latency","Unit":"Milliseconds"}]}]},"Service":"\#(service)","Latency":[10,20,30]}"#
+        Self.send(
+            "orders.placed:3|c|#service:\(service)\norders.placed:1|c|@0.5|#service:\(service)\nnot a line",
+            port: statsd, tcp: false)
+        let event =
+            #"{"_aws":{"Timestamp":1796661627000,"CloudWatchMetrics":[{"Namespace":"Ecom/EMF","Dimensions":[["Service"]],"Metrics":[{"Name":"Latency","Unit":"Milliseconds"}]}]},"Service":"\#(service)","Latency":[10,20,30]}"#
         Self.send(event + "\n", port: emf, tcp: true)
         Self.send(event, port: emf, tcp: false)
         #expect(await agent.wait(timeout: 60) == 0, "\(agent.stdout.suffix(3000))")
 
-        let orders = try await LandedMetric.read(namespace: "Ecom/StatsD", dimension: "service=\(service)", metric: "orders.placed")
+        let orders = try await LandedMetric.read(
+            namespace: "Ecom/StatsD", dimension: "service=\(service)", metric: "orders.placed")
         #expect(orders.map(\.total).reduce(0, +) == 5, "3 + 1 ÷ 0.5: \(orders)")
-        let latency = try await LandedMetric.read(namespace: "Ecom/EMF", dimension: "Service=\(service)", metric: "Latency")
+        let latency = try await LandedMetric.read(
+            namespace: "Ecom/EMF", dimension: "Service=\(service)", metric: "Latency")
         let count = latency.flatMap(\.datapoints).compactMap(\.sample_count).reduce(0, +)
         #expect(count == 6, "three values from the TCP event and three from the UDP one: \(latency)")
         #expect(latency.first?.unit == nil || latency.first?.unit == "Milliseconds")
-        let dropped = try await LandedMetric.read(namespace: "Obs/Agent", dimension: "Reason=statsd_line_invalid", metric: "Dropped")
+        let dropped = try await LandedMetric.read(
+            namespace: "Obs/Agent", dimension: "Reason=statsd_line_invalid", metric: "Dropped")
         #expect(dropped.map(\.total).reduce(0, +) >= 1, "the bad StatsD line is counted")
     }
 }

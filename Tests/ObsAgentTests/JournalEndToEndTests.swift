@@ -8,7 +8,8 @@ import Testing
 /// batch in flight at each kill arrives twice.
 @Suite(
     .enabled(
-        if: TestServices.hasAWS && TestServices.hasBinary && FileManager.default.isExecutableFile(atPath: "/lib/systemd/systemd-journal-remote"),
+        if: TestServices.hasAWS && TestServices.hasBinary
+            && FileManager.default.isExecutableFile(atPath: "/lib/systemd/systemd-journal-remote"),
         "needs scripts/test: moto_server, the built obs-agent and systemd-journal-remote"),
     .serialized)
 struct JournalEndToEndTests {
@@ -24,9 +25,11 @@ struct JournalEndToEndTests {
             let unit = units[n % 3]
             let realtime = base + UInt64(n) * 1000
             JournalExportFormat.append(
-                realtime: realtime, monotonic: realtime - 1_700_000_000_000_000, bootID: "0123456789abcdef0123456789abcdef",
+                realtime: realtime, monotonic: realtime - 1_700_000_000_000_000,
+                bootID: "0123456789abcdef0123456789abcdef",
                 fields: [
-                    ("_HOSTNAME", Array("node-1".utf8)), ("_SYSTEMD_UNIT", Array(unit.utf8)), ("PRIORITY", Array("6".utf8)),
+                    ("_HOSTNAME", Array("node-1".utf8)), ("_SYSTEMD_UNIT", Array(unit.utf8)),
+                    ("PRIORITY", Array("6".utf8)),
                     ("MESSAGE", Array("entry \(n) \(padding)".utf8)),
                 ], to: &export)
         }
@@ -36,7 +39,7 @@ struct JournalEndToEndTests {
         defer { try? FileManager.default.removeItem(atPath: input) }
         let arguments: [String] = [journalRemote, "--output=\(directory)/\(file)", "-"]
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for argument in argv { free(argument) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -72,7 +75,8 @@ struct JournalEndToEndTests {
         var environment = TestServices.awsEnvironment
         environment["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"] = endpoint
         environment["OBS_SPOOL_DIR"] = spool
-        return try ChildProcess(TestServices.agentPath, ["--config", config], environment: TestServices.cleanEnvironment(environment))
+        return try ChildProcess(
+            TestServices.agentPath, ["--config", config], environment: TestServices.cleanEnvironment(environment))
     }
 
     /// What landed in each unit's group, as entry numbers in the order the endpoint returns them.
@@ -83,11 +87,14 @@ struct JournalEndToEndTests {
             let (status, out, _) = try await ChildProcess.run(
                 "/usr/bin/env", ["python3", reader, TestServices.awsEndpoint, "logs", "\(group)/\(unit)", "node-1"],
                 environment: TestServices.cleanEnvironment())
-            guard status == 0, let events = try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]] else {
+            guard status == 0, let events = try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]]
+            else {
                 result[unit] = []
                 continue
             }
-            result[unit] = events.compactMap { ($0["message"] as? String)?.split(separator: " ").dropFirst().first.flatMap { Int($0) } }
+            result[unit] = events.compactMap {
+                ($0["message"] as? String)?.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+            }
         }
         return result
     }
@@ -97,7 +104,9 @@ struct JournalEndToEndTests {
         var seen = Set<Int>()
         var firsts: [Int] = []
         for n in landed where seen.insert(n).inserted { firsts.append(n) }
-        #expect(firsts == expected, "\(unit): every entry once at least, in journal order (\(firsts.count) of \(expected.count))")
+        #expect(
+            firsts == expected,
+            "\(unit): every entry once at least, in journal order (\(firsts.count) of \(expected.count))")
         return landed.count - firsts.count
     }
 
@@ -126,7 +135,9 @@ struct JournalEndToEndTests {
             let agent = try Self.startAgent(config: config, spool: spool, endpoint: proxy.url)
             #expect(await agent.waitForOutput(containing: "obs-agent starting", timeout: 20), "round \(round)")
             let progressDeadline = Date().addingTimeInterval(20)
-            while try await proxy.stats().outcomes["forwarded_ok", default: 0] < acceptedBefore + (round == 0 ? 3 : 1), Date() < progressDeadline {
+            while try await proxy.stats().outcomes["forwarded_ok", default: 0] < acceptedBefore + (round == 0 ? 3 : 1),
+                Date() < progressDeadline
+            {
                 try await Task.sleep(for: .milliseconds(20))
             }
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...150, using: &generator)))

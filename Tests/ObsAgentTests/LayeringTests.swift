@@ -29,7 +29,9 @@ import Testing
             }
             for other in imported.sorted() {
                 guard let otherLayer = layers[other] else { continue }
-                if otherLayer >= layer { found.append("\(module) (layer \(layer)) imports \(other) (layer \(otherLayer))") }
+                if otherLayer >= layer {
+                    found.append("\(module) (layer \(layer)) imports \(other) (layer \(otherLayer))")
+                }
             }
         }
         return found
@@ -38,13 +40,16 @@ import Testing
     /// Every module under Sources/ with the modules its Swift files import.
     static func importsOfTheTree() throws -> [String: Set<String>] {
         // This file is Tests/ObsAgentTests/LayeringTests.swift.
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let sources = root.appendingPathComponent("Sources")
         var imports: [String: Set<String>] = [:]
         for module in try FileManager.default.contentsOfDirectory(atPath: sources.path) {
             let directory = sources.appendingPathComponent(module)
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
+            guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory),
+                isDirectory.boolValue
+            else { continue }
             var found = Set<String>()
             let files = FileManager.default.enumerator(atPath: directory.path)?.compactMap { $0 as? String } ?? []
             for file in files where file.hasSuffix(".swift") {
@@ -71,8 +76,13 @@ import Testing
 
     @Test func theCheckFindsAnArrowAgainstTheDirection() {
         #expect(Self.violations(["ObsCore": ["ObsAgent"]]) == ["ObsCore (layer 1) imports ObsAgent (layer 6)"])
-        #expect(Self.violations(["ObsJournal": ["ObsDelivery", "Logging"]]) == ["ObsJournal (layer 4) imports ObsDelivery (layer 5)"])
-        #expect(Self.violations(["ObsXRay": ["ObsPostgres"]]) == ["ObsXRay (layer 4) imports ObsPostgres (layer 4)"], "sources do not import each other")
+        #expect(
+            Self.violations(["ObsJournal": ["ObsDelivery", "Logging"]]) == [
+                "ObsJournal (layer 4) imports ObsDelivery (layer 5)"
+            ])
+        #expect(
+            Self.violations(["ObsXRay": ["ObsPostgres"]]) == ["ObsXRay (layer 4) imports ObsPostgres (layer 4)"],
+            "sources do not import each other")
         #expect(Self.violations(["ObsNew": []]) == ["ObsNew: not placed in a layer (LayeringTests.layers)"])
         #expect(Self.violations(["ObsDelivery": ["ObsAWS", "ObsSource", "FoundationEssentials"]]) == [])
     }

@@ -13,14 +13,17 @@ struct ObsctlTests {
     static var obsctl: String { Obsctl.path }
 
     func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String) {
-        let (status, out, err) = try await ChildProcess.run(Self.obsctl, arguments, environment: TestServices.cleanEnvironment(environment))
+        let (status, out, err) = try await ChildProcess.run(
+            Self.obsctl, arguments, environment: TestServices.cleanEnvironment(environment))
         return (status, out + err)
     }
 
     /// Runs Python with boto3 against the local endpoint; `script` sees `cw`, a CloudWatch client.
     func boto(_ script: String, region: String) async throws -> String {
-        let prelude = "import boto3, json, sys\ncw = boto3.client('cloudwatch', endpoint_url='\(TestServices.awsEndpoint)', region_name='\(region)', aws_access_key_id='r', aws_secret_access_key='r')\n"
-        let (status, out, err) = try await ChildProcess.run("/usr/bin/env", ["python3", "-c", prelude + script], environment: TestServices.cleanEnvironment())
+        let prelude =
+            "import boto3, json, sys\ncw = boto3.client('cloudwatch', endpoint_url='\(TestServices.awsEndpoint)', region_name='\(region)', aws_access_key_id='r', aws_secret_access_key='r')\n"
+        let (status, out, err) = try await ChildProcess.run(
+            "/usr/bin/env", ["python3", "-c", prelude + script], environment: TestServices.cleanEnvironment())
         #expect(status == 0, "\(err)")
         return out
     }
@@ -34,7 +37,10 @@ struct ObsctlTests {
         ]
         let config = TestServices.repositoryRoot.path + "/packaging/obs-agent.yaml"
         let (status, out) = try await run(
-            ["apply", "--config", config, "--account-id", "123456789012", "--topic-arn", "arn:aws:sns:eu-west-3:123456789012:oncall"],
+            [
+                "apply", "--config", config, "--account-id", "123456789012", "--topic-arn",
+                "arn:aws:sns:eu-west-3:123456789012:oncall",
+            ],
             environment: environment)
         let lines = out.split(separator: "\n")
         let expectedAlarms = try Self.checkedInAlarmCount()
@@ -44,7 +50,8 @@ struct ObsctlTests {
         #expect(lines.filter { $0.hasPrefix("FAIL") }.allSatisfy { $0.hasPrefix("FAIL PutCompositeAlarm") }, "\(out)")
         #expect(status == (lines.contains { $0.hasPrefix("FAIL") } ? 1 : 0))
 
-        let landed = try await boto("""
+        let landed = try await boto(
+            """
             alarms = cw.describe_alarms(AlarmNamePrefix='obs-')['MetricAlarms']
             body = json.loads(cw.get_dashboard(DashboardName='obs-api')['DashboardBody'])
             ratio = [a for a in alarms if a['AlarmName'] == 'obs-db-cache-hit-ratio-ecom-db-microservices_ecom'][0]
@@ -60,22 +67,29 @@ struct ObsctlTests {
         #expect(read["dims"] as? [[String: String]] == [["Name": "Service", "Value": "user-service"]])
         #expect(read["arn"] as? String == "arn:aws:cloudwatch:eu-west-3:123456789012:alarm:obs-api")
 
-        let same = try await run(["diff", "--config", config, "--account-id", "123456789012"], environment: environment)
+        let same = try await run(
+            ["diff", "--config", config, "--account-id", "123456789012"], environment: environment)
         #expect(same.0 == 0, "\(same.1)")
         #expect(same.1.split(separator: "\n").allSatisfy { $0.hasPrefix("same: ") })
-        _ = try await boto("""
+        _ = try await boto(
+            """
             body = json.loads(cw.get_dashboard(DashboardName='obs-database')['DashboardBody'])
             body['widgets'][0]['properties']['markdown'] = 'edited by hand'
             cw.put_dashboard(DashboardName='obs-database', DashboardBody=json.dumps(body))
             """, region: region)
-        let changed = try await run(["diff", "--config", config, "--account-id", "123456789012"], environment: environment)
+        let changed = try await run(
+            ["diff", "--config", config, "--account-id", "123456789012"], environment: environment)
         #expect(changed.0 == 1)
         #expect(changed.1.contains("differs: obs-database"))
-        #expect(changed.1.contains("-   \"markdown\" : \"edited by hand\"") || changed.1.contains("- \"markdown\" : \"edited by hand\""), "\(changed.1)")
+        #expect(
+            changed.1.contains("-   \"markdown\" : \"edited by hand\"")
+                || changed.1.contains("- \"markdown\" : \"edited by hand\""), "\(changed.1)")
     }
 
     @Test func applyDryRunSendsNothing() async throws {
-        let (status, out) = try await run(["apply", "--dry-run", "--config", TestServices.repositoryRoot.path + "/packaging/obs-agent.yaml"])
+        let (status, out) = try await run([
+            "apply", "--dry-run", "--config", TestServices.repositoryRoot.path + "/packaging/obs-agent.yaml",
+        ])
         #expect(status == 0)
         let requests = 6 + (try Self.checkedInAlarmCount()) + 5
         #expect(out.contains("dry run: \(requests) requests, nothing sent"), "6 dashboards, the alarms, 5 composites")
@@ -83,13 +97,15 @@ struct ObsctlTests {
 
     static func checkedInAlarmCount() throws -> Int {
         let path = TestServices.repositoryRoot.path + "/alerts/put-metric-alarm.json"
-        return (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [Any])?.count ?? 0
+        return (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [Any])?.count
+            ?? 0
     }
 
     @Test func theCheckedInFilesValidateAgainstTheDeploymentConfig() async throws {
         let root = TestServices.repositoryRoot.path
         let (status, out) = try await run([
-            "validate", "--config", root + "/packaging/obs-agent.yaml", "--dashboards", root + "/dashboards", "--alerts", root + "/alerts",
+            "validate", "--config", root + "/packaging/obs-agent.yaml", "--dashboards", root + "/dashboards",
+            "--alerts", root + "/alerts",
         ])
         #expect(status == 0, "\(out)")
         #expect(out.hasPrefix("ok: "))
@@ -102,17 +118,36 @@ struct ObsctlTests {
         // A database-only config: the API, pool and auth widgets read what it does not emit.
         let config = try TestServices.writeTemporary("sources:\n  postgres:\n    - {host: db, database: d, user: u}\n")
         // A hand edit: an alarm reading per-route latency, which has no exact series.
-        var alarms = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: root + "/alerts/put-metric-alarm.json"))) as! [[String: Any]]
-        alarms.append(["AlarmName": "hand-made", "Namespace": "Obs/API", "MetricName": "Latency", "Dimensions": [["Name": "Route", "Value": "/x"]]])
+        var alarms =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: root + "/alerts/put-metric-alarm.json")))
+            as! [[String: Any]]
+        alarms.append([
+            "AlarmName": "hand-made", "Namespace": "Obs/API", "MetricName": "Latency",
+            "Dimensions": [["Name": "Route", "Value": "/x"]],
+        ])
         alarms.append(["AlarmName": "typo", "Namespace": "Obs/API", "MetricName": "Latancy"])
-        try JSONSerialization.data(withJSONObject: alarms).write(to: URL(fileURLWithPath: directory + "/put-metric-alarm.json"))
+        try JSONSerialization.data(withJSONObject: alarms).write(
+            to: URL(fileURLWithPath: directory + "/put-metric-alarm.json"))
 
-        let (status, out) = try await run(["validate", "--config", config, "--dashboards", root + "/dashboards", "--alerts", directory])
+        let (status, out) = try await run([
+            "validate", "--config", config, "--dashboards", root + "/dashboards", "--alerts", directory,
+        ])
         #expect(status == 1)
         let lines = out.split(separator: "\n")
-        #expect(lines.contains { $0.contains("alarm hand-made: Obs/API Latency is emitted with dimensions Method,Route,Service,StatusClass | Service, not Route") })
+        #expect(
+            lines.contains {
+                $0.contains(
+                    "alarm hand-made: Obs/API Latency is emitted with dimensions Method,Route,Service,StatusClass | Service, not Route"
+                )
+            })
         #expect(lines.contains { $0.contains("alarm typo: Obs/API Latancy is not a catalog metric") })
-        #expect(lines.contains { $0.contains("connection-pools.json: widget \"Utilization\": Obs/Pool Utilization needs sources.prometheus, which the config does not have") })
+        #expect(
+            lines.contains {
+                $0.contains(
+                    "connection-pools.json: widget \"Utilization\": Obs/Pool Utilization needs sources.prometheus, which the config does not have"
+                )
+            })
         #expect(!lines.contains { $0.contains("database.json") }, "the database widgets are fine")
     }
 
@@ -131,25 +166,33 @@ struct ObsctlTests {
         #expect(status == 0)
         let document = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [String: Any]
         let statements = document["Statement"] as! [[String: Any]]
-        let namespaces = ((statements[0]["Condition"] as! [String: Any])["StringEquals"] as! [String: [String]])["cloudwatch:namespace"]
+        let namespaces = ((statements[0]["Condition"] as! [String: Any])["StringEquals"] as! [String: [String]])[
+            "cloudwatch:namespace"]
         #expect(namespaces == ["Obs/Agent", "Obs/PostgreSQL"])
         #expect(statements.count == 3, "no X-Ray actions without sources.xray")
-        #expect(statements.last?["Resource"] as? [String] == [
-            "arn:aws:logs:*:*:log-group:/obs/postgresql/statements", "arn:aws:logs:*:*:log-group:/obs/postgresql/statements:log-stream:*",
-        ], "the statement texts' log group, exactly")
-        let full = try await run(["iam-policy", "--config", TestServices.repositoryRoot.path + "/packaging/obs-agent.yaml"])
+        #expect(
+            statements.last?["Resource"] as? [String] == [
+                "arn:aws:logs:*:*:log-group:/obs/postgresql/statements",
+                "arn:aws:logs:*:*:log-group:/obs/postgresql/statements:log-stream:*",
+            ], "the statement texts' log group, exactly")
+        let full = try await run([
+            "iam-policy", "--config", TestServices.repositoryRoot.path + "/packaging/obs-agent.yaml",
+        ])
         #expect(full.1.contains("xray:PutTraceSegments") && full.1.contains("\"Obs/Pool\""))
     }
 
     @Test func costPricesTheDeployment() async throws {
         let root = TestServices.repositoryRoot.path
         let (status, out) = try await run([
-            "cost", "--config", root + "/packaging/obs-agent.yaml", "--prices", root + "/packaging/cloudwatch-prices.json", "--routes", "5",
+            "cost", "--config", root + "/packaging/obs-agent.yaml", "--prices",
+            root + "/packaging/cloudwatch-prices.json", "--routes", "5",
         ])
         #expect(status == 0, "\(out)")
         #expect(out.contains("custom metrics (series, rollups included)"))
         #expect(out.contains("composite alarms"))
-        let total = out.split(separator: "\n").first { $0.hasPrefix("total") }?.split(separator: " ").last.flatMap { Double($0) }
+        let total = out.split(separator: "\n").first { $0.hasPrefix("total") }?.split(separator: " ").last.flatMap {
+            Double($0)
+        }
         #expect((total ?? 0) > 0)
     }
 

@@ -18,7 +18,8 @@ struct ProxyTests {
             "DB_HOST": "127.0.0.1", "DB_PORT": TestServices.pgPort, "DB_NAME": "keycloak", "DB_USER": "obs_agent",
             "DB_PASSWORD": TestServices.pgPassword,
         ]) { $1 }
-        let (status, out, _) = try await ChildProcess.run(TestServices.agentPath, ["check"], environment: TestServices.cleanEnvironment(environment))
+        let (status, out, _) = try await ChildProcess.run(
+            TestServices.agentPath, ["check"], environment: TestServices.cleanEnvironment(environment))
         #expect(status == 0, "\(out)")
         return try await proxy.stats().outcomes["as_forward_proxy"] ?? 0
     }

@@ -53,7 +53,8 @@ struct RoutesEndToEndTests {
         let address = try #require(object?["address"])
         let script = TestServices.repositoryRoot.appendingPathComponent("scripts/lib/xray_send.py").path
         let (status, out, err) = try await ChildProcess.run(
-            "/usr/bin/env", ["python3", script, address, "\(count)", service], environment: TestServices.cleanEnvironment())
+            "/usr/bin/env", ["python3", script, address, "\(count)", service],
+            environment: TestServices.cleanEnvironment())
         #expect(status == 0, "\(err)")
         return try JSONDecoder().decode(Sent.self, from: Data(out.utf8))
     }
@@ -68,7 +69,8 @@ struct RoutesEndToEndTests {
     @Test func emfMetricsLeaveTracesAndTheJournalGoingToAWS() async throws {
         let journal = try Self.writeJournal(entries: 30)
         let group = "/obs-routes/\(UUID().uuidString.prefix(8))"
-        let config = try TestServices.writeTemporary(Self.config(sink: "emf", journal: journal, group: group, flushInterval: 25))
+        let config = try TestServices.writeTemporary(
+            Self.config(sink: "emf", journal: journal, group: group, flushInterval: 25))
         defer {
             try? FileManager.default.removeItem(atPath: journal)
             try? FileManager.default.removeItem(atPath: config)
@@ -77,7 +79,8 @@ struct RoutesEndToEndTests {
         environment["PGPORT_FOR_TEST"] = TestServices.pgPort
         environment["DB_PASSWORD"] = TestServices.pgPassword
         let agent = try ChildProcess(
-            TestServices.agentPath, ["--config", config, "--once", "--log-level", "debug"], environment: TestServices.cleanEnvironment(environment))
+            TestServices.agentPath, ["--config", config, "--once", "--log-level", "debug"],
+            environment: TestServices.cleanEnvironment(environment))
         let service = "routes-\(UUID().uuidString.prefix(6))"
         let sent = try await Self.sendSegments(to: agent, count: 12, service: service)
         #expect(await agent.wait(timeout: 90) == 0, "\(agent.stdout.suffix(3000))")
@@ -89,7 +92,8 @@ struct RoutesEndToEndTests {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
         func namespace(_ event: [String: Any]) -> String? {
-            ((event["_aws"] as? [String: Any])?["CloudWatchMetrics"] as? [[String: Any]])?.first?["Namespace"] as? String
+            ((event["_aws"] as? [String: Any])?["CloudWatchMetrics"] as? [[String: Any]])?.first?["Namespace"]
+                as? String
         }
         #expect(events.contains { namespace($0) == "Obs/PostgreSQL" && $0["DBInstance"] as? String == "routes" })
         #expect(events.contains { namespace($0) == "Obs/API" && $0["Service"] as? String == service })
@@ -97,10 +101,12 @@ struct RoutesEndToEndTests {
         // The segments landed in X-Ray.
         let reader = TestServices.repositoryRoot.appendingPathComponent("scripts/lib/aws_read.py").path
         let (status, out, err) = try await ChildProcess.run(
-            "/usr/bin/env", ["python3", reader, TestServices.awsEndpoint, "traces"] + sent.traces, environment: TestServices.cleanEnvironment())
+            "/usr/bin/env", ["python3", reader, TestServices.awsEndpoint, "traces"] + sent.traces,
+            environment: TestServices.cleanEnvironment())
         #expect(status == 0, "\(err)")
         let documents = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]] ?? []
-        #expect(Set(documents.compactMap { $0["id"] as? String }) == Set(sent.segments), "every segment landed in X-Ray")
+        #expect(
+            Set(documents.compactMap { $0["id"] as? String }) == Set(sent.segments), "every segment landed in X-Ray")
 
         // The journal landed in CloudWatch Logs, every entry of each unit in order.
         let landed = try await JournalEndToEndTests.landed(group: group)
@@ -112,7 +118,8 @@ struct RoutesEndToEndTests {
     @Test func aDryRunPrintsEveryRequestOfEverySourceWithoutCredentials() async throws {
         let journal = try Self.writeJournal(entries: 9)
         let spool = TestServices.temporaryDirectory("spool")
-        let config = try TestServices.writeTemporary(Self.config(sink: "cloudwatch", journal: journal, group: "/obs-dry", flushInterval: 15))
+        let config = try TestServices.writeTemporary(
+            Self.config(sink: "cloudwatch", journal: journal, group: "/obs-dry", flushInterval: 15))
         defer {
             try? FileManager.default.removeItem(atPath: journal)
             try? FileManager.default.removeItem(atPath: config)
@@ -130,7 +137,9 @@ struct RoutesEndToEndTests {
         #expect(out.contains("Namespace=Obs%2FPostgreSQL"))
         #expect(out.contains("POST https://xray.<region>.amazonaws.com/TraceSegments (PutTraceSegments, 5 segments, "))
         for segment in sent.segments { #expect(out.contains(segment), "segment \(segment) is in the printed body") }
-        #expect(out.contains("POST https://logs.<region>.amazonaws.com/ (PutLogEvents, 3 events, "), "the journal's batches")
+        #expect(
+            out.contains("POST https://logs.<region>.amazonaws.com/ (PutLogEvents, 3 events, "), "the journal's batches"
+        )
         #expect(out.contains("\"logGroupName\":\"/obs-dry/keycloak.service\""))
         #expect(out.contains("\"logGroupName\":\"/obs/postgresql/statements\""), "the statement texts")
         #expect(!FileManager.default.fileExists(atPath: spool), "nothing was spooled")

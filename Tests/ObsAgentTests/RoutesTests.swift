@@ -24,10 +24,12 @@ import Testing
             settings.directory = journal
             config.journald = settings
         }
-        let connection = PostgresConnectionSettings(host: "127.0.0.1", port: 5432, database: "d", user: "u", password: nil)
+        let connection = PostgresConnectionSettings(
+            host: "127.0.0.1", port: 5432, database: "d", user: "u", password: nil)
         config.postgres = [
             PostgresSource.Settings(
-                instance: "db", connection: connection, topStatements: signals == .statements || signals == .all ? 10 : 0)
+                instance: "db", connection: connection,
+                topStatements: signals == .statements || signals == .all ? 10 : 0)
         ]
         return config
     }
@@ -58,12 +60,17 @@ import Testing
                 let spool = NSTemporaryDirectory() + "obs-routes-spool-\(UUID().uuidString)"
                 defer { try? FileManager.default.removeItem(atPath: spool) }
                 let agent = Agent(
-                    config: Self.config(sink: sink, signals: signals, journal: journal), environment: Self.environment(aws: aws, spool: spool),
+                    config: Self.config(sink: sink, signals: signals, journal: journal),
+                    environment: Self.environment(aws: aws, spool: spool),
                     options: .init(dryRun: dryRun), logger: .init(label: "t"))
                 let label = "sink \(sink.rawValue), \(signals), dry run \(dryRun), AWS \(aws)"
                 if dryRun {
                     let delivery = try agent.makeDelivery()
-                    #expect(delivery.routes == expected(metrics: "dry-run", traces: traces, journald: journald, statements: statements, "dry-run", "dry-run", "dry-run"), "\(label)")
+                    #expect(
+                        delivery.routes
+                            == expected(
+                                metrics: "dry-run", traces: traces, journald: journald, statements: statements,
+                                "dry-run", "dry-run", "dry-run"), "\(label)")
                     #expect(delivery.shippers.isEmpty, "\(label): a dry run ships nothing")
                     #expect(!FileManager.default.fileExists(atPath: spool), "\(label): a dry run opens no spool")
                     continue
@@ -73,13 +80,15 @@ import Testing
                     #expect(
                         delivery.routes
                             == expected(
-                                metrics: sink == .emf ? "emf" : "cloudwatch", traces: traces, journald: journald, statements: statements, "xray",
+                                metrics: sink == .emf ? "emf" : "cloudwatch", traces: traces, journald: journald,
+                                statements: statements, "xray",
                                 "cloudwatch-logs", "cloudwatch-logs"), "\(label)")
                     continue
                 }
                 // No AWS: metrics can go out as EMF (and statement texts beside them), but nothing
                 // else can, and the error names the key that asked for it.
-                let refusedKey: String? = sink == .cloudWatch ? "metrics.sink" : traces ? "sources.xray" : journald ? "sources.journald" : nil
+                let refusedKey: String? =
+                    sink == .cloudWatch ? "metrics.sink" : traces ? "sources.xray" : journald ? "sources.journald" : nil
                 if let refusedKey {
                     do {
                         _ = try agent.makeDelivery()
@@ -90,14 +99,19 @@ import Testing
                     }
                 } else {
                     let delivery = try agent.makeDelivery()
-                    #expect(delivery.routes == expected(metrics: "emf", traces: false, journald: false, statements: statements, "", "stdout", ""), "\(label)")
+                    #expect(
+                        delivery.routes
+                            == expected(
+                                metrics: "emf", traces: false, journald: false, statements: statements, "", "stdout", ""
+                            ), "\(label)")
                 }
             }
         }
     }
 
     func expected(
-        metrics: String, traces: Bool, journald: Bool, statements: Bool, _ traceRoute: String, _ statementRoute: String, _ journalRoute: String
+        metrics: String, traces: Bool, journald: Bool, statements: Bool, _ traceRoute: String, _ statementRoute: String,
+        _ journalRoute: String
     ) -> [String: String] {
         var routes = ["metrics": metrics]
         if traces { routes["traces"] = traceRoute }
@@ -114,7 +128,8 @@ import Testing
             let spool = NSTemporaryDirectory() + "obs-routes-spool-\(UUID().uuidString)"
             defer { try? FileManager.default.removeItem(atPath: spool) }
             let agent = Agent(
-                config: Self.config(sink: .emf, signals: .journald, journal: journal), environment: Self.environment(aws: true, spool: spool),
+                config: Self.config(sink: .emf, signals: .journald, journal: journal),
+                environment: Self.environment(aws: true, spool: spool),
                 options: .init(dryRun: dryRun), logger: .init(label: "t"))
             let sources = try agent.makeSources(delivery: try agent.makeDelivery())
             let source = try #require(sources.compactMap { $0 as? JournalSource }.first)
@@ -131,9 +146,17 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: spool) }
         let agent = Agent(
             config: config,
-            environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_EC2_METADATA_DISABLED": "true", "OBS_SPOOL_DIR": spool],
+            environment: [
+                "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_EC2_METADATA_DISABLED": "true",
+                "OBS_SPOOL_DIR": spool,
+            ],
             options: .init(), logger: .init(label: "t"))
-        #expect(throws: ConfigError("sources.xray", "sending trace segments to X-Ray needs a region (aws.region, AWS_REGION) or an endpoint (aws.endpoint, AWS_ENDPOINT_URL_XRAY)")) {
+        #expect(
+            throws: ConfigError(
+                "sources.xray",
+                "sending trace segments to X-Ray needs a region (aws.region, AWS_REGION) or an endpoint (aws.endpoint, AWS_ENDPOINT_URL_XRAY)"
+            )
+        ) {
             try agent.makeDelivery()
         }
     }

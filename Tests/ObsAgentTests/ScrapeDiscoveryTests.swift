@@ -28,7 +28,8 @@ struct ScrapeDiscoveryTests {
             environment: TestServices.cleanEnvironment())
         defer { dns.stop() }
         #expect(await dns.waitForOutput(containing: "port ", timeout: 20))
-        let port = dns.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+        let port =
+            dns.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
 
         var job = ScrapeJob(service: "api", discovery: .dnsSRV("_api._tcp.ecom.local"))
         job.dnsServer = "127.0.0.1:\(port)"
@@ -37,9 +38,11 @@ struct ScrapeDiscoveryTests {
         await source.refresh()
         #expect(source.urls == ["http://127.0.0.1:8081/metrics"])
 
-        try "_api._tcp.ecom.local=localhost:8081,localhost:8082\n".write(toFile: records, atomically: true, encoding: .utf8)
+        try "_api._tcp.ecom.local=localhost:8081,localhost:8082\n".write(
+            toFile: records, atomically: true, encoding: .utf8)
         await source.refresh()
-        #expect(source.urls == ["http://127.0.0.1:8081/metrics", "http://127.0.0.1:8082/metrics"], "a new task is scraped")
+        #expect(
+            source.urls == ["http://127.0.0.1:8081/metrics", "http://127.0.0.1:8082/metrics"], "a new task is scraped")
 
         try "_api._tcp.ecom.local=localhost:8082\n".write(toFile: records, atomically: true, encoding: .utf8)
         await source.refresh()
@@ -55,16 +58,22 @@ struct ScrapeDiscoveryTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let (status, _, err) = try await ChildProcess.run(
             "/usr/bin/env",
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-             "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem"],
+            [
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", directory + "/key.pem", "-out",
+                directory + "/cert.pem",
+            ],
             environment: TestServices.cleanEnvironment())
         #expect(status == 0, "openssl: \(err)")
         try "# TYPE hikaricp_connections_active gauge\nhikaricp_connections_active{pool=\"p\",} 2.0\n"
             .write(toFile: directory + "/body", atomically: true, encoding: .utf8)
         let server = try ChildProcess(
             "/usr/bin/env",
-            ["python3", Self.script("metrics_standin.py"), "--body", directory + "/body", "--cert", directory + "/cert.pem",
-             "--key", directory + "/key.pem", "--lifetime", "60"],
+            [
+                "python3", Self.script("metrics_standin.py"), "--body", directory + "/body", "--cert",
+                directory + "/cert.pem",
+                "--key", directory + "/key.pem", "--lifetime", "60",
+            ],
             environment: TestServices.cleanEnvironment())
         defer { server.stop() }
         #expect(await server.waitForOutput(containing: "\n", timeout: 20))

@@ -121,7 +121,10 @@ import Testing
     @Test func pastTheDeadlineWhatStillRunsIsCancelled() async throws {
         let log = Log()
         let group = ServiceGroup(
-            entries: [.init(service: Recording(name: "slow", log: log, finishing: 3600)), .init(service: Trigger(), shutsDownGroupOnSuccess: true)],
+            entries: [
+                .init(service: Recording(name: "slow", log: log, finishing: 3600)),
+                .init(service: Trigger(), shutsDownGroupOnSuccess: true),
+            ],
             signals: [], maximumGracefulShutdownDuration: 0.3, logger: Self.logger)
         let start = Date()
         try await group.run()
@@ -148,7 +151,8 @@ import Testing
         let log = Log()
         let group = ServiceGroup(
             entries: [
-                .init(service: Recording(name: "source", log: log)), .init(service: Failing(), ignoresTermination: true),
+                .init(service: Recording(name: "source", log: log)),
+                .init(service: Failing(), ignoresTermination: true),
                 .init(service: Trigger(), shutsDownGroupOnSuccess: true),
             ],
             signals: [], maximumGracefulShutdownDuration: 10, logger: Self.logger)

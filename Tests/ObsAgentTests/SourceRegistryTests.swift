@@ -7,12 +7,14 @@ import Testing
 /// The registry is the one list of sources: the catalog, the config's sections and obsctl's
 /// documents all come from it.
 @Suite struct SourceRegistryTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     @Test func checkedInMetricsReferenceIsWhatObsctlGenerates() throws {
         let checkedIn = try String(contentsOf: Self.root.appendingPathComponent("docs/metrics.md"), encoding: .utf8)
         #expect(
-            checkedIn == CatalogDocument.markdown(SourceRegistry.catalog), "docs/metrics.md is stale: run `obsctl catalog --format markdown`")
+            checkedIn == CatalogDocument.markdown(SourceRegistry.catalog),
+            "docs/metrics.md is stale: run `obsctl catalog --format markdown`")
     }
 
     @Test func everySourceHasAKeyOfItsOwnAndEveryMetricInTheCatalog() {
@@ -30,7 +32,9 @@ import Testing
     @Test func everySectionIsDocumented() throws {
         let config = try String(contentsOf: Self.root.appendingPathComponent("docs/CONFIG.md"), encoding: .utf8)
         for registration in SourceRegistry.builtIn {
-            #expect(config.contains("## sources.\(registration.key)"), "docs/CONFIG.md has no section for sources.\(registration.key)")
+            #expect(
+                config.contains("## sources.\(registration.key)"),
+                "docs/CONFIG.md has no section for sources.\(registration.key)")
         }
     }
 }

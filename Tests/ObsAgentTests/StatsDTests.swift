@@ -1,6 +1,6 @@
 import Foundation
-import ObsAgent
 import Logging
+import ObsAgent
 import ObsCatalog
 import ObsCore
 import ObsSource
@@ -14,8 +14,12 @@ import Testing
     @Test func linesOfEveryTypeParse() throws {
         func parse(_ text: String) throws -> StatsDLine { try StatsDLine.parse(text).get() }
         let counter = try parse("orders.placed:2|c|@0.5|#service:checkout,env:prod")
-        #expect(counter.name == "orders.placed" && counter.kind == .counter && counter.value == 2 && counter.sampleRate == 0.5)
-        #expect(counter.tags.map(\.name) == ["env", "service"] && counter.tags.map(\.value) == ["prod", "checkout"], "sorted by name")
+        #expect(
+            counter.name == "orders.placed" && counter.kind == .counter && counter.value == 2
+                && counter.sampleRate == 0.5)
+        #expect(
+            counter.tags.map(\.name) == ["env", "service"] && counter.tags.map(\.value) == ["prod", "checkout"],
+            "sorted by name")
         let gauge = try parse("queue.depth:-3|g")
         #expect(gauge.kind == .gauge && gauge.value == -3 && gauge.isDelta)
         #expect(try parse("queue.depth:7|g").isDelta == false)
@@ -30,7 +34,8 @@ import Testing
 
     @Test(arguments: [
         ("no colon", StatsDLine.Problem.noValue), ("x:1", .badType), ("x:1|q", .badType), (":1|c", .badName),
-        ("x:nan|c", .badValue), ("x:inf|g", .badValue), ("x:0x10|c", .badValue), ("x:|c", .badValue), ("x:1e999|ms", .badValue),
+        ("x:nan|c", .badValue), ("x:inf|g", .badValue), ("x:0x10|c", .badValue), ("x:|c", .badValue),
+        ("x:1e999|ms", .badValue),
         ("x:1|c|@0", .badSampleRate), ("x:1|c|@1.5", .badSampleRate), ("x:1|c|@abc", .badSampleRate),
         ("x:1|c|#:v", .badTag), ("x:1|c|#k:", .badTag), ("x:1|c|extra", .unknownField),
         ("\(String(repeating: "n", count: 256)):1|c", .badName), ("x\u{01}y:1|c", .badName),
@@ -65,14 +70,18 @@ import Testing
         for datagram in datagrams {
             let sent = withUnsafePointer(to: &target) { pointer in
                 pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { to in
-                    Array(datagram.utf8).withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, to, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                    Array(datagram.utf8).withUnsafeBytes {
+                        sendto(fd, $0.baseAddress, $0.count, 0, to, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
                 }
             }
             #expect(sent == datagram.utf8.count)
         }
         let deadline = Date().addingTimeInterval(20)
         let dropped = { recorder.selfMetrics[.statsdLineInvalid] + recorder.selfMetrics[.statsdMetricLimit] }
-        while source.linesRecorded + dropped() < expectLines, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        while source.linesRecorded + dropped() < expectLines, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         task.cancel()
         await task.value
         aggregator.drain()
@@ -90,7 +99,9 @@ import Testing
             "not a line\nx:1|q\ny:nan|c",
         ]
         let (data, recorder) = try await Self.run(lines, settings: settings, expectLines: 13)
-        func datum(_ name: String) -> MetricDatum? { data.first { $0.descriptor.name == name && $0.descriptor.namespace == "Ecom/App" } }
+        func datum(_ name: String) -> MetricDatum? {
+            data.first { $0.descriptor.name == name && $0.descriptor.namespace == "Ecom/App" }
+        }
         #expect(datum("orders.placed")?.value == .single(5), "1 + 2 ÷ 0.5")
         #expect(datum("orders.placed")?.dimensions == Dimensions([("service", "checkout")]))
         #expect(datum("queue.depth")?.last == 12, "10, then +5, then -3")
@@ -109,20 +120,32 @@ import Testing
     @Test func metricsPastTheLimitAreDroppedAndCounted() async throws {
         var settings = StatsDSource.Settings()
         settings.maxMetrics = 2
-        let (data, recorder) = try await Self.run(["a:1|c\nb:1|c\nc:1|c\na:1|c|#k:v\nd:1|g"], settings: settings, expectLines: 5)
+        let (data, recorder) = try await Self.run(
+            ["a:1|c\nb:1|c\nc:1|c\na:1|c|#k:v\nd:1|g"], settings: settings, expectLines: 5)
         #expect(Set(data.filter { $0.descriptor.namespace == "StatsD" }.map(\.descriptor.name)) == ["a", "b"])
-        #expect(recorder.selfMetrics[.statsdMetricLimit] == 2, "c and d; a with a new tag is a new series of a known metric")
+        #expect(
+            recorder.selfMetrics[.statsdMetricLimit] == 2, "c and d; a with a new tag is a new series of a known metric"
+        )
     }
 
     @Test func theConfigSectionIsReadAndCheckedByName() throws {
         let config = try AgentConfig.parse(
-            yaml: "sources:\n  statsd:\n    address: 0.0.0.0:9125\n    namespace: Ecom/App\n    max_metrics: 50\n", environment: [:])
+            yaml: "sources:\n  statsd:\n    address: 0.0.0.0:9125\n    namespace: Ecom/App\n    max_metrics: 50\n",
+            environment: [:])
         let settings = try #require(config.sources["statsd"] as? StatsDSource.Settings)
-        #expect(settings.host == "0.0.0.0" && settings.port == 9125 && settings.namespace == "Ecom/App" && settings.maxMetrics == 50)
+        #expect(
+            settings.host == "0.0.0.0" && settings.port == 9125 && settings.namespace == "Ecom/App"
+                && settings.maxMetrics == 50)
         #expect(config.hasSources)
-        #expect(throws: ConfigError("sources.statsd.namespace", "a namespace is 1 to 255 characters and does not start with AWS/, got \"AWS/EC2\"")) {
+        #expect(
+            throws: ConfigError(
+                "sources.statsd.namespace",
+                "a namespace is 1 to 255 characters and does not start with AWS/, got \"AWS/EC2\"")
+        ) {
             try AgentConfig.parse(yaml: "sources:\n  statsd:\n    namespace: AWS/EC2\n", environment: [:])
         }
-        #expect(throws: ConfigError.self) { try AgentConfig.parse(yaml: "sources:\n  statsd:\n    adress: :8125\n", environment: [:]) }
+        #expect(throws: ConfigError.self) {
+            try AgentConfig.parse(yaml: "sources:\n  statsd:\n    adress: :8125\n", environment: [:])
+        }
     }
 }

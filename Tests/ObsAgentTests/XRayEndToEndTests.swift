@@ -4,7 +4,8 @@ import Testing
 /// The Python aws-xray-sdk sends to the agent's UDP port, as the services do; the segments are read
 /// back from the local X-Ray endpoint (BatchGetTraces) and the API metrics from CloudWatch.
 @Suite(
-    .enabled(if: TestServices.hasAWS && TestServices.hasBinary, "needs scripts/test: moto_server and the built obs-agent"),
+    .enabled(
+        if: TestServices.hasAWS && TestServices.hasBinary, "needs scripts/test: moto_server and the built obs-agent"),
     .serialized)
 struct XRayEndToEndTests {
     struct Sent: Decodable {
@@ -13,7 +14,8 @@ struct XRayEndToEndTests {
     }
 
     @Test func segmentsFromTheSDKLandAndBecomeAPIMetrics() async throws {
-        let config = try TestServices.writeTemporary("""
+        let config = try TestServices.writeTemporary(
+            """
             agent:
               flush_interval: 25s
             sources:
@@ -43,7 +45,9 @@ struct XRayEndToEndTests {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         let written = withUnsafePointer(to: &target) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { to in
-                datagram.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, to, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                datagram.withUnsafeBytes {
+                    sendto(fd, $0.baseAddress, $0.count, 0, to, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
         }
         close(fd)
@@ -53,23 +57,32 @@ struct XRayEndToEndTests {
         let count = 35
         let service = "user-service-\(UUID().uuidString.prefix(6))"
         let (status, out, err) = try await ChildProcess.run(
-            "/usr/bin/env", ["python3", script, address, "\(count)", service], environment: TestServices.cleanEnvironment())
+            "/usr/bin/env", ["python3", script, address, "\(count)", service],
+            environment: TestServices.cleanEnvironment())
         #expect(status == 0, "\(err)")
         let sent = try JSONDecoder().decode(Sent.self, from: Data(out.utf8))
         #expect(await agent.wait(timeout: 60) == 0, "\(agent.stdout.suffix(2000))")
 
         let reader = TestServices.repositoryRoot.appendingPathComponent("scripts/lib/aws_read.py").path
         let (readStatus, readOut, readErr) = try await ChildProcess.run(
-            "/usr/bin/env", ["python3", reader, TestServices.awsEndpoint, "traces"] + sent.traces, environment: TestServices.cleanEnvironment())
+            "/usr/bin/env", ["python3", reader, TestServices.awsEndpoint, "traces"] + sent.traces,
+            environment: TestServices.cleanEnvironment())
         #expect(readStatus == 0, "\(readErr)")
         let documents = try JSONSerialization.jsonObject(with: Data(readOut.utf8)) as? [[String: Any]] ?? []
-        #expect(Set(documents.compactMap { $0["id"] as? String }) == Set(sent.segments), "every segment landed, read back by BatchGetTraces")
+        #expect(
+            Set(documents.compactMap { $0["id"] as? String }) == Set(sent.segments),
+            "every segment landed, read back by BatchGetTraces")
         #expect(documents.allSatisfy { ($0["subsegments"] as? [Any])?.count == 1 }, "with its subsegment")
 
-        let api = try await LandedMetric.read(namespace: "Obs/API", dimension: "Service=\(service)").filter { $0.dimensions["Service"] == service }
+        let api = try await LandedMetric.read(namespace: "Obs/API", dimension: "Service=\(service)").filter {
+            $0.dimensions["Service"] == service
+        }
         func total(_ name: String, _ statusClass: String) -> Double {
-            api.filter { $0.name == name && $0.dimensions["StatusClass"] == statusClass && $0.dimensions["Route"] == "/api/users/{id}" }
-                .reduce(0) { $0 + $1.total }
+            api.filter {
+                $0.name == name && $0.dimensions["StatusClass"] == statusClass
+                    && $0.dimensions["Route"] == "/api/users/{id}"
+            }
+            .reduce(0) { $0 + $1.total }
         }
         let faults = (0..<count).filter { $0 % 5 == 0 }.count
         let clientErrors = (0..<count).filter { $0 % 5 != 0 && $0 % 7 == 0 }.count
@@ -81,7 +94,10 @@ struct XRayEndToEndTests {
         #expect(api.contains { $0.name == "Latency" && $0.dimensions["Method"] == "GET" })
 
         let agentMetrics = try await LandedMetric.read(namespace: "Obs/Agent", dimension: "Reason=datagram_bad_json")
-        #expect(agentMetrics.contains { $0.name == "Dropped" && $0.dimensions["Reason"] == "datagram_bad_json" && $0.total >= 1 })
+        #expect(
+            agentMetrics.contains {
+                $0.name == "Dropped" && $0.dimensions["Reason"] == "datagram_bad_json" && $0.total >= 1
+            })
         #expect(agent.stdout.contains("invalid datagrams dropped"))
         try? FileManager.default.removeItem(atPath: config)
     }

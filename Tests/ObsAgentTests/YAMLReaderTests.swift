@@ -1,7 +1,7 @@
 import Foundation
 import ObsCore
-import Testing
 import ObsSource
+import Testing
 import Yams
 
 @testable import ObsAgent
@@ -17,13 +17,15 @@ import Yams
         switch node {
         case .scalar(let scalar): return .scalar(scalar.string)
         case .sequence(let sequence): return .sequence(sequence.map(convert))
-        case .mapping(let mapping): return .mapping(mapping.map { (key: $0.key.string ?? "<\($0.key)>", value: convert($0.value)) })
+        case .mapping(let mapping):
+            return .mapping(mapping.map { (key: $0.key.string ?? "<\($0.key)>", value: convert($0.value)) })
         default: return .scalar("<unsupported \(node)>")
         }
     }
 
     static func repositoryRoot() -> URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
     }
 
     /// Every YAML document the repository holds: config files, manifests (split into their
@@ -146,7 +148,8 @@ import Yams
         let kind = depth >= 3 ? 0 : Int.random(in: 0..<3, using: &random)
         switch kind {
         case 1:
-            return .sequence((0..<Int.random(in: 1...4, using: &random)).map { _ in tree(depth: depth + 1, random: &random) })
+            return .sequence(
+                (0..<Int.random(in: 1...4, using: &random)).map { _ in tree(depth: depth + 1, random: &random) })
         case 2:
             var keys = Set<String>()
             var entries: [(key: String, value: YAMLNode)] = []
@@ -168,16 +171,22 @@ import Yams
 
     /// Text of every kind: words, numbers, punctuation, ": ", " #", quotes, unicode, line breaks.
     static func text(_ random: inout SplitMix64) -> String {
-        let pieces = ["word", "two words", "${DB_HOST:-x}", "12:30", "a: b", "x #y", "it's", "\"q\"", "é ü", "tab\there",
-                      "line\nbreak", "back\\slash", "-dash", "[x]", "{y}", "*star", "&amp", "!bang", "%p", "@at", "", " lead", "trail "]
+        let pieces = [
+            "word", "two words", "${DB_HOST:-x}", "12:30", "a: b", "x #y", "it's", "\"q\"", "é ü", "tab\there",
+            "line\nbreak", "back\\slash", "-dash", "[x]", "{y}", "*star", "&amp", "!bang", "%p", "@at", "", " lead",
+            "trail ",
+        ]
         return (0..<Int.random(in: 1...3, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
     }
 
     /// Plain when the text may be written plain, else quoted.
     static func scalar(_ text: String, random: inout SplitMix64) -> String {
-        let plainSafe = !text.isEmpty && text.first != " " && text.last != " " && !text.contains(": ") && !text.contains(" #")
-            && !text.contains("\n") && !text.contains("\t") && !text.hasSuffix(":") && !"-[]{}*&!%@\"'#|>,?`".contains(text.first!)
-            && !["~", "null", "true", "false", "yes", "no"].contains(text) && !text.contains("\\") && !text.contains(",")
+        let plainSafe =
+            !text.isEmpty && text.first != " " && text.last != " " && !text.contains(": ") && !text.contains(" #")
+            && !text.contains("\n") && !text.contains("\t") && !text.hasSuffix(":")
+            && !"-[]{}*&!%@\"'#|>,?`".contains(text.first!)
+            && !["~", "null", "true", "false", "yes", "no"].contains(text) && !text.contains("\\")
+            && !text.contains(",")
         if plainSafe && Bool.random(using: &random) { return text }
         if !text.contains("\n") && !text.contains("\t") && !text.contains("\\") && Bool.random(using: &random) {
             return "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
@@ -200,7 +209,9 @@ import Yams
         case .scalar(let s):
             let quoted = scalar(s, random: &random)
             // Plain scalars in flow context end at , [ ] { }: quote whatever has them.
-            if !quoted.hasPrefix("\"") && !quoted.hasPrefix("'") && s.contains(where: { ",[]{}:#".contains($0) }) { return nil }
+            if !quoted.hasPrefix("\"") && !quoted.hasPrefix("'") && s.contains(where: { ",[]{}:#".contains($0) }) {
+                return nil
+            }
             return quoted.isEmpty ? "''" : quoted
         case .sequence(let items):
             var parts: [String] = []
@@ -225,15 +236,21 @@ import Yams
         case .scalar(let s):
             text += pad + scalar(s, random: &random) + "\n"
         case .sequence(let items):
-            for item in items { writeEntry(prefix: pad + "-", item, indent: indent, into: &text, random: &random, isItem: true) }
+            for item in items {
+                writeEntry(prefix: pad + "-", item, indent: indent, into: &text, random: &random, isItem: true)
+            }
         case .mapping(let entries):
             for entry in entries {
-                writeEntry(prefix: pad + entry.key + ":", entry.value, indent: indent, into: &text, random: &random, isItem: false)
+                writeEntry(
+                    prefix: pad + entry.key + ":", entry.value, indent: indent, into: &text, random: &random,
+                    isItem: false)
             }
         }
     }
 
-    static func writeEntry(prefix: String, _ value: YAMLNode, indent: Int, into text: inout String, random: inout SplitMix64, isItem: Bool) {
+    static func writeEntry(
+        prefix: String, _ value: YAMLNode, indent: Int, into text: inout String, random: inout SplitMix64, isItem: Bool
+    ) {
         if Int.random(in: 0..<4, using: &random) == 0, let flow = flow(value, random: &random) {
             text += prefix + " " + flow + (Bool.random(using: &random) ? "  # note" : "") + "\n"
             return

@@ -10,7 +10,10 @@ import Testing
     let generator = AlarmGenerator(
         targets: AlarmTargets(
             services: ["user-service", "keycloak"],
-            databases: [.init(instance: "ecom-db", database: "microservices_ecom"), .init(instance: "ecom-db", database: "keycloak")]))
+            databases: [
+                .init(instance: "ecom-db", database: "microservices_ecom"),
+                .init(instance: "ecom-db", database: "keycloak"),
+            ]))
 
     @Test func everyAlarmReadsASeriesTheAgentEmits() {
         for alarm in generator.alarms() {
@@ -20,9 +23,12 @@ import Testing
                 #expect(emitted.contains(names), "\(alarm.name) reads \(read.metric.name) by \(names.sorted())")
                 #expect(Catalog.builtIn[read.metric.id] != nil)
                 if read.statistic.hasPrefix("p") {
-                    #expect(read.metric.kind == .distribution, "\(alarm.name): percentiles exist only for distributions")
+                    #expect(
+                        read.metric.kind == .distribution, "\(alarm.name): percentiles exist only for distributions")
                 }
-                if read.metric.kind == .counter { #expect(read.statistic == "Sum", "\(alarm.name): a counter is read as its Sum") }
+                if read.metric.kind == .counter {
+                    #expect(read.statistic == "Sum", "\(alarm.name): a counter is read as its Sum")
+                }
             }
         }
     }
@@ -51,7 +57,9 @@ import Testing
                 #expect((request["Statistic"] == nil) != (request["ExtendedStatistic"] == nil))
             } else {
                 #expect(request["MetricName"] == nil, "a math alarm names its metrics in Metrics only")
-                #expect(metrics.filter { $0["ReturnData"] as? Bool == true }.count == (request["ThresholdMetricId"] == nil ? 1 : 2))
+                #expect(
+                    metrics.filter { $0["ReturnData"] as? Bool == true }.count
+                        == (request["ThresholdMetricId"] == nil ? 1 : 2))
             }
         }
     }
@@ -61,7 +69,8 @@ import Testing
         for (area, alarms) in generator.areas() {
             let rule = generator.compositeRequest(area, alarms, topic: "arn")["AlarmRule"] as! String
             #expect(rule.count <= 10_240)
-            let referenced = rule.components(separatedBy: "ALARM(\"").dropFirst().map { $0.prefix { $0 != "\"" } }.map(String.init)
+            let referenced = rule.components(separatedBy: "ALARM(\"").dropFirst().map { $0.prefix { $0 != "\"" } }.map(
+                String.init)
             #expect(Set(referenced) == Set(alarms.map(\.name)))
             #expect(Set(referenced).isSubset(of: names))
         }
@@ -73,6 +82,9 @@ import Testing
         #expect(resources.count == generator.alarms().count + generator.areas().count)
         #expect(resources.keys.allSatisfy { $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } })
         let composite = try #require(resources["ObsApiComposite"])
-        #expect((composite["Properties"] as! [String: Any])["AlarmActions"] as! [[String: String]] == [["Ref": "CriticalTopicArn"]])
+        #expect(
+            (composite["Properties"] as! [String: Any])["AlarmActions"] as! [[String: String]] == [
+                ["Ref": "CriticalTopicArn"]
+            ])
     }
 }

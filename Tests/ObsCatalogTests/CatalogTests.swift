@@ -5,19 +5,23 @@ import Testing
 @testable import ObsCatalog
 
 @Suite struct CatalogTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// docs/metrics.md is the whole catalog, the sources' own definitions included
     /// (`SourceRegistryTests` compares it whole); here, every built-in definition is in it.
     @Test func checkedInMetricsReferenceHasEveryBuiltInMetric() throws {
         let checkedIn = try String(contentsOf: Self.root.appendingPathComponent("docs/metrics.md"), encoding: .utf8)
         for definition in Catalog.builtIn.definitions {
-            #expect(checkedIn.contains("| `\(definition.name)` |"), "docs/metrics.md lacks \(definition.name): run `obsctl catalog --format markdown`")
+            #expect(
+                checkedIn.contains("| `\(definition.name)` |"),
+                "docs/metrics.md lacks \(definition.name): run `obsctl catalog --format markdown`")
         }
     }
 
     static let alarms = AlarmGenerator(
-        targets: AlarmTargets(services: ["user-service", "keycloak"], databases: [.init(instance: "db", database: "app")]))
+        targets: AlarmTargets(
+            services: ["user-service", "keycloak"], databases: [.init(instance: "db", database: "app")]))
 
     @Test(arguments: DashboardID.allCases)
     func widgetsSitOnTheGridWithoutOverlap(_ id: DashboardID) {
@@ -40,10 +44,14 @@ import Testing
             .compactMap(\.properties.metrics).flatMap { $0 }.flatMap { $0 }.map(\.expression)
         for definition in Catalog.builtIn.definitions where definition.placement != nil {
             let schema = ([definition.namespace] + definition.dimensions).joined(separator: ",")
-            let mine = expressions.filter { $0.contains("{\(schema)}") && $0.contains("MetricName=\"\(definition.name)\"") }
+            let mine = expressions.filter {
+                $0.contains("{\(schema)}") && $0.contains("MetricName=\"\(definition.name)\"")
+            }
             #expect(!mine.isEmpty, "\(definition.id) is drawn")
             if definition.kind == .distribution {
-                for p in ["p50", "p90", "p99"] { #expect(mine.contains { $0.contains("'\(p)'") }, "\(definition.id) \(p)") }
+                for p in ["p50", "p90", "p99"] {
+                    #expect(mine.contains { $0.contains("'\(p)'") }, "\(definition.id) \(p)")
+                }
             }
         }
     }
@@ -51,10 +59,13 @@ import Testing
     @Test func everySearchReadsASchemaTheAgentEmits() {
         let generator = DashboardGenerator(catalog: .builtIn, alarms: Self.alarms)
         let expressions = DashboardID.allCases.flatMap { generator.body(for: $0).widgets }
-            .compactMap(\.properties.metrics).flatMap { $0 }.flatMap { $0 }.map(\.expression).filter { $0.hasPrefix("SEARCH(") }
+            .compactMap(\.properties.metrics).flatMap { $0 }.flatMap { $0 }.map(\.expression).filter {
+                $0.hasPrefix("SEARCH(")
+            }
         #expect(expressions.count > 40)
         for expression in expressions {
-            let schema = expression.drop { $0 != "{" }.dropFirst().prefix { $0 != "}" }.split(separator: ",").map(String.init)
+            let schema = expression.drop { $0 != "{" }.dropFirst().prefix { $0 != "}" }.split(separator: ",").map(
+                String.init)
             let name = String(expression.components(separatedBy: "MetricName=\"")[1].prefix { $0 != "\"" })
             let definition = Catalog.builtIn.definitions.first { $0.namespace == schema.first && $0.name == name }
             #expect(definition != nil, "\(expression)")
@@ -72,11 +83,15 @@ import Testing
                 .filter { $0.hasPrefix("SEARCH(") }
             if DashboardGenerator.isPerService(id) {
                 let variable = try #require(body.variables?.first)
-                #expect(variable.type == "pattern" && variable.pattern == "__SERVICE__" && variable.populateFrom == "Service")
+                #expect(
+                    variable.type == "pattern" && variable.pattern == "__SERVICE__"
+                        && variable.populateFrom == "Service")
                 #expect(variable.search.contains(",Service") || variable.search.contains("Service,"))
                 // Every search over a metric with a Service dimension follows the selector.
                 let withService = searches.filter { $0.contains(",Service") }
-                #expect(!withService.isEmpty && withService.allSatisfy { $0.contains(" Service=\"__SERVICE__\"'") }, "\(id)")
+                #expect(
+                    !withService.isEmpty && withService.allSatisfy { $0.contains(" Service=\"__SERVICE__\"'") }, "\(id)"
+                )
             } else {
                 #expect(body.variables == nil)
                 #expect(!searches.contains { $0.contains("__SERVICE__") })
@@ -97,8 +112,11 @@ import Testing
         let api = generator.body(for: .api).widgets
         let status = try #require(api.first { $0.type == "alarm" })
         #expect(status.properties.alarms?.first == "arn:aws:cloudwatch:eu-west-1:${AWS::AccountId}:alarm:obs-api")
-        #expect(status.properties.alarms?.contains("arn:aws:cloudwatch:eu-west-1:${AWS::AccountId}:alarm:obs-api-error-rate-keycloak") == true)
-        let help = try #require(api.first { $0.type == "text" && $0.properties.markdown?.hasPrefix("## When an alarm is red") == true })
+        #expect(
+            status.properties.alarms?.contains(
+                "arn:aws:cloudwatch:eu-west-1:${AWS::AccountId}:alarm:obs-api-error-rate-keycloak") == true)
+        let help = try #require(
+            api.first { $0.type == "text" && $0.properties.markdown?.hasPrefix("## When an alarm is red") == true })
         #expect(help.properties.markdown?.contains("5xx rate above 5 %") == true)
         let overview = generator.body(for: .overview).widgets.first { $0.type == "alarm" }
         #expect(overview?.properties.alarms?.count == generator.alarms!.areas().count)
@@ -106,9 +124,10 @@ import Testing
 
     @Test func theSliceIsDefinedOnce() {
         let catalog = Catalog.builtIn
-        for column in ["xact_commit", "xact_rollback", "blks_hit", "blks_read", "tup_returned", "tup_fetched", "tup_inserted",
-            "tup_updated", "tup_deleted", "deadlocks", "temp_bytes"]
-        {
+        for column in [
+            "xact_commit", "xact_rollback", "blks_hit", "blks_read", "tup_returned", "tup_fetched", "tup_inserted",
+            "tup_updated", "tup_deleted", "deadlocks", "temp_bytes",
+        ] {
             let matches = catalog.definitions.filter { $0.source == "pg_stat_database.\(column)" }
             #expect(matches.count == 1, "\(column)")
             #expect(matches.first?.kind == .counter)
@@ -120,7 +139,8 @@ import Testing
     }
 
     @Test func theJSONFormListsEveryMetric() throws {
-        let entries = try JSONSerialization.jsonObject(with: Data(CatalogDocument.json(.builtIn).utf8)) as! [[String: Any]]
+        let entries =
+            try JSONSerialization.jsonObject(with: Data(CatalogDocument.json(.builtIn).utf8)) as! [[String: Any]]
         #expect(entries.count == Catalog.builtIn.definitions.count)
         let latency = try #require(entries.first { $0["id"] as? String == "api.latency" })
         #expect(latency["rollups"] as? [[String]] == [["Service"]])

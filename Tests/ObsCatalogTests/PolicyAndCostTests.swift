@@ -14,15 +14,30 @@ import Testing
         #expect(statements.count == 2)
         let put = statements[0]
         #expect(put["Action"] as? String == "cloudwatch:PutMetricData")
-        #expect(((put["Condition"] as! [String: [String: [String]]])["StringEquals"]!["cloudwatch:namespace"]) == ["Obs/Agent", "Obs/PostgreSQL"])
+        #expect(
+            ((put["Condition"] as! [String: [String: [String]]])["StringEquals"]!["cloudwatch:namespace"]) == [
+                "Obs/Agent", "Obs/PostgreSQL",
+            ])
         #expect(!statements.contains { ($0["Action"] as? [String])?.contains("xray:PutTraceSegments") == true })
-        let withXRay = IAMPolicy(needs: .init(namespaces: ["Obs/Agent"], xray: true, logGroupARNs: ["arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/ecom"]))
+        let withXRay =
+            IAMPolicy(
+                needs: .init(
+                    namespaces: ["Obs/Agent"], xray: true,
+                    logGroupARNs: ["arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/ecom"])
+            )
             .document()["Statement"] as! [[String: Any]]
-        #expect(withXRay.contains { ($0["Action"] as? [String]) == ["xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTraceSegments"] })
+        #expect(
+            withXRay.contains {
+                ($0["Action"] as? [String]) == [
+                    "xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTraceSegments",
+                ]
+            })
         let logs = try #require(withXRay.first { $0["Sid"] as? String == "ShipJournal" })
-        #expect(logs["Resource"] as? [String] == [
-            "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/ecom", "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/ecom:log-stream:*",
-        ])
+        #expect(
+            logs["Resource"] as? [String] == [
+                "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/ecom",
+                "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/ecom:log-stream:*",
+            ])
     }
 
     @Test func metricTiersAreAppliedInTurn() {
@@ -37,8 +52,10 @@ import Testing
         assumptions.routesPerService = 10
         assumptions.statusClasses = 2
         let estimate = CostEstimate(
-            metrics: [APIMetrics.requests, APIMetrics.latency, PostgresMetrics.commits], targets: AlarmTargets(
-                services: ["a", "b"], databases: [.init(instance: "db", database: "x"), .init(instance: "db", database: "y")]),
+            metrics: [APIMetrics.requests, APIMetrics.latency, PostgresMetrics.commits],
+            targets: AlarmTargets(
+                services: ["a", "b"],
+                databases: [.init(instance: "db", database: "x"), .init(instance: "db", database: "y")]),
             flushInterval: 60, alarms: nil, dashboards: 6, assumptions: assumptions, prices: Self.prices)
         // Requests and Latency: 2 services × 10 routes × 2 classes, plus one rollup per service; Commits: 2 databases.
         #expect(estimate.lines[0].quantity == 2 * (2 * 10 * 2 + 2) + 2)

@@ -5,11 +5,17 @@ import Testing
 @Suite struct JSONTextTests {
     @Test func quotedTextReadsBackAsTheSameString() throws {
         let controls = String((0..<0x20).map { Character(Unicode.Scalar(UInt8($0))) })
-        for text in ["", "plain", "\"quoted\" \\ back", "é€😀 \u{2028}", controls, "a\(controls)b\"c\\", String(repeating: "x\n", count: 300)] {
+        for text in [
+            "", "plain", "\"quoted\" \\ back", "é€😀 \u{2028}", controls, "a\(controls)b\"c\\",
+            String(repeating: "x\n", count: 300),
+        ] {
             let literal = JSONText.quoted(text)
-            let decoded = try JSONSerialization.jsonObject(with: Data(literal.utf8), options: .fragmentsAllowed) as? String
+            let decoded =
+                try JSONSerialization.jsonObject(with: Data(literal.utf8), options: .fragmentsAllowed) as? String
             #expect(decoded == text, "\(literal)")
-            #expect(!literal.utf8.dropFirst().dropLast().contains { $0 < 0x20 }, "no raw control byte (a spool line must hold one body)")
+            #expect(
+                !literal.utf8.dropFirst().dropLast().contains { $0 < 0x20 },
+                "no raw control byte (a spool line must hold one body)")
         }
         #expect(JSONText.quoted("a\u{01}\n\"") == #""a\u0001\n\"""#)
     }
@@ -21,7 +27,9 @@ import Testing
                     var text = String(repeating: "y", count: length)
                     text.insert(contentsOf: special, at: text.index(text.startIndex, offsetBy: at))
                     let literal = JSONText.quoted(text)
-                    #expect(try JSONSerialization.jsonObject(with: Data(literal.utf8), options: .fragmentsAllowed) as? String == text, "\(literal)")
+                    #expect(
+                        try JSONSerialization.jsonObject(with: Data(literal.utf8), options: .fragmentsAllowed)
+                            as? String == text, "\(literal)")
                 }
             }
         }

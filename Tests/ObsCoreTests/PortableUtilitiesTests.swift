@@ -17,13 +17,18 @@ import Testing
 
     @Test func jsonIntegersAndStringsAgreeWithSwiftsOwn() throws {
         var generator = SplitMix64(seed: 7)
-        let values: [Int64] = [0, 1, -1, 9, 10, -10, .max, .min] + (0..<1000).map { _ in Int64(bitPattern: generator.next()) >> (generator.next() % 63) }
+        let values: [Int64] =
+            [0, 1, -1, 9, 10, -10, .max, .min]
+            + (0..<1000).map { _ in Int64(bitPattern: generator.next()) >> (generator.next() % 63) }
         for value in values {
             var out: [UInt8] = []
             JSONText.appendInteger(value, to: &out)
             #expect(String(decoding: out, as: UTF8.self) == String(value))
         }
-        for text in ["", "plain", "quote \" and \\ backslash", "tab\tnew\nline\r\u{01}\u{1F}", "ünïcødé 🚀", String(repeating: "x\"", count: 40)] {
+        for text in [
+            "", "plain", "quote \" and \\ backslash", "tab\tnew\nline\r\u{01}\u{1F}", "ünïcødé 🚀",
+            String(repeating: "x\"", count: 40),
+        ] {
             var raw: [UInt8] = []
             Array(text.utf8).withUnsafeBytes { JSONText.appendQuoted($0, to: &raw) }
             #expect(String(decoding: raw, as: UTF8.self) == JSONText.quoted(text))
@@ -78,7 +83,8 @@ import Testing
 
     @Test(arguments: [
         "", "2026-11-27", "2026-11-27T06:00:00", "2026-13-01T00:00:00Z", "2025-02-29T00:00:00Z", "2026-11-27T24:00:00Z",
-        "2026-11-27T06:00:00.Z", "2026-11-27T06:00:00Zjunk", "2026-11-27 06:00:00Z", "2026-11-27T06:00:00+0100", "२०२६-11-27T06:00:00Z",
+        "2026-11-27T06:00:00.Z", "2026-11-27T06:00:00Zjunk", "2026-11-27 06:00:00Z", "2026-11-27T06:00:00+0100",
+        "२०२६-11-27T06:00:00Z",
     ])
     func rfc3339RefusesWhatIsNotATimestamp(_ text: String) {
         #expect(RFC3339.seconds(text) == nil)

@@ -75,7 +75,8 @@ import Testing
         #expect(byKey["Requests{Service=order}"]?.value == .single(4))
         #expect(byKey["Requests{}"]?.value == .single(7))
         #expect(byKey["Requests{Route=/a,Service=user}"]?.value == .single(1), "the series themselves are kept")
-        guard case .distribution(let statistics, let buckets) = try #require(byKey["Latency{Service=user}"]).value else {
+        guard case .distribution(let statistics, let buckets) = try #require(byKey["Latency{Service=user}"]).value
+        else {
             Issue.record("no rolled-up distribution")
             return
         }

@@ -32,7 +32,9 @@ import Testing
         return (observations, shards, shardOf, Int.random(in: 1...500, using: &rng))
     }
 
-    static func flushSharded(_ observations: [Observation], shards: Int, shardOf: [Int], drainEvery: Int) -> [MetricDatum] {
+    static func flushSharded(_ observations: [Observation], shards: Int, shardOf: [Int], drainEvery: Int)
+        -> [MetricDatum]
+    {
         let recorder = Recorder(ringCapacity: 1 << 12)
         let aggregator = Aggregator(recorder: recorder)
         let producers = (0..<shards).map { recorder.makeProducer(name: "p\($0)") }
@@ -55,7 +57,8 @@ import Testing
     @Test(arguments: 0..<200)
     func shardedEqualsSingleThreaded(_ seed: Int) {
         let (observations, shards, shardOf, drainEvery) = Self.generate(seed: UInt64(seed) &* 7919)
-        let single = Self.flushSharded(observations, shards: 1, shardOf: shardOf.map { _ in 0 }, drainEvery: observations.count + 1)
+        let single = Self.flushSharded(
+            observations, shards: 1, shardOf: shardOf.map { _ in 0 }, drainEvery: observations.count + 1)
         let sharded = Self.flushSharded(observations, shards: shards, shardOf: shardOf, drainEvery: drainEvery)
         #expect(Self.canonical(single) == Self.canonical(sharded), "seed \(seed)")
     }

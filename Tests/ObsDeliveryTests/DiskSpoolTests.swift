@@ -41,7 +41,10 @@ import Testing
         #expect(spool.replace(ids[1], with: Self.batch(7, items: 4, size: 400)))
         #expect(spool.pending() == ids, "same place in the queue")
         #expect(spool.load(ids[1]) == Self.batch(7, items: 4, size: 400))
-        let sizes = try (old: SpoolFile.encode(Self.batch(1, items: 10, size: 1_000)).count, new: SpoolFile.encode(Self.batch(7, items: 4, size: 400)).count)
+        let sizes = try (
+            old: SpoolFile.encode(Self.batch(1, items: 10, size: 1_000)).count,
+            new: SpoolFile.encode(Self.batch(7, items: 4, size: 400)).count
+        )
         #expect(spool.bytes == before - sizes.old + sizes.new)
         let reopened = try DiskSpool(directory: dir, maxBytes: 1 << 20, selfMetrics: SelfMetrics())
         #expect(reopened.bytes == spool.bytes && reopened.load(ids[1]) == Self.batch(7, items: 4, size: 400))
@@ -91,7 +94,9 @@ import Testing
         var accepted: [SpoolBatchID] = []
         var refused = 0
         for n in 0..<20 {
-            if let id = spool.accept(Self.batch(n, items: 5, size: 40_000), selfMetrics: metrics, logger: Logger(label: "test")) {
+            if let id = spool.accept(
+                Self.batch(n, items: 5, size: 40_000), selfMetrics: metrics, logger: Logger(label: "test"))
+            {
                 accepted.append(id)
             } else {
                 refused += 1
@@ -99,12 +104,16 @@ import Testing
         }
         #expect(!accepted.isEmpty && refused > 0, "accepted \(accepted.count), refused \(refused)")
         #expect(metrics[.spoolFull] == refused * 5, "every refused batch's items are counted")
-        let leftovers = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".tmp") }
+        let leftovers = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter {
+            $0.hasSuffix(".tmp")
+        }
         #expect(leftovers.isEmpty, "no half-written file is left behind: \(leftovers)")
         for id in accepted { #expect(spool.load(id) != nil, "what was accepted is intact") }
         // Sent batches free the disk; the spool takes batches again.
         for id in accepted.prefix(3) { spool.remove(id) }
-        #expect(spool.accept(Self.batch(99, items: 5, size: 40_000), selfMetrics: metrics, logger: Logger(label: "test")) != nil)
+        #expect(
+            spool.accept(Self.batch(99, items: 5, size: 40_000), selfMetrics: metrics, logger: Logger(label: "test"))
+                != nil)
         let reopened = try DiskSpool(directory: dir, maxBytes: 64 << 20, selfMetrics: SelfMetrics())
         #expect(reopened.pending().count == accepted.count - 3 + 1)
     }
@@ -139,6 +148,8 @@ import Testing
     }
 
     @Test func anUnwritableDirectoryIsAClearError() {
-        #expect(throws: SpoolError.self) { try DiskSpool(directory: "/proc/obs-spool", maxBytes: 1 << 20, selfMetrics: SelfMetrics()) }
+        #expect(throws: SpoolError.self) {
+            try DiskSpool(directory: "/proc/obs-spool", maxBytes: 1 << 20, selfMetrics: SelfMetrics())
+        }
     }
 }

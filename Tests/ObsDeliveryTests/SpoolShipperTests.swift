@@ -63,9 +63,13 @@ final class SlowSender: BatchSender, @unchecked Sendable {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for n in 0..<40 { try spool.append(batch(Int64(n))) }
         let sender = SlowSender(gate: 4)
-        let shipper = SpoolShipper(spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"), pollInterval: 0.01, concurrency: 4)
+        let shipper = SpoolShipper(
+            spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"), pollInterval: 0.01,
+            concurrency: 4)
         let task = Task { await shipper.run() }
-        for _ in 0..<3000 where !spool.pending(kind: "put-metric-data").isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        for _ in 0..<3000 where !spool.pending(kind: "put-metric-data").isEmpty {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         task.cancel()
         await task.value
         #expect(spool.pending(kind: "put-metric-data").isEmpty)
@@ -112,7 +116,10 @@ final class SlowSender: BatchSender, @unchecked Sendable {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try spool.append(batch(1, items: 5))
         try spool.append(batch(2, items: 4))
-        let sender = ScriptedSender([.rejected(reason: "HTTP 400 InvalidParameterValue"), .partiallyDelivered(rejected: 1, reason: .batchRejected)])
+        let sender = ScriptedSender([
+            .rejected(reason: "HTTP 400 InvalidParameterValue"),
+            .partiallyDelivered(rejected: 1, reason: .batchRejected),
+        ])
         let shipper = SpoolShipper(spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"))
         await shipper.drain(within: 5)
         #expect(spool.pending().isEmpty)
@@ -137,7 +144,8 @@ final class SlowSender: BatchSender, @unchecked Sendable {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for n in 0..<40 { try spool.append(batch(Int64(n))) }
         let sender = SlowSender(gate: 4)
-        let shipper = SpoolShipper(spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"), concurrency: 4)
+        let shipper = SpoolShipper(
+            spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"), concurrency: 4)
         await shipper.drain(within: 60)
         #expect(spool.pending().isEmpty)
         #expect(sender.sent.sorted() == (0..<40).map { Int64($0) }, "every batch sent exactly once")
@@ -158,7 +166,8 @@ final class SlowSender: BatchSender, @unchecked Sendable {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try spool.append(batch(1))
         let sender = DeadlineSender()
-        let shipper = SpoolShipper(spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"), pollInterval: 0.01)
+        let shipper = SpoolShipper(
+            spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"), pollInterval: 0.01)
         let task = Task { await shipper.run() }
         for _ in 0..<3000 where !spool.pending().isEmpty { try await Task.sleep(for: .milliseconds(20)) }
         task.cancel()
@@ -180,7 +189,8 @@ final class SlowSender: BatchSender, @unchecked Sendable {
         for n in 1...10 { try spool.append(batch(Int64(n))) }
         // Every send fails: each of the three workers tries once and stops.
         let sender = ScriptedSender(Array(repeating: .retry(reason: "HTTP 503", afterTimeout: false), count: 10))
-        let shipper = SpoolShipper(spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"), concurrency: 3)
+        let shipper = SpoolShipper(
+            spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"), concurrency: 3)
         await shipper.drain(within: 60)
         #expect(sender.sent.count == 3)
         #expect(spool.pending().count == 10, "kept for the next start")
@@ -192,7 +202,8 @@ final class SlowSender: BatchSender, @unchecked Sendable {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for n in 0..<40 { try spool.append(batch(Int64(n))) }
         let sender = SlowSender()  // 30 ms a send
-        let shipper = SpoolShipper(spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"), concurrency: 2)
+        let shipper = SpoolShipper(
+            spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"), concurrency: 2)
         await shipper.drain(within: 0.1)
         #expect(sender.sent.count < 40, "\(sender.sent.count) sent")
         #expect(spool.pending().count == 40 - sender.sent.count, "what was not sent waits")

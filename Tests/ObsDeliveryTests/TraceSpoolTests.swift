@@ -40,22 +40,32 @@ final class ScriptedXRayTransport: HTTPTransport, @unchecked Sendable {
 
 @Suite struct TraceSpoolTests {
     static func documents(_ range: Range<Int>) -> [String] {
-        range.map { #"{"id":"\#(String(format: "%016x", $0))","trace_id":"1-5759e988-bd862e3fe1be46a994272793","start_time":1,"end_time":2}"# }
+        range.map {
+            #"{"id":"\#(String(format: "%016x", $0))","trace_id":"1-5759e988-bd862e3fe1be46a994272793","start_time":1,"end_time":2}"#
+        }
     }
 
     /// A shipper sending `sink`'s spool to `transport` through the X-Ray sender.
-    static func shipper(_ sink: XRayTraceSink, _ metrics: SelfMetrics, _ transport: ScriptedXRayTransport) -> SpoolShipper {
+    static func shipper(_ sink: XRayTraceSink, _ metrics: SelfMetrics, _ transport: ScriptedXRayTransport)
+        -> SpoolShipper
+    {
         let client = AWSClient(
             service: .xRay, endpoint: "http://127.0.0.1:9", region: "us-east-1",
-            credentials: AWSCredentials(accessKeyID: "testing", secretAccessKey: "testing-secret"), transport: transport)
+            credentials: AWSCredentials(accessKeyID: "testing", secretAccessKey: "testing-secret"), transport: transport
+        )
         return SpoolShipper(
-            spool: sink.spool, sender: PutTraceSegmentsSender(client: client, sink: sink), selfMetrics: metrics, logger: Logger(label: "test"))
+            spool: sink.spool, sender: PutTraceSegmentsSender(client: client, sink: sink), selfMetrics: metrics,
+            logger: Logger(label: "test"))
     }
 
     static func sink(_ metrics: SelfMetrics, maxQueuedBytes: Int = 32 << 20) throws -> (XRayTraceSink, String) {
         let directory = NSTemporaryDirectory() + "obs-trace-spool-\(UUID().uuidString)"
         let spool = try DiskSpool(directory: directory, maxBytes: 64 << 20, selfMetrics: metrics)
-        return (XRayTraceSink(spool: spool, selfMetrics: metrics, logger: Logger(label: "test"), maxQueuedBytes: maxQueuedBytes), directory)
+        return (
+            XRayTraceSink(
+                spool: spool, selfMetrics: metrics, logger: Logger(label: "test"), maxQueuedBytes: maxQueuedBytes),
+            directory
+        )
     }
 
     @Test func publishedSegmentsGatherIntoBatchesOfUpToTwentyCalls() throws {
@@ -86,7 +96,9 @@ final class ScriptedXRayTransport: HTTPTransport, @unchecked Sendable {
         #expect(sink.spool.pending().isEmpty)
         sink.publish(Self.documents(500..<530))
         sink.flush()
-        #expect(sink.spool.pending().compactMap(sink.spool.load).map(\.items) == [30], "a batch within the bound is spooled")
+        #expect(
+            sink.spool.pending().compactMap(sink.spool.load).map(\.items) == [30], "a batch within the bound is spooled"
+        )
         #expect(metrics.snapshot()[.spoolBehind, default: 0] == 500)
     }
 
@@ -117,11 +129,14 @@ final class ScriptedXRayTransport: HTTPTransport, @unchecked Sendable {
         let shipper = Self.shipper(sink, metrics, transport)
         await shipper.drain(within: 20)
         let left = try #require(sink.spool.pending().first.flatMap(sink.spool.load))
-        #expect(left.items == 75 && left.payload.split(separator: UInt8(ascii: "\n")).count == 2, "the batch now holds the two calls not delivered")
+        #expect(
+            left.items == 75 && left.payload.split(separator: UInt8(ascii: "\n")).count == 2,
+            "the batch now holds the two calls not delivered")
         await shipper.drain(within: 20)
         #expect(sink.spool.pending().isEmpty)
         let calls = transport.calls
-        #expect(calls.map(\.count) == [50, 50, 50, 50, 25], "the retry sent the two calls not delivered, not the batch")
+        #expect(
+            calls.map(\.count) == [50, 50, 50, 50, 25], "the retry sent the two calls not delivered, not the batch")
         let delivered = calls[0] + calls[1] + calls[3] + calls[4]
         #expect(Set(delivered) == Set((0..<175).map { String(format: "%016x", $0) }))
         #expect(delivered.count == 175, "nothing delivered twice")

@@ -7,7 +7,9 @@ import Testing
 /// `KEEP=1 Fuzz/run`), replayed: each reads the same twice, and an event has a type and a realm.
 struct KeycloakFuzzRegressionTests {
     static let inputs: [[UInt8]] = {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Fuzz/regressions/fuzz-keycloak.b64").path
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../Fuzz/regressions/fuzz-keycloak.b64"
+        ).path
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").compactMap { Data(base64Encoded: String($0)).map { Array($0) } }
     }()

@@ -10,11 +10,14 @@ enum JournalTools {
     static let journalRemote = "/lib/systemd/systemd-journal-remote"
 }
 
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: JournalTools.journalRemote),
-    "needs /lib/systemd/systemd-journal-remote (package systemd-journal-remote; scripts/test installs it)"))
+@Suite(
+    .enabled(
+        if: FileManager.default.isExecutableFile(atPath: JournalTools.journalRemote),
+        "needs /lib/systemd/systemd-journal-remote (package systemd-journal-remote; scripts/test installs it)"))
 struct JournalReaderTests {
     static let journalRemote = JournalTools.journalRemote
-    static let export = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/journal-export-10.export")
+    static let export = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Fixtures/journal-export-10.export")
 
     /// A directory holding one journal file made from `export`.
     static func makeJournal() throws -> String {
@@ -94,7 +97,9 @@ struct JournalReaderTests {
         for line in maps.split(separator: "\n") where line.hasSuffix(".journal") && line.contains(directory) {
             let range = line.split(separator: " ")[0].split(separator: "-").compactMap { UInt(String($0), radix: 16) }
             guard range.count == 2, let start = UnsafeRawPointer(bitPattern: range[0]) else { continue }
-            for offset in stride(from: 0, to: Int(range[1] - range[0]), by: 4096) { sum &+= start.load(fromByteOffset: offset, as: UInt8.self) }
+            for offset in stride(from: 0, to: Int(range[1] - range[0]), by: 4096) {
+                sum &+= start.load(fromByteOffset: offset, as: UInt8.self)
+            }
             total += Int(range[1] - range[0])
         }
         withExtendedLifetime(sum) {}
@@ -153,7 +158,10 @@ struct JournalReaderTests {
             let result = name.withUnsafeMutableBufferPointer {
                 obs_next_shared_file_mapping(maps, from, &start, &end, $0.baseAddress, UInt32(nameSize))
             }
-            return (result, start, end, String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            return (
+                result, start, end,
+                String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            )
         }
         // From an address inside the mapping, and from just below it: the next shared file
         // mapping at or after the address is ours (this suite's journals are closed by now).
@@ -166,7 +174,7 @@ struct JournalReaderTests {
         #expect(short == 0 && start == address && end == address + UInt64(length))
         #expect(name.isEmpty, "a path longer than the buffer: no name, not a cut one (\(name))")
         var last: UInt64 = 0
-        while case let (0, _, end, _) = query(from: last, nameSize: 4096) { last = end }
+        while case (0, _, let end, _) = query(from: last, nameSize: 4096) { last = end }
         #expect(query(from: last, nameSize: 4096).0 == -ENOENT)
     }
 
@@ -177,7 +185,10 @@ struct JournalReaderTests {
         let base = JournalFixture.now - 60_000_000
         let padding = String(repeating: "x", count: 400)
         try JournalFixture.write(
-            (0..<30_000).map { JournalFixture.entry($0, unit: "a.service", message: "entry \($0) \(padding)", realtime: base + UInt64($0)) },
+            (0..<30_000).map {
+                JournalFixture.entry(
+                    $0, unit: "a.service", message: "entry \($0) \(padding)", realtime: base + UInt64($0))
+            },
             to: directory)
         let reader = try JournalReader(.directory(directory))
         try reader.seekHead()
@@ -196,7 +207,9 @@ struct JournalReaderTests {
                 touched = Self.touchJournalMappings(directory)
                 before = Self.residentJournalBytes(directory)
             }
-            #expect(before > 4 << 20 && before >= touched - (64 << 10), "the reader's windows resident before (\(before) of \(touched))")
+            #expect(
+                before > 4 << 20 && before >= touched - (64 << 10),
+                "the reader's windows resident before (\(before) of \(touched))")
             #expect(JournalReader.releaseMappedPages(query: query) > 0)
             let after = Self.residentJournalBytes(directory)
             #expect(after < 512 << 10, "released: \(before) → \(after) bytes")
@@ -209,7 +222,9 @@ struct JournalReaderTests {
         if query {
             let fd = open("/proc/self/maps", O_RDONLY)
             defer { close(fd) }
-            #expect((JournalReader.releaseQueried(fd) != nil) == Self.kernelHasProcmapQuery, "the ioctl is used where the kernel has it")
+            #expect(
+                (JournalReader.releaseQueried(fd) != nil) == Self.kernelHasProcmapQuery,
+                "the ioctl is used where the kernel has it")
         }
     }
 }

@@ -3,16 +3,20 @@ import Logging
 import ObsAWS
 import ObsCatalog
 import ObsCore
-import Testing
 import ObsNet
+import Testing
 
 @testable import ObsJournal
 
 /// The journal source on real journal files: what it ships, where, in which order, and how its
 /// cursor survives a restart, a failing endpoint and a vacuumed journal.
-@Suite(.enabled(if: JournalFixture.available, "needs /lib/systemd/systemd-journal-remote (scripts/test installs it)"), .serialized)
+@Suite(
+    .enabled(if: JournalFixture.available, "needs /lib/systemd/systemd-journal-remote (scripts/test installs it)"),
+    .serialized)
 struct JournalSourceTests {
-    static func settings(_ directory: String, _ configure: (inout JournalSettings) -> Void = { _ in }) -> JournalSettings {
+    static func settings(_ directory: String, _ configure: (inout JournalSettings) -> Void = { _ in })
+        -> JournalSettings
+    {
         var settings = JournalSettings(stateFile: directory + "-state/journald.state")
         try? FileManager.default.createDirectory(atPath: directory + "-state", withIntermediateDirectories: true)
         settings.directory = directory
@@ -38,36 +42,54 @@ struct JournalSourceTests {
 
     @Test func shipsEveryEntryToItsGroupAndStreamInOrder() async throws {
         let directory = JournalFixture.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory); try? FileManager.default.removeItem(atPath: directory + "-state") }
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: directory + "-state")
+        }
         let base = JournalFixture.now - 60_000_000
         let units = ["user-service.service", "product-service.service", "keycloak.service"]
         var entries: [JournalFixture.Entry] = []
         for i in 0..<600 {
-            entries.append(JournalFixture.entry(i, unit: units[i % 3], message: "line \(i) of \(units[i % 3])", realtime: base + UInt64(i) * 1000))
+            entries.append(
+                JournalFixture.entry(
+                    i, unit: units[i % 3], message: "line \(i) of \(units[i % 3])", realtime: base + UInt64(i) * 1000))
         }
         // CR and LF inside a message stay data; invalid UTF-8 becomes U+FFFD.
-        entries.append(.init(realtime: base + 700_000, bytes: [
-            ("_HOSTNAME", Array("host-a".utf8)), ("_SYSTEMD_UNIT", Array("user-service.service".utf8)), ("SYSLOG_IDENTIFIER", Array("user-service".utf8)),
-            ("MESSAGE", Array("first\r\nsecond \u{22}quoted\u{22}\t".utf8) + [0xFF, 0x41]),
-        ]))
+        entries.append(
+            .init(
+                realtime: base + 700_000,
+                bytes: [
+                    ("_HOSTNAME", Array("host-a".utf8)), ("_SYSTEMD_UNIT", Array("user-service.service".utf8)),
+                    ("SYSLOG_IDENTIFIER", Array("user-service".utf8)),
+                    ("MESSAGE", Array("first\r\nsecond \u{22}quoted\u{22}\t".utf8) + [0xFF, 0x41]),
+                ]))
         try JournalFixture.write(entries, to: directory)
 
         let recorder = Recorder()
         let sender = RecordingLogSender()
         let source = JournalSource(
-            settings: Self.settings(directory) { $0.logGroup = "/ecs/{cluster}/{unit}"; $0.cluster = "prod"; $0.logStream = "{host}/{identifier}" },
+            settings: Self.settings(directory) {
+                $0.logGroup = "/ecs/{cluster}/{unit}"
+                $0.cluster = "prod"
+                $0.logStream = "{host}/{identifier}"
+            },
             recorder: recorder, sender: sender, retry: Self.fast, logger: Logger(label: "test"))
         #expect(await Self.run(source) { sender.messages.count == 601 })
 
         #expect(sender.sent.allSatisfy { $0.bodyValid })
         let groups = Set(sender.sent.map(\.group))
-        #expect(groups == ["/ecs/prod/user-service.service", "/ecs/prod/product-service.service", "/ecs/prod/keycloak.service"])
+        #expect(
+            groups == [
+                "/ecs/prod/user-service.service", "/ecs/prod/product-service.service", "/ecs/prod/keycloak.service",
+            ])
         for unit in units {
             let name = String(unit.split(separator: ".")[0])
             let stream = sender.sent.filter { $0.group == "/ecs/prod/\(unit)" }
             #expect(Set(stream.map(\.stream)) == ["host-a/\(name)"])
             let messages = stream.flatMap { $0.events.map(\.message) }.filter { $0.hasPrefix("line ") }
-            #expect(messages == (0..<600).filter { units[$0 % 3] == unit }.map { "line \($0) of \(unit)" }, "in journal order")
+            #expect(
+                messages == (0..<600).filter { units[$0 % 3] == unit }.map { "line \($0) of \(unit)" },
+                "in journal order")
             let times = stream.flatMap { $0.events.map(\.timestamp) }
             #expect(times == times.sorted())
         }
@@ -81,12 +103,17 @@ struct JournalSourceTests {
 
     @Test func matchesSelectUnitsIdentifiersAndPriorityAndJSONCarriesTheChosenFields() async throws {
         let directory = JournalFixture.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory); try? FileManager.default.removeItem(atPath: directory + "-state") }
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: directory + "-state")
+        }
         let base = JournalFixture.now - 60_000_000
         var entries: [JournalFixture.Entry] = []
         for i in 0..<40 {
             let unit = ["a.service", "b.service", "c.service", "d.service"][i % 4]
-            entries.append(JournalFixture.entry(i, unit: unit, message: "m\(i)", realtime: base + UInt64(i) * 1000, priority: i % 8))
+            entries.append(
+                JournalFixture.entry(
+                    i, unit: unit, message: "m\(i)", realtime: base + UInt64(i) * 1000, priority: i % 8))
         }
         try JournalFixture.write(entries, to: directory)
         let sender = RecordingLogSender()
@@ -103,39 +130,55 @@ struct JournalSourceTests {
         #expect(await Self.run(source) { sender.messages.count == expected.count })
         try await Task.sleep(for: .milliseconds(300))
         #expect(sender.messages.count == expected.count, "nothing else")
-        let objects = sender.messages.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
+        let objects = sender.messages.compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String]
+        }
         #expect(Set(objects.compactMap { $0["MESSAGE"] }) == Set(expected.map { "m\($0)" }))
         #expect(objects.allSatisfy { Set($0.keys) == ["MESSAGE", "PRIORITY", "_SYSTEMD_UNIT"] })
     }
 
     @Test func theCursorIsSavedOnlyAfterAcceptanceAndARestartSendsNothingTwice() async throws {
         let directory = JournalFixture.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory); try? FileManager.default.removeItem(atPath: directory + "-state") }
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: directory + "-state")
+        }
         let base = JournalFixture.now - 60_000_000
         try JournalFixture.write(
-            (0..<300).map { JournalFixture.entry($0, unit: $0 % 2 == 0 ? "a.service" : "b.service", message: "first \($0)", realtime: base + UInt64($0) * 1000) },
+            (0..<300).map {
+                JournalFixture.entry(
+                    $0, unit: $0 % 2 == 0 ? "a.service" : "b.service", message: "first \($0)",
+                    realtime: base + UInt64($0) * 1000)
+            },
             to: directory)
         let settings = Self.settings(directory)
 
         // The endpoint fails: nothing is accepted, the state does not move past the start.
         let failing = RecordingLogSender()
         failing.fail(next: .max)
-        let first = JournalSource(settings: settings, recorder: Recorder(), sender: failing, retry: Self.fast, logger: Logger(label: "test"))
+        let first = JournalSource(
+            settings: settings, recorder: Recorder(), sender: failing, retry: Self.fast, logger: Logger(label: "test"))
         #expect(await Self.run(first) { failing.attempts >= 5 })
         #expect(failing.sent.isEmpty)
         #expect(try JournalState.load(from: settings.stateFile)?.resume == nil, "nothing accepted, nothing saved")
 
         // A new run sends everything, once.
         let sender = RecordingLogSender()
-        let second = JournalSource(settings: settings, recorder: Recorder(), sender: sender, retry: Self.fast, logger: Logger(label: "test"))
+        let second = JournalSource(
+            settings: settings, recorder: Recorder(), sender: sender, retry: Self.fast, logger: Logger(label: "test"))
         #expect(await Self.run(second) { sender.messages.count == 300 })
 
         // More entries; a third run sends only those.
         try JournalFixture.write(
-            (300..<400).map { JournalFixture.entry($0, unit: $0 % 2 == 0 ? "a.service" : "b.service", message: "then \($0)", realtime: base + UInt64($0) * 1000) },
+            (300..<400).map {
+                JournalFixture.entry(
+                    $0, unit: $0 % 2 == 0 ? "a.service" : "b.service", message: "then \($0)",
+                    realtime: base + UInt64($0) * 1000)
+            },
             to: directory)
         let third = RecordingLogSender()
-        let source = JournalSource(settings: settings, recorder: Recorder(), sender: third, retry: Self.fast, logger: Logger(label: "test"))
+        let source = JournalSource(
+            settings: settings, recorder: Recorder(), sender: third, retry: Self.fast, logger: Logger(label: "test"))
         #expect(await Self.run(source) { third.messages.count == 100 })
         try await Task.sleep(for: .milliseconds(300))
         #expect(third.messages.sorted() == (300..<400).map { "then \($0)" }.sorted())
@@ -149,26 +192,39 @@ struct JournalSourceTests {
         tracker.streams = ["g\ta": "s=aa;i=5;b=bb;m=5;t=5;x=0", "g\tc": "s=aa;i=1;b=bb;m=1;t=1;x=0"]
         let state = JournalSource.state(of: &tracker)
         #expect(state.resume == "s=aa;i=1;b=bb;m=1;t=1;x=0")
-        #expect(state.streams == ["g\ta": "s=aa;i=5;b=bb;m=5;t=5;x=0"], "a stream at or before the resume point is not kept")
+        #expect(
+            state.streams == ["g\ta": "s=aa;i=5;b=bb;m=5;t=5;x=0"], "a stream at or before the resume point is not kept"
+        )
     }
 
     @Test func aVacuumedJournalIsAGapThatIsCountedAndReadingGoesOn() async throws {
         let directory = JournalFixture.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory); try? FileManager.default.removeItem(atPath: directory + "-state") }
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: directory + "-state")
+        }
         let base = JournalFixture.now - 60_000_000
-        try JournalFixture.write((0..<50).map { JournalFixture.entry($0, unit: "a.service", message: "old \($0)", realtime: base + UInt64($0) * 1000) }, to: directory, name: "one.journal")
+        try JournalFixture.write(
+            (0..<50).map {
+                JournalFixture.entry($0, unit: "a.service", message: "old \($0)", realtime: base + UInt64($0) * 1000)
+            }, to: directory, name: "one.journal")
         let settings = Self.settings(directory)
         let sender = RecordingLogSender()
         let recorder = Recorder()
-        let first = JournalSource(settings: settings, recorder: recorder, sender: sender, retry: Self.fast, logger: Logger(label: "test"))
+        let first = JournalSource(
+            settings: settings, recorder: recorder, sender: sender, retry: Self.fast, logger: Logger(label: "test"))
         #expect(await Self.run(first) { sender.messages.count == 50 })
 
         // Entries written while the agent is down, then the old file vacuumed.
-        try JournalFixture.write((50..<80).map { JournalFixture.entry($0, unit: "a.service", message: "new \($0)", realtime: base + UInt64($0) * 1000) }, to: directory, name: "two.journal")
+        try JournalFixture.write(
+            (50..<80).map {
+                JournalFixture.entry($0, unit: "a.service", message: "new \($0)", realtime: base + UInt64($0) * 1000)
+            }, to: directory, name: "two.journal")
         try FileManager.default.removeItem(atPath: directory + "/one.journal")
         let after = RecordingLogSender()
         let again = Recorder()
-        let second = JournalSource(settings: settings, recorder: again, sender: after, retry: Self.fast, logger: Logger(label: "test"))
+        let second = JournalSource(
+            settings: settings, recorder: again, sender: after, retry: Self.fast, logger: Logger(label: "test"))
         #expect(await Self.run(second) { after.messages.count == 30 })
         #expect(after.messages == (50..<80).map { "new \($0)" })
         #expect(again.selfMetrics[.journalGap] >= 1, "the gap is counted")
@@ -176,14 +232,25 @@ struct JournalSourceTests {
 
     @Test func startAtTailShipsOnlyWhatComesAfter() async throws {
         let directory = JournalFixture.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory); try? FileManager.default.removeItem(atPath: directory + "-state") }
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: directory + "-state")
+        }
         let base = JournalFixture.now - 60_000_000
-        try JournalFixture.write((0..<20).map { JournalFixture.entry($0, unit: "a.service", message: "before \($0)", realtime: base + UInt64($0) * 1000) }, to: directory)
+        try JournalFixture.write(
+            (0..<20).map {
+                JournalFixture.entry($0, unit: "a.service", message: "before \($0)", realtime: base + UInt64($0) * 1000)
+            }, to: directory)
         let sender = RecordingLogSender()
-        let source = JournalSource(settings: Self.settings(directory) { $0.start = .tail }, recorder: Recorder(), sender: sender, retry: Self.fast, logger: Logger(label: "test"))
+        let source = JournalSource(
+            settings: Self.settings(directory) { $0.start = .tail }, recorder: Recorder(), sender: sender,
+            retry: Self.fast, logger: Logger(label: "test"))
         let task = Task { await source.run() }
         #expect(await eventually { (try? JournalState.load(from: source.settings.stateFile)) != nil })
-        try JournalFixture.write((20..<25).map { JournalFixture.entry($0, unit: "a.service", message: "after \($0)", realtime: base + UInt64($0) * 1000) }, to: directory)
+        try JournalFixture.write(
+            (20..<25).map {
+                JournalFixture.entry($0, unit: "a.service", message: "after \($0)", realtime: base + UInt64($0) * 1000)
+            }, to: directory)
         #expect(await eventually { sender.messages.count == 5 })
         task.cancel()
         await task.value
@@ -193,12 +260,19 @@ struct JournalSourceTests {
 
     @Test func startAtATimeShipsFromTheFirstEntryWrittenThen() async throws {
         let directory = JournalFixture.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory); try? FileManager.default.removeItem(atPath: directory + "-state") }
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: directory + "-state")
+        }
         let base = JournalFixture.now - 60_000_000
-        try JournalFixture.write((0..<30).map { JournalFixture.entry($0, unit: "a.service", message: "m\($0)", realtime: base + UInt64($0) * 1_000_000) }, to: directory)
+        try JournalFixture.write(
+            (0..<30).map {
+                JournalFixture.entry($0, unit: "a.service", message: "m\($0)", realtime: base + UInt64($0) * 1_000_000)
+            }, to: directory)
         let sender = RecordingLogSender()
         let source = JournalSource(
-            settings: Self.settings(directory) { $0.start = .time(base + 12_000_000) }, recorder: Recorder(), sender: sender, retry: Self.fast,
+            settings: Self.settings(directory) { $0.start = .time(base + 12_000_000) }, recorder: Recorder(),
+            sender: sender, retry: Self.fast,
             logger: Logger(label: "test"))
         #expect(await Self.run(source) { sender.messages.count == 18 })
         #expect(sender.messages == (12..<30).map { "m\($0)" })
@@ -206,27 +280,41 @@ struct JournalSourceTests {
 
     @Test func keycloakEventLinesBecomeAuthMetricsWithDistinctFailingUsersAndAddresses() async throws {
         let directory = JournalFixture.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory); try? FileManager.default.removeItem(atPath: directory + "-state") }
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: directory + "-state")
+        }
         let base = JournalFixture.now - 5_000_000
         let prefix = "2026-11-27 10:00:00,123 WARN  [org.keycloak.events] (executor-thread-1) "
         let lines = [
-            prefix + "type=LOGIN, realmId=shop, clientId=frontend, userId=u1, ipAddress=10.0.0.1, auth_method=openid-connect, username=alice",
-            prefix + "type=LOGIN_ERROR, realmId=shop, clientId=frontend, userId=null, ipAddress=10.0.0.2, error=invalid_user_credentials, username=bob",
-            prefix + "type=\"LOGIN_ERROR\", realmId=\"shop\", clientId=\"frontend\", userId=\"null\", ipAddress=\"10.0.0.2\", error=\"invalid_user_credentials\", username=\"carol\"",
-            prefix + "type=\"LOGIN_ERROR\", realmId=\"shop\", clientId=\"frontend\", userId=\"null\", ipAddress=\"10.0.0.3\", error=\"user_not_found\", username=\"bob\"\n\tat org.keycloak.Foo.bar(Foo.java:1)",
+            prefix
+                + "type=LOGIN, realmId=shop, clientId=frontend, userId=u1, ipAddress=10.0.0.1, auth_method=openid-connect, username=alice",
+            prefix
+                + "type=LOGIN_ERROR, realmId=shop, clientId=frontend, userId=null, ipAddress=10.0.0.2, error=invalid_user_credentials, username=bob",
+            prefix
+                + "type=\"LOGIN_ERROR\", realmId=\"shop\", clientId=\"frontend\", userId=\"null\", ipAddress=\"10.0.0.2\", error=\"invalid_user_credentials\", username=\"carol\"",
+            prefix
+                + "type=\"LOGIN_ERROR\", realmId=\"shop\", clientId=\"frontend\", userId=\"null\", ipAddress=\"10.0.0.3\", error=\"user_not_found\", username=\"bob\"\n\tat org.keycloak.Foo.bar(Foo.java:1)",
             "\tat org.keycloak.events.EventBuilder.send(EventBuilder.java:200)",
             prefix + "type=CODE_TO_TOKEN, realmId=shop, clientId=frontend, userId=u1, ipAddress=10.0.0.1",
             "an ordinary line",
         ]
-        try JournalFixture.write(lines.enumerated().map { JournalFixture.entry($0.offset, unit: "keycloak.service", message: $0.element, realtime: base + UInt64($0.offset) * 1000) }, to: directory)
+        try JournalFixture.write(
+            lines.enumerated().map {
+                JournalFixture.entry(
+                    $0.offset, unit: "keycloak.service", message: $0.element, realtime: base + UInt64($0.offset) * 1000)
+            }, to: directory)
         let recorder = Recorder()
         let aggregator = Aggregator(recorder: recorder)
         let sender = RecordingLogSender()
-        let source = JournalSource(settings: Self.settings(directory), recorder: recorder, sender: sender, retry: Self.fast, logger: Logger(label: "test"))
+        let source = JournalSource(
+            settings: Self.settings(directory), recorder: recorder, sender: sender, retry: Self.fast,
+            logger: Logger(label: "test"))
         #expect(await Self.run(source) { sender.messages.count == lines.count })
         let data = aggregator.flush(timestamp: 0)
         func sum(_ name: String, _ dimensions: [String: String]) -> Double {
-            data.filter { $0.descriptor.name == name && $0.dimensions == Dimensions(dimensions) }.reduce(0) { total, datum in
+            data.filter { $0.descriptor.name == name && $0.dimensions == Dimensions(dimensions) }.reduce(0) {
+                total, datum in
                 switch datum.value {
                 case .single(let v): return total + v
                 case .statistics(let s), .distribution(let s, _): return total + s.sum
@@ -234,12 +322,16 @@ struct JournalSourceTests {
             }
         }
         #expect(sum("LoginSuccess", ["Realm": "shop", "Client": "frontend"]) == 1)
-        #expect(sum("LoginFailure", ["Realm": "shop", "Client": "frontend", "Reason": "invalid_user_credentials"]) == 2)
+        #expect(
+            sum("LoginFailure", ["Realm": "shop", "Client": "frontend", "Reason": "invalid_user_credentials"]) == 2)
         #expect(sum("LoginFailure", ["Realm": "shop", "Client": "frontend", "Reason": "user_not_found"]) == 1)
         #expect(sum("FailingUsers", ["Realm": "shop"]) == 2, "bob and carol")
         #expect(sum("FailingAddresses", ["Realm": "shop"]) == 2, "10.0.0.2 and 10.0.0.3")
         #expect(sum("AuthEvents", ["Realm": "shop", "Client": "frontend", "Event": "code_to_token"]) == 1)
-        let rate = data.first { $0.descriptor.name == "AuthFailureRate" && $0.dimensions == Dimensions(["Realm": "shop", "Client": "frontend"]) }
+        let rate = data.first {
+            $0.descriptor.name == "AuthFailureRate"
+                && $0.dimensions == Dimensions(["Realm": "shop", "Client": "frontend"])
+        }
         if case .statistics(let s)? = rate?.value {
             #expect(s.average == 75, "3 failures of 4 attempts")
         } else if case .distribution(let s, _)? = rate?.value {
@@ -251,7 +343,10 @@ struct JournalSourceTests {
 
     @Test func accessLogLinesBecomeAPIMetrics() async throws {
         let directory = JournalFixture.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory); try? FileManager.default.removeItem(atPath: directory + "-state") }
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: directory + "-state")
+        }
         let base = JournalFixture.now - 5_000_000
         let lines = [
             "10.0.0.9 - - [27/Nov/2026:10:00:00 +0000] \"GET /api/products/42?x=1 HTTP/1.1\" 200 512 12000",
@@ -260,17 +355,28 @@ struct JournalSourceTests {
             "10.0.0.9 - - [27/Nov/2026:10:00:03 +0000] \"GET /api/products/44 HTTP/1.1\" 429 0 1000",
             "not an access line",
         ]
-        try JournalFixture.write(lines.enumerated().map { JournalFixture.entry($0.offset, unit: "product-service.service", message: $0.element, realtime: base + UInt64($0.offset) * 1000) }, to: directory)
+        try JournalFixture.write(
+            lines.enumerated().map {
+                JournalFixture.entry(
+                    $0.offset, unit: "product-service.service", message: $0.element,
+                    realtime: base + UInt64($0.offset) * 1000)
+            }, to: directory)
         let recorder = Recorder()
         let aggregator = Aggregator(recorder: recorder)
         let sender = RecordingLogSender()
-        let pattern = try AccessLogPattern(#"^\S+ \S+ \S+ \[[^\]]+\] "(?<method>[A-Z]+) (?<path>\S+)[^"]*" (?<status>\d{3}) \S+ (?<micros>\d+)"#)
+        let pattern = try AccessLogPattern(
+            #"^\S+ \S+ \S+ \[[^\]]+\] "(?<method>[A-Z]+) (?<path>\S+)[^"]*" (?<status>\d{3}) \S+ (?<micros>\d+)"#)
         let source = JournalSource(
-            settings: Self.settings(directory) { $0.accessLog = pattern; $0.accessLogService = "{identifier}" }, recorder: recorder, sender: sender,
+            settings: Self.settings(directory) {
+                $0.accessLog = pattern
+                $0.accessLogService = "{identifier}"
+            }, recorder: recorder, sender: sender,
             retry: Self.fast, logger: Logger(label: "test"))
         #expect(await Self.run(source) { sender.messages.count == lines.count })
         let data = aggregator.flush(timestamp: 0)
-        let products = ["Service": "product-service", "Method": "GET", "Route": "/api/products/{id}", "StatusClass": "2xx"]
+        let products = [
+            "Service": "product-service", "Method": "GET", "Route": "/api/products/{id}", "StatusClass": "2xx",
+        ]
         let latency = data.first { $0.descriptor.name == "Latency" && $0.dimensions == Dimensions(products) }
         if case .statistics(let s)? = latency?.value {
             #expect(s.sampleCount == 2 && s.minimum == 12 && s.maximum == 18, "microseconds read as milliseconds")
@@ -280,11 +386,22 @@ struct JournalSourceTests {
             Issue.record("no latency: \(String(describing: latency))")
         }
         func single(_ name: String, _ dimensions: [String: String]) -> Double? {
-            guard case .single(let v)? = data.first(where: { $0.descriptor.name == name && $0.dimensions == Dimensions(dimensions) })?.value else { return nil }
+            guard
+                case .single(let v)? = data.first(where: {
+                    $0.descriptor.name == name && $0.dimensions == Dimensions(dimensions)
+                })?.value
+            else { return nil }
             return v
         }
-        #expect(single("Faults", ["Service": "product-service", "Method": "POST", "Route": "/api/orders", "StatusClass": "5xx"]) == 1)
-        #expect(single("Throttles", ["Service": "product-service", "Method": "GET", "Route": "/api/products/{id}", "StatusClass": "4xx"]) == 1)
+        #expect(
+            single(
+                "Faults",
+                ["Service": "product-service", "Method": "POST", "Route": "/api/orders", "StatusClass": "5xx"]) == 1)
+        #expect(
+            single(
+                "Throttles",
+                ["Service": "product-service", "Method": "GET", "Route": "/api/products/{id}", "StatusClass": "4xx"])
+                == 1)
     }
 }
 

@@ -10,9 +10,13 @@ struct KeycloakEventLineTests {
     static let prefix = "2026-11-27 10:00:00,123 WARN  [org.keycloak.events] (executor-thread-1) "
 
     @Test func bareValuesUpTo23WithARealmNameWithSpaces() throws {
-        let line = Self.prefix
+        let line =
+            Self.prefix
             + "type=LOGIN_ERROR, realmId=Shop Customers EU, clientId=web-shop, userId=null, ipAddress=10.1.2.3, error=invalid_user_credentials, auth_method=openid-connect, redirect_uri=https://shop.example.com/cb?a=1, b=2, code_id=abc, username=alice"
-        guard case .event(let event) = KeycloakEventLine.parse(line) else { Issue.record("not read"); return }
+        guard case .event(let event) = KeycloakEventLine.parse(line) else {
+            Issue.record("not read")
+            return
+        }
         #expect(event.type == "LOGIN_ERROR")
         #expect(event.realm == "Shop Customers EU")
         #expect(event.client == "web-shop")
@@ -22,9 +26,13 @@ struct KeycloakEventLineTests {
     }
 
     @Test func quotedValuesFrom24AndLater22Patches() throws {
-        let line = Self.prefix
+        let line =
+            Self.prefix
             + #"type="LOGIN_ERROR", realmId="1f0e-42", realmName="Shop Customers", clientId="web-shop", userId="null", ipAddress="10.1.2.3", error="user_not_found", auth_method="openid-connect", username="o\"brien, the second""#
-        guard case .event(let event) = KeycloakEventLine.parse(line) else { Issue.record("not read"); return }
+        guard case .event(let event) = KeycloakEventLine.parse(line) else {
+            Issue.record("not read")
+            return
+        }
         #expect(event.realm == "Shop Customers", "realmName wins over realmId")
         #expect(event.user == #"o"brien, the second"#)
         #expect(event.error == "user_not_found")
@@ -32,19 +40,30 @@ struct KeycloakEventLineTests {
     }
 
     @Test func aSingleQuotedDetailAndASuccessWithoutError() {
-        let line = Self.prefix + "type=LOGIN, realmId=shop, clientId=web, userId=42, ipAddress=10.0.0.1, auth_method=openid-connect, consent='no consent required', username=bob"
-        guard case .event(let event) = KeycloakEventLine.parse(line) else { Issue.record("not read"); return }
+        let line =
+            Self.prefix
+            + "type=LOGIN, realmId=shop, clientId=web, userId=42, ipAddress=10.0.0.1, auth_method=openid-connect, consent='no consent required', username=bob"
+        guard case .event(let event) = KeycloakEventLine.parse(line) else {
+            Issue.record("not read")
+            return
+        }
         #expect(event.type == "LOGIN")
         #expect(event.error == nil)
         #expect(event.user == "bob")
     }
 
     @Test func aStackTraceAfterAnEventIsNotReadAndItsFramesAreNotEvents() {
-        let message = Self.prefix + "type=LOGIN_ERROR, realmId=shop, clientId=web, userId=null, ipAddress=10.0.0.1, error=expired_code\n"
+        let message =
+            Self.prefix
+            + "type=LOGIN_ERROR, realmId=shop, clientId=web, userId=null, ipAddress=10.0.0.1, error=expired_code\n"
             + "org.keycloak.authentication.AuthenticationFlowException: type=FAKE, realmId=x\n\tat org.keycloak.events.EventBuilder.send(EventBuilder.java:1)"
-        guard case .event(let event) = KeycloakEventLine.parse(message) else { Issue.record("not read"); return }
+        guard case .event(let event) = KeycloakEventLine.parse(message) else {
+            Issue.record("not read")
+            return
+        }
         #expect(event.error == "expired_code")
-        #expect(KeycloakEventLine.parse("\tat org.keycloak.events.EventBuilder.send(EventBuilder.java:200)") == .notAnEvent)
+        #expect(
+            KeycloakEventLine.parse("\tat org.keycloak.events.EventBuilder.send(EventBuilder.java:200)") == .notAnEvent)
         #expect(KeycloakEventLine.parse("Caused by: java.lang.IllegalStateException") == .notAnEvent)
         #expect(KeycloakEventLine.parse("GET /realms/shop 200") == .notAnEvent)
         #expect(KeycloakEventLine.parse(Self.prefix + "something else entirely") == .unreadable)
@@ -54,8 +73,12 @@ struct KeycloakEventLineTests {
 
 struct AccessLogPatternTests {
     @Test func readsMethodRouteStatusAndDuration() throws {
-        let pattern = try AccessLogPattern(#"^\S+ \S+ \S+ \[[^\]]+\] "(?<method>[A-Za-z]+) (?<path>\S+)[^"]*" (?<status>\d{3}) \S+ (?<millis>[\d.]+)"#)
-        let request = try #require(pattern.match(#"10.0.0.1 - - [27/Nov/2026:10:00:00 +0000] "get /api/users/6f1c2a9e-0b1d-4c55-9f3e-2b1a5d7e9c10/orders?page=2 HTTP/1.1" 404 10 3.5"#))
+        let pattern = try AccessLogPattern(
+            #"^\S+ \S+ \S+ \[[^\]]+\] "(?<method>[A-Za-z]+) (?<path>\S+)[^"]*" (?<status>\d{3}) \S+ (?<millis>[\d.]+)"#)
+        let request = try #require(
+            pattern.match(
+                #"10.0.0.1 - - [27/Nov/2026:10:00:00 +0000] "get /api/users/6f1c2a9e-0b1d-4c55-9f3e-2b1a5d7e9c10/orders?page=2 HTTP/1.1" 404 10 3.5"#
+            ))
         #expect(request == .init(method: "GET", route: "/api/users/{id}/orders", status: 404, milliseconds: 3.5))
         #expect(pattern.match("garbage") == nil)
     }
@@ -115,7 +138,9 @@ struct LogBatchBuilderTests {
         raw.withUnsafeBytes { #expect(!MessageText.isValid($0)) }
 
         let long = Array(String(repeating: "é", count: 200_000).utf8)
-        let truncated = long.withUnsafeBytes { MessageText.repaired($0, limit: CloudWatchLogsLimits.maxMessageBytes, into: &out) }
+        let truncated = long.withUnsafeBytes {
+            MessageText.repaired($0, limit: CloudWatchLogsLimits.maxMessageBytes, into: &out)
+        }
         #expect(truncated)
         #expect(out.count <= CloudWatchLogsLimits.maxMessageBytes)
         let text = String(decoding: out, as: UTF8.self)
@@ -147,8 +172,10 @@ struct TextFastPathTests {
     static func samples(count: Int, seed: UInt64) -> [[UInt8]] {
         var generator = SplitMix64(seed: seed)
         let pieces: [[UInt8]] = [
-            Array("abcdefgh".utf8), Array("x".utf8), Array("é".utf8), Array("✓".utf8), Array("𝄞".utf8), [0x22], [0x5C], [0x0A], [0x0D],
-            [0x09], [0x01], [0x1F], [0x20], [0x7F], [0x80], [0xC3], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xFF], [0xE2, 0x9C],
+            Array("abcdefgh".utf8), Array("x".utf8), Array("é".utf8), Array("✓".utf8), Array("𝄞".utf8), [0x22], [0x5C],
+            [0x0A], [0x0D],
+            [0x09], [0x01], [0x1F], [0x20], [0x7F], [0x80], [0xC3], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80],
+            [0xFF], [0xE2, 0x9C],
         ]
         return (0..<count).map { _ in
             var bytes: [UInt8] = []
@@ -223,7 +250,8 @@ struct MappedJournalLineTests {
         #expect(Self.mapping(journal.replacingOccurrences(of: "r--s", with: "r--p")) == nil, "private")
         #expect(Self.mapping(journal.replacingOccurrences(of: ".journal", with: ".journalx")) == nil)
         #expect(Self.mapping("7f3248000000-7f3248800000 r--s 00000000 08:01 1234 /dev/shm/x") == nil)
-        #expect(Self.mapping("7f3248800000-7f3248000000 r--s 00000000 08:01 1234 /x.journal") == nil, "end before start")
+        #expect(
+            Self.mapping("7f3248800000-7f3248000000 r--s 00000000 08:01 1234 /x.journal") == nil, "end before start")
         #expect(Self.mapping("7f32480000zz-7f3248800000 r--s 00000000 08:01 1234 /x.journal") == nil)
         #expect(Self.mapping("11111111111111111-7f3248800000 r--s 0 0:0 1 /x.journal") == nil, "over 64 bits")
         #expect(Self.mapping(".journal") == nil && Self.mapping("") == nil)

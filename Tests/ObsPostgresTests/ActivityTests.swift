@@ -12,12 +12,14 @@ import Testing
 @Suite(.enabled(if: TestDatabase.isAvailable, TestDatabase.skipReason), .serialized)
 struct ActivityTests {
     func source(_ recorder: Recorder, database: String = "microservices_ecom") -> PostgresSource {
-        PostgresSource(settings: .init(instance: "activity-db", connection: TestDatabase.agentSettings(database: database)),
-                       recorder: recorder, logger: Logger(label: "test"))
+        PostgresSource(
+            settings: .init(instance: "activity-db", connection: TestDatabase.agentSettings(database: database)),
+            recorder: recorder, logger: Logger(label: "test"))
     }
 
     static func gauge(_ data: [MetricDatum], _ name: String, _ extra: [String: String] = [:]) -> Double? {
-        data.first { datum in datum.descriptor.name == name && extra.allSatisfy { datum.dimensions[$0.key] == $0.value } }?.last
+        data.first { datum in datum.descriptor.name == name && extra.allSatisfy { datum.dimensions[$0.key] == $0.value }
+        }?.last
     }
 
     @Test func aLockWaitIsSeenAsBlockedAndALongTransactionAsOld() async throws {
@@ -63,7 +65,9 @@ struct ActivityTests {
         let data = aggregator.flush(timestamp: 0)
         #expect((Self.gauge(data, "BlockedSessions") ?? 0) >= 1)
         #expect((Self.gauge(data, "SessionsWaiting", ["WaitEventType": "Lock"]) ?? 0) >= 1)
-        #expect((Self.gauge(data, "Locks", ["Mode": "ShareLock", "Granted": "false"]) ?? 0) >= 1, "\(data.filter { $0.descriptor.name == "Locks" }.map(\.dimensions))")
+        #expect(
+            (Self.gauge(data, "Locks", ["Mode": "ShareLock", "Granted": "false"]) ?? 0) >= 1,
+            "\(data.filter { $0.descriptor.name == "Locks" }.map(\.dimensions))")
         #expect((Self.gauge(data, "Locks", ["Mode": "RowExclusiveLock", "Granted": "true"]) ?? 0) >= 1)
         #expect((Self.gauge(data, "OldestTransactionAge") ?? 0) >= 2, "the holder's transaction is at least 2 s old")
         #expect((Self.gauge(data, "LongestQueryAge") ?? 0) >= 2, "the waiter's UPDATE has run for 2 s")
@@ -139,14 +143,19 @@ struct InstanceStatsTests {
         let recorder = Recorder()
         let aggregator = Aggregator(recorder: recorder)
         let source = PostgresSource(
-            settings: .init(instance: "instance-db", connection: TestDatabase.agentSettings()), recorder: recorder, logger: Logger(label: "test"))
+            settings: .init(instance: "instance-db", connection: TestDatabase.agentSettings()), recorder: recorder,
+            logger: Logger(label: "test"))
         try await source.sample()
         _ = try admin.query("CREATE TABLE IF NOT EXISTS wal_probe (id serial primary key, pad text)")
-        for _ in 0..<20 { _ = try admin.query("INSERT INTO wal_probe (pad) SELECT repeat('x', 1000) FROM generate_series(1, 50)") }
+        for _ in 0..<20 {
+            _ = try admin.query("INSERT INTO wal_probe (pad) SELECT repeat('x', 1000) FROM generate_series(1, 50)")
+        }
         // The checkpointer wakes the backend waiting on CHECKPOINT before it reports its own
         // statistics, so the count is waited for, as a sampler a moment later would see it.
-        let requested = admin.serverVersion >= 170000
-            ? "SELECT num_requested AS n FROM pg_stat_checkpointer" : "SELECT checkpoints_req AS n FROM pg_stat_bgwriter"
+        let requested =
+            admin.serverVersion >= 170000
+            ? "SELECT num_requested AS n FROM pg_stat_checkpointer"
+            : "SELECT checkpoints_req AS n FROM pg_stat_bgwriter"
         let before = try admin.query(requested).double(0, "n") ?? 0
         _ = try admin.query("CHECKPOINT")
         _ = try admin.query("SELECT pg_stat_force_next_flush()")
@@ -157,29 +166,41 @@ struct InstanceStatsTests {
         try await source.sample()
         let data = aggregator.flush(timestamp: 0)
         func counter(_ name: String) -> Double? {
-            if case .single(let value) = data.first(where: { $0.descriptor.name == name && $0.dimensions["DBInstance"] == "instance-db" })?.value { return value }
+            if case .single(let value) = data.first(where: {
+                $0.descriptor.name == name && $0.dimensions["DBInstance"] == "instance-db"
+            })?.value {
+                return value
+            }
             return nil
         }
         #expect((counter("CheckpointsRequested") ?? 0) >= 1, "the CHECKPOINT")
         #expect((counter("WALBytes") ?? 0) > 1_000_000, "a megabyte of rows")
         #expect((counter("WALRecords") ?? 0) >= 1000)
         #expect(counter("WALFilesArchived") != nil)
-        let retained = data.first { $0.descriptor.name == "ReplicationSlotRetainedWAL" && $0.dimensions["Slot"] == slot }
+        let retained = data.first {
+            $0.descriptor.name == "ReplicationSlotRetainedWAL" && $0.dimensions["Slot"] == slot
+        }
         #expect((retained?.last ?? 0) > 1_000_000, "the slot keeps the WAL written since it was made")
         #expect(!data.contains { $0.descriptor.name == "ReplicaReplayLag" }, "a primary is not a standby")
         let instanceWide = Set(PostgresMetrics.instanceMetrics.map(\.name))
-        #expect(data.filter { instanceWide.contains($0.descriptor.name) }.allSatisfy { $0.dimensions["Database"] == nil })
+        #expect(
+            data.filter { instanceWide.contains($0.descriptor.name) }.allSatisfy { $0.dimensions["Database"] == nil })
     }
 
     @Test func onlyTheFirstDatabaseOfAnInstanceSamplesIt() async throws {
         let recorder = Recorder()
         let aggregator = Aggregator(recorder: recorder)
         let second = PostgresSource(
-            settings: .init(instance: "instance-db2", connection: TestDatabase.agentSettings(database: "keycloak"), samplesInstance: false),
+            settings: .init(
+                instance: "instance-db2", connection: TestDatabase.agentSettings(database: "keycloak"),
+                samplesInstance: false),
             recorder: recorder, logger: Logger(label: "test"))
         try await second.sample()
         try await second.sample()
-        #expect(!aggregator.flush(timestamp: 0).contains { $0.descriptor.name == "WALBytes" || $0.descriptor.name == "CheckpointsTimed" })
+        #expect(
+            !aggregator.flush(timestamp: 0).contains {
+                $0.descriptor.name == "WALBytes" || $0.descriptor.name == "CheckpointsTimed"
+            })
     }
 
     @Test(arguments: [120000, 130000, 140000, 160000, 170000])
@@ -192,7 +213,9 @@ struct InstanceStatsTests {
     @Test func theLiveServerRunsTheInstanceQueries() throws {
         let connection = try PostgresConnection(TestDatabase.agentSettings())
         let queries = PostgresQueries(serverVersion: connection.serverVersion)
-        for sql in [queries.checkpoints, queries.wal!, queries.archiver, queries.replication, queries.recovery, queries.slots] {
+        for sql in [
+            queries.checkpoints, queries.wal!, queries.archiver, queries.replication, queries.recovery, queries.slots,
+        ] {
             #expect(throws: Never.self) { _ = try connection.query(sql) }
         }
     }
@@ -214,7 +237,9 @@ struct TableStatsTests {
         let recorder = Recorder()
         let aggregator = Aggregator(recorder: recorder)
         let source = PostgresSource(
-            settings: .init(instance: "tables-db", connection: TestDatabase.agentSettings(database: "keycloak"), samplesInstance: false, topTables: 2),
+            settings: .init(
+                instance: "tables-db", connection: TestDatabase.agentSettings(database: "keycloak"),
+                samplesInstance: false, topTables: 2),
             recorder: recorder, logger: Logger(label: "test"))
         try await source.sample()
         _ = aggregator.flush(timestamp: 0)
@@ -225,13 +250,18 @@ struct TableStatsTests {
         try await source.sample()
         let data = aggregator.flush(timestamp: 60)
         func single(_ name: String, _ table: String) -> Double? {
-            if case .single(let v) = data.first(where: { $0.descriptor.name == name && $0.dimensions["Table"] == table })?.value { return v }
+            if case .single(let v) = data.first(where: { $0.descriptor.name == name && $0.dimensions["Table"] == table }
+            )?.value {
+                return v
+            }
             return nil
         }
         #expect(single("TableSeqScans", "\(schema).t5") == 30)
         #expect(single("TableSeqRowsRead", "\(schema).t5") == 3000)
         #expect(single("TableRowsWritten", "\(schema).t4") == 50)
-        let dead = data.first { $0.descriptor.name == "TableDeadTupleRatio" && $0.dimensions["Table"] == "\(schema).t4" }?.last
+        let dead = data.first {
+            $0.descriptor.name == "TableDeadTupleRatio" && $0.dimensions["Table"] == "\(schema).t4"
+        }?.last
         #expect(dead == 50, "50 dead of 100")
         let tables = Set(data.compactMap { $0.dimensions["Table"] })
         #expect(tables.count == 3, "two by name and other: \(tables.sorted())")
@@ -266,9 +296,11 @@ struct StatementStatsTests {
         let texts = Texts()
         let source = PostgresSource(
             settings: .init(
-                instance: "stmt-db", connection: TestDatabase.agentSettings(database: database), samplesInstance: false, topTables: 0,
+                instance: "stmt-db", connection: TestDatabase.agentSettings(database: database), samplesInstance: false,
+                topTables: 0,
                 topStatements: 2),
-            recorder: recorder, logger: Logger(label: "test")) { texts.add($0) }
+            recorder: recorder, logger: Logger(label: "test")
+        ) { texts.add($0) }
         try await source.sample()
         _ = aggregator.flush(timestamp: 0)
         // The slow one: 20 full sorts; then cheap ones.
@@ -282,7 +314,9 @@ struct StatementStatsTests {
         #expect(ids.contains("other"))
         let slow = try #require(texts.all.first { $0.query.contains("ORDER BY md5") })
         #expect(slow.query.contains("LIMIT $1"), "normalised text: \(slow.query)")
-        if case .single(let calls) = data.first(where: { $0.descriptor.name == "StatementCalls" && $0.dimensions["QueryId"] == slow.queryID })?.value {
+        if case .single(let calls) = data.first(where: {
+            $0.descriptor.name == "StatementCalls" && $0.dimensions["QueryId"] == slow.queryID
+        })?.value {
             #expect(calls == 20)
         } else {
             Issue.record("the slow statement has no series")
@@ -293,13 +327,16 @@ struct StatementStatsTests {
         try await source.sample()
         #expect(Set(texts.all.map(\.queryID)).count == texts.all.count, "each text once")
         #expect(texts.all.filter { $0.queryID == slow.queryID }.count == 1)
-        _ = try admin.query("SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)")
+        _ = try admin.query(
+            "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)")
         for _ in 0..<3 { _ = try admin.query("SELECT n FROM \(table) ORDER BY md5(id::text) LIMIT 1") }
         try await source.sample()
         try await source.sample()
         for datum in aggregator.flush(timestamp: 120) {
             if case .single(let value) = datum.value { #expect(value >= 0, "\(datum.descriptor.name)") }
-            if case .statistics(let s) = datum.value, datum.descriptor.name == "StatementMeanTime" { #expect(s.minimum >= 0) }
+            if case .statistics(let s) = datum.value, datum.descriptor.name == "StatementMeanTime" {
+                #expect(s.minimum >= 0)
+            }
         }
     }
 
@@ -314,14 +351,15 @@ struct StatementStatsTests {
 /// A server restart while the agent samples: no negative and no spike, the agent reconnects.
 @Suite(.enabled(if: TestDatabase.isAvailable, TestDatabase.skipReason), .serialized)
 struct RestartTests {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
         .appendingPathComponent("scripts/lib/pg_private.sh").path
 
     /// Runs the script and waits for it (posix_spawn and waitpid: the server it starts keeps no
     /// pipe of ours open).
     static func run(_ arguments: [String]) throws -> Int32 {
         let argv = (["/bin/bash", script] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for argument in argv { free(argument) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -363,16 +401,21 @@ struct RestartTests {
         let dir = NSTemporaryDirectory() + "obs-pg-restart-\(UUID().uuidString.prefix(8))"
         defer { _ = try? Self.run(["stop", dir]) }
         let port = try #require(try Self.start(dir), "the private server did not start (its log is above)")
-        let settings = PostgresConnectionSettings(host: "127.0.0.1", port: port, database: "postgres", user: "postgres", sslMode: "disable")
+        let settings = PostgresConnectionSettings(
+            host: "127.0.0.1", port: port, database: "postgres", user: "postgres", sslMode: "disable")
         let admin = try PostgresConnection(settings)
         _ = try admin.query("CREATE TABLE restart_probe (id serial primary key)")
         _ = try admin.query("SELECT pg_stat_force_next_flush()")
         let recorder = Recorder()
         let aggregator = Aggregator(recorder: recorder)
-        let source = PostgresSource(settings: .init(instance: "restart-db", connection: settings), recorder: recorder, logger: Logger(label: "test"))
+        let source = PostgresSource(
+            settings: .init(instance: "restart-db", connection: settings), recorder: recorder,
+            logger: Logger(label: "test"))
         func inserted(_ data: [MetricDatum]) -> Double {
             data.reduce(0) { sum, datum in
-                if case .single(let value) = datum.value, datum.descriptor.name == "TuplesInserted" { return sum + value }
+                if case .single(let value) = datum.value, datum.descriptor.name == "TuplesInserted" {
+                    return sum + value
+                }
                 return sum
             }
         }
@@ -395,7 +438,9 @@ struct RestartTests {
 
         let after = aggregator.flush(timestamp: 60)
         for datum in after {
-            if case .single(let value) = datum.value { #expect(value >= 0, "\(datum.descriptor.name) \(datum.dimensions)") }
+            if case .single(let value) = datum.value {
+                #expect(value >= 0, "\(datum.descriptor.name) \(datum.dimensions)")
+            }
         }
         #expect(inserted(after) <= 10, "at most the 10 rows inserted after the restart: no spike")
     }

@@ -23,11 +23,14 @@ struct PostgresSourceTests {
             settings: .init(instance: "test-db", connection: TestDatabase.agentSettings(database: "keycloak")),
             recorder: recorder, logger: Logger(label: "test"))
         try await source.sample()
-        #expect(aggregator.flush(timestamp: 0).allSatisfy { $0.descriptor.kind == .gauge }, "for counters, the first sample is a baseline")
+        #expect(
+            aggregator.flush(timestamp: 0).allSatisfy { $0.descriptor.kind == .gauge },
+            "for counters, the first sample is a baseline")
 
         // Known work in between: 25 committed transactions and one rollback, each inserting a row.
         let load = try TestDatabase.superuser(database: "keycloak")
-        _ = try load.query("CREATE TABLE IF NOT EXISTS sample_probe (id serial primary key, at timestamptz default now())")
+        _ = try load.query(
+            "CREATE TABLE IF NOT EXISTS sample_probe (id serial primary key, at timestamptz default now())")
         for _ in 0..<25 { _ = try load.query("INSERT INTO sample_probe DEFAULT VALUES") }
         _ = try load.query("BEGIN; INSERT INTO sample_probe DEFAULT VALUES; ROLLBACK")
         // Backends publish their counters when a transaction ends, at most once a second unless forced.
@@ -49,19 +52,25 @@ struct PostgresSourceTests {
         #expect(commits >= 25)
         #expect(rollbacks >= 1)
         #expect(inserted >= 26)
-        #expect(value("Connections", state: "idle in transaction") == .statistics(StatisticSet(sampleCount: 1, sum: 1, minimum: 1, maximum: 1)))
+        #expect(
+            value("Connections", state: "idle in transaction")
+                == .statistics(StatisticSet(sampleCount: 1, sum: 1, minimum: 1, maximum: 1)))
         #expect(value("Connections", state: "active") != nil, "states without sessions are reported as zero")
         let first = try #require(data.first)
         #expect(first.dimensions["DBInstance"] == "test-db" && first.dimensions["Database"] == "keycloak")
     }
 
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["OBS_TEST_PG_CA"] != nil, "needs the test server's CA (scripts/test)"))
+    @Test(
+        .enabled(
+            if: ProcessInfo.processInfo.environment["OBS_TEST_PG_CA"] != nil,
+            "needs the test server's CA (scripts/test)"))
     func verifyFullChecksTheServerAgainstTheRootCertificate() throws {
         var settings = TestDatabase.agentSettings()
         settings.sslMode = "verify-full"
         settings.sslRootCert = ProcessInfo.processInfo.environment["OBS_TEST_PG_CA"]
         let connection = try PostgresConnection(settings)
-        #expect(try connection.query("SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()").rows == [["true"]])
+        #expect(
+            try connection.query("SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()").rows == [["true"]])
         // Any other CA is refused.
         let otherCA = NSTemporaryDirectory() + "obs-other-ca-\(UUID().uuidString).pem"
         let bundled = "/etc/ssl/certs/ca-certificates.crt"

@@ -10,7 +10,8 @@ import Testing
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
     static func files(_ folder: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: fixtures.appendingPathComponent(folder).path)) ?? []).sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: fixtures.appendingPathComponent(folder).path)) ?? [])
+            .sorted()
     }
 
     static func bytes(_ path: String) throws -> [UInt8] {
@@ -76,7 +77,9 @@ import Testing
         let (error, samples) = Self.parse(bytes, format, strict: false)
         #expect(error == nil, "\(path): \(error.map(String.init(describing:)) ?? "")")
         let lines = bytes.split(separator: UInt8(ascii: "\n")).filter { line in
-            guard let first = line.first(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) else { return false }
+            guard let first = line.first(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) else {
+                return false
+            }
             return first != UInt8(ascii: "#")
         }
         #expect(samples == lines.count, "\(path): every sample line is one sample")

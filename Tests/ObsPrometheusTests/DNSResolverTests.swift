@@ -14,33 +14,46 @@ import Testing
         message[7] = 2  // answers
         message[11] = 0  // additional
         func record(priority: UInt16, weight: UInt16, port: UInt16, target: [UInt8]) -> [UInt8] {
-            let rdata = [UInt8(priority >> 8), UInt8(priority & 0xFF), UInt8(weight >> 8), UInt8(weight & 0xFF),
-                         UInt8(port >> 8), UInt8(port & 0xFF)] + target
+            let rdata =
+                [
+                    UInt8(priority >> 8), UInt8(priority & 0xFF), UInt8(weight >> 8), UInt8(weight & 0xFF),
+                    UInt8(port >> 8), UInt8(port & 0xFF),
+                ] + target
             // Name: a pointer to the question's name at offset 12.
             return [0xC0, 12, 0, 33, 0, 1, 0, 0, 0, 30, UInt8(rdata.count >> 8), UInt8(rdata.count & 0xFF)] + rdata
         }
         let firstTargetOffset = message.count + 12 + 6
-        message += record(priority: 10, weight: 5, port: 8080, target: [5] + Array("task1".utf8) + [0xC0, 22])  // task1.ecom.local
-        message += record(priority: 10, weight: 5, port: 8081, target: [0xC0, UInt8(firstTargetOffset)])  // same name as the first
+        // task1.ecom.local
+        message += record(priority: 10, weight: 5, port: 8080, target: [5] + Array("task1".utf8) + [0xC0, 22])
+        // The same name as the first.
+        message += record(priority: 10, weight: 5, port: 8081, target: [0xC0, UInt8(firstTargetOffset)])
         return message
     }
 
     @Test func servicesAreReadWithCompressedNames() throws {
         let services = try DNSResolver.parseServices(try Self.answer(id: 77), id: 77)
-        #expect(services == [
-            DNSResolver.Service(priority: 10, weight: 5, port: 8080, target: "task1.ecom.local"),
-            DNSResolver.Service(priority: 10, weight: 5, port: 8081, target: "task1.ecom.local"),
-        ])
+        #expect(
+            services == [
+                DNSResolver.Service(priority: 10, weight: 5, port: 8080, target: "task1.ecom.local"),
+                DNSResolver.Service(priority: 10, weight: 5, port: 8081, target: "task1.ecom.local"),
+            ])
     }
 
     @Test func errorsAndMismatchesAreRefused() throws {
-        #expect(try DNSResolver.parseServices(try Self.answer(id: 5, rcode: 3), id: 5).isEmpty, "NXDOMAIN: no instances")
-        #expect(throws: DNSResolver.Failure.self) { try DNSResolver.parseServices(try Self.answer(id: 5, rcode: 2), id: 5) }
+        #expect(
+            try DNSResolver.parseServices(try Self.answer(id: 5, rcode: 3), id: 5).isEmpty, "NXDOMAIN: no instances")
+        #expect(throws: DNSResolver.Failure.self) {
+            try DNSResolver.parseServices(try Self.answer(id: 5, rcode: 2), id: 5)
+        }
         #expect(throws: DNSResolver.Failure.self) { try DNSResolver.parseServices(try Self.answer(id: 5), id: 6) }
-        #expect(throws: DNSResolver.Failure.self) { try DNSResolver.parseServices(try Self.answer(id: 5, truncated: true), id: 5) }
+        #expect(throws: DNSResolver.Failure.self) {
+            try DNSResolver.parseServices(try Self.answer(id: 5, truncated: true), id: 5)
+        }
         let cut = try Self.answer(id: 9)
         for length in [3, 12, 30, cut.count - 3] {
-            #expect(throws: DNSResolver.Failure.self) { try DNSResolver.parseServices(Array(cut.prefix(length)), id: 9) }
+            #expect(throws: DNSResolver.Failure.self) {
+                try DNSResolver.parseServices(Array(cut.prefix(length)), id: 9)
+            }
         }
     }
 

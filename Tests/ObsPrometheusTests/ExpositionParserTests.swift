@@ -15,8 +15,10 @@ import Testing
         var timestamp: Double?
 
         static func == (a: Seen, b: Seen) -> Bool {
-            a.family == b.family && a.type == b.type && a.familyIndex == b.familyIndex && a.name == b.name && a.suffix == b.suffix
-                && a.labels == b.labels && (a.value == b.value || (a.value.isNaN && b.value.isNaN)) && a.timestamp == b.timestamp
+            a.family == b.family && a.type == b.type && a.familyIndex == b.familyIndex && a.name == b.name
+                && a.suffix == b.suffix
+                && a.labels == b.labels && (a.value == b.value || (a.value.isNaN && b.value.isNaN))
+                && a.timestamp == b.timestamp
         }
     }
 
@@ -25,7 +27,8 @@ import Testing
         try ExpositionParser(format: format, strict: strict).parse(Array(text.utf8)) { s in
             seen.append(
                 Seen(
-                    family: s.familyName.string, type: s.familyType, familyIndex: s.familyIndex, name: s.name.string, suffix: s.suffix,
+                    family: s.familyName.string, type: s.familyType, familyIndex: s.familyIndex, name: s.name.string,
+                    suffix: s.suffix,
                     labels: (0..<s.labels.count).map { "\(s.labels[$0].name)=\(s.labels[$0].value)" }, value: s.value,
                     timestamp: s.timestamp))
         }
@@ -47,12 +50,19 @@ import Testing
             """
         let seen = try Self.parse(text, .prometheusText)
         #expect(seen.count == 4)
-        #expect(seen[0] == Seen(family: "hikaricp_connections_active", type: .gauge, familyIndex: 0, name: "hikaricp_connections_active",
-                               suffix: .none, labels: ["pool=HikariPool-1"], value: 3, timestamp: nil))
-        #expect(seen[1].family == "http_server_requests_seconds" && seen[1].suffix == .count && seen[1].type == .summary)
+        #expect(
+            seen[0]
+                == Seen(
+                    family: "hikaricp_connections_active", type: .gauge, familyIndex: 0,
+                    name: "hikaricp_connections_active",
+                    suffix: .none, labels: ["pool=HikariPool-1"], value: 3, timestamp: nil))
+        #expect(
+            seen[1].family == "http_server_requests_seconds" && seen[1].suffix == .count && seen[1].type == .summary)
         #expect(seen[1].labels == ["method=GET", "status=200", "uri=/api/products/{id}"])
         #expect(seen[2].suffix == .sum && seen[2].value == 0.5 && seen[2].familyIndex == seen[1].familyIndex)
-        #expect(seen[3].family == "http_server_requests_seconds_max" && seen[3].type == .gauge && seen[3].familyIndex != seen[1].familyIndex)
+        #expect(
+            seen[3].family == "http_server_requests_seconds_max" && seen[3].type == .gauge
+                && seen[3].familyIndex != seen[1].familyIndex)
     }
 
     @Test func escapedLabelValuesAreUnescaped() throws {
@@ -71,8 +81,10 @@ import Testing
     }
 
     @Test func numbersConvertExactly() {
-        let cases = ["0.1", "1.7560473e+06", "0.013300656000000001", "9223372036854775808", "123456789012345678901234567890",
-                     "1e-300", "4.9e-324", "2.2250738585072014e-308", "0000000000000000000000001.2e-1", ".5", "5.", "-0.0"]
+        let cases = [
+            "0.1", "1.7560473e+06", "0.013300656000000001", "9223372036854775808", "123456789012345678901234567890",
+            "1e-300", "4.9e-324", "2.2250738585072014e-308", "0000000000000000000000001.2e-1", ".5", "5.", "-0.0",
+        ]
         for text in cases {
             let span = Array(text.utf8)
             let value = span.withUnsafeBytes { NumberParsing.real(ByteSpan(base: $0.baseAddress, count: $0.count)) }
@@ -80,7 +92,9 @@ import Testing
         }
         for bad in ["", "+", "1e", "1.2.3", "0x10", "1_000", "e5", ".", "Inf"] {
             let span = Array(bad.utf8)
-            #expect(span.withUnsafeBytes { NumberParsing.real(ByteSpan(base: $0.baseAddress, count: $0.count)) } == nil, "\(bad)")
+            #expect(
+                span.withUnsafeBytes { NumberParsing.real(ByteSpan(base: $0.baseAddress, count: $0.count)) } == nil,
+                "\(bad)")
         }
     }
 
@@ -97,7 +111,10 @@ import Testing
             # EOF
             """
         let seen = try Self.parse(text, .openMetrics)
-        #expect(seen.map(\.family) == ["requests", "requests", "latency_seconds", "latency_seconds", "latency_seconds", "latency_seconds"])
+        #expect(
+            seen.map(\.family) == [
+                "requests", "requests", "latency_seconds", "latency_seconds", "latency_seconds", "latency_seconds",
+            ])
         #expect(seen.map(\.suffix) == [.total, .created, .bucket, .bucket, .count, .sum])
         #expect(seen.map(\.familyIndex) == [0, 0, 1, 1, 1, 1])
         #expect(seen[0].timestamp == 1_700_000_000.5)
@@ -116,7 +133,8 @@ import Testing
     }
 
     @Test func contentTypeChoosesTheFormat() {
-        #expect(ExpositionFormat(contentType: "application/openmetrics-text; version=1.0.0; charset=utf-8") == .openMetrics)
+        #expect(
+            ExpositionFormat(contentType: "application/openmetrics-text; version=1.0.0; charset=utf-8") == .openMetrics)
         #expect(ExpositionFormat(contentType: "text/plain; version=0.0.4; charset=utf-8") == .prometheusText)
         #expect(ExpositionFormat(contentType: nil) == .prometheusText)
     }

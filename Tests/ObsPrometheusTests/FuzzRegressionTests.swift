@@ -10,7 +10,9 @@ import Testing
 /// crash.
 struct PrometheusFuzzRegressionTests {
     static let inputs: [[UInt8]] = {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Fuzz/regressions/fuzz-prometheus.b64").path
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../Fuzz/regressions/fuzz-prometheus.b64"
+        ).path
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").compactMap { Data(base64Encoded: String($0)).map { Array($0) } }
     }()
@@ -25,11 +27,17 @@ struct PrometheusFuzzRegressionTests {
             for format in [ExpositionFormat.prometheusText, .openMetrics] {
                 var strictSamples = 0
                 var lenientSamples = 0
-                let strict = (try? ExpositionParser(format: format, strict: true).parse(input) { _ in strictSamples += 1 }) != nil
-                let lenient = (try? ExpositionParser(format: format, strict: false).parse(input) { _ in lenientSamples += 1 }) != nil
+                let strict =
+                    (try? ExpositionParser(format: format, strict: true).parse(input) { _ in strictSamples += 1 })
+                    != nil
+                let lenient =
+                    (try? ExpositionParser(format: format, strict: false).parse(input) { _ in lenientSamples += 1 })
+                    != nil
                 if strict {
                     strictAccepted += 1
-                    #expect(lenient && lenientSamples == strictSamples, "\(format): \(String(decoding: input, as: UTF8.self).prefix(200))")
+                    #expect(
+                        lenient && lenientSamples == strictSamples,
+                        "\(format): \(String(decoding: input, as: UTF8.self).prefix(200))")
                 }
                 _ = try? mapper.ingest(input, format: format)
             }

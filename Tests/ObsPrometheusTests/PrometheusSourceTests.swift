@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import ObsNet
 import ObsCore
+import ObsNet
 import Synchronization
 import Testing
 
@@ -21,7 +21,9 @@ import Testing
             requests.withLock { $0.append(request) }
             switch request.target {
             case "/actuator/prometheus":
-                guard request.headers["authorization"] == "Bearer \(Self.token)" else { return HTTPServerResponse(status: 401, text: "no") }
+                guard request.headers["authorization"] == "Bearer \(Self.token)" else {
+                    return HTTPServerResponse(status: 401, text: "no")
+                }
                 let body = spring.withLock { state -> String in
                     let body = ScrapeBodies.spring(state)
                     // Each scrape sees 100 more GET requests: 90 in (0.05, 0.1], 10 in (0.5, 1].
@@ -31,7 +33,8 @@ import Testing
                     return body
                 }
                 return HTTPServerResponse(
-                    status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Gzip.compress(Array(body.utf8)),
+                    status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                    body: Gzip.compress(Array(body.utf8)),
                     headers: [("Content-Encoding", "gzip")])
             case "/metrics":
                 let logins = keycloakLogins.withLock { value -> Double in
@@ -75,7 +78,9 @@ import Testing
 
     func flush() -> [String: MetricDatum] {
         var byName: [String: MetricDatum] = [:]
-        for datum in Aggregator(recorder: recorder).flush(timestamp: 60) { byName["\(datum.descriptor.name){\(datum.dimensions)}"] = datum }
+        for datum in Aggregator(recorder: recorder).flush(timestamp: 60) {
+            byName["\(datum.descriptor.name){\(datum.dimensions)}"] = datum
+        }
         return byName
     }
 
@@ -87,9 +92,12 @@ import Testing
         var spring = ScrapeJob(service: "user-service", discovery: .urls(["\(base)/actuator/prometheus"]))
         spring.bearerTokenFile = directory + "/token"
         let secrets = Mutex<[String]>([])
-        let springSource = PrometheusSource(job: spring, recorder: recorder, logger: Self.logger) { s in secrets.withLock { $0.append(s) } }
+        let springSource = PrometheusSource(job: spring, recorder: recorder, logger: Self.logger) { s in
+            secrets.withLock { $0.append(s) }
+        }
         let keycloakSource = PrometheusSource(
-            job: ScrapeJob(service: "keycloak", discovery: .urls(["\(base)/metrics"])), recorder: recorder, logger: Self.logger)
+            job: ScrapeJob(service: "keycloak", discovery: .urls(["\(base)/metrics"])), recorder: recorder,
+            logger: Self.logger)
         for _ in 0..<3 {
             #expect(await springSource.scrapeAll() == 1)
             #expect(await keycloakSource.scrapeAll() == 1)
@@ -116,7 +124,10 @@ import Testing
         let seen = backend.requests.withLock { $0 }
         #expect(seen.allSatisfy { $0.headers["accept"] == ExpositionFormat.acceptHeader })
         #expect(seen.allSatisfy { $0.headers["user-agent"] == BuildInfo.userAgent })
-        #expect(seen.filter { $0.target == "/actuator/prometheus" }.allSatisfy { ($0.headers["accept-encoding"] ?? "").contains("gzip") })
+        #expect(
+            seen.filter { $0.target == "/actuator/prometheus" }.allSatisfy {
+                ($0.headers["accept-encoding"] ?? "").contains("gzip")
+            })
     }
 
     @Test func failingTargetsAreDownAndCountedAndRecordNothing() async throws {
@@ -126,7 +137,10 @@ import Testing
         let base = "http://127.0.0.1:\(server.port)"
         var job = ScrapeJob(
             service: "broken",
-            discovery: .urls(["\(base)/garbage", "\(base)/hang", "\(base)/missing", "\(base)/actuator/prometheus", "http://127.0.0.1:1/metrics"]))
+            discovery: .urls([
+                "\(base)/garbage", "\(base)/hang", "\(base)/missing", "\(base)/actuator/prometheus",
+                "http://127.0.0.1:1/metrics",
+            ]))
         job.timeout = 1
         let source = PrometheusSource(job: job, recorder: recorder, logger: Self.logger)
         #expect(await source.scrapeAll() == 0)
@@ -135,7 +149,9 @@ import Testing
         let up = data.filter { $0.key.hasPrefix("ScrapeUp") }
         #expect(up.count == 5)
         #expect(up.values.allSatisfy { $0.last == 0 })
-        #expect(data.keys.allSatisfy { $0.hasPrefix("Scrape") }, "nothing but the scrapes' own health: \(data.keys.sorted())")
+        #expect(
+            data.keys.allSatisfy { $0.hasPrefix("Scrape") },
+            "nothing but the scrapes' own health: \(data.keys.sorted())")
     }
 
     @Test func aBodyPastTheSizeLimitFailsTheScrape() async throws {

@@ -86,14 +86,18 @@ import Testing
 
         let pool = "{Pool=HikariPool-1,Service=user-service}"
         #expect(data["ActiveConnections\(pool)"]?.last == 5)
-        #expect(Self.statistics(data["ActiveConnections\(pool)"]) == StatisticSet(sampleCount: 2, sum: 8, minimum: 3, maximum: 5))
+        #expect(
+            Self.statistics(data["ActiveConnections\(pool)"])
+                == StatisticSet(sampleCount: 2, sum: 8, minimum: 3, maximum: 5))
         #expect(data["IdleConnections\(pool)"]?.last == 5)
         #expect(data["Connections\(pool)"]?.last == 10)
         #expect(data["MaxConnections\(pool)"]?.last == 10)
         #expect(data["MinConnections\(pool)"]?.last == 10)
         #expect(data["PendingThreads\(pool)"]?.last == 0)
         #expect(data["Utilization\(pool)"]?.last == 50)
-        #expect(Self.statistics(data["Utilization\(pool)"]) == StatisticSet(sampleCount: 2, sum: 80, minimum: 30, maximum: 50))
+        #expect(
+            Self.statistics(data["Utilization\(pool)"])
+                == StatisticSet(sampleCount: 2, sum: 80, minimum: 30, maximum: 50))
         #expect(data["Timeouts\(pool)"]?.value == .single(3))
         let acquire = try #require(Self.statistics(data["AcquireTime\(pool)"]))
         #expect(acquire.sampleCount == 200)
@@ -150,7 +154,9 @@ import Testing
         let data = flush()
         let pool = "{Pool=HikariPool-1,Service=user-service}"
         #expect(data["Timeouts\(pool)"]?.value == .single(1), "the delta restarts from the new value")
-        #expect(Self.statistics(data["AcquireTime\(pool)"]).map { ($0.sampleCount, abs($0.sum - 8) < 1e-9) } ?? (0, false) == (4, true))
+        #expect(
+            Self.statistics(data["AcquireTime\(pool)"]).map { ($0.sampleCount, abs($0.sum - 8) < 1e-9) } ?? (0, false)
+                == (4, true))
         let get = "{Method=GET,Route=/api/products/{id},Service=user-service,StatusClass=2xx}"
         #expect(data["Requests\(get)"]?.value == .single(2))
         #expect(Self.statistics(data["Latency\(get)"])?.sampleCount == 2)
@@ -179,7 +185,10 @@ import Testing
 
     @Test func nonFiniteValuesAreCountedNotRecorded() throws {
         let mapper = ScrapeMapper(service: "svc", recorder: recorder)
-        try ingest(mapper, "hikaricp_connections_active{pool=\"p\"} NaN\nhikaricp_connections_idle{pool=\"p\"} +Inf\nhikaricp_connections_pending{pool=\"p\"} 1\n")
+        try ingest(
+            mapper,
+            "hikaricp_connections_active{pool=\"p\"} NaN\nhikaricp_connections_idle{pool=\"p\"} +Inf\nhikaricp_connections_pending{pool=\"p\"} 1\n"
+        )
         let data = flush()
         #expect(data.keys.sorted() == ["PendingThreads{Pool=p,Service=svc}"])
         #expect(recorder.selfMetrics[.nonFiniteValue] == 2)
@@ -243,12 +252,18 @@ import Testing
         let result = try mapper.ingest(Array(body.utf8), format: .prometheusText)
         #expect(result.mapped == 3)
         #expect(recorder.selfMetrics[.seriesOverflow] == 2)
-        #expect(Set(flush().keys) == ["ActiveConnections{Pool=p0,Service=svc}", "ActiveConnections{Pool=p1,Service=svc}", "ActiveConnections{Pool=p2,Service=svc}"])
+        #expect(
+            Set(flush().keys) == [
+                "ActiveConnections{Pool=p0,Service=svc}", "ActiveConnections{Pool=p1,Service=svc}",
+                "ActiveConnections{Pool=p2,Service=svc}",
+            ])
     }
 
     @Test func spreadingKeepsCountsWholeAndInsideTheirBuckets() {
         var points: [(Double, Double)] = []
-        BucketSpreader.spread(bounds: [0.1, 0.5, .infinity], counts: [3, 20, 2], maximum: 0.9) { points.append(($0, $1)) }
+        BucketSpreader.spread(bounds: [0.1, 0.5, .infinity], counts: [3, 20, 2], maximum: 0.9) {
+            points.append(($0, $1))
+        }
         #expect(points.reduce(0) { $0 + $1.1 } == 25)
         #expect(points.allSatisfy { $0.1 == $0.1.rounded() })
         #expect(points.filter { $0.0 <= 0.1 }.reduce(0) { $0 + $1.1 } == 3)

@@ -8,7 +8,9 @@ import Testing
 /// valid id and trace id.
 struct XRayFuzzRegressionTests {
     static let inputs: [[UInt8]] = {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Fuzz/regressions/fuzz-xray.b64").path
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../Fuzz/regressions/fuzz-xray.b64"
+        ).path
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").compactMap { Data(base64Encoded: String($0)).map { Array($0) } }
     }()

@@ -10,7 +10,8 @@ import Testing
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
     static func files(_ folder: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: fixtures.appendingPathComponent(folder).path)) ?? []).sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: fixtures.appendingPathComponent(folder).path)) ?? [])
+            .sorted()
     }
 
     static func bytes(_ path: String) throws -> [UInt8] {
@@ -35,7 +36,8 @@ import Testing
         let result = SegmentDatagram.parse(Array(#"{"format": "json", "version": 1}"#.utf8) + [0x0A] + document)
         // 04, 06 and 07 are subsegment fragments without a trace id; 10 is a PutTraceSegments answer.
         let notSegments = [
-            "xray-api-segmentdocuments-04.json", "xray-api-segmentdocuments-06.json", "xray-api-segmentdocuments-07.json",
+            "xray-api-segmentdocuments-04.json", "xray-api-segmentdocuments-06.json",
+            "xray-api-segmentdocuments-07.json",
             "xray-api-sendingdata-10.json",
         ]
         if notSegments.contains(name) {
@@ -45,7 +47,8 @@ import Testing
         }
     }
 
-    static let valid = #"{"id":"70de5b6f19ff9a0b","name":"Scorekeep","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1478293361.271,"end_time":1478293361.449}"#
+    static let valid =
+        #"{"id":"70de5b6f19ff9a0b","name":"Scorekeep","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1478293361.271,"end_time":1478293361.449}"#
 
     @Test(arguments: [
         ("no header or newline", Self.valid, SelfMetrics.Reason.datagramNoHeader),
@@ -53,20 +56,52 @@ import Testing
         ("header not JSON", "format json\n" + Self.valid, .datagramBadHeader),
         ("body not JSON", "{\"format\":\"json\",\"version\":1}\n{\"id\": ", .datagramBadJSON),
         ("body an array", "{\"format\":\"json\",\"version\":1}\n[1,2]", .datagramBadJSON),
-        ("oversize", "{\"format\":\"json\",\"version\":1}\n" + String(repeating: " ", count: 65_537), .datagramOversize),
-        ("short id", "{\"format\":\"json\",\"version\":1}\n" + Self.valid.replacingOccurrences(of: "70de5b6f19ff9a0b", with: "70de5b"), .segmentBadID),
-        ("id not hex", "{\"format\":\"json\",\"version\":1}\n" + Self.valid.replacingOccurrences(of: "70de5b6f19ff9a0b", with: "70de5b6f19ff9a0z"), .segmentBadID),
-        ("bad trace id", "{\"format\":\"json\",\"version\":1}\n" + Self.valid.replacingOccurrences(of: "1-581cf771", with: "2-581cf771"), .segmentBadTraceID),
-        ("no end, not in progress", "{\"format\":\"json\",\"version\":1}\n" + Self.valid.replacingOccurrences(of: ",\"end_time\":1478293361.449", with: ""), .segmentBadTimes),
-        ("ends before it starts", "{\"format\":\"json\",\"version\":1}\n" + Self.valid.replacingOccurrences(of: "1478293361.449", with: "1478293300"), .segmentBadTimes),
-        ("subsegment without parent", "{\"format\":\"json\",\"version\":1}\n" + Self.valid.replacingOccurrences(of: "\"name\"", with: "\"type\":\"subsegment\",\"name\""), .subsegmentMissingFields),
+        (
+            "oversize", "{\"format\":\"json\",\"version\":1}\n" + String(repeating: " ", count: 65_537),
+            .datagramOversize
+        ),
+        (
+            "short id",
+            "{\"format\":\"json\",\"version\":1}\n"
+                + Self.valid.replacingOccurrences(of: "70de5b6f19ff9a0b", with: "70de5b"), .segmentBadID
+        ),
+        (
+            "id not hex",
+            "{\"format\":\"json\",\"version\":1}\n"
+                + Self.valid.replacingOccurrences(of: "70de5b6f19ff9a0b", with: "70de5b6f19ff9a0z"), .segmentBadID
+        ),
+        (
+            "bad trace id",
+            "{\"format\":\"json\",\"version\":1}\n"
+                + Self.valid.replacingOccurrences(of: "1-581cf771", with: "2-581cf771"), .segmentBadTraceID
+        ),
+        (
+            "no end, not in progress",
+            "{\"format\":\"json\",\"version\":1}\n"
+                + Self.valid.replacingOccurrences(of: ",\"end_time\":1478293361.449", with: ""), .segmentBadTimes
+        ),
+        (
+            "ends before it starts",
+            "{\"format\":\"json\",\"version\":1}\n"
+                + Self.valid.replacingOccurrences(of: "1478293361.449", with: "1478293300"), .segmentBadTimes
+        ),
+        (
+            "subsegment without parent",
+            "{\"format\":\"json\",\"version\":1}\n"
+                + Self.valid.replacingOccurrences(of: "\"name\"", with: "\"type\":\"subsegment\",\"name\""),
+            .subsegmentMissingFields
+        ),
     ])
     func malformedDatagramsAreRefusedWithTheirReason(_ name: String, _ datagram: String, _ reason: SelfMetrics.Reason) {
-        #expect(throws: SegmentRejection(reason: reason), "\(name)") { try SegmentDatagram.parse(Array(datagram.utf8)).get() }
+        #expect(throws: SegmentRejection(reason: reason), "\(name)") {
+            try SegmentDatagram.parse(Array(datagram.utf8)).get()
+        }
     }
 
     @Test func inProgressSegmentsNeedNoEndTime() {
-        let datagram = "{\"format\":\"json\",\"version\":1}\n" + Self.valid.replacingOccurrences(of: "\"end_time\":1478293361.449", with: "\"in_progress\":true")
+        let datagram =
+            "{\"format\":\"json\",\"version\":1}\n"
+            + Self.valid.replacingOccurrences(of: "\"end_time\":1478293361.449", with: "\"in_progress\":true")
         #expect(throws: Never.self) { try SegmentDatagram.parse(Array(datagram.utf8)).get() }
     }
 

@@ -19,7 +19,8 @@ import Testing
     }
 
     @Test(arguments: [
-        #"{}"#, #"{"a":[1,2,{"b":null}],"c":"x"}"#, #" { "id" : "x" , "n" : -0.5e+3 } "#, #"{"s":"\"\\\/\b\f\n\r\t\u00e9"}"#,
+        #"{}"#, #"{"a":[1,2,{"b":null}],"c":"x"}"#, #" { "id" : "x" , "n" : -0.5e+3 } "#,
+        #"{"s":"\"\\\/\b\f\n\r\t\u00e9"}"#,
         #"{"emoji":"\ud83d\ude00","raw":"é€😀"}"#, #"{"a":true,"b":false,"c":null,"d":0,"e":1E5,"f":[]}"#,
     ])
     func wellFormedObjectsAreAccepted(_ text: String) {
@@ -28,8 +29,10 @@ import Testing
     }
 
     @Test(arguments: [
-        #"{"a":1,}"#, #"{"a":[1,]}"#, #"{"a":"unterminated}"#, #"{"a":"bad \x escape"}"#, "{\"a\":\"tab\there\"}", #"{"a":01}"#,
-        #"{"a":.5}"#, #"{"a":1.}"#, #"{"a":1e}"#, #"{"a":tru}"#, #"{"a" 1}"#, #"{a:1}"#, #"[1,2]"#, #"{"a":1}x"#, #"{"a":1"#,
+        #"{"a":1,}"#, #"{"a":[1,]}"#, #"{"a":"unterminated}"#, #"{"a":"bad \x escape"}"#, "{\"a\":\"tab\there\"}",
+        #"{"a":01}"#,
+        #"{"a":.5}"#, #"{"a":1.}"#, #"{"a":1e}"#, #"{"a":tru}"#, #"{"a" 1}"#, #"{a:1}"#, #"[1,2]"#, #"{"a":1}x"#,
+        #"{"a":1"#,
         #"{"a":"\u12"}"#, "", "{\"a\":\"\u{FFFF}\"", #"{"a":-}"#,
     ])
     func malformedTextIsRefused(_ text: String) {
@@ -50,7 +53,8 @@ import Testing
     }
 
     @Test func theFieldsAreReadAtTheirPlaceOnly() throws {
-        let text = #"{"id":"70de5b6f19ff9a0b","name":"svc","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1.5,"end_time":2.25,"fault":true,"http":{"request":{"method":"POST","url":"/a/1"},"response":{"status":503}},"subsegments":[{"id":"ffffffffffffffff","name":"inner","http":{"request":{"method":"GET"}},"error":true}],"metadata":{"name":"not me","start_time":9}}"#
+        let text =
+            #"{"id":"70de5b6f19ff9a0b","name":"svc","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1.5,"end_time":2.25,"fault":true,"http":{"request":{"method":"POST","url":"/a/1"},"response":{"status":503}},"subsegments":[{"id":"ffffffffffffffff","name":"inner","http":{"request":{"method":"GET"}},"error":true}],"metadata":{"name":"not me","start_time":9}}"#
         let fields = try #require(Self.scan(text))
         #expect(Self.field(text, \.id) == "70de5b6f19ff9a0b")
         #expect(Self.field(text, \.name) == "svc")
@@ -62,7 +66,10 @@ import Testing
 }
 
 @Suite struct SegmentScannerUTF8Tests {
-    @Test(arguments: [[0xC3, 0x28], [0xE2, 0x82], [0xED, 0xA0, 0x80], [0xF5, 0x80, 0x80, 0x80], [0xC0, 0xAF], [0x80]] as [[UInt8]])
+    @Test(
+        arguments: [
+            [0xC3, 0x28], [0xE2, 0x82], [0xED, 0xA0, 0x80], [0xF5, 0x80, 0x80, 0x80], [0xC0, 0xAF], [0x80],
+        ] as [[UInt8]])
     func invalidUTF8IsRefusedInValuesAndKeys(_ bad: [UInt8]) {
         let inValue: [UInt8] = Array(#"{"metadata":{"x":""#.utf8) + bad + Array(#""}}"#.utf8)
         let inKey: [UInt8] = Array(#"{"a"#.utf8) + bad + Array(#"":1}"#.utf8)
@@ -71,7 +78,10 @@ import Testing
             #expect(text.withUnsafeBytes { SegmentScanner.scan($0) } == nil)
         }
         let good: [UInt8] = Array(#"{"name":"caf"#.utf8) + [0xC3, 0xA9] + Array(#"","k":"€"}"#.utf8)
-        #expect(good.withUnsafeBytes { bytes in SegmentScanner.scan(bytes).flatMap { SegmentScanner.text($0.name, in: bytes) } } == "café")
+        #expect(
+            good.withUnsafeBytes { bytes in
+                SegmentScanner.scan(bytes).flatMap { SegmentScanner.text($0.name, in: bytes) }
+            } == "café")
     }
 }
 
@@ -88,7 +98,8 @@ import Testing
                     let word = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
                     let stops = JSONText.stopBytes(word)
                     let isStop = value < 0x20 || value == 0x22 || value == 0x5C
-                    #expect(stops == (isStop ? UInt64(0x80) << UInt64(position * 8) : 0), "byte \(value) at \(position)")
+                    #expect(
+                        stops == (isStop ? UInt64(0x80) << UInt64(position * 8) : 0), "byte \(value) at \(position)")
                 }
             }
         }
@@ -115,18 +126,27 @@ import Testing
 
     @Test func decimalsMatchStrtod() {
         var generator = SystemRandomNumberGenerator()
-        var texts = ["0", "-0", "1", "200", "503", "1795729074.1045", "1795729074.104512", "0.000001", "9007199254740993",
-            "18446744073709551616", "123456789012345678901234567890", "1.7976931348623157e308", "4.9e-324", "1E5", "-2.5e-3",
-            "0.1234567890123456789", "1234567890.0000000001"]
+        var texts = [
+            "0", "-0", "1", "200", "503", "1795729074.1045", "1795729074.104512", "0.000001", "9007199254740993",
+            "18446744073709551616", "123456789012345678901234567890", "1.7976931348623157e308", "4.9e-324", "1E5",
+            "-2.5e-3",
+            "0.1234567890123456789", "1234567890.0000000001",
+        ]
         for _ in 0..<20_000 {
-            let seconds = Double(UInt32.random(in: 0...UInt32.max, using: &generator)) + Double.random(in: 0..<1, using: &generator)
+            let seconds =
+                Double(UInt32.random(in: 0...UInt32.max, using: &generator))
+                + Double.random(in: 0..<1, using: &generator)
             texts.append(String(format: "%.\(Int.random(in: 0...9, using: &generator))f", seconds))
-            texts.append(String(UInt64.random(in: 0...UInt64.max, using: &generator) >> UInt64.random(in: 0...63, using: &generator)))
+            texts.append(
+                String(
+                    UInt64.random(in: 0...UInt64.max, using: &generator) >> UInt64.random(in: 0...63, using: &generator)
+                ))
         }
         for text in texts {
             let value = Array(text.utf8).withUnsafeBytes { SegmentScanner.decimal($0) }
             let reference = strtod(text, nil)
-            #expect(value?.bitPattern == reference.bitPattern, "\(text): \(String(describing: value)) against \(reference)")
+            #expect(
+                value?.bitPattern == reference.bitPattern, "\(text): \(String(describing: value)) against \(reference)")
         }
     }
 }

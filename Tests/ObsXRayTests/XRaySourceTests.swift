@@ -8,7 +8,9 @@ import Testing
 
 /// The receiver on both address families, fed by a plain UDP socket.
 @Suite struct XRaySourceTests {
-    static let datagram = Array("{\"format\":\"json\",\"version\":1}\n{\"id\":\"70de5b6f19ff9a0b\",\"name\":\"svc\",\"trace_id\":\"1-581cf771-a006649127e371903a2de979\",\"start_time\":1.0,\"end_time\":2.0}".utf8)
+    static let datagram = Array(
+        "{\"format\":\"json\",\"version\":1}\n{\"id\":\"70de5b6f19ff9a0b\",\"name\":\"svc\",\"trace_id\":\"1-581cf771-a006649127e371903a2de979\",\"start_time\":1.0,\"end_time\":2.0}"
+            .utf8)
 
     /// Sends `datagram` to host:port with a socket of `family`.
     static func send(_ datagram: [UInt8], host: String, port: Int, family: Int32) {
@@ -20,7 +22,9 @@ import Testing
         defer { freeaddrinfo(info) }
         let fd = socket(address.pointee.ai_family, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(fd) }
-        _ = datagram.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, address.pointee.ai_addr, address.pointee.ai_addrlen) }
+        _ = datagram.withUnsafeBytes {
+            sendto(fd, $0.baseAddress, $0.count, 0, address.pointee.ai_addr, address.pointee.ai_addrlen)
+        }
     }
 
     @Test(arguments: [("127.0.0.1", AF_INET), ("::1", AF_INET6)])
@@ -35,7 +39,9 @@ import Testing
         Self.send(Self.datagram, host: host, port: source.port, family: family)
         Self.send(Array("not a datagram".utf8), host: host, port: source.port, family: family)
         let deadline = ContinuousClock.now + .seconds(20)
-        while delivered.withLock({ $0.isEmpty }) || recorder.selfMetrics[.datagramNoHeader] == 0, ContinuousClock.now < deadline {
+        while delivered.withLock({ $0.isEmpty }) || recorder.selfMetrics[.datagramNoHeader] == 0,
+            ContinuousClock.now < deadline
+        {
             try await Task.sleep(for: .milliseconds(20))
         }
         task.cancel()
@@ -47,9 +53,13 @@ import Testing
     }
 
     @Test func aBusyPortIsAClearError() throws {
-        let first = try XRaySource(settings: .init(host: "127.0.0.1", port: 0), recorder: Recorder(), logger: Logger(label: "t")) { _ in }
+        let first = try XRaySource(
+            settings: .init(host: "127.0.0.1", port: 0), recorder: Recorder(), logger: Logger(label: "t")
+        ) { _ in }
         #expect(throws: XRaySourceError.self) {
-            try XRaySource(settings: .init(host: "127.0.0.1", port: first.port), recorder: Recorder(), logger: Logger(label: "t")) { _ in }
+            try XRaySource(
+                settings: .init(host: "127.0.0.1", port: first.port), recorder: Recorder(), logger: Logger(label: "t")
+            ) { _ in }
         }
     }
 }

@@ -12,7 +12,8 @@ import Synchronization
 
 /// The services of the generated journal and their shares of its entries.
 let journalUnits: [(unit: String, share: Int)] = [
-    ("api-gateway.service", 40), ("user-service.service", 25), ("product-service.service", 20), ("keycloak.service", 10),
+    ("api-gateway.service", 40), ("user-service.service", 25), ("product-service.service", 20),
+    ("keycloak.service", 10),
     ("postgresql.service", 5),
 ]
 
@@ -33,20 +34,27 @@ nonisolated func writeJournalExport(count: Int) {
         switch unit {
         case "keycloak.service":
             let failed = generator.next() % 5 == 0
-            message = "2026-11-27 10:00:00,\(n % 1000) \(failed ? "WARN " : "INFO ") [org.keycloak.events] (executor-thread-\(n % 16)) type=\(failed ? "LOGIN_ERROR" : "LOGIN"), realmId=shop, clientId=web-shop, userId=\(failed ? "null" : "u\(n % 5000)"), ipAddress=10.0.\(n % 200).\(n % 250)"
-                + (failed ? ", error=invalid_user_credentials" : "") + ", auth_method=openid-connect, auth_type=code, redirect_uri=https://shop.example.com/callback, code_id=\(generator.next()), username=user\(n % 5000)"
+            message =
+                "2026-11-27 10:00:00,\(n % 1000) \(failed ? "WARN " : "INFO ") [org.keycloak.events] (executor-thread-\(n % 16)) type=\(failed ? "LOGIN_ERROR" : "LOGIN"), realmId=shop, clientId=web-shop, userId=\(failed ? "null" : "u\(n % 5000)"), ipAddress=10.0.\(n % 200).\(n % 250)"
+                + (failed ? ", error=invalid_user_credentials" : "")
+                + ", auth_method=openid-connect, auth_type=code, redirect_uri=https://shop.example.com/callback, code_id=\(generator.next()), username=user\(n % 5000)"
         case "postgresql.service":
-            message = "2026-11-27 10:00:00.\(n % 1000) UTC [\(1000 + n % 50)] LOG:  duration: \(generator.next() % 900).\(n % 1000) ms  statement: SELECT * FROM \(words[n % 10]) WHERE id = $1"
+            message =
+                "2026-11-27 10:00:00.\(n % 1000) UTC [\(1000 + n % 50)] LOG:  duration: \(generator.next() % 900).\(n % 1000) ms  statement: SELECT * FROM \(words[n % 10]) WHERE id = $1"
         default:
-            var text = "2026-11-27T10:00:00.\(n % 1000)Z  INFO 1 --- [nio-8080-exec-\(n % 20)] c.e.\(words[n % 10]).Controller : handled request"
+            var text =
+                "2026-11-27T10:00:00.\(n % 1000)Z  INFO 1 --- [nio-8080-exec-\(n % 20)] c.e.\(words[n % 10]).Controller : handled request"
             let extra = Int(generator.next() % 280)
-            while text.utf8.count < 80 + extra { text += " \(words[Int(generator.next() % 10)])=\(generator.next() % 100_000)" }
+            while text.utf8.count < 80 + extra {
+                text += " \(words[Int(generator.next() % 10)])=\(generator.next() % 100_000)"
+            }
             message = text
         }
         JournalExportFormat.append(
             realtime: realtime, monotonic: realtime - 1_700_000_000_000_000, bootID: "0123456789abcdef0123456789abcdef",
             fields: [
-                ("_HOSTNAME", Array("ip-10-0-1-17".utf8)), ("_SYSTEMD_UNIT", Array(unit.utf8)), ("PRIORITY", Array("6".utf8)),
+                ("_HOSTNAME", Array("ip-10-0-1-17".utf8)), ("_SYSTEMD_UNIT", Array(unit.utf8)),
+                ("PRIORITY", Array("6".utf8)),
                 ("SYSLOG_IDENTIFIER", Array(unit.dropLast(8).utf8)), ("_PID", Array("\(1000 + n % 7)".utf8)),
                 ("_TRANSPORT", Array("stdout".utf8)), ("MESSAGE", Array(message.utf8)),
             ], to: &out)
@@ -111,7 +119,8 @@ nonisolated func minimumCalls(directory: String) throws -> (calls: Int, entries:
         perStream[unit + "/" + host, default: (0, 0)].events += 1
         perStream[unit + "/" + host, default: (0, 0)].bytes += size + 26
     }
-    let calls = perStream.values.map { max(($0.bytes + 1_048_575) / 1_048_576, ($0.events + 9_999) / 10_000) }.reduce(0, +)
+    let calls = perStream.values.map { max(($0.bytes + 1_048_575) / 1_048_576, ($0.events + 9_999) / 10_000) }.reduce(
+        0, +)
     return (calls, entries, totalBytes)
 }
 
@@ -151,7 +160,11 @@ nonisolated func mappedResident() -> (journal: Double, code: Double) {
             path = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(5).joined(separator: " ")
         } else if line.hasPrefix("Rss:") {
             let kb = Double(line.split(whereSeparator: { $0 == " " }).dropFirst().first ?? "0") ?? 0
-            if path.hasSuffix(".journal") || path.contains(".journal~") { journal += kb } else if path.hasPrefix("/") { code += kb }
+            if path.hasSuffix(".journal") || path.contains(".journal~") {
+                journal += kb
+            } else if path.hasPrefix("/") {
+                code += kb
+            }
         }
     }
     return (journal / 1024, code / 1024)
@@ -161,7 +174,7 @@ nonisolated func mappedResident() -> (journal: Double, code: Double) {
 /// seconds and peak resident memory (MiB), from wait4.
 nonisolated func measureChild(_ arguments: [String], output: String) -> (cpu: Double, wall: Double, maxRSS: Double) {
     let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
+    defer { for argument in argv { free(argument) } }
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -173,7 +186,9 @@ nonisolated func measureChild(_ arguments: [String], output: String) -> (cpu: Do
     var usage = rusage()
     while wait4(pid, &status, 0, &usage) < 0, errno == EINTR {}
     let wall = Double(now() - started) / 1e9
-    let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    let cpu =
+        Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
+        / 1e6
     return (cpu, wall, Double(usage.ru_maxrss) / 1024)
 }
 
@@ -193,7 +208,8 @@ nonisolated func runJournalAgent(directory: String, entries: Int) {
     let aggregator = Aggregator(recorder: recorder)
     let source = JournalSource(
         settings: settings, recorder: recorder,
-        outlet: BatchDeliverer(name: "bench", sender: sender, recorder: recorder, healthName: "journald", logger: Logger(label: "bench")),
+        outlet: BatchDeliverer(
+            name: "bench", sender: sender, recorder: recorder, healthName: "journald", logger: Logger(label: "bench")),
         logger: Logger(label: "bench"))
     let cpuBefore = processCPU()
     let started = now()
@@ -221,7 +237,9 @@ nonisolated func runJournalAgent(directory: String, entries: Int) {
         done.signal()
     }
     done.wait()
-    print(wall, cpu, sender.calls.load(ordering: .relaxed), memory["VmHWM"] ?? 0, memory["RssAnon"] ?? 0, mapped.journal, mapped.code)
+    print(
+        wall, cpu, sender.calls.load(ordering: .relaxed), memory["VmHWM"] ?? 0, memory["RssAnon"] ?? 0, mapped.journal,
+        mapped.code)
 }
 
 nonisolated func compareJournalWithJournalctl(directory: String) {
@@ -229,26 +247,49 @@ nonisolated func compareJournalWithJournalctl(directory: String) {
     let output = NSTemporaryDirectory() + "obs-bench-journal-agent-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: output) }
     var journalctl: [(cpu: Double, wall: Double, maxRSS: Double)] = []
-    var agent: [(wall: Double, cpu: Double, calls: Int, peak: Double, anonymous: Double, journal: Double, code: Double)] = []
+    var agent:
+        [(wall: Double, cpu: Double, calls: Int, peak: Double, anonymous: Double, journal: Double, code: Double)] = []
     for _ in 0..<3 {
-        journalctl.append(measureChild(["/usr/bin/journalctl", "-D", directory, "-o", "export", "--no-pager"], output: "/dev/null"))
+        journalctl.append(
+            measureChild(["/usr/bin/journalctl", "-D", directory, "-o", "export", "--no-pager"], output: "/dev/null"))
         _ = measureChild([CommandLine.arguments[0], "journal-agent", directory, "\(entries)"], output: output)
-        let fields = ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(whereSeparator: \.isWhitespace)
-        guard fields.count == 7 else { print("journal-agent failed"); return }
-        agent.append((Double(fields[0])!, Double(fields[1])!, Int(fields[2])!, Double(fields[3])!, Double(fields[4])!, Double(fields[5])!, Double(fields[6])!))
+        let fields = ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(
+            whereSeparator: \.isWhitespace)
+        guard fields.count == 7 else {
+            print("journal-agent failed")
+            return
+        }
+        agent.append(
+            (
+                Double(fields[0])!, Double(fields[1])!, Int(fields[2])!, Double(fields[3])!, Double(fields[4])!,
+                Double(fields[5])!, Double(fields[6])!
+            ))
     }
     let agentCPU = median(agent.map(\.cpu))
     let agentWall = median(agent.map(\.wall))
     let ctlCPU = median(journalctl.map(\.cpu))
     let ctlWall = median(journalctl.map(\.wall))
-    report("journal: agent read+encode+batch", Double(entries) / agentWall, "entries/s",
-        note: String(format: "%.2f µs CPU an entry, %.2f s wall, %d entries, %.0f MB of messages", agentCPU / Double(entries) * 1e6, agentWall, entries, Double(bytes) / 1e6))
-    report("journal: journalctl -o export > /dev/null", Double(entries) / ctlWall, "entries/s",
-        note: String(format: "%.2f µs CPU an entry, %.2f s wall; agent/journalctl CPU %.2f", ctlCPU / Double(entries) * 1e6, ctlWall, agentCPU / ctlCPU))
+    report(
+        "journal: agent read+encode+batch", Double(entries) / agentWall, "entries/s",
+        note: String(
+            format: "%.2f µs CPU an entry, %.2f s wall, %d entries, %.0f MB of messages",
+            agentCPU / Double(entries) * 1e6, agentWall, entries, Double(bytes) / 1e6))
+    report(
+        "journal: journalctl -o export > /dev/null", Double(entries) / ctlWall, "entries/s",
+        note: String(
+            format: "%.2f µs CPU an entry, %.2f s wall; agent/journalctl CPU %.2f", ctlCPU / Double(entries) * 1e6,
+            ctlWall, agentCPU / ctlCPU))
     let calls = agent.map(\.calls).max() ?? 0
-    report("journal: PutLogEvents calls", Double(calls), "calls",
-        note: String(format: "minimum the 1 MiB and 10,000-event limits allow %d; ratio %.3f", minimum, Double(calls) / Double(minimum)))
-    report("journal: agent resident memory", median(agent.map(\.peak)), "MiB peak",
-        note: String(format: "at the end: anonymous %.1f MiB, journal files mapped %.1f MiB, executable and libraries %.1f MiB; journalctl peak %.1f MiB",
-            median(agent.map(\.anonymous)), median(agent.map(\.journal)), median(agent.map(\.code)), median(journalctl.map(\.maxRSS))))
+    report(
+        "journal: PutLogEvents calls", Double(calls), "calls",
+        note: String(
+            format: "minimum the 1 MiB and 10,000-event limits allow %d; ratio %.3f", minimum,
+            Double(calls) / Double(minimum)))
+    report(
+        "journal: agent resident memory", median(agent.map(\.peak)), "MiB peak",
+        note: String(
+            format:
+                "at the end: anonymous %.1f MiB, journal files mapped %.1f MiB, executable and libraries %.1f MiB; journalctl peak %.1f MiB",
+            median(agent.map(\.anonymous)), median(agent.map(\.journal)), median(agent.map(\.code)),
+            median(journalctl.map(\.maxRSS))))
 }

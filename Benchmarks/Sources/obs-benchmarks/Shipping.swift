@@ -24,9 +24,14 @@ func compareTraceShipping(latencyMilliseconds: Int = 40, segments: Int = 20_000)
     let workers = 8
     let transports: [(String, @Sendable () -> any HTTPTransport)] = [
         ("8 workers, one connection", { CurlTransport(connectTimeout: 5, totalTimeout: 30, label: "bench-xray") }),
-        ("8 workers, 8 connections", {
-            CurlTransportPool(count: workers) { CurlTransport(connectTimeout: 5, totalTimeout: 30, label: "bench-xray") }
-        }),
+        (
+            "8 workers, 8 connections",
+            {
+                CurlTransportPool(count: workers) {
+                    CurlTransport(connectTimeout: 5, totalTimeout: 30, label: "bench-xray")
+                }
+            }
+        ),
     ]
     for (label, makeTransport) in transports {
         let metrics = SelfMetrics()
@@ -34,13 +39,17 @@ func compareTraceShipping(latencyMilliseconds: Int = 40, segments: Int = 20_000)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let spool = try! DiskSpool(directory: directory, maxBytes: 1 << 30, selfMetrics: metrics)
         let sink = XRayTraceSink(spool: spool, selfMetrics: metrics, logger: logger)
-        for start in stride(from: 0, to: segments, by: 1000) { sink.publish(Array(documents[start..<min(start + 1000, segments)])) }
+        for start in stride(from: 0, to: segments, by: 1000) {
+            sink.publish(Array(documents[start..<min(start + 1000, segments)]))
+        }
         sink.flush()
         let client = AWSClient(
             service: .xRay, endpoint: "http://127.0.0.1:\(server.port)", region: "us-east-1",
-            credentials: AWSCredentials(accessKeyID: "bench", secretAccessKey: "bench-secret"), transport: makeTransport())
+            credentials: AWSCredentials(accessKeyID: "bench", secretAccessKey: "bench-secret"),
+            transport: makeTransport())
         let shipper = SpoolShipper(
-            spool: spool, sender: PutTraceSegmentsSender(client: client, sink: sink), selfMetrics: metrics, logger: logger,
+            spool: spool, sender: PutTraceSegmentsSender(client: client, sink: sink), selfMetrics: metrics,
+            logger: logger,
             pollInterval: 0.01, concurrency: workers)
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var seconds = 0.0
@@ -56,7 +65,9 @@ func compareTraceShipping(latencyMilliseconds: Int = 40, segments: Int = 20_000)
         done.wait()
         report(
             "xray-ship \(label)", Double(segments) / seconds, "segments/s",
-            note: String(format: "%d segments in %d calls, %d ms each, in %.2f s; %d delivered batches", segments, segments / 50, latencyMilliseconds, seconds, shipper.delivered))
+            note: String(
+                format: "%d segments in %d calls, %d ms each, in %.2f s; %d delivered batches", segments, segments / 50,
+                latencyMilliseconds, seconds, shipper.delivered))
     }
     serving.cancel()
 }

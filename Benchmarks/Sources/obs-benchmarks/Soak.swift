@@ -15,7 +15,8 @@ nonisolated func soakXRay(port: Int, rate: Int, seconds: Int) {
         let trace = String(format: "1-%08x-%024llx", epoch, UInt64(n))
         let time = Date().timeIntervalSince1970
         let status = n % 20 == 0 ? 500 : (n % 7 == 0 ? 404 : 200)
-        let body = #"{"id":"\#(id)","name":"user-service","start_time":\#(time - 0.02),"end_time":\#(time),"trace_id":"\#(trace)","#
+        let body =
+            #"{"id":"\#(id)","name":"user-service","start_time":\#(time - 0.02),"end_time":\#(time),"trace_id":"\#(trace)","#
             + #""http":{"request":{"method":"GET","url":"http://user-service:8080\#(routes[n % 3])\#(n % 1000)"},"response":{"status":\#(status)}}"#
             + (status == 500 ? #","fault":true"# : (status == 404 ? #","error":true"# : "")) + "}"
         return Array(#"{"format":"json","version":1}"#.utf8) + [0x0A] + Array(body.utf8)
@@ -40,13 +41,19 @@ nonisolated func soakJournal(rate: Int, seconds: Int) {
             let realtime = UInt64(Date().timeIntervalSince1970 * 1_000_000)
             var message = "soak entry \(written) "
             if unit == "keycloak.service" {
-                message += "2026-11-27 10:00:00,000 WARN  [org.keycloak.events] (executor-thread-1) type=LOGIN_ERROR, realmId=shop, clientId=web, userId=null, ipAddress=10.0.\(written % 200).\(written % 250), error=invalid_user_credentials, username=user\(written % 3000)"
+                message +=
+                    "2026-11-27 10:00:00,000 WARN  [org.keycloak.events] (executor-thread-1) type=LOGIN_ERROR, realmId=shop, clientId=web, userId=null, ipAddress=10.0.\(written % 200).\(written % 250), error=invalid_user_credentials, username=user\(written % 3000)"
             } else {
-                message += "INFO 1 --- [nio-8080-exec-\(written % 20)] c.e.shop.Controller : handled GET /api/items/\(written % 5000) in \(written % 90) ms"
+                message +=
+                    "INFO 1 --- [nio-8080-exec-\(written % 20)] c.e.shop.Controller : handled GET /api/items/\(written % 5000) in \(written % 90) ms"
             }
             JournalExportFormat.append(
-                realtime: realtime, monotonic: realtime - 1_700_000_000_000_000, bootID: "0123456789abcdef0123456789abcdef",
-                fields: [("_HOSTNAME", Array("soak-node".utf8)), ("_SYSTEMD_UNIT", Array(unit.utf8)), ("PRIORITY", Array("6".utf8)), ("MESSAGE", Array(message.utf8))],
+                realtime: realtime, monotonic: realtime - 1_700_000_000_000_000,
+                bootID: "0123456789abcdef0123456789abcdef",
+                fields: [
+                    ("_HOSTNAME", Array("soak-node".utf8)), ("_SYSTEMD_UNIT", Array(unit.utf8)),
+                    ("PRIORITY", Array("6".utf8)), ("MESSAGE", Array(message.utf8)),
+                ],
                 to: &out)
             written += 1
         }

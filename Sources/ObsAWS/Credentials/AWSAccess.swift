@@ -40,13 +40,17 @@ public struct AWSAccess: Sendable {
         do {
             provider = try CredentialChain.resolve(
                 environment: environment, region: settings.region,
-                transport: CurlTransport(connectTimeout: 1, totalTimeout: 5, label: "credentials", userAgent: userAgent),
-                metadataTransport: CurlTransport(connectTimeout: 1, totalTimeout: 1, label: "imds", userAgent: userAgent))
+                transport: CurlTransport(
+                    connectTimeout: 1, totalTimeout: 5, label: "credentials", userAgent: userAgent),
+                metadataTransport: CurlTransport(
+                    connectTimeout: 1, totalTimeout: 1, label: "imds", userAgent: userAgent))
         } catch {
             throw .credentials(error.description)
         }
         guard let provider else { throw .noCredentials }
-        return AWSAccess(settings: settings, credentials: RefreshingCredentials(provider, onNewSecret: onNewSecret), userAgent: userAgent)
+        return AWSAccess(
+            settings: settings, credentials: RefreshingCredentials(provider, onNewSecret: onNewSecret),
+            userAgent: userAgent)
     }
 
     /// The region requests are signed for: the configured one, else `us-east-1` (only reached
@@ -56,6 +60,7 @@ public struct AWSAccess: Sendable {
     /// A client for `service`, or nil when it has neither a region nor an endpoint to go to.
     public func client(for service: AWSService, transport: any HTTPTransport) -> AWSClient? {
         guard let endpoint = settings.endpoint(for: service) else { return nil }
-        return AWSClient(service: service, endpoint: endpoint, region: signingRegion, credentials: credentials, transport: transport)
+        return AWSClient(
+            service: service, endpoint: endpoint, region: signingRegion, credentials: credentials, transport: transport)
     }
 }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import ObsCore
 import ObsNet
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The ECS (and EKS Pod Identity) container credentials endpoint:
 /// `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` at 169.254.170.2, or `AWS_CONTAINER_CREDENTIALS_FULL_URI`
@@ -14,7 +15,9 @@ import ObsNet
 public struct ContainerCredentialProvider: CredentialProvider {
     public let name = "ecs"
     public static let ecsHost = "169.254.170.2"
-    public static let allowedHosts: Set<String> = ["169.254.170.2", "169.254.170.23", "fd00:ec2::23", "[fd00:ec2::23]", "localhost"]
+    public static let allowedHosts: Set<String> = [
+        "169.254.170.2", "169.254.170.23", "fd00:ec2::23", "[fd00:ec2::23]", "localhost",
+    ]
 
     public let url: String
     let tokenFile: String?
@@ -28,7 +31,9 @@ public struct ContainerCredentialProvider: CredentialProvider {
         } else if let full = environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"], !full.isEmpty {
             guard let host = URLComponents(string: full)?.host, Self.isAllowed(host: host) else {
                 throw CredentialError(
-                    "ecs", "AWS_CONTAINER_CREDENTIALS_FULL_URI must name a loopback address, 169.254.170.2, 169.254.170.23 or fd00:ec2::23")
+                    "ecs",
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI must name a loopback address, 169.254.170.2, 169.254.170.23 or fd00:ec2::23"
+                )
             }
             url = full
         } else {
@@ -69,7 +74,9 @@ public struct ContainerCredentialProvider: CredentialProvider {
         } catch {
             throw CredentialError(name, "\(error)")
         }
-        guard response.status == 200 else { throw CredentialError(name, "HTTP \(response.status) from the credentials endpoint") }
+        guard response.status == 200 else {
+            throw CredentialError(name, "HTTP \(response.status) from the credentials endpoint")
+        }
         return try CredentialDocument.fromJSON(response.body, provider: name)
     }
 }

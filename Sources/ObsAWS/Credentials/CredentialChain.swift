@@ -1,4 +1,5 @@
 import ObsNet
+
 /// The AWS SDKs' default chain, in their order: environment variables; the shared credentials and
 /// config files (`AWS_PROFILE`); web identity (`AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`); the
 /// container endpoint (ECS, EKS Pod Identity); EC2 instance metadata (IMDSv2). The first provider
@@ -14,7 +15,9 @@ public enum CredentialChain {
         }
         let profile = ProfileCredentialProvider(environment: environment)
         if profile.isConfigured { return profile }
-        if let webIdentity = WebIdentityCredentialProvider(environment: environment, region: region, transport: transport()) {
+        if let webIdentity = WebIdentityCredentialProvider(
+            environment: environment, region: region, transport: transport())
+        {
             return webIdentity
         }
         if let container = try ContainerCredentialProvider(environment: environment, transport: transport()) {

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import ObsCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Credentials and when they stop working (nil for long-term keys).
 public struct ExpiringCredentials: Sendable, Equatable {

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import ObsCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Keys from the shared files: `~/.aws/credentials` (`AWS_SHARED_CREDENTIALS_FILE`) and
 /// `~/.aws/config` (`AWS_CONFIG_FILE`), profile `AWS_PROFILE` (else `default`). The credentials
@@ -32,7 +33,8 @@ public struct ProfileCredentialProvider: CredentialProvider {
         guard let id = keys["aws_access_key_id"], let secret = keys["aws_secret_access_key"] else {
             throw CredentialError(name, "profile \(profile) has no aws_access_key_id and aws_secret_access_key")
         }
-        return ExpiringCredentials(AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: keys["aws_session_token"]))
+        return ExpiringCredentials(
+            AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: keys["aws_session_token"]))
     }
 
     /// The keys of section `[name]` of an INI file, or nil when the file or section is missing.

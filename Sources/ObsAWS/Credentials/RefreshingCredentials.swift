@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Caches a provider's credentials and fetches new ones before they expire: five minutes ahead,
 /// as the SDKs do, so a request is never signed with credentials about to lapse. When a refresh

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import ObsCore
 import ObsNet
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// IAM roles for service accounts (EKS) and other OIDC federation: the token in
 /// `AWS_WEB_IDENTITY_TOKEN_FILE` (read again at every refresh, as the kubelet rotates it) is
@@ -25,7 +26,8 @@ public struct WebIdentityCredentialProvider: CredentialProvider {
         self.tokenFile = tokenFile
         self.roleARN = roleARN
         sessionName = environment["AWS_ROLE_SESSION_NAME"].flatMap { $0.isEmpty ? nil : $0 } ?? "obs-agent"
-        stsEndpoint = environment["AWS_ENDPOINT_URL_STS"].flatMap { $0.isEmpty ? nil : $0 }
+        stsEndpoint =
+            environment["AWS_ENDPOINT_URL_STS"].flatMap { $0.isEmpty ? nil : $0 }
             ?? environment["AWS_ENDPOINT_URL"].flatMap { $0.isEmpty ? nil : $0 }
             ?? "https://sts.\(region ?? "us-east-1").amazonaws.com"
         self.transport = transport
@@ -52,13 +54,17 @@ public struct WebIdentityCredentialProvider: CredentialProvider {
         }
         let text = response.text
         guard response.status == 200 else {
-            throw CredentialError(name, "STS answered HTTP \(response.status): \(AWSError.element("Code", in: text) ?? "no error code")")
+            throw CredentialError(
+                name, "STS answered HTTP \(response.status): \(AWSError.element("Code", in: text) ?? "no error code")")
         }
-        guard let id = AWSError.element("AccessKeyId", in: text), let secret = AWSError.element("SecretAccessKey", in: text) else {
+        guard let id = AWSError.element("AccessKeyId", in: text),
+            let secret = AWSError.element("SecretAccessKey", in: text)
+        else {
             throw CredentialError(name, "the STS answer has no credentials")
         }
         return ExpiringCredentials(
-            AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: AWSError.element("SessionToken", in: text)),
+            AWSCredentials(
+                accessKeyID: id, secretAccessKey: secret, sessionToken: AWSError.element("SessionToken", in: text)),
             expiration: AWSError.element("Expiration", in: text).flatMap(CredentialDocument.date))
     }
 }

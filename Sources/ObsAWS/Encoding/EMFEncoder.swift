@@ -43,7 +43,8 @@ public struct EMFEncoder: Sendable {
                 datum.dimensions.pairs.prefix(Self.maxDimensionKeys).map {
                     ($0.name, $0.value.isEmpty ? "none" : String($0.value.prefix(Self.maxDimensionValueLength)))
                 })
-            let key = EventKey(namespace: datum.descriptor.namespace, dimensions: dimensions, timestamp: datum.timestamp)
+            let key = EventKey(
+                namespace: datum.descriptor.namespace, dimensions: dimensions, timestamp: datum.timestamp)
             let values = self.values(of: datum.value)
             guard !values.isEmpty else { continue }
             if groups[key] == nil { order.append(key) }
@@ -60,7 +61,10 @@ public struct EMFEncoder: Sendable {
                     if event.count < Self.maxMetricsPerEvent {
                         event.append((entry.descriptor, entry.values.prefix(Self.maxValuesPerMetric)))
                         if entry.values.count > Self.maxValuesPerMetric {
-                            rest.append(Entry(descriptor: entry.descriptor, values: Array(entry.values.dropFirst(Self.maxValuesPerMetric))))
+                            rest.append(
+                                Entry(
+                                    descriptor: entry.descriptor,
+                                    values: Array(entry.values.dropFirst(Self.maxValuesPerMetric))))
                         }
                     } else {
                         rest.append(entry)
@@ -93,11 +97,13 @@ public struct EMFEncoder: Sendable {
         }
         let dimensionSet = key.dimensions.names.map(JSONText.quoted).joined(separator: ", ")
         let definitions = metrics.map { descriptor, _ in
-            var definition = "{\"Name\": \(JSONText.quoted(descriptor.name)), \"Unit\": \(JSONText.quoted(descriptor.unit.rawValue))"
+            var definition =
+                "{\"Name\": \(JSONText.quoted(descriptor.name)), \"Unit\": \(JSONText.quoted(descriptor.unit.rawValue))"
             if descriptor.storageResolution == 1 { definition += ", \"StorageResolution\": 1" }
             return definition + "}"
         }.joined(separator: ", ")
-        out += "\"_aws\": {\"Timestamp\": \(key.timestamp * 1000), \"CloudWatchMetrics\": [{\"Dimensions\": [[\(dimensionSet)]], "
+        out +=
+            "\"_aws\": {\"Timestamp\": \(key.timestamp * 1000), \"CloudWatchMetrics\": [{\"Dimensions\": [[\(dimensionSet)]], "
         out += "\"Metrics\": [\(definitions)], \"Namespace\": \(JSONText.quoted(key.namespace))}]}"
         for (descriptor, values) in metrics {
             let rendered = values.compactMap(JSONText.number)

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import ObsCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The PutLogEvents limits we enforce before a request is built.
 public enum CloudWatchLogsLimits {
@@ -41,7 +42,9 @@ public struct LogEventBatcher: Sendable {
 
     public init() {}
 
-    public func batches(_ events: [CloudWatchLogEvent], now: Int64) -> (batches: [[CloudWatchLogEvent]], rejected: [Rejection: Int], truncated: Int) {
+    public func batches(_ events: [CloudWatchLogEvent], now: Int64) -> (
+        batches: [[CloudWatchLogEvent]], rejected: [Rejection: Int], truncated: Int
+    ) {
         var rejected: [Rejection: Int] = [:]
         var truncated = 0
         var accepted: [CloudWatchLogEvent] = []
@@ -62,7 +65,10 @@ public struct LogEventBatcher: Sendable {
             accepted.append(event)
         }
         // Stable: events with one timestamp keep their order.
-        let sorted = accepted.enumerated().sorted { $0.element.timestamp == $1.element.timestamp ? $0.offset < $1.offset : $0.element.timestamp < $1.element.timestamp }.map(\.element)
+        let sorted = accepted.enumerated().sorted {
+            $0.element.timestamp == $1.element.timestamp
+                ? $0.offset < $1.offset : $0.element.timestamp < $1.element.timestamp
+        }.map(\.element)
         var result: [[CloudWatchLogEvent]] = []
         var current: [CloudWatchLogEvent] = []
         var bytes = 0
@@ -94,7 +100,8 @@ public struct LogEventBatcher: Sendable {
 
     /// The PutLogEvents JSON body (written by ``LogBatchBuilder``, as the journal's batches are).
     public static func body(group: String, stream: String, events: [CloudWatchLogEvent]) -> [UInt8] {
-        var builder = LogBatchBuilder(group: group, stream: stream, reserving: events.reduce(64) { $0 + $1.message.utf8.count + 40 })
+        var builder = LogBatchBuilder(
+            group: group, stream: stream, reserving: events.reduce(64) { $0 + $1.message.utf8.count + 40 })
         for event in events {
             var message = event.message
             message.withUTF8 { builder.append(timestamp: event.timestamp, message: UnsafeRawBufferPointer($0)) }

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import ObsCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One PutMetricData call, encoded: the form body of the query protocol and what it carries.
 public struct PutMetricDataRequest: Sendable, Equatable {
@@ -54,16 +55,21 @@ public struct PutMetricDataEncoder: Sendable {
             body.raw(head.bytes)
             var count = 0
             for datum in byNamespace[namespace]! {
-                let timestamp = timestamps[datum.timestamp] ?? {
-                    let text = Self.iso8601(datum.timestamp)
-                    timestamps[datum.timestamp] = text
-                    return text
-                }()
+                let timestamp =
+                    timestamps[datum.timestamp]
+                    ?? {
+                        let text = Self.iso8601(datum.timestamp)
+                        timestamps[datum.timestamp] = text
+                        return text
+                    }()
                 for part in wireParts(datum) {
                     scratch.bytes.removeAll(keepingCapacity: true)
                     render(datum, part, timestamp: timestamp, index: count + 1, into: &scratch)
-                    if count > 0 && (count == maxDatumsPerRequest || body.bytes.count + scratch.bytes.count > maxRequestBytes) {
-                        requests.append(PutMetricDataRequest(namespace: namespace, bytes: body.bytes, datumCount: count))
+                    if count > 0
+                        && (count == maxDatumsPerRequest || body.bytes.count + scratch.bytes.count > maxRequestBytes)
+                    {
+                        requests.append(
+                            PutMetricDataRequest(namespace: namespace, bytes: body.bytes, datumCount: count))
                         body = FormWriter(capacity: maxRequestBytes)
                         body.raw(head.bytes)
                         count = 0
@@ -74,7 +80,9 @@ public struct PutMetricDataEncoder: Sendable {
                     count += 1
                 }
             }
-            if count > 0 { requests.append(PutMetricDataRequest(namespace: namespace, bytes: body.bytes, datumCount: count)) }
+            if count > 0 {
+                requests.append(PutMetricDataRequest(namespace: namespace, bytes: body.bytes, datumCount: count))
+            }
         }
         return requests
     }
@@ -103,7 +111,9 @@ public struct PutMetricDataEncoder: Sendable {
         }
     }
 
-    private func render(_ datum: MetricDatum, _ part: WirePart, timestamp: String, index: Int, into out: inout FormWriter) {
+    private func render(
+        _ datum: MetricDatum, _ part: WirePart, timestamp: String, index: Int, into out: inout FormWriter
+    ) {
         out.member(index)
         out.raw("MetricName=")
         out.encoded(Self.clip(datum.descriptor.name, CloudWatchLimits.maxNameLength))
@@ -127,7 +137,9 @@ public struct PutMetricDataEncoder: Sendable {
         out.encoded(datum.descriptor.unit.rawValue)
         out.member(index)
         out.raw("StorageResolution=")
-        out.decimal(CloudWatchLimits.storageResolutions.contains(datum.descriptor.storageResolution) ? datum.descriptor.storageResolution : 60)
+        out.decimal(
+            CloudWatchLimits.storageResolutions.contains(datum.descriptor.storageResolution)
+                ? datum.descriptor.storageResolution : 60)
         switch part {
         case .value(let value):
             out.member(index)

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A request of an AWS query-protocol API (CloudWatch's `Action=...&Version=...`), its parameters
 /// given as the JSON-like structure of the API reference: lists become `Name.member.N`, structures
@@ -33,7 +34,8 @@ public struct QueryRequest: Sendable {
         case let number as Int:
             out.append((prefix, String(number)))
         case let number as Double:
-            out.append((prefix, number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : String(number)))
+            out.append(
+                (prefix, number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : String(number)))
         default:
             out.append((prefix, "\(value)"))
         }
@@ -42,7 +44,8 @@ public struct QueryRequest: Sendable {
     /// The `application/x-www-form-urlencoded` body.
     public var body: [UInt8] {
         let pairs = [("Action", action), ("Version", version)] + parameters
-        return Array(pairs.map { "\(URIEncoding.encode($0.0))=\(URIEncoding.encode($0.1))" }.joined(separator: "&").utf8)
+        return Array(
+            pairs.map { "\(URIEncoding.encode($0.0))=\(URIEncoding.encode($0.1))" }.joined(separator: "&").utf8)
     }
 
     public static let contentType = ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
@@ -51,7 +54,9 @@ public struct QueryRequest: Sendable {
 /// Reads one element's text out of a query-protocol XML answer (entities decoded).
 public enum QueryResponse {
     public static func text(of element: String, in xml: String) -> String? {
-        guard let open = xml.firstRange(of: "<\(element)>"), let close = xml[open.upperBound...].firstRange(of: "</\(element)>") else {
+        guard let open = xml.firstRange(of: "<\(element)>"),
+            let close = xml[open.upperBound...].firstRange(of: "</\(element)>")
+        else {
             return nil
         }
         return unescape(String(xml[open.upperBound..<close.lowerBound]))
@@ -71,9 +76,13 @@ public enum QueryResponse {
             case "gt": out += ">"
             case "apos": out += "'"
             default:
-                if entity.hasPrefix("#x"), let code = UInt32(entity.dropFirst(2), radix: 16), let scalar = Unicode.Scalar(code) {
+                if entity.hasPrefix("#x"), let code = UInt32(entity.dropFirst(2), radix: 16),
+                    let scalar = Unicode.Scalar(code)
+                {
                     out.unicodeScalars.append(scalar)
-                } else if entity.hasPrefix("#"), let code = UInt32(entity.dropFirst()), let scalar = Unicode.Scalar(code) {
+                } else if entity.hasPrefix("#"), let code = UInt32(entity.dropFirst()),
+                    let scalar = Unicode.Scalar(code)
+                {
                     out.unicodeScalars.append(scalar)
                 } else {
                     out += "&\(entity);"

@@ -23,7 +23,8 @@ public struct AWSSettings: Sendable {
         var endpoints: [AWSService: String] = [:]
         for service in AWSService.allCases {
             endpoints[service] =
-                configEndpoints[service] ?? configEndpoint ?? value(service.endpointVariable) ?? value("AWS_ENDPOINT_URL")
+                configEndpoints[service] ?? configEndpoint ?? value(service.endpointVariable)
+                ?? value("AWS_ENDPOINT_URL")
         }
         return AWSSettings(region: region, explicitEndpoints: endpoints)
     }

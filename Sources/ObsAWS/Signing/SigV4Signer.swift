@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import ObsCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// AWS Signature Version 4: signs a request with credentials for one region and service, in the
 /// header form (an `Authorization` header) or the query form (a presigned URL).

@@ -25,7 +25,9 @@ public struct SignableRequest: Sendable, Equatable {
     public static func parseQuery(_ raw: Substring) -> [(String, String)] {
         raw.split(separator: "&", omittingEmptySubsequences: true).map { item in
             if let eq = item.firstIndex(of: "=") {
-                return (URIEncoding.decode(String(item[..<eq])), URIEncoding.decode(String(item[item.index(after: eq)...])))
+                return (
+                    URIEncoding.decode(String(item[..<eq])), URIEncoding.decode(String(item[item.index(after: eq)...]))
+                )
             }
             return (URIEncoding.decode(String(item)), "")
         }

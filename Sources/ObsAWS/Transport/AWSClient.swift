@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import Logging
 import ObsNet
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Sends signed requests to one AWS service endpoint.
 public struct AWSClient: Sendable {
@@ -25,7 +26,9 @@ public struct AWSClient: Sendable {
     }
 
     /// A client with fixed credentials.
-    public init(service: AWSService, endpoint: String, region: String, credentials: AWSCredentials, transport: any HTTPTransport) {
+    public init(
+        service: AWSService, endpoint: String, region: String, credentials: AWSCredentials, transport: any HTTPTransport
+    ) {
         self.init(
             service: service, endpoint: endpoint, region: region,
             credentials: RefreshingCredentials(StaticCredentialProvider(credentials)), transport: transport)
@@ -66,9 +69,11 @@ public struct AWSClient: Sendable {
 
     /// The signed request (headers include `Authorization`), without sending it.
     public func sign(
-        method: String, path: String, headers: [(String, String)], body: [UInt8], credentials: AWSCredentials, at date: Date
+        method: String, path: String, headers: [(String, String)], body: [UInt8], credentials: AWSCredentials,
+        at date: Date
     ) -> SignableRequest {
         let request = SignableRequest(method: method, path: path, headers: [("Host", host)] + headers, body: body)
-        return SigV4Signer(credentials: credentials, region: region, service: service.signingName).signed(request, at: date)
+        return SigV4Signer(credentials: credentials, region: region, service: service.signingName).signed(
+            request, at: date)
     }
 }

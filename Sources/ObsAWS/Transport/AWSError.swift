@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import ObsNet
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Why an AWS call failed, with what is needed to decide on a retry.
 public enum AWSError: Error, Sendable, CustomStringConvertible {
@@ -60,14 +61,17 @@ public enum AWSError: Error, Sendable, CustomStringConvertible {
     /// Reads the error code and message from an XML (query protocol) or JSON error body.
     static func fromResponse(_ response: HTTPResponse) -> AWSError {
         let text = response.text
-        var code = element("Code", in: text) ?? jsonField("__type", in: text) ?? jsonField("code", in: text) ?? "Unknown"
+        var code =
+            element("Code", in: text) ?? jsonField("__type", in: text) ?? jsonField("code", in: text) ?? "Unknown"
         if let hash = code.lastIndex(of: "#") { code = String(code[code.index(after: hash)...]) }
-        let message = element("Message", in: text) ?? jsonField("message", in: text) ?? jsonField("Message", in: text) ?? ""
+        let message =
+            element("Message", in: text) ?? jsonField("message", in: text) ?? jsonField("Message", in: text) ?? ""
         return .service(status: response.status, code: code, message: String(message.prefix(300)))
     }
 
     static func element(_ name: String, in text: String) -> String? {
-        guard let open = text.firstRange(of: "<\(name)>"), let close = text[open.upperBound...].firstRange(of: "</\(name)>")
+        guard let open = text.firstRange(of: "<\(name)>"),
+            let close = text[open.upperBound...].firstRange(of: "</\(name)>")
         else { return nil }
         return String(text[open.upperBound..<close.lowerBound])
     }

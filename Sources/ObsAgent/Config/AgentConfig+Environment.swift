@@ -32,10 +32,14 @@ extension AgentConfig {
             }
             return port
         }
-        func add(host: String, port: Int, database: String?, user: String?, password: String?, variables: String) throws(ConfigError) {
+        func add(host: String, port: Int, database: String?, user: String?, password: String?, variables: String)
+            throws(ConfigError)
+        {
             guard let database else { throw ConfigError(variables, "a database name is required") }
             guard let user else { throw ConfigError(variables, "a user is required") }
-            if config.postgres.contains(where: { $0.connection.host == host && $0.connection.port == port && $0.connection.database == database }) {
+            if config.postgres.contains(where: {
+                $0.connection.host == host && $0.connection.port == port && $0.connection.database == database
+            }) {
                 return
             }
             if let password { config.secrets.append(password) }
@@ -43,8 +47,10 @@ extension AgentConfig {
             config.postgres.append(
                 PostgresSource.Settings(
                     instance: instance,
-                    connection: PostgresConnectionSettings(host: host, port: port, database: database, user: user, password: password),
-                    interval: min(15, config.flushInterval), samplesInstance: !config.postgres.contains { $0.instance == instance }))
+                    connection: PostgresConnectionSettings(
+                        host: host, port: port, database: database, user: user, password: password),
+                    interval: min(15, config.flushInterval),
+                    samplesInstance: !config.postgres.contains { $0.instance == instance }))
         }
         if let address = value("AWS_XRAY_DAEMON_ADDRESS") {
             guard let (host, port) = XRaySource.Settings.parseAddress(address) else {
@@ -55,7 +61,9 @@ extension AgentConfig {
         if let list = value("OBS_SCRAPE_URLS") {
             for item in list.split(separator: ",") {
                 let parts = item.split(separator: "=", maxSplits: 1).map { String($0).trimmingBlanks() }
-                guard parts.count == 2, !parts[0].isEmpty, parts[1].hasPrefix("http://") || parts[1].hasPrefix("https://") else {
+                guard parts.count == 2, !parts[0].isEmpty,
+                    parts[1].hasPrefix("http://") || parts[1].hasPrefix("https://")
+                else {
                     throw ConfigError("OBS_SCRAPE_URLS", "expected service=http://host:port/path, got \"\(item)\"")
                 }
                 if let index = config.prometheus.firstIndex(where: { $0.service == parts[0] }),

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import Logging
 import ObsAWS
@@ -10,6 +7,10 @@ import ObsPostgres
 import ObsPrometheus
 import ObsSource
 import ObsXRay
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Everything the agent runs with, read from a YAML file or, with no file, from the deployment's
 /// environment variables (`DB_*`, `KC_DB_*`). Every key is documented in docs/CONFIG.md.
@@ -106,14 +107,18 @@ public struct AgentConfig: Sendable {
         guard let node else { throw ConfigError("", "the file is empty") }
         let root = try ConfigNode(node: node, path: "", environment: environment).mapping(allowed: topLevelKeys)
 
-        if let agent = try root["agent"]?.mapping(allowed: ["flush_interval", "log_level", "cardinality_limit", "health_address"]) {
+        if let agent = try root["agent"]?.mapping(allowed: [
+            "flush_interval", "log_level", "cardinality_limit", "health_address",
+        ]) {
             if let v = agent["health_address"] {
                 let text = try v.string()
                 if text == "off" {
                     config.healthAddress = nil
                 } else {
                     guard let address = XRaySource.Settings.parseAddress(text) else {
-                        throw ConfigError(v.path, "expected host:port (such as 127.0.0.1:9099 or 0.0.0.0:9099) or off, got \"\(text)\"")
+                        throw ConfigError(
+                            v.path,
+                            "expected host:port (such as 127.0.0.1:9099 or 0.0.0.0:9099) or off, got \"\(text)\"")
                     }
                     config.healthAddress = address
                 }
@@ -125,7 +130,9 @@ public struct AgentConfig: Sendable {
             if let v = agent["cardinality_limit"] { config.cardinalityLimit = try v.int(in: 1...1_000_000) }
         }
         if let metrics = try root["metrics"]?.mapping(allowed: ["sink"]) {
-            if let v = metrics["sink"] { config.sink = SinkChoice(rawValue: try v.oneOf(["auto", "cloudwatch", "emf"]))! }
+            if let v = metrics["sink"] {
+                config.sink = SinkChoice(rawValue: try v.oneOf(["auto", "cloudwatch", "emf"]))!
+            }
         }
         if let aws = try root["aws"]?.mapping(allowed: ["region", "endpoint", "endpoints"]) {
             if let v = aws["region"] { config.region = try v.string().nonEmpty }

@@ -23,7 +23,8 @@ extension Agent {
             for line in await registration.check(settings, context) {
                 results.append(
                     CheckResult(
-                        component: registration.key, target: line.target, ok: line.ok, detail: SecretRedactor.shared.redact(line.detail)))
+                        component: registration.key, target: line.target, ok: line.ok,
+                        detail: SecretRedactor.shared.redact(line.detail)))
             }
         }
         results.append(await checkSink())
@@ -41,13 +42,15 @@ extension Agent {
         guard let client = delivery.cloudWatch else {
             return CheckResult(
                 component: "sink", target: sink.name, ok: true,
-                detail: sink.name == "emf" ? "EMF lines on stdout (no AWS credentials or region/endpoint)" : "nothing is sent")
+                detail: sink.name == "emf"
+                    ? "EMF lines on stdout (no AWS credentials or region/endpoint)" : "nothing is sent")
         }
         let body = "Action=ListMetrics&Version=\(PutMetricDataEncoder.apiVersion)&Namespace=Obs%2FAgent"
         do {
             _ = try await client.send(
                 headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(body.utf8))
-            return CheckResult(component: "sink", target: "cloudwatch \(client.endpoint)", ok: true, detail: "ListMetrics answered")
+            return CheckResult(
+                component: "sink", target: "cloudwatch \(client.endpoint)", ok: true, detail: "ListMetrics answered")
         } catch {
             return CheckResult(
                 component: "sink", target: "cloudwatch \(client.endpoint)", ok: false,

@@ -41,7 +41,9 @@ struct FlushService: Service, CustomStringConvertible {
                 return
             }
             // Stamp the data with the interval that just ended.
-            await flush(timestamp: FlushClock.boundary(FlushClock.now() - interval / 2, interval: interval), resolution: resolution)
+            await flush(
+                timestamp: FlushClock.boundary(FlushClock.now() - interval / 2, interval: interval),
+                resolution: resolution)
         }
     }
 
@@ -67,7 +69,8 @@ struct FlushService: Service, CustomStringConvertible {
         heartbeat.beat()
         if resolution != 1 { reporter.record() }
         let data = aggregator.flush(timestamp: timestamp, resolution: resolution)
-        logger.debug("flush", metadata: ["series": "\(data.count)", "sink": "\(sink.name)", "resolution": "\(resolution ?? 0)"])
+        logger.debug(
+            "flush", metadata: ["series": "\(data.count)", "sink": "\(sink.name)", "resolution": "\(resolution ?? 0)"])
         guard !data.isEmpty else { return }
         await sink.publish(data)
     }

@@ -1,13 +1,14 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import Logging
 import ObsCore
 import ObsDelivery
-import ObsNet
 import ObsJournal
+import ObsNet
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// When the flush loop last ran, for `/healthz` and the systemd watchdog. On the monotonic clock
 /// (``Monotonic``), so that a step of the wall clock (NTP, an operator) is not taken for a stuck
@@ -51,7 +52,9 @@ struct HealthService: Service, CustomStringConvertible {
             server = try LoopbackHTTPServer(host: host, port: port) { request in
                 switch request.target.split(separator: "?").first.map(String.init) ?? "" {
                 case "/healthz": return health()
-                case "/metrics": return HTTPServerResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", text: metrics())
+                case "/metrics":
+                    return HTTPServerResponse(
+                        status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", text: metrics())
                 default: return HTTPServerResponse(status: 404, text: "not found: try /healthz or /metrics\n")
                 }
             }
@@ -80,7 +83,11 @@ struct HealthService: Service, CustomStringConvertible {
         // Every shipper drains the one spool: its backlog is one component, not one per request kind.
         if let spool = shippers.first?.spool {
             let age = spool.oldestAge(now: Int64(Date().timeIntervalSince1970))
-            components.append(("spool", age < 300, age < 300 ? nil : "oldest spooled batch is \(age) s old: AWS is refusing or unreachable"))
+            components.append(
+                (
+                    "spool", age < 300,
+                    age < 300 ? nil : "oldest spooled batch is \(age) s old: AWS is refusing or unreachable"
+                ))
         }
         let sinceFlush = heartbeat.secondsSinceLastBeat()
         let stuck = sinceFlush > stuckAfter
@@ -90,35 +97,45 @@ struct HealthService: Service, CustomStringConvertible {
             "{\"name\":\(JSONText.quoted(name)),\"status\":\"\(ok ? "ok" : "degraded")\""
                 + (reason.map { ",\"reason\":\(JSONText.quoted(SecretRedactor.shared.redact($0)))" } ?? "") + "}"
         }
-        let body = "{\"status\":\"\(status)\",\"version\":\(JSONText.quoted(BuildInfo.version)),\"components\":[\(items.joined(separator: ","))]}\n"
+        let body =
+            "{\"status\":\"\(status)\",\"version\":\(JSONText.quoted(BuildInfo.version)),\"components\":[\(items.joined(separator: ","))]}\n"
         return HTTPServerResponse(status: stuck ? 503 : 200, body: Array(body.utf8))
     }
 
     func metrics() -> String {
         var out = "# HELP obs_agent_build_info The agent's release.\n# TYPE obs_agent_build_info gauge\n"
         out += "obs_agent_build_info{version=\"\(BuildInfo.version)\"} 1\n"
-        out += "# HELP obs_agent_dropped_total Items the agent accepted and did not deliver, by reason.\n# TYPE obs_agent_dropped_total counter\n"
+        out +=
+            "# HELP obs_agent_dropped_total Items the agent accepted and did not deliver, by reason.\n# TYPE obs_agent_dropped_total counter\n"
         let counts = recorder.selfMetrics.snapshot(ringDrops: recorder.ringDrops)
         for (reason, count) in counts.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where reason.isDrop {
             out += "obs_agent_dropped_total{reason=\"\(reason.rawValue)\"} \(count)\n"
         }
-        out += "# HELP obs_agent_incidents_total Events that lost nothing but need attention, by reason.\n# TYPE obs_agent_incidents_total counter\n"
+        out +=
+            "# HELP obs_agent_incidents_total Events that lost nothing but need attention, by reason.\n# TYPE obs_agent_incidents_total counter\n"
         for (reason, count) in counts.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where !reason.isDrop {
             out += "obs_agent_incidents_total{reason=\"\(reason.rawValue)\"} \(count)\n"
         }
-        out += "# HELP obs_agent_batches_sent_total Batches the service accepted, by request kind.\n# TYPE obs_agent_batches_sent_total counter\n"
-        for shipper in shippers { out += "obs_agent_batches_sent_total{kind=\"\(shipper.sender.kind)\"} \(shipper.delivered)\n" }
+        out +=
+            "# HELP obs_agent_batches_sent_total Batches the service accepted, by request kind.\n# TYPE obs_agent_batches_sent_total counter\n"
+        for shipper in shippers {
+            out += "obs_agent_batches_sent_total{kind=\"\(shipper.sender.kind)\"} \(shipper.delivered)\n"
+        }
         if let spool = shippers.first?.spool {
-            out += "# HELP obs_agent_spool_bytes Bytes waiting in the spool.\n# TYPE obs_agent_spool_bytes gauge\nobs_agent_spool_bytes \(spool.bytes)\n"
-            out += "# HELP obs_agent_spool_oldest_age_seconds Age of the oldest spooled batch.\n# TYPE obs_agent_spool_oldest_age_seconds gauge\n"
+            out +=
+                "# HELP obs_agent_spool_bytes Bytes waiting in the spool.\n# TYPE obs_agent_spool_bytes gauge\nobs_agent_spool_bytes \(spool.bytes)\n"
+            out +=
+                "# HELP obs_agent_spool_oldest_age_seconds Age of the oldest spooled batch.\n# TYPE obs_agent_spool_oldest_age_seconds gauge\n"
             out += "obs_agent_spool_oldest_age_seconds \(spool.oldestAge(now: Int64(Date().timeIntervalSince1970)))\n"
         }
-        out += "# HELP obs_agent_component_up 1 when a source or sink works, 0 when degraded.\n# TYPE obs_agent_component_up gauge\n"
+        out +=
+            "# HELP obs_agent_component_up 1 when a source or sink works, 0 when degraded.\n# TYPE obs_agent_component_up gauge\n"
         for component in recorder.health.snapshot {
             let name = component.name.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
             out += "obs_agent_component_up{component=\"\(name)\"} \(component.ok ? 1 : 0)\n"
         }
-        out += "# HELP obs_agent_seconds_since_flush Time since the last flush.\n# TYPE obs_agent_seconds_since_flush gauge\n"
+        out +=
+            "# HELP obs_agent_seconds_since_flush Time since the last flush.\n# TYPE obs_agent_seconds_since_flush gauge\n"
         out += "obs_agent_seconds_since_flush \(Int(heartbeat.secondsSinceLastBeat()))\n"
         return out
     }

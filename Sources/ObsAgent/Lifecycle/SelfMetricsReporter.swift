@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import ObsCatalog
 import ObsCore
 import ObsDelivery
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Records the agent's own state as `Obs/Agent` metrics before each flush, so it is flushed with
 /// everything else: the increase of its drop and incident counts (``SelfMetrics``, ring drops),
@@ -31,13 +32,15 @@ final class SelfMetricsReporter: @unchecked Sendable {
             guard delta > 0 else { continue }
             reported[reason] = count
             let definition = AgentMetrics.definition(for: reason)
-            producer.record(recorder.series(definition.descriptor, Dimensions([("Reason", reason.rawValue)])), Double(delta))
+            producer.record(
+                recorder.series(definition.descriptor, Dimensions([("Reason", reason.rawValue)])), Double(delta))
         }
         for shipper in shippers {
             let kind = shipper.sender.kind
             let delta = shipper.delivered - sent[kind, default: 0]
             sent[kind] = shipper.delivered
-            producer.record(recorder.series(AgentMetrics.batchesSent.descriptor, Dimensions([("Kind", kind)])), Double(delta))
+            producer.record(
+                recorder.series(AgentMetrics.batchesSent.descriptor, Dimensions([("Kind", kind)])), Double(delta))
         }
         if let spool = shippers.first?.spool {
             producer.record(recorder.series(AgentMetrics.spoolBytes.descriptor, Dimensions()), Double(spool.bytes))

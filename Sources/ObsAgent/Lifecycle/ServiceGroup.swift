@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A long-running part of the agent: a source, the flusher, a shipper, the health endpoint.
 protocol Service: Sendable {
@@ -66,7 +67,11 @@ func cancelWhenGracefulShutdown<T: Sendable>(_ operation: @escaping @Sendable ()
     let task = Task { try await operation() }
     let id = GracefulShutdown.current?.onTrigger { task.cancel() }
     defer { GracefulShutdown.current?.remove(id) }
-    return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+    return try await withTaskCancellationHandler {
+        try await task.value
+    } onCancel: {
+        task.cancel()
+    }
 }
 
 /// ``cancelWhenGracefulShutdown(_:)`` for an operation that does not throw.
@@ -74,7 +79,11 @@ func cancelWhenGracefulShutdown<T: Sendable>(_ operation: @escaping @Sendable ()
     let task = Task { await operation() }
     let id = GracefulShutdown.current?.onTrigger { task.cancel() }
     defer { GracefulShutdown.current?.remove(id) }
-    return await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+    return await withTaskCancellationHandler {
+        await task.value
+    } onCancel: {
+        task.cancel()
+    }
 }
 
 /// Runs the agent's services together until SIGTERM or SIGINT, then shuts them down gracefully in
@@ -120,7 +129,9 @@ struct ServiceGroup {
             for (index, entry) in entries.enumerated() {
                 group.addTask {
                     do {
-                        try await GracefulShutdown.$current.withValue(shutdowns[index]) { try await entry.service.run() }
+                        try await GracefulShutdown.$current.withValue(shutdowns[index]) {
+                            try await entry.service.run()
+                        }
                         return .finished(index, nil)
                     } catch {
                         return .finished(index, "\(error)")
@@ -177,15 +188,25 @@ struct ServiceGroup {
                     if failure != nil {
                         // Cancelled because another failed: that one is the cause, not these.
                     } else if shuttingDown {
-                        if let error { logger.error("service failed while shutting down", metadata: ["service": "\(entry.service)", "error": "\(error)"]) }
+                        if let error {
+                            logger.error(
+                                "service failed while shutting down",
+                                metadata: ["service": "\(entry.service)", "error": "\(error)"])
+                        }
                         if awaited == index { shutDownNext() }
                     } else if entry.ignoresTermination {
-                        if let error { logger.error("service failed; the others go on", metadata: ["service": "\(entry.service)", "error": "\(error)"]) }
+                        if let error {
+                            logger.error(
+                                "service failed; the others go on",
+                                metadata: ["service": "\(entry.service)", "error": "\(error)"])
+                        }
                     } else if error == nil && entry.shutsDownGroupOnSuccess {
                         beginShutdown("\(entry.service) finished")
                     } else {
                         failure = "\(entry.service) " + (error.map { "failed: \($0)" } ?? "finished unexpectedly")
-                        logger.error("service ended; stopping the agent", metadata: ["service": "\(entry.service)", "error": "\(error ?? "none")"])
+                        logger.error(
+                            "service ended; stopping the agent",
+                            metadata: ["service": "\(entry.service)", "error": "\(error ?? "none")"])
                         group.cancelAll()
                     }
                 }

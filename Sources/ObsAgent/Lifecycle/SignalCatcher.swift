@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CObsNet
 import ObsCore
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The process's signals for the service group, caught by a handler of the agent's own
 /// (`obs_signal_catch`: sigaction and a self-pipe) and read by one thread that hands each to the

@@ -20,18 +20,23 @@ struct XRaySamplingProxy: Service, CustomStringConvertible {
     static func forward(_ request: HTTPServerRequest, client: AWSClient) async -> HTTPServerResponse {
         let path = String(request.target.prefix { $0 != "?" })
         guard request.method == "POST", forwardedPaths.contains(path) else {
-            return HTTPServerResponse(status: 404, text: "only POST /GetSamplingRules and /SamplingTargets are served here\n")
+            return HTTPServerResponse(
+                status: 404, text: "only POST /GetSamplingRules and /SamplingTargets are served here\n")
         }
         do {
-            let response = try await client.send(path: path, headers: [("Content-Type", "application/json")], body: request.body)
+            let response = try await client.send(
+                path: path, headers: [("Content-Type", "application/json")], body: request.body)
             return HTTPServerResponse(status: response.status, body: response.body)
         } catch {
             switch error {
             case .service(let status, let code, let message):
                 return HTTPServerResponse(
-                    status: status, body: Array("{\"__type\":\(JSONText.quoted(code)),\"message\":\(JSONText.quoted(message))}".utf8))
+                    status: status,
+                    body: Array("{\"__type\":\(JSONText.quoted(code)),\"message\":\(JSONText.quoted(message))}".utf8))
             case .transport, .credentials:
-                return HTTPServerResponse(status: 502, body: Array("{\"__type\":\"BadGateway\",\"message\":\(JSONText.quoted(error.description))}".utf8))
+                return HTTPServerResponse(
+                    status: 502,
+                    body: Array("{\"__type\":\"BadGateway\",\"message\":\(JSONText.quoted(error.description))}".utf8))
             }
         }
     }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import Logging
 import ObsCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A swift-log handler that writes one JSON object a line to standard output:
 /// `{"ts":"2026-11-26T23:00:00.123Z","level":"info","logger":"obs-agent","msg":"...", <metadata>}`.
@@ -34,7 +35,8 @@ public struct JSONLogHandler: LogHandler {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         var line = "{\"ts\":\(JSONText.quoted(Self.timestamp())),\"level\":\(JSONText.quoted(event.level.rawValue))"
-        line += ",\"logger\":\(JSONText.quoted(label)),\"msg\":\(JSONText.quoted(redactor.redact(event.message.description)))"
+        line +=
+            ",\"logger\":\(JSONText.quoted(label)),\"msg\":\(JSONText.quoted(redactor.redact(event.message.description)))"
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
             line += ",\(JSONText.quoted(key)):\(JSONText.quoted(redactor.redact(value.description)))"
         }

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The services and databases of a deployment: what per-service and per-database alarms are made for.
 public struct AlarmTargets: Sendable, Equatable {
@@ -58,7 +59,8 @@ public struct AlarmGenerator: Sendable {
                 alarms.append(Alarm(name: "\(prefix)-\(rule.id)", rule: rule, dimensions: [:]))
             case .service:
                 for service in targets.services {
-                    alarms.append(Alarm(name: "\(prefix)-\(rule.id)-\(service)", rule: rule, dimensions: ["Service": service]))
+                    alarms.append(
+                        Alarm(name: "\(prefix)-\(rule.id)-\(service)", rule: rule, dimensions: ["Service": service]))
                 }
             case .database:
                 for db in targets.databases {
@@ -91,14 +93,17 @@ public struct AlarmGenerator: Sendable {
         let rule = alarm.rule
         var body: [String: Any] = [
             "AlarmName": alarm.name,
-            "AlarmDescription": String("\(rule.title.prefix(1).uppercased() + rule.title.dropFirst()). \(rule.runbook)".prefix(1024)),
+            "AlarmDescription": String(
+                "\(rule.title.prefix(1).uppercased() + rule.title.dropFirst()). \(rule.runbook)".prefix(1024)),
             "EvaluationPeriods": rule.evaluationPeriods,
             "DatapointsToAlarm": rule.datapointsToAlarm,
             "TreatMissingData": rule.treatMissingData,
             "ActionsEnabled": false,
         ]
         func dimensions(_ read: AlarmRule.MetricRead) -> [[String: String]] {
-            alarm.dimensions.merging(read.fixed) { $1 }.sorted { $0.key < $1.key }.map { ["Name": $0.key, "Value": $0.value] }
+            alarm.dimensions.merging(read.fixed) { $1 }.sorted { $0.key < $1.key }.map {
+                ["Name": $0.key, "Value": $0.value]
+            }
         }
         func metricStat(_ read: AlarmRule.MetricRead, returnData: Bool) -> [String: Any] {
             [
@@ -106,7 +111,10 @@ public struct AlarmGenerator: Sendable {
                 "MetricStat": [
                     "Metric": dimensions(read).isEmpty
                         ? ["Namespace": read.metric.namespace, "MetricName": read.metric.name]
-                        : ["Namespace": read.metric.namespace, "MetricName": read.metric.name, "Dimensions": dimensions(read)] as [String: Any],
+                        : [
+                            "Namespace": read.metric.namespace, "MetricName": read.metric.name,
+                            "Dimensions": dimensions(read),
+                        ] as [String: Any],
                     "Period": rule.period, "Stat": read.statistic,
                 ] as [String: Any],
             ]
@@ -125,14 +133,18 @@ public struct AlarmGenerator: Sendable {
             body["ComparisonOperator"] = comparison.rawValue
             body["Threshold"] = threshold
         case .math(let expression, let label, let reads, let comparison, let threshold):
-            body["Metrics"] = [["Id": "e1", "Expression": expression, "Label": label, "ReturnData": true] as [String: Any]]
+            body["Metrics"] =
+                [["Id": "e1", "Expression": expression, "Label": label, "ReturnData": true] as [String: Any]]
                 + reads.map { metricStat($0, returnData: false) }
             body["ComparisonOperator"] = comparison.rawValue
             body["Threshold"] = threshold
         case .anomaly(let read, let comparison, let width):
             body["Metrics"] = [
                 metricStat(read, returnData: true),
-                ["Id": "ad1", "Expression": "ANOMALY_DETECTION_BAND(\(read.id), \(Self.number(width)))", "Label": "expected band", "ReturnData": true],
+                [
+                    "Id": "ad1", "Expression": "ANOMALY_DETECTION_BAND(\(read.id), \(Self.number(width)))",
+                    "Label": "expected band", "ReturnData": true,
+                ],
             ]
             body["ThresholdMetricId"] = "ad1"
             body["ComparisonOperator"] = comparison.rawValue
@@ -163,7 +175,10 @@ public struct AlarmGenerator: Sendable {
         [
             ("alarms.cfn.json", try Self.json(cloudFormation())),
             ("put-metric-alarm.json", try Self.json(alarms().map(request))),
-            ("put-composite-alarm.json", try Self.json(areas().map { compositeRequest($0.area, $0.alarms, topic: Self.topicPlaceholder) })),
+            (
+                "put-composite-alarm.json",
+                try Self.json(areas().map { compositeRequest($0.area, $0.alarms, topic: Self.topicPlaceholder) })
+            ),
         ]
     }
 
@@ -185,11 +200,12 @@ public struct AlarmGenerator: Sendable {
         }
         for (area, alarms) in areas() {
             let id = Self.logicalID(compositeName(area)) + "Composite"
-            resources[id] = [
-                "Type": "AWS::CloudWatch::CompositeAlarm",
-                "DependsOn": alarms.map { logicalIDs[$0.name]! },
-                "Properties": compositeRequest(area, alarms, topic: ["Ref": "CriticalTopicArn"]),
-            ] as [String: Any]
+            resources[id] =
+                [
+                    "Type": "AWS::CloudWatch::CompositeAlarm",
+                    "DependsOn": alarms.map { logicalIDs[$0.name]! },
+                    "Properties": compositeRequest(area, alarms, topic: ["Ref": "CriticalTopicArn"]),
+                ] as [String: Any]
         }
         return [
             "AWSTemplateFormatVersion": "2010-09-09",
@@ -207,7 +223,8 @@ public struct AlarmGenerator: Sendable {
 
     /// `obs-api-error-rate-user-service` → `ObsApiErrorRateUserService`.
     static func logicalID(_ name: String) -> String {
-        name.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+        name.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map { $0.prefix(1).uppercased() + $0.dropFirst() }
+            .joined()
             .filter { $0.isASCII && ($0.isLetter || $0.isNumber) }
     }
 

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import ObsCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// CloudWatch and X-Ray prices, kept as data (`packaging/cloudwatch-prices.json`) so a user can
 /// update them for their region or agreement.
@@ -106,7 +107,8 @@ public struct CostEstimate: Sendable {
     ///   - targets: the services and databases.
     ///   - flushInterval: seconds between flushes.
     public init(
-        metrics: [MetricDefinition], targets: AlarmTargets, flushInterval: Double, alarms: AlarmGenerator?, dashboards: Int,
+        metrics: [MetricDefinition], targets: AlarmTargets, flushInterval: Double, alarms: AlarmGenerator?,
+        dashboards: Int,
         assumptions a: CostAssumptions, prices: Prices
     ) {
         let services = max(targets.services.count, 1)
@@ -144,8 +146,12 @@ public struct CostEstimate: Sendable {
         let flushes = month / flushInterval
         let requests = flushes * Double(max(1, Int((Double(count) / 1000).rounded(.up))))
         var lines = [
-            Line(item: "custom metrics (series, rollups included)", quantity: Double(count), unit: "metrics", monthly: prices.metrics(count)),
-            Line(item: "PutMetricData requests", quantity: requests, unit: "requests", monthly: requests / 1000 * prices.apiRequestsPer1000),
+            Line(
+                item: "custom metrics (series, rollups included)", quantity: Double(count), unit: "metrics",
+                monthly: prices.metrics(count)),
+            Line(
+                item: "PutMetricData requests", quantity: requests, unit: "requests",
+                monthly: requests / 1000 * prices.apiRequestsPer1000),
         ]
         if let alarms {
             var metricAlarms = 0.0
@@ -158,16 +164,31 @@ public struct CostEstimate: Sendable {
                 }
             }
             let composites = alarms.areas().count
-            lines.append(Line(item: "alarms (metrics alarmed on)", quantity: metricAlarms, unit: "alarm metrics", monthly: metricAlarms * prices.alarmMetricMonth))
-            lines.append(Line(item: "anomaly-detection alarms", quantity: Double(anomaly), unit: "alarms", monthly: Double(anomaly) * prices.anomalyAlarmMonth))
-            lines.append(Line(item: "composite alarms", quantity: Double(composites), unit: "alarms", monthly: Double(composites) * prices.compositeAlarmMonth))
+            lines.append(
+                Line(
+                    item: "alarms (metrics alarmed on)", quantity: metricAlarms, unit: "alarm metrics",
+                    monthly: metricAlarms * prices.alarmMetricMonth))
+            lines.append(
+                Line(
+                    item: "anomaly-detection alarms", quantity: Double(anomaly), unit: "alarms",
+                    monthly: Double(anomaly) * prices.anomalyAlarmMonth))
+            lines.append(
+                Line(
+                    item: "composite alarms", quantity: Double(composites), unit: "alarms",
+                    monthly: Double(composites) * prices.compositeAlarmMonth))
         }
         let billedDashboards = max(0, dashboards - prices.freeDashboards)
-        lines.append(Line(item: "dashboards", quantity: Double(dashboards), unit: "dashboards", monthly: Double(billedDashboards) * prices.dashboardMonth))
+        lines.append(
+            Line(
+                item: "dashboards", quantity: Double(dashboards), unit: "dashboards",
+                monthly: Double(billedDashboards) * prices.dashboardMonth))
         if a.tracesPerSecond > 0 {
             let traces = a.tracesPerSecond * month
             let billed = max(0, traces - prices.freeTracesPerMonth)
-            lines.append(Line(item: "X-Ray traces recorded", quantity: traces, unit: "traces", monthly: billed / 1e6 * prices.tracesRecordedPerMillion))
+            lines.append(
+                Line(
+                    item: "X-Ray traces recorded", quantity: traces, unit: "traces",
+                    monthly: billed / 1e6 * prices.tracesRecordedPerMillion))
         }
         if a.logGBPerDay > 0 {
             let gb = a.logGBPerDay * 30.4
@@ -180,14 +201,18 @@ public struct CostEstimate: Sendable {
     public func table(prices: Prices) -> String {
         func row(_ item: String, _ quantity: String, _ unit: String, _ monthly: String) -> String {
             func left(_ text: String, _ width: Int) -> String {
-                text.count >= width ? String(text.prefix(width)) : text + String(repeating: " ", count: width - text.count)
+                text.count >= width
+                    ? String(text.prefix(width)) : text + String(repeating: " ", count: width - text.count)
             }
-            func right(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+            func right(_ text: String, _ width: Int) -> String {
+                String(repeating: " ", count: max(0, width - text.count)) + text
+            }
             return left(item, 44) + right(quantity, 10) + "  " + left(unit, 14) + right(monthly, 10) + "\n"
         }
         var out = row("item", "quantity", "unit", "USD/month")
         for line in lines {
-            out += row(line.item, String(cFormat: "%.0f", line.quantity), line.unit, String(cFormat: "%.2f", line.monthly))
+            out += row(
+                line.item, String(cFormat: "%.0f", line.quantity), line.unit, String(cFormat: "%.2f", line.monthly))
         }
         out += row("total", "", "", String(cFormat: "%.2f", total))
         out += "prices: \(prices.region), \(prices.asOf) (edit packaging/cloudwatch-prices.json to update)\n"

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import ObsCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Draws a catalog's metrics onto CloudWatch dashboards: one metric widget per placement title, the
 /// metrics found by SEARCH expressions over the catalog's namespace, name and dimension names, so
@@ -63,19 +64,25 @@ public struct DashboardGenerator: Sendable {
             terms: [(APIMetrics.faults, "Sum"), (APIMetrics.requests, "Sum")], expression: "100*SUM(e1)/SUM(e2)"),
         Ratio(
             dashboard: .database, title: "Buffer cache hit ratio", label: "hit %",
-            terms: [(PostgresMetrics.blocksHit, "Sum"), (PostgresMetrics.blocksRead, "Sum")], expression: "100*SUM(e1)/(SUM(e1)+SUM(e2))"),
+            terms: [(PostgresMetrics.blocksHit, "Sum"), (PostgresMetrics.blocksRead, "Sum")],
+            expression: "100*SUM(e1)/(SUM(e1)+SUM(e2))"),
         Ratio(
             dashboard: .database, title: "Rollback ratio", label: "rollback %",
-            terms: [(PostgresMetrics.rollbacks, "Sum"), (PostgresMetrics.commits, "Sum")], expression: "100*SUM(e1)/(SUM(e1)+SUM(e2))"),
+            terms: [(PostgresMetrics.rollbacks, "Sum"), (PostgresMetrics.commits, "Sum")],
+            expression: "100*SUM(e1)/(SUM(e1)+SUM(e2))"),
         Ratio(
             dashboard: .auth, title: "Login failure ratio, all realms", label: "failed %",
-            terms: [(AuthMetrics.loginFailure, "Sum"), (AuthMetrics.loginSuccess, "Sum")], expression: "100*SUM(e1)/(SUM(e1)+SUM(e2))"),
+            terms: [(AuthMetrics.loginFailure, "Sum"), (AuthMetrics.loginSuccess, "Sum")],
+            expression: "100*SUM(e1)/(SUM(e1)+SUM(e2))"),
     ]
 
     /// Metrics drawn on a second dashboard beside the ones they pair with: PostgreSQL's sessions
     /// by application_name are the database side of each service's connection pool.
     static let pairs: [(DashboardID, MetricDefinition, String)] = [
-        (.pools, PostgresMetrics.sessionsByApplication, "Database sessions by application (the pools seen from PostgreSQL)"),
+        (
+            .pools, PostgresMetrics.sessionsByApplication,
+            "Database sessions by application (the pools seen from PostgreSQL)"
+        )
     ]
 
     /// The Overview: each area's headline, per service where it has one, read from the rollups.
@@ -84,7 +91,10 @@ public struct DashboardGenerator: Sendable {
         (APIMetrics.latency, ["Service"], "p99", "p99 latency by service"),
         (APIMetrics.errorRate, ["Service"], "Average", "5xx rate by service"),
         (PoolMetrics.utilization, ["Service"], "Maximum", "Connection pool utilization by service"),
-        (PostgresMetrics.connections, PostgresMetrics.connections.dimensions, "Average", "Database connections by state"),
+        (
+            PostgresMetrics.connections, PostgresMetrics.connections.dimensions, "Average",
+            "Database connections by state"
+        ),
         (AuthMetrics.failureRate, [], "Average", "Login failure rate"),
         (AgentMetrics.dropped, [], "Sum", "Agent: data dropped"),
         (AgentMetrics.scrapeUp, ["Service"], "Minimum", "Agent: scrape targets up"),
@@ -118,8 +128,10 @@ public struct DashboardGenerator: Sendable {
         guard Self.isPerService(id) else { return DashboardBody(widgets: widgets) }
         let source = id == .api ? APIMetrics.requests : PoolMetrics.active
         let variable = DashboardBody.Variable(
-            type: "pattern", pattern: Self.servicePattern, inputType: "select", id: "Service", label: "Service", defaultValue: "__FIRST",
-            visible: true, search: "{\(source.namespace),\(source.dimensions.joined(separator: ","))} MetricName=\"\(source.name)\"",
+            type: "pattern", pattern: Self.servicePattern, inputType: "select", id: "Service", label: "Service",
+            defaultValue: "__FIRST",
+            visible: true,
+            search: "{\(source.namespace),\(source.dimensions.joined(separator: ","))} MetricName=\"\(source.name)\"",
             populateFrom: "Service")
         return DashboardBody(widgets: widgets, variables: [variable])
     }
@@ -127,9 +139,13 @@ public struct DashboardGenerator: Sendable {
     func panels(for id: DashboardID) -> [Panel] {
         if id == .overview {
             return Self.overview.map { definition, dimensions, stat, title in
-                Panel(title: title, stat: stat, expressions: [
-                    .init(expression: searchExpression(definition, dimensions: dimensions, statistic: stat), id: "e1", label: definition.name)
-                ])
+                Panel(
+                    title: title, stat: stat,
+                    expressions: [
+                        .init(
+                            expression: searchExpression(definition, dimensions: dimensions, statistic: stat), id: "e1",
+                            label: definition.name)
+                    ])
             }
         }
         var groups: [(title: String, metrics: [MetricDefinition])] = []
@@ -144,28 +160,39 @@ public struct DashboardGenerator: Sendable {
         var panels = groups.map { group -> Panel in
             var expressions: [DashboardBody.MetricExpression] = []
             for definition in group.metrics {
-                let stats = definition.kind == .distribution ? ["p50", "p90", "p99"] : [definition.placement?.statistic ?? "Average"]
+                let stats =
+                    definition.kind == .distribution
+                    ? ["p50", "p90", "p99"] : [definition.placement?.statistic ?? "Average"]
                 for stat in stats {
                     expressions.append(
                         .init(
                             expression: searchExpression(
-                                definition, dimensions: definition.dimensions, statistic: stat, perService: Self.isPerService(id)),
-                            id: "e\(expressions.count + 1)", label: stats.count > 1 ? "\(definition.name) \(stat)" : definition.name))
+                                definition, dimensions: definition.dimensions, statistic: stat,
+                                perService: Self.isPerService(id)),
+                            id: "e\(expressions.count + 1)",
+                            label: stats.count > 1 ? "\(definition.name) \(stat)" : definition.name))
                 }
             }
-            return Panel(title: group.title, stat: group.metrics[0].placement?.statistic ?? "Average", expressions: expressions)
+            return Panel(
+                title: group.title, stat: group.metrics[0].placement?.statistic ?? "Average", expressions: expressions)
         }
         for (dashboard, definition, title) in Self.pairs where dashboard == id {
             let stat = definition.placement?.statistic ?? "Average"
             panels.append(
-                Panel(title: title, stat: stat, expressions: [
-                    .init(expression: searchExpression(definition, dimensions: definition.dimensions, statistic: stat), id: "e1", label: definition.name)
-                ]))
+                Panel(
+                    title: title, stat: stat,
+                    expressions: [
+                        .init(
+                            expression: searchExpression(
+                                definition, dimensions: definition.dimensions, statistic: stat), id: "e1",
+                            label: definition.name)
+                    ]))
         }
         for ratio in Self.ratios where ratio.dashboard == id {
             var expressions = ratio.terms.enumerated().map { i, term in
                 DashboardBody.MetricExpression(
-                    expression: searchExpression(term.0, dimensions: term.0.dimensions, statistic: term.1, perService: Self.isPerService(id)),
+                    expression: searchExpression(
+                        term.0, dimensions: term.0.dimensions, statistic: term.1, perService: Self.isPerService(id)),
                     id: "e\(i + 1)",
                     label: term.0.name, visible: false)
             }
@@ -183,27 +210,35 @@ public struct DashboardGenerator: Sendable {
         let help: String
         if id == .overview {
             names = areas.map { alarms.compositeName($0.area) }
-            help = "## When an area is red\nOpen its dashboard: each lists its alarms and what to do about each.\n\n"
+            help =
+                "## When an area is red\nOpen its dashboard: each lists its alarms and what to do about each.\n\n"
                 + areas.map { "- **\($0.area.title)**: \(alarms.compositeName($0.area))" }.joined(separator: "\n")
         } else {
             guard let area = areas.first(where: { $0.area == id }) else { return nil }
             names = [alarms.compositeName(id)] + area.alarms.map(\.name)
             var seen = Set<String>()
             let rules = area.alarms.map(\.rule).filter { seen.insert($0.id).inserted }
-            help = "## When an alarm is red\n" + rules.map { "- **\($0.title)** (`\(alarms.prefix)-\($0.id)*`): \($0.runbook)" }.joined(separator: "\n")
+            help =
+                "## When an alarm is red\n"
+                + rules.map { "- **\($0.title)** (`\(alarms.prefix)-\($0.id)*`): \($0.runbook)" }.joined(
+                    separator: "\n")
         }
         let arns = names.prefix(100).map { "arn:aws:cloudwatch:\(region):\(Self.accountPlaceholder):alarm:\($0)" }
         return [
             .init(
                 type: "alarm", x: 0, y: 0, width: Self.widgetWidth, height: Self.widgetHeight,
                 properties: .init(title: id == .overview ? "Areas" : "Alarms", alarms: Array(arns))),
-            .init(type: "text", x: Self.widgetWidth, y: 0, width: Self.widgetWidth, height: Self.widgetHeight, properties: .init(markdown: help)),
+            .init(
+                type: "text", x: Self.widgetWidth, y: 0, width: Self.widgetWidth, height: Self.widgetHeight,
+                properties: .init(markdown: help)),
         ]
     }
 
     /// `SEARCH('{Namespace,Dim1,Dim2} MetricName="Name"', 'Stat', period)`, restricted to the chosen
     /// service (`Service="__SERVICE__"`, replaced by the Service variable) when `perService`.
-    func searchExpression(_ definition: MetricDefinition, dimensions: [String], statistic: String, perService: Bool = false) -> String {
+    func searchExpression(
+        _ definition: MetricDefinition, dimensions: [String], statistic: String, perService: Bool = false
+    ) -> String {
         let schema = ([definition.namespace] + dimensions).joined(separator: ",")
         let service = perService && dimensions.contains("Service") ? " Service=\"\(Self.servicePattern)\"" : ""
         return "SEARCH('{\(schema)} MetricName=\"\(definition.name)\"\(service)', '\(statistic)', \(period))"

@@ -9,32 +9,46 @@ public enum APIMetrics {
     public static let namespace = "Obs/API"
     public static let dimensions = ["Service", "Method", "Route", "StatusClass"]
 
-    private static func counter(_ id: String, _ name: String, _ widget: String, _ description: String) -> MetricDefinition {
+    private static func counter(_ id: String, _ name: String, _ widget: String, _ description: String)
+        -> MetricDefinition
+    {
         MetricDefinition(
             id: "api.\(id)", namespace: namespace, name: name, unit: .count, kind: .counter, dimensions: dimensions,
-            description: description, source: "http_server_requests_seconds_count by status; X-Ray segments (http block); access-log lines (journal)",
+            description: description,
+            source:
+                "http_server_requests_seconds_count by status; X-Ray segments (http block); access-log lines (journal)",
             placement: DashboardPlacement(dashboard: .api, widget: widget, statistic: "Sum")
         ).rolled([["Service"]])
     }
 
-    public static let requests = counter("requests", "Requests", "Requests", "Requests served: every request from the service's actuator, or the sampled ones from its X-Ray segments.")
+    public static let requests = counter(
+        "requests", "Requests", "Requests",
+        "Requests served: every request from the service's actuator, or the sampled ones from its X-Ray segments.")
     public static let faults = counter(
-        "faults", "Faults", "Faults, errors and throttles", "Requests that failed on the server (5xx; the segment's fault flag).")
+        "faults", "Faults", "Faults, errors and throttles",
+        "Requests that failed on the server (5xx; the segment's fault flag).")
     public static let errors = counter(
-        "errors", "Errors", "Faults, errors and throttles", "Requests refused as the client's error (4xx; the segment's error flag).")
+        "errors", "Errors", "Faults, errors and throttles",
+        "Requests refused as the client's error (4xx; the segment's error flag).")
     public static let throttles = counter(
-        "throttles", "Throttles", "Faults, errors and throttles", "Requests throttled (429; the segment's throttle flag).")
+        "throttles", "Throttles", "Faults, errors and throttles",
+        "Requests throttled (429; the segment's throttle flag).")
 
     public static let latency = MetricDefinition(
-        id: "api.latency", namespace: namespace, name: "Latency", unit: .milliseconds, kind: .distribution, dimensions: dimensions,
-        description: "Time from request to response, as the service's segment measured it. A distribution: p50, p90 and p99 hold within 1 %.",
-        source: "http_server_requests_seconds (_bucket, or _sum/_count); X-Ray segments (end_time - start_time); access-log lines with a duration group",
+        id: "api.latency", namespace: namespace, name: "Latency", unit: .milliseconds, kind: .distribution,
+        dimensions: dimensions,
+        description:
+            "Time from request to response, as the service's segment measured it. A distribution: p50, p90 and p99 hold within 1 %.",
+        source:
+            "http_server_requests_seconds (_bucket, or _sum/_count); X-Ray segments (end_time - start_time); access-log lines with a duration group",
         placement: DashboardPlacement(dashboard: .api, widget: "Latency", statistic: "p99")
     ).rolled([["Service"]])
 
     public static let errorRate = MetricDefinition(
-        id: "api.error_rate", namespace: namespace, name: "ErrorRate", unit: .percent, kind: .gauge, dimensions: ["Service"],
-        description: "Requests answered 5xx as a percentage of all requests of the service, weighted by requests (its Average over a period is the period's true rate).",
+        id: "api.error_rate", namespace: namespace, name: "ErrorRate", unit: .percent, kind: .gauge,
+        dimensions: ["Service"],
+        description:
+            "Requests answered 5xx as a percentage of all requests of the service, weighted by requests (its Average over a period is the period's true rate).",
         source: "http_server_requests_seconds_count, 5xx / all, each scrape",
         placement: DashboardPlacement(dashboard: .api, widget: "Error rate", statistic: "Average"))
 

@@ -20,7 +20,8 @@ public enum PostgresMetrics {
         "Transactions committed in the database during the period.")
     public static let rollbacks = databaseCounter(
         "rollbacks", "Rollbacks", column: "xact_rollback", widget: "Transactions",
-        "Transactions rolled back in the database during the period. A rise without a deploy often means application errors.")
+        "Transactions rolled back in the database during the period. A rise without a deploy often means application errors."
+    )
     public static let blocksHit = databaseCounter(
         "blocks_hit", "BlocksHit", column: "blks_hit", widget: "Buffer cache",
         "Block reads served from shared buffers during the period.")
@@ -55,13 +56,15 @@ public enum PostgresMetrics {
     public static let connections = MetricDefinition(
         id: "postgres.activity.connections", namespace: namespace, name: "Connections", unit: .count, kind: .gauge,
         dimensions: ["DBInstance", "Database", "State"],
-        description: "Client backends by state (active, idle, idle in transaction, ...), from pg_stat_activity, the agent's own session excluded.",
+        description:
+            "Client backends by state (active, idle, idle in transaction, ...), from pg_stat_activity, the agent's own session excluded.",
         source: "pg_stat_activity.state",
         placement: DashboardPlacement(dashboard: .database, widget: "Connections by state", statistic: "Average"))
 
     /// A metric drawn on the Database dashboard, with id `postgres.<id>`.
     private static func metric(
-        _ id: String, _ name: String, kind: MetricKind, unit: MetricUnit, dimensions: [String], source: String, widget: String,
+        _ id: String, _ name: String, kind: MetricKind, unit: MetricUnit, dimensions: [String], source: String,
+        widget: String,
         statistic: String, _ description: String
     ) -> MetricDefinition {
         MetricDefinition(
@@ -71,11 +74,13 @@ public enum PostgresMetrics {
     }
 
     private static func databaseGauge(
-        _ id: String, _ name: String, unit: MetricUnit = .count, source: String, widget: String, statistic: String = "Maximum",
+        _ id: String, _ name: String, unit: MetricUnit = .count, source: String, widget: String,
+        statistic: String = "Maximum",
         extra: [String] = [], _ description: String
     ) -> MetricDefinition {
         metric(
-            id, name, kind: .gauge, unit: unit, dimensions: databaseDimensions + extra, source: source, widget: widget, statistic: statistic,
+            id, name, kind: .gauge, unit: unit, dimensions: databaseDimensions + extra, source: source, widget: widget,
+            statistic: statistic,
             description)
     }
 
@@ -86,35 +91,48 @@ public enum PostgresMetrics {
         "database.size", "DatabaseSize", unit: .bytes, source: "pg_database_size(datid)", widget: "Database size",
         "The database's size on disk.")
     public static let xidAge = databaseGauge(
-        "database.xid_age", "TransactionIdAge", source: "age(pg_database.datfrozenxid)", widget: "Transaction id age (wraparound)",
-        "Transactions since the database's oldest unfrozen transaction id. PostgreSQL stops accepting writes near 2^31 (about 2.1 billion); autovacuum should keep it far below 200 million.")
+        "database.xid_age", "TransactionIdAge", source: "age(pg_database.datfrozenxid)",
+        widget: "Transaction id age (wraparound)",
+        "Transactions since the database's oldest unfrozen transaction id. PostgreSQL stops accepting writes near 2^31 (about 2.1 billion); autovacuum should keep it far below 200 million."
+    )
     public static let mxidAge = databaseGauge(
-        "database.mxid_age", "MultiXactIdAge", source: "mxid_age(pg_database.datminmxid)", widget: "Transaction id age (wraparound)",
+        "database.mxid_age", "MultiXactIdAge", source: "mxid_age(pg_database.datminmxid)",
+        widget: "Transaction id age (wraparound)",
         "Multixact ids since the database's oldest unfrozen one; wraps around like transaction ids.")
     public static let sessionsWaiting = databaseGauge(
-        "activity.waiting", "SessionsWaiting", source: "pg_stat_activity.wait_event_type", widget: "Sessions by wait event type",
+        "activity.waiting", "SessionsWaiting", source: "pg_stat_activity.wait_event_type",
+        widget: "Sessions by wait event type",
         statistic: "Average", extra: ["WaitEventType"],
-        "Client sessions by what they wait on (Lock, LWLock, IO, Client, IPC, ...; none when running on CPU): PostgreSQL's equivalent of Performance Insights' average active sessions by wait.")
+        "Client sessions by what they wait on (Lock, LWLock, IO, Client, IPC, ...; none when running on CPU): PostgreSQL's equivalent of Performance Insights' average active sessions by wait."
+    )
     public static let sessionsByApplication = databaseGauge(
-        "activity.application", "SessionsByApplication", source: "pg_stat_activity.application_name", widget: "Sessions by application",
+        "activity.application", "SessionsByApplication", source: "pg_stat_activity.application_name",
+        widget: "Sessions by application",
         statistic: "Average", extra: ["Application"],
-        "Client sessions by application_name: the database side of each service's connection pool (set spring.datasource.hikari.data-source-properties.ApplicationName to the service's name), to read beside the pool's Connections.")
+        "Client sessions by application_name: the database side of each service's connection pool (set spring.datasource.hikari.data-source-properties.ApplicationName to the service's name), to read beside the pool's Connections."
+    )
     public static let blockedSessions = databaseGauge(
-        "activity.blocked", "BlockedSessions", source: "pg_stat_activity, cardinality(pg_blocking_pids(pid)) > 0", widget: "Blocked sessions and locks",
+        "activity.blocked", "BlockedSessions", source: "pg_stat_activity, cardinality(pg_blocking_pids(pid)) > 0",
+        widget: "Blocked sessions and locks",
         "Sessions waiting for a lock another session holds.")
     public static let oldestTransactionAge = databaseGauge(
-        "activity.oldest_xact", "OldestTransactionAge", unit: .seconds, source: "max(now() - pg_stat_activity.xact_start)",
+        "activity.oldest_xact", "OldestTransactionAge", unit: .seconds,
+        source: "max(now() - pg_stat_activity.xact_start)",
         widget: "Oldest transaction, query and idle transaction",
         "Age of the oldest open transaction. Long transactions hold back vacuum and keep locks.")
     public static let longestQueryAge = databaseGauge(
-        "activity.longest_query", "LongestQueryAge", unit: .seconds, source: "max(now() - pg_stat_activity.query_start), active sessions",
+        "activity.longest_query", "LongestQueryAge", unit: .seconds,
+        source: "max(now() - pg_stat_activity.query_start), active sessions",
         widget: "Oldest transaction, query and idle transaction", "Run time of the longest running query.")
     public static let longestIdleInTransactionAge = databaseGauge(
         "activity.longest_idle_xact", "LongestIdleInTransactionAge", unit: .seconds,
-        source: "max(now() - pg_stat_activity.state_change), idle in transaction", widget: "Oldest transaction, query and idle transaction",
-        "Time the longest idle-in-transaction session has been idle: an application holding a transaction open while doing something else.")
+        source: "max(now() - pg_stat_activity.state_change), idle in transaction",
+        widget: "Oldest transaction, query and idle transaction",
+        "Time the longest idle-in-transaction session has been idle: an application holding a transaction open while doing something else."
+    )
     public static let locks = databaseGauge(
-        "locks", "Locks", source: "pg_locks (mode, granted)", widget: "Blocked sessions and locks", statistic: "Average",
+        "locks", "Locks", source: "pg_locks (mode, granted)", widget: "Blocked sessions and locks",
+        statistic: "Average",
         extra: ["Mode", "Granted"], "Locks on the database by mode, held (Granted=true) or awaited (Granted=false).")
 
     // Tables: the busiest N of each interval by name, the rest summed into Table=other.
@@ -122,42 +140,57 @@ public enum PostgresMetrics {
     public static let tableDimensions = ["DBInstance", "Database", "Table"]
 
     private static func table(
-        _ id: String, _ name: String, kind: MetricKind, unit: MetricUnit = .count, source: String, widget: String, statistic: String,
+        _ id: String, _ name: String, kind: MetricKind, unit: MetricUnit = .count, source: String, widget: String,
+        statistic: String,
         _ description: String
     ) -> MetricDefinition {
         metric(
-            "table.\(id)", name, kind: kind, unit: unit, dimensions: tableDimensions, source: source, widget: widget, statistic: statistic,
+            "table.\(id)", name, kind: kind, unit: unit, dimensions: tableDimensions, source: source, widget: widget,
+            statistic: statistic,
             description + " The interval's busiest tables (by rows read and written) by name, the rest as Table=other.")
     }
 
     public static let tableSeqScans = table(
-        "seq_scans", "TableSeqScans", kind: .counter, source: "pg_stat_user_tables.seq_scan", widget: "Sequential scans by table",
+        "seq_scans", "TableSeqScans", kind: .counter, source: "pg_stat_user_tables.seq_scan",
+        widget: "Sequential scans by table",
         statistic: "Sum", "Sequential scans of the table. Many on a large table usually mean a missing index.")
     public static let tableSeqRowsRead = table(
-        "seq_rows", "TableSeqRowsRead", kind: .counter, source: "pg_stat_user_tables.seq_tup_read", widget: "Rows read by sequential scans",
+        "seq_rows", "TableSeqRowsRead", kind: .counter, source: "pg_stat_user_tables.seq_tup_read",
+        widget: "Rows read by sequential scans",
         statistic: "Sum", "Rows read by sequential scans of the table.")
     public static let tableIndexScans = table(
-        "idx_scans", "TableIndexScans", kind: .counter, source: "pg_stat_user_tables.idx_scan", widget: "Sequential scans by table",
+        "idx_scans", "TableIndexScans", kind: .counter, source: "pg_stat_user_tables.idx_scan",
+        widget: "Sequential scans by table",
         statistic: "Sum", "Index scans of the table.")
     public static let tableRowsWritten = table(
-        "rows_written", "TableRowsWritten", kind: .counter, source: "pg_stat_user_tables.n_tup_ins + n_tup_upd + n_tup_del",
+        "rows_written", "TableRowsWritten", kind: .counter,
+        source: "pg_stat_user_tables.n_tup_ins + n_tup_upd + n_tup_del",
         widget: "Rows written by table", statistic: "Sum", "Rows inserted, updated and deleted in the table.")
     public static let tableDeadTupleRatio = table(
-        "dead_ratio", "TableDeadTupleRatio", kind: .gauge, unit: .percent, source: "n_dead_tup / (n_live_tup + n_dead_tup)",
-        widget: "Dead tuples by table", statistic: "Maximum", "Dead rows as a percentage of the table's rows: what vacuum has yet to reclaim.")
+        "dead_ratio", "TableDeadTupleRatio", kind: .gauge, unit: .percent,
+        source: "n_dead_tup / (n_live_tup + n_dead_tup)",
+        widget: "Dead tuples by table", statistic: "Maximum",
+        "Dead rows as a percentage of the table's rows: what vacuum has yet to reclaim.")
     public static let tableSinceVacuum = table(
-        "since_vacuum", "TableSecondsSinceVacuum", kind: .gauge, unit: .seconds, source: "now() - greatest(last_vacuum, last_autovacuum)",
-        widget: "Time since vacuum by table", statistic: "Maximum", "Time since the table was last vacuumed (manually or by autovacuum); absent if never.")
+        "since_vacuum", "TableSecondsSinceVacuum", kind: .gauge, unit: .seconds,
+        source: "now() - greatest(last_vacuum, last_autovacuum)",
+        widget: "Time since vacuum by table", statistic: "Maximum",
+        "Time since the table was last vacuumed (manually or by autovacuum); absent if never.")
     public static let tableSinceAnalyze = table(
-        "since_analyze", "TableSecondsSinceAnalyze", kind: .gauge, unit: .seconds, source: "now() - greatest(last_analyze, last_autoanalyze)",
-        widget: "Time since vacuum by table", statistic: "Maximum", "Time since the table was last analyzed; stale statistics give bad plans.")
+        "since_analyze", "TableSecondsSinceAnalyze", kind: .gauge, unit: .seconds,
+        source: "now() - greatest(last_analyze, last_autoanalyze)",
+        widget: "Time since vacuum by table", statistic: "Maximum",
+        "Time since the table was last analyzed; stale statistics give bad plans.")
     public static let tableCacheHitRatio = table(
-        "cache_hit", "TableCacheHitRatio", kind: .gauge, unit: .percent, source: "pg_statio_user_tables (heap and index blocks hit / (hit + read))",
+        "cache_hit", "TableCacheHitRatio", kind: .gauge, unit: .percent,
+        source: "pg_statio_user_tables (heap and index blocks hit / (hit + read))",
         widget: "Cache hit ratio by table", statistic: "Average",
-        "Block reads of the table and its indexes served from shared buffers during the sample interval, weighted by block reads.")
+        "Block reads of the table and its indexes served from shared buffers during the sample interval, weighted by block reads."
+    )
 
     public static let tableMetrics: [MetricDefinition] = [
-        tableSeqScans, tableSeqRowsRead, tableIndexScans, tableRowsWritten, tableDeadTupleRatio, tableSinceVacuum, tableSinceAnalyze,
+        tableSeqScans, tableSeqRowsRead, tableIndexScans, tableRowsWritten, tableDeadTupleRatio, tableSinceVacuum,
+        tableSinceAnalyze,
         tableCacheHitRatio,
     ]
 
@@ -166,27 +199,35 @@ public enum PostgresMetrics {
     public static let statementDimensions = ["DBInstance", "Database", "QueryId"]
 
     private static func statement(
-        _ id: String, _ name: String, kind: MetricKind, unit: MetricUnit = .count, source: String, widget: String, statistic: String,
+        _ id: String, _ name: String, kind: MetricKind, unit: MetricUnit = .count, source: String, widget: String,
+        statistic: String,
         _ description: String
     ) -> MetricDefinition {
         metric(
-            "statement.\(id)", name, kind: kind, unit: unit, dimensions: statementDimensions, source: source, widget: widget,
+            "statement.\(id)", name, kind: kind, unit: unit, dimensions: statementDimensions, source: source,
+            widget: widget,
             statistic: statistic,
-            description + " The interval's most time-consuming statements by queryid, the rest as QueryId=other; each statement's text is sent once to CloudWatch Logs.")
+            description
+                + " The interval's most time-consuming statements by queryid, the rest as QueryId=other; each statement's text is sent once to CloudWatch Logs."
+        )
     }
 
     public static let statementCalls = statement(
-        "calls", "StatementCalls", kind: .counter, source: "pg_stat_statements.calls", widget: "Statement calls", statistic: "Sum",
+        "calls", "StatementCalls", kind: .counter, source: "pg_stat_statements.calls", widget: "Statement calls",
+        statistic: "Sum",
         "Executions of the statement.")
     public static let statementTotalTime = statement(
         "total_time", "StatementTotalTime", kind: .counter, unit: .milliseconds,
-        source: "pg_stat_statements.total_exec_time (13+), total_time (12)", widget: "Statement time (top statements)", statistic: "Sum",
+        source: "pg_stat_statements.total_exec_time (13+), total_time (12)", widget: "Statement time (top statements)",
+        statistic: "Sum",
         "Time spent executing the statement: Performance Insights' top SQL by load.")
     public static let statementMeanTime = statement(
         "mean_time", "StatementMeanTime", kind: .gauge, unit: .milliseconds, source: "Δtotal_exec_time / Δcalls",
-        widget: "Statement mean time", statistic: "Average", "Mean execution time of the statement during the interval, weighted by calls.")
+        widget: "Statement mean time", statistic: "Average",
+        "Mean execution time of the statement during the interval, weighted by calls.")
     public static let statementRows = statement(
-        "rows", "StatementRows", kind: .counter, source: "pg_stat_statements.rows", widget: "Statement calls", statistic: "Sum",
+        "rows", "StatementRows", kind: .counter, source: "pg_stat_statements.rows", widget: "Statement calls",
+        statistic: "Sum",
         "Rows returned or affected by the statement.")
     public static let statementBlocksHit = statement(
         "blocks_hit", "StatementSharedBlocksHit", kind: .counter, source: "pg_stat_statements.shared_blks_hit",
@@ -204,68 +245,92 @@ public enum PostgresMetrics {
     public static let instanceDimensions = ["DBInstance"]
 
     private static func instance(
-        _ id: String, _ name: String, kind: MetricKind, unit: MetricUnit = .count, source: String, widget: String, statistic: String,
+        _ id: String, _ name: String, kind: MetricKind, unit: MetricUnit = .count, source: String, widget: String,
+        statistic: String,
         extra: [String] = [], _ description: String
     ) -> MetricDefinition {
         metric(
-            "instance.\(id)", name, kind: kind, unit: unit, dimensions: instanceDimensions + extra, source: source, widget: widget,
+            "instance.\(id)", name, kind: kind, unit: unit, dimensions: instanceDimensions + extra, source: source,
+            widget: widget,
             statistic: statistic, description)
     }
 
     public static let checkpointsTimed = instance(
-        "checkpoints_timed", "CheckpointsTimed", kind: .counter, source: "pg_stat_bgwriter.checkpoints_timed; pg_stat_checkpointer.num_timed (17)",
+        "checkpoints_timed", "CheckpointsTimed", kind: .counter,
+        source: "pg_stat_bgwriter.checkpoints_timed; pg_stat_checkpointer.num_timed (17)",
         widget: "Checkpoints", statistic: "Sum", "Checkpoints started by checkpoint_timeout.")
     public static let checkpointsRequested = instance(
-        "checkpoints_requested", "CheckpointsRequested", kind: .counter, source: "pg_stat_bgwriter.checkpoints_req; pg_stat_checkpointer.num_requested (17)",
+        "checkpoints_requested", "CheckpointsRequested", kind: .counter,
+        source: "pg_stat_bgwriter.checkpoints_req; pg_stat_checkpointer.num_requested (17)",
         widget: "Checkpoints", statistic: "Sum",
-        "Checkpoints forced before their time, mostly because max_wal_size filled: many of them mean write bursts larger than the WAL allows.")
+        "Checkpoints forced before their time, mostly because max_wal_size filled: many of them mean write bursts larger than the WAL allows."
+    )
     public static let checkpointBuffers = instance(
-        "checkpoint_buffers", "BuffersWrittenByCheckpoints", kind: .counter, source: "pg_stat_bgwriter.buffers_checkpoint; pg_stat_checkpointer.buffers_written (17)",
+        "checkpoint_buffers", "BuffersWrittenByCheckpoints", kind: .counter,
+        source: "pg_stat_bgwriter.buffers_checkpoint; pg_stat_checkpointer.buffers_written (17)",
         widget: "Buffer writes", statistic: "Sum", "Shared buffers written by checkpoints.")
     public static let cleanBuffers = instance(
         "clean_buffers", "BuffersWrittenByBackgroundWriter", kind: .counter, source: "pg_stat_bgwriter.buffers_clean",
         widget: "Buffer writes", statistic: "Sum", "Shared buffers written by the background writer.")
     public static let walRecords = instance(
-        "wal_records", "WALRecords", kind: .counter, source: "pg_stat_wal.wal_records (14+)", widget: "WAL", statistic: "Sum",
+        "wal_records", "WALRecords", kind: .counter, source: "pg_stat_wal.wal_records (14+)", widget: "WAL",
+        statistic: "Sum",
         "WAL records generated.")
     public static let walBytes = instance(
-        "wal_bytes", "WALBytes", kind: .counter, unit: .bytes, source: "pg_stat_wal.wal_bytes (14+)", widget: "WAL bytes", statistic: "Sum",
+        "wal_bytes", "WALBytes", kind: .counter, unit: .bytes, source: "pg_stat_wal.wal_bytes (14+)",
+        widget: "WAL bytes", statistic: "Sum",
         "Bytes of WAL generated: what replicas and backups must carry.")
     public static let walBuffersFull = instance(
-        "wal_buffers_full", "WALBuffersFull", kind: .counter, source: "pg_stat_wal.wal_buffers_full (14+)", widget: "WAL", statistic: "Sum",
+        "wal_buffers_full", "WALBuffersFull", kind: .counter, source: "pg_stat_wal.wal_buffers_full (14+)",
+        widget: "WAL", statistic: "Sum",
         "Times WAL was written to disk because wal_buffers was full.")
     public static let archived = instance(
-        "archived", "WALFilesArchived", kind: .counter, source: "pg_stat_archiver.archived_count", widget: "WAL archiving", statistic: "Sum",
+        "archived", "WALFilesArchived", kind: .counter, source: "pg_stat_archiver.archived_count",
+        widget: "WAL archiving", statistic: "Sum",
         "WAL files archived.")
     public static let archiveFailures = instance(
-        "archive_failures", "WALArchiveFailures", kind: .counter, source: "pg_stat_archiver.failed_count", widget: "WAL archiving",
-        statistic: "Sum", "Failed attempts to archive a WAL file: WAL piles up on the primary until archiving works again.")
+        "archive_failures", "WALArchiveFailures", kind: .counter, source: "pg_stat_archiver.failed_count",
+        widget: "WAL archiving",
+        statistic: "Sum",
+        "Failed attempts to archive a WAL file: WAL piles up on the primary until archiving works again.")
     public static let replicationWriteLag = instance(
-        "replication.write_lag", "ReplicationWriteLag", kind: .gauge, unit: .seconds, source: "pg_stat_replication.write_lag",
-        widget: "Replication lag", statistic: "Maximum", extra: ["Replica"], "Time until the standby had written recent WAL.")
+        "replication.write_lag", "ReplicationWriteLag", kind: .gauge, unit: .seconds,
+        source: "pg_stat_replication.write_lag",
+        widget: "Replication lag", statistic: "Maximum", extra: ["Replica"],
+        "Time until the standby had written recent WAL.")
     public static let replicationFlushLag = instance(
-        "replication.flush_lag", "ReplicationFlushLag", kind: .gauge, unit: .seconds, source: "pg_stat_replication.flush_lag",
-        widget: "Replication lag", statistic: "Maximum", extra: ["Replica"], "Time until the standby had flushed recent WAL to disk.")
+        "replication.flush_lag", "ReplicationFlushLag", kind: .gauge, unit: .seconds,
+        source: "pg_stat_replication.flush_lag",
+        widget: "Replication lag", statistic: "Maximum", extra: ["Replica"],
+        "Time until the standby had flushed recent WAL to disk.")
     public static let replicationReplayLag = instance(
-        "replication.replay_lag", "ReplicationReplayLag", kind: .gauge, unit: .seconds, source: "pg_stat_replication.replay_lag",
+        "replication.replay_lag", "ReplicationReplayLag", kind: .gauge, unit: .seconds,
+        source: "pg_stat_replication.replay_lag",
         widget: "Replication lag", statistic: "Maximum", extra: ["Replica"],
         "Time until the standby had replayed recent WAL: how stale a read on that replica can be.")
     public static let replicationBytesBehind = instance(
         "replication.bytes_behind", "ReplicationBytesBehind", kind: .gauge, unit: .bytes,
-        source: "pg_wal_lsn_diff(pg_current_wal_lsn(), pg_stat_replication.replay_lsn)", widget: "Replication bytes behind",
+        source: "pg_wal_lsn_diff(pg_current_wal_lsn(), pg_stat_replication.replay_lsn)",
+        widget: "Replication bytes behind",
         statistic: "Maximum", extra: ["Replica"], "WAL the standby has not replayed yet.")
     public static let replicaReplayLag = instance(
-        "replica_replay_lag", "ReplicaReplayLag", kind: .gauge, unit: .seconds, source: "now() - pg_last_xact_replay_timestamp(), on a standby",
+        "replica_replay_lag", "ReplicaReplayLag", kind: .gauge, unit: .seconds,
+        source: "now() - pg_last_xact_replay_timestamp(), on a standby",
         widget: "Replication lag", statistic: "Maximum",
-        "On a standby (a read replica): time since the last transaction it replayed. With no writes on the primary it grows too.")
+        "On a standby (a read replica): time since the last transaction it replayed. With no writes on the primary it grows too."
+    )
     public static let slotRetainedBytes = instance(
         "slot_retained", "ReplicationSlotRetainedWAL", kind: .gauge, unit: .bytes,
-        source: "pg_wal_lsn_diff(pg_current_wal_lsn(), pg_replication_slots.restart_lsn)", widget: "Replication slots", statistic: "Maximum",
-        extra: ["Slot"], "WAL a replication slot keeps on the primary. An abandoned slot grows it until the disk fills.")
+        source: "pg_wal_lsn_diff(pg_current_wal_lsn(), pg_replication_slots.restart_lsn)", widget: "Replication slots",
+        statistic: "Maximum",
+        extra: ["Slot"], "WAL a replication slot keeps on the primary. An abandoned slot grows it until the disk fills."
+    )
 
     public static let instanceMetrics: [MetricDefinition] = [
-        checkpointsTimed, checkpointsRequested, checkpointBuffers, cleanBuffers, walRecords, walBytes, walBuffersFull, archived,
-        archiveFailures, replicationWriteLag, replicationFlushLag, replicationReplayLag, replicationBytesBehind, replicaReplayLag,
+        checkpointsTimed, checkpointsRequested, checkpointBuffers, cleanBuffers, walRecords, walBytes, walBuffersFull,
+        archived,
+        archiveFailures, replicationWriteLag, replicationFlushLag, replicationReplayLag, replicationBytesBehind,
+        replicaReplayLag,
         slotRetainedBytes,
     ]
 
@@ -277,8 +342,10 @@ public enum PostgresMetrics {
         ("temp_files", tempFiles), ("temp_bytes", tempBytes),
     ]
 
-    public static let all: [MetricDefinition] = databaseCounters.map(\.definition) + [
-        conflicts, connections, sessionsWaiting, sessionsByApplication, blockedSessions, oldestTransactionAge, longestQueryAge,
-        longestIdleInTransactionAge, locks, databaseSize, xidAge, mxidAge,
-    ] + tableMetrics + statementMetrics + instanceMetrics
+    public static let all: [MetricDefinition] =
+        databaseCounters.map(\.definition) + [
+            conflicts, connections, sessionsWaiting, sessionsByApplication, blockedSessions, oldestTransactionAge,
+            longestQueryAge,
+            longestIdleInTransactionAge, locks, databaseSize, xidAge, mxidAge,
+        ] + tableMetrics + statementMetrics + instanceMetrics
 }

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The least-privilege IAM policy of an agent: PutMetricData only into the namespaces its sources
 /// emit, the X-Ray calls it makes when it stands in for the daemon, and ListMetrics for
@@ -41,13 +42,16 @@ public struct IAMPolicy: Sendable {
         if needs.xray {
             statements.append([
                 "Sid": "XRayDaemon", "Effect": "Allow",
-                "Action": ["xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTraceSegments"], "Resource": "*",
+                "Action": ["xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTraceSegments"],
+                "Resource": "*",
             ])
         }
         if !needs.logGroupARNs.isEmpty {
             statements.append([
                 "Sid": "ShipJournal", "Effect": "Allow",
-                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Action": [
+                    "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams",
+                ],
                 "Resource": needs.logGroupARNs.flatMap { [$0, "\($0):log-stream:*"] },
             ])
         }

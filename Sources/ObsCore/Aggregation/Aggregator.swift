@@ -93,14 +93,17 @@ public final class Aggregator: Sendable {
         state.touched = touched
     }
 
-    private static func datum(_ key: Recorder.SeriesKey, _ series: SeriesState, timestamp: Int64, last: Double?) -> MetricDatum {
+    private static func datum(_ key: Recorder.SeriesKey, _ series: SeriesState, timestamp: Int64, last: Double?)
+        -> MetricDatum
+    {
         let value: MetricDatum.Value
         switch key.descriptor.kind {
         case .counter: value = .single(series.statistics.sum)
         case .gauge: value = .statistics(series.statistics)
         case .distribution: value = .distribution(series.statistics, series.histogram?.buckets ?? [])
         }
-        return MetricDatum(descriptor: key.descriptor, dimensions: key.dimensions, timestamp: timestamp, value: value, last: last)
+        return MetricDatum(
+            descriptor: key.descriptor, dimensions: key.dimensions, timestamp: timestamp, value: value, last: last)
     }
 
     /// Drains, then returns one datum per series that saw an observation since the last flush, and
@@ -125,10 +128,14 @@ public final class Aggregator: Sendable {
                     continue
                 }
                 let series = state.series[Int(id)]
-                data.append(Self.datum(key, series, timestamp: timestamp, last: key.descriptor.kind == .gauge ? series.last : nil))
+                data.append(
+                    Self.datum(
+                        key, series, timestamp: timestamp, last: key.descriptor.kind == .gauge ? series.last : nil))
                 for names in rollups[key.descriptor] ?? [] {
                     let rollup = Recorder.SeriesKey(
-                        descriptor: key.descriptor, dimensions: Dimensions(key.dimensions.pairs.filter { names.contains($0.name) }.map { ($0.name, $0.value) }))
+                        descriptor: key.descriptor,
+                        dimensions: Dimensions(
+                            key.dimensions.pairs.filter { names.contains($0.name) }.map { ($0.name, $0.value) }))
                     guard rollup.dimensions != key.dimensions else { continue }
                     if rolled[rollup] == nil { rolledOrder.append(rollup) }
                     rolled[rollup, default: SeriesState()].merge(series)

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Interval arithmetic for flushes: data is stamped with the start of the interval it was
 /// collected in, so CloudWatch periods line up with ours.

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A histogram with logarithmically spaced buckets: every value is stored as the representative of
 /// its bucket, within a relative error `α` of the true value, so every quantile read from it is

@@ -8,4 +8,3 @@ public struct CloudWatchLogEvent: Sendable, Equatable, Codable {
         self.message = message
     }
 }
-

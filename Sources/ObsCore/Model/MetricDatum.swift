@@ -12,10 +12,11 @@ public struct MetricDatum: Sendable, Equatable {
 
         public static func == (lhs: Value, rhs: Value) -> Bool {
             switch (lhs, rhs) {
-            case let (.single(a), .single(b)): return a == b
-            case let (.statistics(a), .statistics(b)): return a == b
-            case let (.distribution(a, x), .distribution(b, y)):
-                return a == b && x.count == y.count && zip(x, y).allSatisfy { $0.value == $1.value && $0.count == $1.count }
+            case (.single(let a), .single(let b)): return a == b
+            case (.statistics(let a), .statistics(let b)): return a == b
+            case (.distribution(let a, let x), .distribution(let b, let y)):
+                return a == b && x.count == y.count
+                    && zip(x, y).allSatisfy { $0.value == $1.value && $0.count == $1.count }
             default: return false
             }
         }
@@ -29,7 +30,9 @@ public struct MetricDatum: Sendable, Equatable {
     /// A gauge's last sample in the interval (its level at flush time); nil for other kinds.
     public var last: Double?
 
-    public init(descriptor: MetricDescriptor, dimensions: Dimensions, timestamp: Int64, value: Value, last: Double? = nil) {
+    public init(
+        descriptor: MetricDescriptor, dimensions: Dimensions, timestamp: Int64, value: Value, last: Double? = nil
+    ) {
         self.descriptor = descriptor
         self.dimensions = dimensions
         self.timestamp = timestamp

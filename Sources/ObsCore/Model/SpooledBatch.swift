@@ -20,4 +20,3 @@ public struct SpooledBatch: Sendable, Equatable {
         self.payload = payload
     }
 }
-

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Internet timestamps (RFC 3339): `2026-11-27T06:00:00Z`, with optional fractional seconds and a
@@ -22,13 +22,19 @@ public enum RFC3339 {
             return value
         }
         func byte(_ i: Int) -> UInt8? { i < b.count ? b[i] : nil }
-        guard let year = number(0, 4), byte(4) == UInt8(ascii: "-"), let month = number(5, 2), byte(7) == UInt8(ascii: "-"),
+        guard let year = number(0, 4), byte(4) == UInt8(ascii: "-"), let month = number(5, 2),
+            byte(7) == UInt8(ascii: "-"),
             let day = number(8, 2), byte(10) == UInt8(ascii: "T") || byte(10) == UInt8(ascii: "t"),
-            let hour = number(11, 2), byte(13) == UInt8(ascii: ":"), let minute = number(14, 2), byte(16) == UInt8(ascii: ":"),
+            let hour = number(11, 2), byte(13) == UInt8(ascii: ":"), let minute = number(14, 2),
+            byte(16) == UInt8(ascii: ":"),
             let second = number(17, 2)
         else { return nil }
-        let daysInMonth = [31, year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-        guard (1...12).contains(month), (1...daysInMonth[month - 1]).contains(day), hour <= 23, minute <= 59, second <= 60 else {
+        let daysInMonth = [
+            31, year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
+        ]
+        guard (1...12).contains(month), (1...daysInMonth[month - 1]).contains(day), hour <= 23, minute <= 59,
+            second <= 60
+        else {
             return nil
         }
         var index = 19
@@ -49,7 +55,9 @@ public enum RFC3339 {
         case UInt8(ascii: "Z"), UInt8(ascii: "z"):
             index += 1
         case UInt8(ascii: "+"), UInt8(ascii: "-"):
-            guard let h = number(index + 1, 2), byte(index + 3) == UInt8(ascii: ":"), let m = number(index + 4, 2), h <= 23, m <= 59 else {
+            guard let h = number(index + 1, 2), byte(index + 3) == UInt8(ascii: ":"), let m = number(index + 4, 2),
+                h <= 23, m <= 59
+            else {
                 return nil
             }
             offset = (h * 3600 + m * 60) * (byte(index) == UInt8(ascii: "-") ? -1 : 1)

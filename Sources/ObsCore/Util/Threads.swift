@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A thread of its own (POSIX), for a loop that blocks in the kernel (a socket, the journal, fsync)
 /// and so must not hold one of the cooperative pool's threads. The agent's modules use this and
@@ -20,25 +21,27 @@ public final class OSThread: Sendable {
         let thread = OSThread()
         let context = Unmanaged.passRetained(Start(name: name, thread: thread, body: body)).toOpaque()
         #if canImport(Glibc)
-        var handle = pthread_t()
+            var handle = pthread_t()
         #else
-        var handle: pthread_t?
+            var handle: pthread_t?
         #endif
-        let status = pthread_create(&handle, nil, { raw in
-            #if canImport(Glibc)
-            let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
-            #else
-            let start = Unmanaged<Start>.fromOpaque(raw).takeRetainedValue()
-            #endif
-            start.run()
-            return nil
-        }, context)
+        let status = pthread_create(
+            &handle, nil,
+            { raw in
+                #if canImport(Glibc)
+                    let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
+                #else
+                    let start = Unmanaged<Start>.fromOpaque(raw).takeRetainedValue()
+                #endif
+                start.run()
+                return nil
+            }, context)
         // Out of threads is a resource limit the agent cannot work without (one thread a source).
         precondition(status == 0, "pthread_create failed: \(status)")
         #if canImport(Glibc)
-        pthread_detach(handle)
+            pthread_detach(handle)
         #else
-        pthread_detach(handle!)
+            pthread_detach(handle!)
         #endif
         return thread
     }
@@ -59,15 +62,15 @@ public final class OSThread: Sendable {
 
         func run() {
             #if canImport(Glibc)
-            // pthread_setname_np needs _GNU_SOURCE, which Swift's Glibc module lacks; this is what it does.
-            let fd = open("/proc/thread-self/comm", O_WRONLY)
-            if fd >= 0 {
-                let bytes = Array(name.utf8.prefix(15))
-                _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                close(fd)
-            }
+                // pthread_setname_np needs _GNU_SOURCE, which Swift's Glibc module lacks; this is what it does.
+                let fd = open("/proc/thread-self/comm", O_WRONLY)
+                if fd >= 0 {
+                    let bytes = Array(name.utf8.prefix(15))
+                    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                    close(fd)
+                }
             #else
-            _ = pthread_setname_np(name)
+                _ = pthread_setname_np(name)
             #endif
             body()
             thread.finished.store(true, ordering: .releasing)
@@ -86,7 +89,7 @@ public final class Condition: @unchecked Sendable {
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
         #if canImport(Glibc)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+            pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
         #endif
         pthread_cond_init(cond, &attributes)
         pthread_condattr_destroy(&attributes)
@@ -108,14 +111,14 @@ public final class Condition: @unchecked Sendable {
     /// Waits for a signal at most `seconds`; false when the time ran out.
     public func wait(seconds: Double) -> Bool {
         #if canImport(Glibc)
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        let total = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 + max(0, seconds)
-        var deadline = timespec(tv_sec: Int(total), tv_nsec: Int((total - total.rounded(.down)) * 1e9))
-        return pthread_cond_timedwait(cond, mutex, &deadline) != ETIMEDOUT
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let total = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 + max(0, seconds)
+            var deadline = timespec(tv_sec: Int(total), tv_nsec: Int((total - total.rounded(.down)) * 1e9))
+            return pthread_cond_timedwait(cond, mutex, &deadline) != ETIMEDOUT
         #else
-        var relative = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
-        return pthread_cond_timedwait_relative_np(cond, mutex, &relative) != ETIMEDOUT
+            var relative = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
+            return pthread_cond_timedwait_relative_np(cond, mutex, &relative) != ETIMEDOUT
         #endif
     }
 

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import Logging
 import ObsAWS
 import ObsCore
 import ObsNet
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Delivers log events to CloudWatch Logs through the spool: events are cut into PutLogEvents
 /// batches that obey every limit (``LogEventBatcher``), each batch spooled and then sent by a
@@ -26,13 +27,17 @@ public struct CloudWatchLogSink: Sendable {
     /// Spools `events` for `group`/`stream` (``publish(group:stream:events:now:)`` without the ids). Returns the spooled batches' ids, in order (a source
     /// that keeps a read position, such as a journal cursor, saves it once they are sent).
     @discardableResult
-    public func spool(group: String, stream: String, events: [CloudWatchLogEvent], now: Int64 = Int64(Date().timeIntervalSince1970 * 1000))
+    public func spool(
+        group: String, stream: String, events: [CloudWatchLogEvent],
+        now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)
+    )
         -> [SpoolBatchID]
     {
         var ids: [SpoolBatchID] = []
         for batch in LogEventBatcher.counted(events, now: now, selfMetrics: selfMetrics) {
             let spooled = SpooledBatch(
-                kind: Self.batchKind, created: now / 1000, items: batch.count, attributes: ["group": group, "stream": stream],
+                kind: Self.batchKind, created: now / 1000, items: batch.count,
+                attributes: ["group": group, "stream": stream],
                 payload: LogEventBatcher.body(group: group, stream: stream, events: batch))
             if let id = spool.accept(spooled, selfMetrics: selfMetrics, logger: logger) { ids.append(id) }
         }
@@ -75,7 +80,8 @@ public struct PutLogEventsSender: BatchSender {
         let response = try await client.send(headers: Self.headers("PutLogEvents"), body: batch.payload)
         let rejected = Self.rejectedCounts(response.body, events: batch.items)
         guard let (reason, count) = rejected.max(by: { $0.value < $1.value }), count > 0 else { return .delivered }
-        return .partiallyDelivered(rejected: rejected.values.reduce(0, +), reason: reason == "tooNew" ? .logEventTooNew : .logEventTooOld)
+        return .partiallyDelivered(
+            rejected: rejected.values.reduce(0, +), reason: reason == "tooNew" ? .logEventTooNew : .logEventTooOld)
     }
 
     private func create(_ action: String, _ fields: [String: String]) async throws(AWSError) {
@@ -99,7 +105,9 @@ public struct PutLogEventsSender: BatchSender {
             }
             var rejectedLogEventsInfo: Info?
         }
-        guard let info = (try? JSONDecoder().decode(Response.self, from: Data(body)))?.rejectedLogEventsInfo else { return [:] }
+        guard let info = (try? JSONDecoder().decode(Response.self, from: Data(body)))?.rejectedLogEventsInfo else {
+            return [:]
+        }
         var counts: [String: Int] = [:]
         if let start = info.tooNewLogEventStartIndex { counts["tooNew"] = max(0, events - start) }
         let oldEnd = max(info.tooOldLogEventEndIndex ?? -1, info.expiredLogEventEndIndex ?? -1)

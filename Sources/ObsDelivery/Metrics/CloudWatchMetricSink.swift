@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import Logging
 import ObsAWS
 import ObsCore
 import ObsNet
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Delivers metric data to CloudWatch through the disk spool: each PutMetricData request is
 /// encoded (every API limit enforced), gzip-compressed and written to the spool; a
@@ -66,7 +67,8 @@ extension AWSError {
     /// How a shipper should treat this error.
     public var outcome: SendOutcome {
         if isCredentialError {
-            return .retry(reason: "credentials refused, keeping the data until they work: \(description)", afterTimeout: false)
+            return .retry(
+                reason: "credentials refused, keeping the data until they work: \(description)", afterTimeout: false)
         }
         if isRetryable {
             if case .transport(let transport) = self { return .retry(reason: transport.message, afterTimeout: true) }

@@ -9,7 +9,10 @@ public struct DryRunMetricSink: MetricSink {
     public let encoder: PutMetricDataEncoder
     private let write: @Sendable (String) -> Void
 
-    public init(endpoint: String, selfMetrics: SelfMetrics, write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine) {
+    public init(
+        endpoint: String, selfMetrics: SelfMetrics,
+        write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine
+    ) {
         self.endpoint = endpoint
         self.encoder = PutMetricDataEncoder(selfMetrics: selfMetrics)
         self.write = write
@@ -17,7 +20,9 @@ public struct DryRunMetricSink: MetricSink {
 
     public func publish(_ data: [MetricDatum]) async {
         for request in encoder.encode(data) {
-            write("POST \(endpoint)/ (PutMetricData, \(request.datumCount) datums, \(request.body.utf8.count) bytes)\n\(request.body)")
+            write(
+                "POST \(endpoint)/ (PutMetricData, \(request.datumCount) datums, \(request.body.utf8.count) bytes)\n\(request.body)"
+            )
         }
     }
 }

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import ObsAWS
 import ObsCore
 import ObsSource
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 extension XRayTraceSink: TraceSink {
     public var name: String { "xray" }
@@ -21,7 +22,9 @@ extension CloudWatchLogSink: LogSink {
 /// One request the dry run shows instead of sending: its endpoint, action, size and body.
 public enum DryRunRequest {
     /// `POST <endpoint><path> (<action>, <items> <unit>, <bytes> bytes)` and the body on the next line.
-    public static func text(endpoint: String, path: String, action: String, items: Int, unit: String, body: [UInt8]) -> String {
+    public static func text(endpoint: String, path: String, action: String, items: Int, unit: String, body: [UInt8])
+        -> String
+    {
         "POST \(endpoint)\(path) (\(action), \(items) \(unit), \(body.count) bytes)\n\(String(decoding: body, as: UTF8.self))"
     }
 }
@@ -33,7 +36,10 @@ public struct DryRunTraceSink: TraceSink {
     private let selfMetrics: SelfMetrics
     private let write: @Sendable (String) -> Void
 
-    public init(endpoint: String, selfMetrics: SelfMetrics, write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine) {
+    public init(
+        endpoint: String, selfMetrics: SelfMetrics,
+        write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine
+    ) {
         self.endpoint = endpoint
         self.selfMetrics = selfMetrics
         self.write = write
@@ -45,7 +51,8 @@ public struct DryRunTraceSink: TraceSink {
         for call in calls {
             write(
                 DryRunRequest.text(
-                    endpoint: endpoint, path: "/TraceSegments", action: "PutTraceSegments", items: call.count, unit: "segments",
+                    endpoint: endpoint, path: "/TraceSegments", action: "PutTraceSegments", items: call.count,
+                    unit: "segments",
                     body: TraceSegmentBatcher.body(call)))
         }
     }
@@ -62,7 +69,10 @@ public struct DryRunLogSink: LogSink {
     private let selfMetrics: SelfMetrics
     private let write: @Sendable (String) -> Void
 
-    public init(endpoint: String, selfMetrics: SelfMetrics, write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine) {
+    public init(
+        endpoint: String, selfMetrics: SelfMetrics,
+        write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine
+    ) {
         self.endpoint = endpoint
         self.selfMetrics = selfMetrics
         self.write = write
@@ -108,7 +118,8 @@ public struct DryRunBatchSender: BatchSender {
     private let write: @Sendable (String) -> Void
 
     public init(
-        kind: String = CloudWatchLogSink.batchKind, endpoint: String, action: String = "PutLogEvents", unit: String = "events",
+        kind: String = CloudWatchLogSink.batchKind, endpoint: String, action: String = "PutLogEvents",
+        unit: String = "events",
         write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine
     ) {
         self.kind = kind
@@ -119,14 +130,17 @@ public struct DryRunBatchSender: BatchSender {
     }
 
     public func send(_ batch: SpooledBatch) async -> SendOutcome {
-        write(DryRunRequest.text(endpoint: endpoint, path: "/", action: action, items: batch.items, unit: unit, body: batch.payload))
+        write(
+            DryRunRequest.text(
+                endpoint: endpoint, path: "/", action: action, items: batch.items, unit: unit, body: batch.payload))
         return .delivered
     }
 }
 
 extension LogEventBatcher {
     /// `events` cut into batches, with what was left out or cut counted in `selfMetrics`.
-    static func counted(_ events: [CloudWatchLogEvent], now: Int64, selfMetrics: SelfMetrics) -> [[CloudWatchLogEvent]] {
+    static func counted(_ events: [CloudWatchLogEvent], now: Int64, selfMetrics: SelfMetrics) -> [[CloudWatchLogEvent]]
+    {
         let (batches, rejected, truncated) = LogEventBatcher().batches(events, now: now)
         if let n = rejected[.tooOld], n > 0 { selfMetrics.count(.logEventTooOld, n) }
         if let n = rejected[.tooNew], n > 0 { selfMetrics.count(.logEventTooNew, n) }

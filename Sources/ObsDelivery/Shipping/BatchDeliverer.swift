@@ -19,7 +19,8 @@ public struct BatchDeliverer: BatchOutlet {
 
     /// - Parameter healthName: the component reported degraded (with the reason) while sends fail.
     public init(
-        name: String, sender: any BatchSender, retry: RetryPolicy = RetryPolicy(), recorder: Recorder, healthName: String,
+        name: String, sender: any BatchSender, retry: RetryPolicy = RetryPolicy(), recorder: Recorder,
+        healthName: String,
         logger: Logger
     ) {
         self.name = name
@@ -49,7 +50,10 @@ public struct BatchDeliverer: BatchOutlet {
                 if failures == 1 || failures % 10 == 0 {
                     logger.warning(
                         "send failed, will retry",
-                        metadata: ["kind": "\(batch.kind)", "group": "\(batch.attributes["group"] ?? "")", "reason": "\(reason)", "attempt": "\(failures)"])
+                        metadata: [
+                            "kind": "\(batch.kind)", "group": "\(batch.attributes["group"] ?? "")",
+                            "reason": "\(reason)", "attempt": "\(failures)",
+                        ])
                 }
                 let wait = retry.waitAfterFailure(failures, afterTimeout: afterTimeout, retryCosts: &retryCosts)
                 if deadline == nil, Task.isCancelled { return false }

@@ -11,7 +11,8 @@ enum Settlement {
 
     /// Settles `outcome` of sending `batch`: counts refused items under their reason (a batch
     /// refused whole as `batch_rejected`), and a retry as `request_retried`.
-    static func of(_ outcome: SendOutcome, batch: SpooledBatch, selfMetrics: SelfMetrics, logger: Logger) -> Settlement {
+    static func of(_ outcome: SendOutcome, batch: SpooledBatch, selfMetrics: SelfMetrics, logger: Logger) -> Settlement
+    {
         switch outcome {
         case .delivered:
             return .settled(delivered: true)
@@ -19,12 +20,14 @@ enum Settlement {
             if rejected > 0 {
                 selfMetrics.count(reason, rejected)
                 logger.warning(
-                    "items rejected", metadata: ["kind": "\(batch.kind)", "items": "\(rejected)", "reason": "\(reason.rawValue)"])
+                    "items rejected",
+                    metadata: ["kind": "\(batch.kind)", "items": "\(rejected)", "reason": "\(reason.rawValue)"])
             }
             return .settled(delivered: true)
         case .rejected(let reason):
             selfMetrics.count(.batchRejected, batch.items)
-            logger.error("batch rejected", metadata: ["kind": "\(batch.kind)", "items": "\(batch.items)", "reason": "\(reason)"])
+            logger.error(
+                "batch rejected", metadata: ["kind": "\(batch.kind)", "items": "\(batch.items)", "reason": "\(reason)"])
             return .settled(delivered: false)
         case .retry(let reason, let afterTimeout):
             selfMetrics.count(.requestRetried)

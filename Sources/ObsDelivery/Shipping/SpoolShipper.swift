@@ -96,7 +96,11 @@ public final class SpoolShipper: Sendable {
             await drainWorker(until: deadline)
         }
         let left = spool.pending(kind: sender.kind).count
-        if left > 0 { logger.warning("batches left in the spool for the next start", metadata: ["kind": "\(sender.kind)", "batches": "\(left)"]) }
+        if left > 0 {
+            logger.warning(
+                "batches left in the spool for the next start",
+                metadata: ["kind": "\(sender.kind)", "batches": "\(left)"])
+        }
     }
 
     /// One worker of ``drain(within:)``: sends the oldest batch no other worker holds until none is
@@ -124,9 +128,12 @@ public final class SpoolShipper: Sendable {
         case .retry(let reason, let afterTimeout, let remaining):
             if let remaining, !spool.replace(id, with: remaining) {
                 // The batch stays whole: what was delivered of it may go twice.
-                logger.warning("cannot shorten a partly delivered batch", metadata: ["kind": "\(sender.kind)", "batch": "\(id)"])
+                logger.warning(
+                    "cannot shorten a partly delivered batch", metadata: ["kind": "\(sender.kind)", "batch": "\(id)"])
             }
-            logger.warning("send failed, will retry", metadata: ["kind": "\(sender.kind)", "batch": "\(id)", "reason": "\(reason)"])
+            logger.warning(
+                "send failed, will retry",
+                metadata: ["kind": "\(sender.kind)", "batch": "\(id)", "reason": "\(reason)"])
             return .failed(afterTimeout: afterTimeout)
         }
     }

@@ -12,7 +12,9 @@ extension DiskSpool {
             return id
         } catch {
             selfMetrics.count(.spoolFull, batch.items)
-            logger.error("cannot spool a batch", metadata: ["error": "\(error)", "kind": "\(batch.kind)", "items": "\(batch.items)"])
+            logger.error(
+                "cannot spool a batch",
+                metadata: ["error": "\(error)", "kind": "\(batch.kind)", "items": "\(batch.items)"])
             return nil
         }
     }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import ObsCore
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A bounded, crash-safe queue of batches on disk: a batch is written (and fsynced) before it is
 /// sent, and removed only after the service accepted it, so a crash or a restart loses nothing
@@ -67,12 +68,14 @@ public final class DiskSpool: Sendable {
             }
             guard name.hasSuffix(".batch"), let sequence = UInt64(name.dropLast(6)) else { continue }
             let id = SpoolBatchID(sequence: sequence)
-            guard let data = FileManager.default.contents(atPath: path(id)), let batch = SpoolFile.decode(Array(data)) else {
+            guard let data = FileManager.default.contents(atPath: path(id)), let batch = SpoolFile.decode(Array(data))
+            else {
                 moveAside(name)
                 corrupt += 1
                 continue
             }
-            found.entries.append(Entry(id: id, kind: batch.kind, size: data.count, items: batch.items, created: batch.created))
+            found.entries.append(
+                Entry(id: id, kind: batch.kind, size: data.count, items: batch.items, created: batch.created))
             found.bytes += data.count
             found.nextSequence = max(found.nextSequence, sequence + 1)
         }
@@ -116,7 +119,8 @@ public final class DiskSpool: Sendable {
                 throw SpoolError(message: "\(error)")
             }
             index.nextSequence += 1
-            index.entries.append(Entry(id: id, kind: batch.kind, size: bytes.count, items: batch.items, created: batch.created))
+            index.entries.append(
+                Entry(id: id, kind: batch.kind, size: bytes.count, items: batch.items, created: batch.created))
             index.bytes += bytes.count
             return id
         }

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import ObsAWS
 import ObsCore
 import ObsNet
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The on-disk form of one batch:
 ///
@@ -37,7 +38,9 @@ enum SpoolFile {
         let headerLength = Int(read(UInt32.self, bytes, at: 5))
         let headerEnd = 9 + headerLength
         guard headerEnd + 8 <= body.count else { return nil }
-        guard let header = try? JSONDecoder().decode(SpoolHeader.self, from: Data(bytes[9..<headerEnd])) else { return nil }
+        guard let header = try? JSONDecoder().decode(SpoolHeader.self, from: Data(bytes[9..<headerEnd])) else {
+            return nil
+        }
         let payloadLength = Int(read(UInt64.self, bytes, at: headerEnd))
         guard headerEnd + 8 + payloadLength == body.count else { return nil }
         return SpooledBatch(
@@ -70,7 +73,9 @@ enum SpoolFile {
     static func writeDurably(_ bytes: [UInt8], to path: String, directory: String) throws {
         let temporary = directory + "/." + fileName(path) + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SpoolError(message: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw SpoolError(message: "cannot create \(temporary): \(String(cString: strerror(errno)))")
+        }
         var written = 0
         let ok = bytes.withUnsafeBytes { buffer -> Bool in
             while written < buffer.count {

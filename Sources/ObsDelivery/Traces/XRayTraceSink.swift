@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import Logging
 import ObsAWS
 import ObsCore
 import ObsNet
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Delivers X-Ray segment documents through the spool, 50 a call, each at most 64 kB (larger ones
 /// are counted as `segment_oversized`).
@@ -72,7 +73,9 @@ public final class XRayTraceSink: @unchecked Sendable {
             queue.behindSinceLog += accepted.count
             let now = Monotonic.seconds()
             if now - queue.lastBehindLog >= 1 {
-                logger.error("segments arrive faster than the spool can write them; dropped", metadata: ["segments": "\(queue.behindSinceLog)"])
+                logger.error(
+                    "segments arrive faster than the spool can write them; dropped",
+                    metadata: ["segments": "\(queue.behindSinceLog)"])
                 queue.lastBehindLog = now
                 queue.behindSinceLog = 0
             }
@@ -126,7 +129,9 @@ public final class XRayTraceSink: @unchecked Sendable {
             TraceSegmentBatcher.appendBody(call, to: &payload)
         }
         spool.accept(
-            SpooledBatch(kind: Self.batchKind, created: Int64(Date().timeIntervalSince1970), items: documents.count, payload: payload),
+            SpooledBatch(
+                kind: Self.batchKind, created: Int64(Date().timeIntervalSince1970), items: documents.count,
+                payload: payload),
             selfMetrics: selfMetrics, logger: logger)
     }
 }
@@ -140,7 +145,9 @@ public struct PutTraceSegmentsSender: BatchSender {
     public let sink: XRayTraceSink
 
     /// Error codes of unprocessed segments worth sending again.
-    public static let retryableCodes: Set<String> = ["ThrottlingException", "ThrottledException", "InternalFailure", "ServiceUnavailable"]
+    public static let retryableCodes: Set<String> = [
+        "ThrottlingException", "ThrottledException", "InternalFailure", "ServiceUnavailable",
+    ]
 
     public init(client: AWSClient, sink: XRayTraceSink) {
         self.client = client
@@ -181,7 +188,8 @@ public struct PutTraceSegmentsSender: BatchSender {
     private func sendCall(_ body: [UInt8]) async -> SendOutcome {
         let response: HTTPResponse
         do {
-            response = try await client.send(path: "/TraceSegments", headers: [("Content-Type", "application/json")], body: body)
+            response = try await client.send(
+                path: "/TraceSegments", headers: [("Content-Type", "application/json")], body: body)
         } catch {
             return error.outcome
         }
@@ -192,7 +200,9 @@ public struct PutTraceSegmentsSender: BatchSender {
             }
             var UnprocessedTraceSegments: [Unprocessed]?
         }
-        guard let unprocessed = (try? JSONDecoder().decode(Response.self, from: Data(response.body)))?.UnprocessedTraceSegments,
+        guard
+            let unprocessed = (try? JSONDecoder().decode(Response.self, from: Data(response.body)))?
+                .UnprocessedTraceSegments,
             !unprocessed.isEmpty
         else { return .delivered }
         let retryIDs = Set(unprocessed.filter { Self.retryableCodes.contains($0.ErrorCode ?? "") }.compactMap(\.Id))

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import ObsCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A configured regular expression that reads an HTTP access-log line (Tomcat's or Spring Boot's
 /// `server.tomcat.accesslog`, nginx, an ALB-style line) with named groups:
@@ -56,7 +57,9 @@ public struct AccessLogPattern: @unchecked Sendable {
     public func match(_ line: String) -> Request? {
         guard let result = try? expression.firstMatch(in: line) else { return nil }
         func group(_ name: String) -> Substring? { result.output[name]?.substring }
-        guard let method = group("method"), let statusText = group("status"), let status = Int(statusText), (0..<1000).contains(status) else {
+        guard let method = group("method"), let statusText = group("status"), let status = Int(statusText),
+            (0..<1000).contains(status)
+        else {
             return nil
         }
         let route: String
@@ -68,7 +71,9 @@ public struct AccessLogPattern: @unchecked Sendable {
             route = RouteTemplate.route(of: String(path))
         }
         var milliseconds: Double?
-        if let (name, factor) = durationGroup, let text = group(name), let value = Double(text), value.isFinite, value >= 0 {
+        if let (name, factor) = durationGroup, let text = group(name), let value = Double(text), value.isFinite,
+            value >= 0
+        {
             milliseconds = value * factor
         }
         return Request(method: method.uppercased(), route: route, status: status, milliseconds: milliseconds)

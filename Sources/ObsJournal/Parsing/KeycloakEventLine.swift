@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ObsCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One Keycloak event as its `jboss-logging` event listener writes it under the logger
 /// `org.keycloak.events`, for example
@@ -50,7 +51,9 @@ public struct KeycloakEventLine: Sendable, Equatable {
         // A frame of a stack trace names classes of the package, never the logger in brackets.
         var first = 0
         while first < line.count, line[first] == UInt8(ascii: " ") || line[first] == UInt8(ascii: "\t") { first += 1 }
-        if line.count - first >= 3, line[first] == UInt8(ascii: "a"), line[first + 1] == UInt8(ascii: "t"), line[first + 2] == UInt8(ascii: " ") {
+        if line.count - first >= 3, line[first] == UInt8(ascii: "a"), line[first + 1] == UInt8(ascii: "t"),
+            line[first + 2] == UInt8(ascii: " ")
+        {
             return .notAnEvent
         }
         guard let typeAt = keyStart("type", in: line, from: logger + loggerName.utf8.count) else { return .unreadable }
@@ -78,7 +81,10 @@ public struct KeycloakEventLine: Sendable, Equatable {
             } else if i < line.count, line[i] == UInt8(ascii: "'") {
                 let start = i + 1
                 var close = start
-                while close < line.count, !(line[close] == UInt8(ascii: "'") && (close + 1 == line.count || line[close + 1] == UInt8(ascii: ","))) {
+                while close < line.count,
+                    !(line[close] == UInt8(ascii: "'")
+                        && (close + 1 == line.count || line[close + 1] == UInt8(ascii: ",")))
+                {
                     close += 1
                 }
                 value = String(decoding: line[start..<min(close, line.count)], as: UTF8.self)
@@ -88,7 +94,9 @@ public struct KeycloakEventLine: Sendable, Equatable {
                 var stop = line.count
                 var k = i
                 while k < line.count {
-                    if line[k] == UInt8(ascii: ","), k + 1 < line.count, line[k + 1] == UInt8(ascii: " "), Self.keyStart(at: k + 2, in: line) {
+                    if line[k] == UInt8(ascii: ","), k + 1 < line.count, line[k + 1] == UInt8(ascii: " "),
+                        Self.keyStart(at: k + 2, in: line)
+                    {
                         stop = k
                         break
                     }
@@ -103,7 +111,9 @@ public struct KeycloakEventLine: Sendable, Equatable {
             i += 1
             while i < line.count, line[i] == UInt8(ascii: " ") { i += 1 }
         }
-        guard let type = fields["type"], !type.isEmpty, let realm = (fields["realmName"] ?? fields["realmId"]).flatMap(nonNull) else {
+        guard let type = fields["type"], !type.isEmpty,
+            let realm = (fields["realmName"] ?? fields["realmId"]).flatMap(nonNull)
+        else {
             return .unreadable
         }
         return .event(
@@ -118,7 +128,8 @@ public struct KeycloakEventLine: Sendable, Equatable {
     }
 
     private static func isKeyByte(_ byte: UInt8) -> Bool {
-        (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39) || byte == UInt8(ascii: "_")
+        (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
+            || byte == UInt8(ascii: "_")
             || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
     }
 
@@ -141,7 +152,9 @@ public struct KeycloakEventLine: Sendable, Equatable {
     }
 
     static func find(_ needle: [UInt8], in haystack: UnsafeRawBufferPointer, from: Int) -> Int? {
-        guard !needle.isEmpty, from >= 0, haystack.count - from >= needle.count, let base = haystack.baseAddress else { return nil }
+        guard !needle.isEmpty, from >= 0, haystack.count - from >= needle.count, let base = haystack.baseAddress else {
+            return nil
+        }
         let last = haystack.count - needle.count
         let first = Int32(needle[0])
         var i = from

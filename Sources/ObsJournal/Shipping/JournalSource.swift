@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import Logging
 import ObsAWS
 import ObsCore
 import ObsSource
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Reads the journal in process and ships it to CloudWatch Logs, with no gap and no loss.
 ///
@@ -96,7 +97,10 @@ public final class JournalSource: @unchecked Sendable {
 
     /// Entries read, and accepted by CloudWatch Logs, since the start; batches accepted.
     public var counts: (read: Int, accepted: Int, batches: Int) {
-        (entriesRead.load(ordering: .relaxed), entriesAccepted.load(ordering: .relaxed), batchesAccepted.load(ordering: .relaxed))
+        (
+            entriesRead.load(ordering: .relaxed), entriesAccepted.load(ordering: .relaxed),
+            batchesAccepted.load(ordering: .relaxed)
+        )
     }
 
     /// Opens the journal, reads the newest entry the matches select and the saved state: what
@@ -105,7 +109,9 @@ public final class JournalSource: @unchecked Sendable {
         let reader = try JournalReader(settings.directory.map { .directory($0) } ?? .local)
         try applyMatches(settings, reader)
         try reader.seekTail()
-        let newest = try reader.previous() ? Date(timeIntervalSince1970: Double(try reader.realtimeMicroseconds()) / 1_000_000) : nil
+        let newest =
+            try reader.previous()
+            ? Date(timeIntervalSince1970: Double(try reader.realtimeMicroseconds()) / 1_000_000) : nil
         let state = settings.stateFile.isEmpty ? nil : try JournalState.load(from: settings.stateFile)
         return "\(newest.map { "newest matching entry \($0)" } ?? "no matching entry yet"); "
             + (state == nil ? "first start (\(settings.start))" : "resumes after the saved cursor")
@@ -135,7 +141,10 @@ public final class JournalSource: @unchecked Sendable {
         let left = queue.count
         logger.info(
             "journal stopped",
-            metadata: ["entries.read": "\(read)", "entries.accepted": "\(accepted)", "batches": "\(batches)", "batches.left": "\(left)"])
+            metadata: [
+                "entries.read": "\(read)", "entries.accepted": "\(accepted)", "batches": "\(batches)",
+                "batches.left": "\(left)",
+            ])
     }
 
     // MARK: Sending
@@ -239,7 +248,9 @@ public final class JournalSource: @unchecked Sendable {
 
     private static func applyMatches(_ settings: JournalSettings, _ reader: JournalReader) throws(JournalError) {
         let priorities = settings.maxPriority.map { Array(0...$0).map { "PRIORITY=\($0)" } } ?? []
-        let terms = [settings.units.map { "_SYSTEMD_UNIT=\($0)" }, settings.identifiers.map { "SYSLOG_IDENTIFIER=\($0)" }].filter { !$0.isEmpty }
+        let terms = [
+            settings.units.map { "_SYSTEMD_UNIT=\($0)" }, settings.identifiers.map { "SYSLOG_IDENTIFIER=\($0)" },
+        ].filter { !$0.isEmpty }
         if terms.isEmpty {
             for match in priorities { try reader.addMatch(match) }
             return
@@ -377,7 +388,9 @@ public final class JournalSource: @unchecked Sendable {
             let (group, stream, events) = (batch.builder.group, batch.builder.stream, batch.builder.events)
             let body = batch.takeBody()
             queue.push(
-                ClosedBatch(serial: batch.serial, key: batch.key, group: group, stream: stream, events: events, body: body, lastCursor: batch.lastCursor),
+                ClosedBatch(
+                    serial: batch.serial, key: batch.key, group: group, stream: stream, events: events, body: body,
+                    lastCursor: batch.lastCursor),
                 unlessStopping: stopping)
         }
         func closeAged(_ age: Double) {
@@ -468,7 +481,9 @@ public final class JournalSource: @unchecked Sendable {
                     repaired.withUnsafeBytes { JSONText.appendQuoted($0, to: &json) }
                 }
                 json.append(UInt8(ascii: "}"))
-                truncated = json.withUnsafeBytes { MessageText.repaired($0, limit: CloudWatchLogsLimits.maxMessageBytes, into: &message) }
+                truncated = json.withUnsafeBytes {
+                    MessageText.repaired($0, limit: CloudWatchLogsLimits.maxMessageBytes, into: &message)
+                }
             }
             if truncated { recorder.selfMetrics.count(.logEventTruncated) }
 
@@ -486,7 +501,8 @@ public final class JournalSource: @unchecked Sendable {
                 batch = existing
             } else {
                 batch = OpenBatch(
-                    serial: nextSerial, key: streamNames.key, builder: LogBatchBuilder(group: streamNames.group, stream: streamNames.stream),
+                    serial: nextSerial, key: streamNames.key,
+                    builder: LogBatchBuilder(group: streamNames.group, stream: streamNames.stream),
                     opened: Monotonic.seconds())
                 let serial = nextSerial
                 tracker.withLock { $0.outstanding[serial] = .some(previousCursor) }
@@ -539,7 +555,9 @@ public final class JournalSource: @unchecked Sendable {
             // A state file that cannot be read is kept aside, not trusted, and said.
             let aside = settings.stateFile + ".unreadable"
             if settings.savesState { _ = rename(settings.stateFile, aside) }
-            logger.error("journal state unreadable, moved aside; starting at the configured position", metadata: ["file": "\(aside)", "error": "\(error)"])
+            logger.error(
+                "journal state unreadable, moved aside; starting at the configured position",
+                metadata: ["file": "\(aside)", "error": "\(error)"])
             saved = nil
         }
         if let saved {
@@ -604,7 +622,8 @@ public final class JournalSource: @unchecked Sendable {
         }
         if reader.currentMatches(cursor: cursor) { return false }
         let current = try reader.cursor()
-        if let saved = JournalPosition(cursor: cursor), let now = JournalPosition(cursor: current), now.precedes(saved) {
+        if let saved = JournalPosition(cursor: cursor), let now = JournalPosition(cursor: current), now.precedes(saved)
+        {
             // An entry before the cursor: the cursor's own is gone but later ones are not yet read.
             // Step on until past it.
             while try reader.advance() {
@@ -612,7 +631,9 @@ public final class JournalSource: @unchecked Sendable {
             }
         }
         let first = try reader.cursor()
-        let lost = JournalPosition(cursor: cursor).flatMap { saved in JournalPosition(cursor: first).flatMap { saved.entriesBetween($0) } }
+        let lost = JournalPosition(cursor: cursor).flatMap { saved in
+            JournalPosition(cursor: first).flatMap { saved.entriesBetween($0) }
+        }
         if lost != 0 {
             recorder.selfMetrics.count(.journalGap, Int(lost ?? 1))
             logger.warning(
@@ -645,8 +666,9 @@ public final class JournalSource: @unchecked Sendable {
 
     @inline(__always)
     static func fieldName(_ name: UnsafeRawBufferPointer) -> FieldName {
-        guard let first = name.first, first == UInt8(ascii: "M") || first == UInt8(ascii: "_") || first == UInt8(ascii: "S")
-            || first == UInt8(ascii: "C")
+        guard let first = name.first,
+            first == UInt8(ascii: "M") || first == UInt8(ascii: "_") || first == UInt8(ascii: "S")
+                || first == UInt8(ascii: "C")
         else { return .other }
         for (bytes, field) in nameBytes where bytes.count == name.count && bytes[0] == first {
             if bytes.withUnsafeBytes({ memcmp($0.baseAddress!, name.baseAddress!, name.count) }) == 0 { return field }
@@ -659,12 +681,15 @@ public final class JournalSource: @unchecked Sendable {
         let group = Self.fill(settings.logGroup, fields, cluster: settings.cluster, allowed: Self.isGroupCharacter)
         let stream = Self.fill(settings.logStream, fields, cluster: settings.cluster, allowed: Self.isStreamCharacter)
         let service = Self.fill(settings.accessLogService, fields, cluster: settings.cluster, allowed: { _ in true })
-        return StreamNames(key: JournalState.key(group: group, stream: stream), group: group, stream: stream, service: service)
+        return StreamNames(
+            key: JournalState.key(group: group, stream: stream), group: group, stream: stream, service: service)
     }
 
     /// `template` with its placeholders replaced; characters `allowed` refuses become `_`; at most
     /// 512 characters (CloudWatch's limit for both names).
-    static func fill(_ template: String, _ fields: StreamFields, cluster: String, allowed: (Character) -> Bool) -> String {
+    static func fill(_ template: String, _ fields: StreamFields, cluster: String, allowed: (Character) -> Bool)
+        -> String
+    {
         var out = ""
         var name: String?
         func value(_ placeholder: String) -> String {

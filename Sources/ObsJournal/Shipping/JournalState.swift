@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What of the journal CloudWatch Logs has accepted, kept in a small JSON file that is written
 /// whole, fsynced and renamed over the old one, so a crash leaves the old state or the new one.

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import FoundationEssentials
 import CLibPQ
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One libpq connection. Every call blocks: use it from one thread at a time (``PostgresSource``
 /// runs it on a ``BlockingExecutor``). The connection is closed when the value goes away.
@@ -17,8 +18,8 @@ public final class PostgresConnection: @unchecked Sendable {
         let keywords = parameters.map { strdup($0.0) }
         let values = parameters.map { strdup($0.1) }
         defer {
-            keywords.forEach { free($0) }
-            values.forEach { free($0) }
+            for keyword in keywords { free(keyword) }
+            for value in values { free(value) }
         }
         let keywordArray = keywords.map { UnsafePointer($0) } + [nil]
         let valueArray = values.map { UnsafePointer($0) } + [nil]

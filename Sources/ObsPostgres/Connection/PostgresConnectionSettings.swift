@@ -47,7 +47,10 @@ public struct PostgresConnectionSettings: Sendable, Equatable {
             ("host", host), ("port", String(port)), ("dbname", database), ("user", user),
             ("sslmode", sslMode), ("connect_timeout", String(connectTimeoutSeconds)),
             ("application_name", Self.applicationName),
-            ("options", "-c statement_timeout=\(statementTimeoutMilliseconds) -c lock_timeout=\(lockTimeoutMilliseconds)"),
+            (
+                "options",
+                "-c statement_timeout=\(statementTimeoutMilliseconds) -c lock_timeout=\(lockTimeoutMilliseconds)"
+            ),
         ]
         if let sslRootCert { parameters.append(("sslrootcert", sslRootCert)) }
         if let password { parameters.append(("password", password)) }

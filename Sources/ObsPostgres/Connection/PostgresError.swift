@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import ObsCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A libpq failure, with the server's or libpq's message. Messages never contain the password:
 /// libpq does not echo it, and the agent's log handler redacts every configured secret besides.
@@ -17,7 +18,8 @@ public enum PostgresError: Error, Sendable, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .connectFailed(let target, let message): return "postgres \(target): connect failed: \(message)"
-        case .queryFailed(let state, let message): return "postgres query failed (\(state ?? "no SQLSTATE")): \(message)"
+        case .queryFailed(let state, let message):
+            return "postgres query failed (\(state ?? "no SQLSTATE")): \(message)"
         case .connectionLost(let message): return "postgres connection lost: \(message)"
         }
     }

@@ -85,7 +85,10 @@ struct DatabaseStatsSampler {
             }
             if counters.resets > resetsBefore { recorder.selfMetrics.count(.counterReset) }
         }
-        for (column, definition) in [("size_bytes", PostgresMetrics.databaseSize), ("xid_age", PostgresMetrics.xidAge), ("mxid_age", PostgresMetrics.mxidAge)] {
+        for (column, definition) in [
+            ("size_bytes", PostgresMetrics.databaseSize), ("xid_age", PostgresMetrics.xidAge),
+            ("mxid_age", PostgresMetrics.mxidAge),
+        ] {
             guard let value = stats.double(0, column) else { continue }
             producer.record(series(definition), value)
             recorded += 1
@@ -101,7 +104,9 @@ struct DatabaseStatsSampler {
         var blocked = 0.0
         var oldest = (xact: 0.0, query: 0.0, idle: 0.0)
         for row in activity.rows.indices {
-            guard let state = activity.string(row, "state"), let count = activity.double(row, "sessions") else { continue }
+            guard let state = activity.string(row, "state"), let count = activity.double(row, "sessions") else {
+                continue
+            }
             byState[state, default: 0] += count
             if state == "active" { byWait[activity.string(row, "wait_event_type") ?? "none", default: 0] += count }
             byApplication[activity.string(row, "application") ?? "unknown", default: 0] += count
@@ -115,7 +120,9 @@ struct DatabaseStatsSampler {
             producer.record(id, value)
             recorded += 1
         }
-        for (state, count) in byState.sorted(by: { $0.key < $1.key }) { record(series(PostgresMetrics.connections, [("State", state)]), count) }
+        for (state, count) in byState.sorted(by: { $0.key < $1.key }) {
+            record(series(PostgresMetrics.connections, [("State", state)]), count)
+        }
         byWait["Lock", default: 0] += 0  // the wait that matters most is always reported
         for (wait, count) in byWait.sorted(by: { $0.key < $1.key }) {
             record(series(PostgresMetrics.sessionsWaiting, [("WaitEventType", wait)]), count)
@@ -134,10 +141,13 @@ struct DatabaseStatsSampler {
         let locks = try connection.query(queries.locks)
         var recorded = 0
         for row in locks.rows.indices {
-            guard let mode = locks.string(row, "mode"), let granted = locks.string(row, "granted"), let count = locks.double(row, "locks") else {
+            guard let mode = locks.string(row, "mode"), let granted = locks.string(row, "granted"),
+                let count = locks.double(row, "locks")
+            else {
                 continue
             }
-            producer.record(series(PostgresMetrics.locks, [("Mode", mode), ("Granted", granted == "t" ? "true" : "false")]), count)
+            producer.record(
+                series(PostgresMetrics.locks, [("Mode", mode), ("Granted", granted == "t" ? "true" : "false")]), count)
             recorded += 1
         }
         return recorded

@@ -34,26 +34,34 @@ struct InstanceStatsSampler {
     @discardableResult
     mutating func sample(_ connection: PostgresConnection) throws(PostgresError) -> Int {
         var recorded = 0
-        recorded += try counterView(connection, queries.checkpoints, "checkpoints", [
-            ("timed", PostgresMetrics.checkpointsTimed), ("requested", PostgresMetrics.checkpointsRequested),
-            ("checkpoint_buffers", PostgresMetrics.checkpointBuffers), ("clean_buffers", PostgresMetrics.cleanBuffers),
-        ])
-        if let wal = queries.wal {
-            recorded += try counterView(connection, wal, "wal", [
-                ("wal_records", PostgresMetrics.walRecords), ("wal_bytes", PostgresMetrics.walBytes),
-                ("wal_buffers_full", PostgresMetrics.walBuffersFull),
+        recorded += try counterView(
+            connection, queries.checkpoints, "checkpoints",
+            [
+                ("timed", PostgresMetrics.checkpointsTimed), ("requested", PostgresMetrics.checkpointsRequested),
+                ("checkpoint_buffers", PostgresMetrics.checkpointBuffers),
+                ("clean_buffers", PostgresMetrics.cleanBuffers),
             ])
+        if let wal = queries.wal {
+            recorded += try counterView(
+                connection, wal, "wal",
+                [
+                    ("wal_records", PostgresMetrics.walRecords), ("wal_bytes", PostgresMetrics.walBytes),
+                    ("wal_buffers_full", PostgresMetrics.walBuffersFull),
+                ])
         }
-        recorded += try counterView(connection, queries.archiver, "archiver", [
-            ("archived_count", PostgresMetrics.archived), ("failed_count", PostgresMetrics.archiveFailures),
-        ])
+        recorded += try counterView(
+            connection, queries.archiver, "archiver",
+            [
+                ("archived_count", PostgresMetrics.archived), ("failed_count", PostgresMetrics.archiveFailures),
+            ])
 
         let replication = try connection.query(queries.replication)
         for row in replication.rows.indices {
             let replica = replication.string(row, "replica") ?? "unknown"
             for (column, definition) in [
                 ("write_lag", PostgresMetrics.replicationWriteLag), ("flush_lag", PostgresMetrics.replicationFlushLag),
-                ("replay_lag", PostgresMetrics.replicationReplayLag), ("bytes_behind", PostgresMetrics.replicationBytesBehind),
+                ("replay_lag", PostgresMetrics.replicationReplayLag),
+                ("bytes_behind", PostgresMetrics.replicationBytesBehind),
             ] {
                 guard let value = replication.double(row, column) else { continue }
                 producer.record(series(definition, [("Replica", replica)]), value)
@@ -67,7 +75,9 @@ struct InstanceStatsSampler {
         }
         let slots = try connection.query(queries.slots)
         for row in slots.rows.indices {
-            guard let slot = slots.string(row, "slot_name"), let retained = slots.double(row, "retained_bytes") else { continue }
+            guard let slot = slots.string(row, "slot_name"), let retained = slots.double(row, "retained_bytes") else {
+                continue
+            }
             producer.record(series(PostgresMetrics.slotRetainedBytes, [("Slot", slot)]), retained)
             recorded += 1
         }

@@ -22,7 +22,8 @@ public struct PostgresQueries: Sendable, Equatable {
     /// `pg_stat_database_conflicts` (`confl_active_logicalslot` exists from 16).
     public var database: String {
         let counters = PostgresMetrics.databaseCounters.map { "d.\($0.column)" }.joined(separator: ", ")
-        let conflicts = (["confl_tablespace", "confl_lock", "confl_snapshot", "confl_bufferpin", "confl_deadlock"]
+        let conflicts =
+            (["confl_tablespace", "confl_lock", "confl_snapshot", "confl_bufferpin", "confl_deadlock"]
             + (major >= 16 ? ["confl_active_logicalslot"] : [])).map { "c.\($0)" }.joined(separator: " + ")
         return """
             SELECT \(counters), \(conflicts) AS conflicts,
@@ -87,7 +88,9 @@ public struct PostgresQueries: Sendable, Equatable {
 
     /// WAL generated (`pg_stat_wal`, from 14; nil before).
     public var wal: String? {
-        major >= 14 ? "SELECT wal_records, wal_bytes, wal_buffers_full, coalesce(extract(epoch FROM stats_reset), 0) AS stats_reset FROM pg_stat_wal" : nil
+        major >= 14
+            ? "SELECT wal_records, wal_bytes, wal_buffers_full, coalesce(extract(epoch FROM stats_reset), 0) AS stats_reset FROM pg_stat_wal"
+            : nil
     }
 
     /// WAL archiving.

@@ -67,7 +67,9 @@ struct StatementStatsSampler {
 
     @discardableResult
     mutating func sample(_ connection: PostgresConnection) throws(PostgresError) -> Int {
-        if installed == nil { installed = (try connection.query(queries.hasStatements).double(0, "installed") ?? 0) > 0 }
+        if installed == nil {
+            installed = (try connection.query(queries.hasStatements).double(0, "installed") ?? 0) > 0
+        }
         guard installed == true else { return 0 }
         let rows = try connection.query(queries.statements(limit: limit))
         var current: [String: Counters] = [:]
@@ -77,7 +79,8 @@ struct StatementStatsSampler {
             guard let id = rows.string(row, "queryid") else { continue }
             func value(_ column: String) -> Double { rows.double(row, column) ?? 0 }
             let now = Counters(
-                calls: value("calls"), totalMilliseconds: value("total_ms"), rows: value("rows"), blocksHit: value("blks_hit"),
+                calls: value("calls"), totalMilliseconds: value("total_ms"), rows: value("rows"),
+                blocksHit: value("blks_hit"),
                 blocksRead: value("blks_read"))
             current[id] = now
             texts[id] = rows.string(row, "query")
@@ -89,16 +92,22 @@ struct StatementStatsSampler {
                 recorder.selfMetrics.count(.counterReset)
                 continue
             }
-            deltas.append((id, Counters(
-                calls: now.calls - before.calls, totalMilliseconds: now.totalMilliseconds - before.totalMilliseconds,
-                rows: max(0, now.rows - before.rows), blocksHit: max(0, now.blocksHit - before.blocksHit),
-                blocksRead: max(0, now.blocksRead - before.blocksRead))))
+            deltas.append(
+                (
+                    id,
+                    Counters(
+                        calls: now.calls - before.calls,
+                        totalMilliseconds: now.totalMilliseconds - before.totalMilliseconds,
+                        rows: max(0, now.rows - before.rows), blocksHit: max(0, now.blocksHit - before.blocksHit),
+                        blocksRead: max(0, now.blocksRead - before.blocksRead))
+                ))
         }
         previous = current
         previousWasComplete = rows.rows.count < limit
         hasPrevious = true
         let active = deltas.filter { $0.counters.calls > 0 }.sorted {
-            $0.counters.totalMilliseconds != $1.counters.totalMilliseconds ? $0.counters.totalMilliseconds > $1.counters.totalMilliseconds : $0.id < $1.id
+            $0.counters.totalMilliseconds != $1.counters.totalMilliseconds
+                ? $0.counters.totalMilliseconds > $1.counters.totalMilliseconds : $0.id < $1.id
         }
         var groups: [(String, Counters)] = active.prefix(top).map { ($0.id, $0.counters) }
         if active.count > top {
@@ -117,7 +126,9 @@ struct StatementStatsSampler {
         for (id, counters) in groups {
             producer.record(series(PostgresMetrics.statementCalls, id), counters.calls)
             producer.record(series(PostgresMetrics.statementTotalTime, id), counters.totalMilliseconds)
-            producer.record(series(PostgresMetrics.statementMeanTime, id), counters.totalMilliseconds / counters.calls, weight: counters.calls)
+            producer.record(
+                series(PostgresMetrics.statementMeanTime, id), counters.totalMilliseconds / counters.calls,
+                weight: counters.calls)
             producer.record(series(PostgresMetrics.statementRows, id), counters.rows)
             producer.record(series(PostgresMetrics.statementBlocksHit, id), counters.blocksHit)
             producer.record(series(PostgresMetrics.statementBlocksRead, id), counters.blocksRead)

@@ -60,7 +60,8 @@ struct TableStatsSampler {
             guard let name = rows.string(row, "table_name") else { continue }
             func value(_ column: String) -> Double { rows.double(row, column) ?? 0 }
             let now = Counters(
-                seqScans: value("seq_scan"), seqRows: value("seq_tup_read"), indexScans: value("idx_scan"), indexRows: value("idx_tup_fetch"),
+                seqScans: value("seq_scan"), seqRows: value("seq_tup_read"), indexScans: value("idx_scan"),
+                indexRows: value("idx_tup_fetch"),
                 rowsWritten: value("rows_written"), blocksHit: value("blks_hit"), blocksRead: value("blks_read"))
             seen[name] = now
             var group = Group(live: value("n_live_tup"), dead: value("n_dead_tup"))
@@ -117,10 +118,14 @@ struct TableStatsSampler {
                 record(PostgresMetrics.tableIndexScans, group.indexScans)
                 record(PostgresMetrics.tableRowsWritten, group.rowsWritten)
                 if group.hit + group.read > 0 {
-                    record(PostgresMetrics.tableCacheHitRatio, group.hit / (group.hit + group.read) * 100, weight: group.hit + group.read)
+                    record(
+                        PostgresMetrics.tableCacheHitRatio, group.hit / (group.hit + group.read) * 100,
+                        weight: group.hit + group.read)
                 }
             }
-            if group.live + group.dead > 0 { record(PostgresMetrics.tableDeadTupleRatio, group.dead / (group.live + group.dead) * 100) }
+            if group.live + group.dead > 0 {
+                record(PostgresMetrics.tableDeadTupleRatio, group.dead / (group.live + group.dead) * 100)
+            }
             if let v = group.sinceVacuum { record(PostgresMetrics.tableSinceVacuum, v) }
             if let a = group.sinceAnalyze { record(PostgresMetrics.tableSinceAnalyze, a) }
         }

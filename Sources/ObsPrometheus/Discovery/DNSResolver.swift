@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Finds scrape targets in DNS: SRV records (as AWS Cloud Map and ECS Service Connect publish a
@@ -64,7 +64,9 @@ public struct DNSResolver: Sendable {
         let absolute = name.hasSuffix(".") ? String(name.dropLast()) : name
         for label in absolute.split(separator: ".", omittingEmptySubsequences: false) {
             let bytes = Array(label.utf8)
-            guard !bytes.isEmpty, bytes.count < 64 else { throw Failure(description: "\(name) is not a valid DNS name") }
+            guard !bytes.isEmpty, bytes.count < 64 else {
+                throw Failure(description: "\(name) is not a valid DNS name")
+            }
             out.append(UInt8(bytes.count))
             out += bytes
         }
@@ -76,7 +78,9 @@ public struct DNSResolver: Sendable {
 
     static func parseServices(_ message: [UInt8], id: UInt16) throws(Failure) -> [Service] {
         var reader = MessageReader(bytes: message)
-        guard message.count >= 12, reader.u16(at: 0) == id else { throw Failure(description: "DNS answer does not match the query") }
+        guard message.count >= 12, reader.u16(at: 0) == id else {
+            throw Failure(description: "DNS answer does not match the query")
+        }
         let flags = reader.u16(at: 2)
         guard flags & 0x8000 != 0 else { throw Failure(description: "DNS answer is not a response") }
         if flags & 0x0200 != 0 { throw Failure(description: "DNS answer truncated even with EDNS") }
@@ -91,7 +95,9 @@ public struct DNSResolver: Sendable {
         }
         var services: [Service] = []
         for _ in 0..<answers {
-            guard reader.skipName(), reader.offset + 10 <= message.count else { throw Failure(description: "malformed DNS answer") }
+            guard reader.skipName(), reader.offset + 10 <= message.count else {
+                throw Failure(description: "malformed DNS answer")
+            }
             let type = reader.u16(at: reader.offset)
             let length = Int(reader.u16(at: reader.offset + 8))
             reader.offset += 10
@@ -133,7 +139,9 @@ public struct DNSResolver: Sendable {
         }
         var buffer = [UInt8](repeating: 0, count: 4096)
         let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard count > 0 else { throw Failure(description: "DNS server \(server.host):\(server.port) refused the query: errno \(errno)") }
+        guard count > 0 else {
+            throw Failure(description: "DNS server \(server.host):\(server.port) refused the query: errno \(errno)")
+        }
         return Array(buffer[..<count])
     }
 
@@ -146,7 +154,8 @@ public struct DNSResolver: Sendable {
         var result: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, nil, &hints, &result)
         guard status == 0 else {
-            if status == EAI_NONAME || status == -5 /* EAI_NODATA */ { return [] }
+            // -5 is EAI_NODATA: the name exists but has no address of the family asked for.
+            if status == EAI_NONAME || status == -5 { return [] }
             throw Failure(description: "cannot resolve \(host): \(String(cString: gai_strerror(status)))")
         }
         defer { freeaddrinfo(result) }
@@ -154,7 +163,10 @@ public struct DNSResolver: Sendable {
         var next = result
         while let entry = next {
             var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-            if getnameinfo(entry.pointee.ai_addr, entry.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0 {
+            if getnameinfo(
+                entry.pointee.ai_addr, entry.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST)
+                == 0
+            {
                 let address = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 if !addresses.contains(address) { addresses.append(address) }
             }
@@ -182,8 +194,14 @@ struct MessageReader {
     mutating func skipName() -> Bool {
         while offset < bytes.count {
             let length = bytes[offset]
-            if length == 0 { offset += 1; return true }
-            if length & 0xC0 == 0xC0 { offset += 2; return offset <= bytes.count }
+            if length == 0 {
+                offset += 1
+                return true
+            }
+            if length & 0xC0 == 0xC0 {
+                offset += 2
+                return offset <= bytes.count
+            }
             offset += 1 + Int(length)
         }
         return false

@@ -111,7 +111,8 @@ enum FamilyRule: Hashable, Sendable {
             "keycloak_user_events": .keycloakUserEvents,
         ]
         for timer in PoolTimer.allCases {
-            let family = "hikaricp_connections_\(timer == .acquire ? "acquire" : timer == .usage ? "usage" : "creation")_seconds"
+            let family =
+                "hikaricp_connections_\(timer == .acquire ? "acquire" : timer == .usage ? "usage" : "creation")_seconds"
             rules[family] = .poolTimer(timer)
             rules[family + "_max"] = .poolTimerMax(timer)
         }

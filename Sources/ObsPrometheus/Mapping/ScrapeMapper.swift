@@ -226,7 +226,8 @@ public final class ScrapeMapper: @unchecked Sendable {
                 guard let delta = counterDelta(index) else { break }
                 producer.record(ids(index)[0], delta)
                 if let outcome = Self.loginOutcome(slots[index].rule, labels) {
-                    let realm = labels["realm"] ?? "", client = labels["client_id"] ?? ""
+                    let realm = labels["realm"] ?? ""
+                    let client = labels["client_id"] ?? ""
                     var entry = logins["\(realm)\u{0}\(client)"] ?? (realm, client, 0, 0)
                     if outcome { entry.success += delta } else { entry.failure += delta }
                     logins["\(realm)\u{0}\(client)"] = entry
@@ -249,11 +250,14 @@ public final class ScrapeMapper: @unchecked Sendable {
         }
         if requests > 0 {
             producer.record(
-                rate("errors", APIMetrics.errorRate, Dimensions([("Service", service)])), faults / requests * 100, weight: requests)
+                rate("errors", APIMetrics.errorRate, Dimensions([("Service", service)])), faults / requests * 100,
+                weight: requests)
         }
         for (key, entry) in logins where entry.success + entry.failure > 0 {
-            let series = rate("auth:\(key)", AuthMetrics.failureRate, Dimensions([("Realm", entry.realm), ("Client", entry.client)]))
-            producer.record(series, entry.failure / (entry.success + entry.failure) * 100, weight: entry.success + entry.failure)
+            let series = rate(
+                "auth:\(key)", AuthMetrics.failureRate, Dimensions([("Realm", entry.realm), ("Client", entry.client)]))
+            producer.record(
+                series, entry.failure / (entry.success + entry.failure) * 100, weight: entry.success + entry.failure)
         }
     }
 
@@ -298,7 +302,8 @@ public final class ScrapeMapper: @unchecked Sendable {
         guard let count = finite(slot.count) else { return nil }
         let sum = finite(slot.sum)
         let buckets = slot.buckets
-        let hasBuckets = !buckets.isEmpty && buckets.last!.le == .infinity
+        let hasBuckets =
+            !buckets.isEmpty && buckets.last!.le == .infinity
             && zip(buckets, buckets.dropFirst()).allSatisfy { $0.le < $1.le }
         let bounds = hasBuckets ? buckets.map(\.le) : []
         let cumulative = hasBuckets ? buckets.map(\.value) : []
@@ -348,7 +353,9 @@ public final class ScrapeMapper: @unchecked Sendable {
         switch slots[index].rule {
         case .poolGauge(let gauge, let poolLabel):
             definitions = [Self.poolGauges[Int(gauge.rawValue)]]
-            dimensions = Dimensions([("Service", service), ("Pool", labels[poolLabel == .hikari ? "pool" : "datasource"] ?? "default")])
+            dimensions = Dimensions([
+                ("Service", service), ("Pool", labels[poolLabel == .hikari ? "pool" : "datasource"] ?? "default"),
+            ])
         case .poolTimeouts, .poolTimer, .poolTimerMax:
             if case .poolTimer(let timer) = slots[index].rule {
                 definitions = [timer.definition]
@@ -357,14 +364,18 @@ public final class ScrapeMapper: @unchecked Sendable {
             }
             dimensions = Dimensions([("Service", service), ("Pool", labels["pool"] ?? "default")])
         case .httpRequests, .httpRequestsMax:
-            definitions = [APIMetrics.requests, APIMetrics.faults, APIMetrics.errors, APIMetrics.throttles, APIMetrics.latency]
+            definitions = [
+                APIMetrics.requests, APIMetrics.faults, APIMetrics.errors, APIMetrics.throttles, APIMetrics.latency,
+            ]
             var method = labels["method"] ?? "UNKNOWN"
             if method.utf8.contains(where: { $0 >= 97 && $0 <= 122 }) { method = method.uppercased() }
             dimensions = Dimensions([
-                ("Service", service), ("Method", method), ("Route", labels["uri"] ?? "UNKNOWN"), ("StatusClass", Self.statusClass(labels)),
+                ("Service", service), ("Method", method), ("Route", labels["uri"] ?? "UNKNOWN"),
+                ("StatusClass", Self.statusClass(labels)),
             ])
         case .keycloakLogins, .keycloakFailedLogins, .keycloakEvent, .keycloakUserEvents:
-            let realm = labels["realm"] ?? "", client = labels["client_id"] ?? ""
+            let realm = labels["realm"] ?? ""
+            let client = labels["client_id"] ?? ""
             let reason = labels["error"].flatMap { $0.isEmpty ? nil : $0 } ?? "unknown"
             switch Self.loginOutcome(slots[index].rule, labels) {
             case true:
@@ -389,7 +400,8 @@ public final class ScrapeMapper: @unchecked Sendable {
 
     /// `PoolMetrics` by ``FamilyRule/PoolGauge`` raw value.
     static let poolGauges = [
-        PoolMetrics.connections, PoolMetrics.active, PoolMetrics.idle, PoolMetrics.pending, PoolMetrics.maximum, PoolMetrics.minimum,
+        PoolMetrics.connections, PoolMetrics.active, PoolMetrics.idle, PoolMetrics.pending, PoolMetrics.maximum,
+        PoolMetrics.minimum,
     ]
 
     /// For a user login series: true for successes, false for failures; nil for other events.

@@ -43,7 +43,8 @@ public struct ByteSpan: CustomStringConvertible {
     @inlinable
     public func hasPrefix(_ text: StaticString) -> Bool {
         guard text.utf8CodeUnitCount <= count else { return false }
-        return text.utf8CodeUnitCount == 0 || memcmpBytes(base!, UnsafeRawPointer(text.utf8Start), text.utf8CodeUnitCount)
+        return text.utf8CodeUnitCount == 0
+            || memcmpBytes(base!, UnsafeRawPointer(text.utf8Start), text.utf8CodeUnitCount)
     }
 
     @inlinable

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Reads a Prometheus text 0.0.4 or OpenMetrics 1.0 body line by line and hands each sample to a
@@ -110,7 +110,8 @@ public final class ExpositionParser {
     // MARK: OpenMetrics
 
     /// One OpenMetrics line; returns whether it was `# EOF`.
-    private func openMetricsLine(_ line: ByteSpan, _ visit: (ExpositionSample) -> Void) throws(ExpositionError) -> Bool {
+    private func openMetricsLine(_ line: ByteSpan, _ visit: (ExpositionSample) -> Void) throws(ExpositionError) -> Bool
+    {
         guard !line.isEmpty else { throw error("blank line") }
         if line[0] == UInt8(ascii: "#") {
             if line.equals("# EOF") { return true }
@@ -123,7 +124,9 @@ public final class ExpositionParser {
         pending.removeAll(keepingCapacity: true)
         scratch.removeAll(keepingCapacity: true)
         if cursor.peek == UInt8(ascii: "{") { try labels(&cursor, strict: true) }
-        guard cursor.expect(UInt8(ascii: " ")) else { throw error("expected one space and a value after the name and labels") }
+        guard cursor.expect(UInt8(ascii: " ")) else {
+            throw error("expected one space and a value after the name and labels")
+        }
         let valueText = cursor.token(until: UInt8(ascii: " "), UInt8(ascii: " "))
         guard let value = NumberParsing.value(valueText) else { throw error("\"\(valueText)\" is not a number") }
         var timestamp: Double?
@@ -146,17 +149,20 @@ public final class ExpositionParser {
 
         let labels = resolveLabels()
         om.line = lineNumber
-        let placed = try om.sample(name: name, labels: labels, value: value, timestamp: timestamp, hasExemplar: exemplar)
+        let placed = try om.sample(
+            name: name, labels: labels, value: value, timestamp: timestamp, hasExemplar: exemplar)
         visit(
             ExpositionSample(
-                familyName: name.prefix(placed.familyNameCount), familyType: placed.type, familyIndex: placed.familyIndex,
+                familyName: name.prefix(placed.familyNameCount), familyType: placed.type,
+                familyIndex: placed.familyIndex,
                 name: name, suffix: placed.suffix, labels: labels, value: value, timestamp: timestamp))
         return false
     }
 
     /// `# {labels} value [timestamp]` after a sample's value.
     private func exemplar(_ cursor: inout LineCursor) throws(ExpositionError) {
-        guard cursor.expect(UInt8(ascii: "#")), cursor.expect(UInt8(ascii: " ")), cursor.peek == UInt8(ascii: "{") else {
+        guard cursor.expect(UInt8(ascii: "#")), cursor.expect(UInt8(ascii: " ")), cursor.peek == UInt8(ascii: "{")
+        else {
             throw error("an exemplar is written \" # {labels} value\"")
         }
         // The exemplar's labels go after the sample's in `pending`, and are removed once checked.
@@ -167,8 +173,10 @@ public final class ExpositionParser {
         scratch.withUnsafeBytes { scratchBytes in
             for label in pending[mark...] {
                 codePoints += Self.codePoints(label.name.buffer)
-                codePoints += label.inScratch
-                    ? Self.codePoints(UnsafeRawBufferPointer(rebasing: scratchBytes[label.offset..<(label.offset + label.count)]))
+                codePoints +=
+                    label.inScratch
+                    ? Self.codePoints(
+                        UnsafeRawBufferPointer(rebasing: scratchBytes[label.offset..<(label.offset + label.count)]))
                     : Self.codePoints(label.body.buffer)
             }
         }
@@ -180,7 +188,9 @@ public final class ExpositionParser {
         guard NumberParsing.value(value) != nil else { throw error("exemplar value \"\(value)\" is not a number") }
         if cursor.expect(UInt8(ascii: " ")) {
             let stamp = cursor.token(until: UInt8(ascii: " "), UInt8(ascii: " "))
-            guard NumberParsing.real(stamp) != nil else { throw error("exemplar timestamp \"\(stamp)\" is not a number") }
+            guard NumberParsing.real(stamp) != nil else {
+                throw error("exemplar timestamp \"\(stamp)\" is not a number")
+            }
         }
     }
 
@@ -217,7 +227,9 @@ public final class ExpositionParser {
             _ = unitCursor.metricName()
             guard unitCursor.atEnd else { throw error("\"\(rest)\" is not a unit") }
             if !rest.isEmpty {
-                guard name.count > rest.count + 1, name.hasSuffixBytes(rest), name[name.count - rest.count - 1] == UInt8(ascii: "_") else {
+                guard name.count > rest.count + 1, name.hasSuffixBytes(rest),
+                    name[name.count - rest.count - 1] == UInt8(ascii: "_")
+                else {
                     throw error("a metric with unit \(rest) must be named *_\(rest)")
                 }
             }
@@ -252,7 +264,9 @@ public final class ExpositionParser {
         var timestamp: Double?
         if !cursor.atEnd {
             let stamp = cursor.token(until: UInt8(ascii: " "), UInt8(ascii: "\t"))
-            guard let milliseconds = NumberParsing.integer(stamp) else { throw error("\"\(stamp)\" is not a timestamp in milliseconds") }
+            guard let milliseconds = NumberParsing.integer(stamp) else {
+                throw error("\"\(stamp)\" is not a timestamp in milliseconds")
+            }
             timestamp = Double(milliseconds) / 1000
             cursor.skipBlanks()
             guard cursor.atEnd else { throw error("unexpected text after the timestamp") }
@@ -262,7 +276,9 @@ public final class ExpositionParser {
         let family = text.families[index]
         switch (family.type, suffix) {
         case (.histogram, .bucket):
-            guard let le = labels["le"], NumberParsing.value(le) != nil else { throw error("a histogram bucket needs a numeric le label") }
+            guard let le = labels["le"], NumberParsing.value(le) != nil else {
+                throw error("a histogram bucket needs a numeric le label")
+            }
         case (.summary, .none):
             guard let q = labels["quantile"], NumberParsing.value(q) != nil else {
                 throw error("a summary sample needs a numeric quantile label")
@@ -285,7 +301,8 @@ public final class ExpositionParser {
         cursor.skipBlanks()
         if cursor.atEnd { return }
         let name = cursor.metricName()
-        guard !name.isEmpty, cursor.atEnd || cursor.peek == UInt8(ascii: " ") || cursor.peek == UInt8(ascii: "\t") else {
+        guard !name.isEmpty, cursor.atEnd || cursor.peek == UInt8(ascii: " ") || cursor.peek == UInt8(ascii: "\t")
+        else {
             throw error("invalid metric name in # \(keyword)")
         }
         if isHelp {
@@ -299,7 +316,9 @@ public final class ExpositionParser {
         cursor.skipBlanks()
         let typeText = cursor.token(until: UInt8(ascii: " "), UInt8(ascii: "\t"))
         cursor.skipBlanks()
-        guard cursor.atEnd, let type = MetricType(text: typeText) else { throw error("unknown metric type \"\(typeText)\"") }
+        guard cursor.atEnd, let type = MetricType(text: typeText) else {
+            throw error("unknown metric type \"\(typeText)\"")
+        }
         let index = text.family(named: name)
         guard !text.families[index].hasType, !text.families[index].sampled else {
             throw error("# TYPE for \(name) after its samples or a second time")
@@ -325,7 +344,9 @@ public final class ExpositionParser {
             if !strict { cursor.skipBlanks() }
             guard cursor.expect(UInt8(ascii: "=")) else { throw error("expected = after label \(name)") }
             if !strict { cursor.skipBlanks() }
-            guard cursor.expect(UInt8(ascii: "\"")) else { throw error("label \(name)'s value must be in double quotes") }
+            guard cursor.expect(UInt8(ascii: "\"")) else {
+                throw error("label \(name)'s value must be in double quotes")
+            }
             pending.append(try labelValue(&cursor, name: name, strict: strict))
             if !strict { cursor.skipBlanks() }
             if cursor.expect(UInt8(ascii: ",")) {
@@ -340,7 +361,9 @@ public final class ExpositionParser {
         }
     }
 
-    private func labelValue(_ cursor: inout LineCursor, name: ByteSpan, strict: Bool) throws(ExpositionError) -> PendingLabel {
+    private func labelValue(_ cursor: inout LineCursor, name: ByteSpan, strict: Bool) throws(ExpositionError)
+        -> PendingLabel
+    {
         let start = cursor.index
         let line = cursor.line
         var i = start
@@ -349,7 +372,9 @@ public final class ExpositionParser {
             let b = line[i]
             if b == UInt8(ascii: "\"") {
                 cursor.index = i + 1
-                return PendingLabel(name: name, body: ByteSpan(base: line.base! + start, count: i - start), inScratch: false, offset: 0, count: 0)
+                return PendingLabel(
+                    name: name, body: ByteSpan(base: line.base! + start, count: i - start), inScratch: false, offset: 0,
+                    count: 0)
             }
             if b == UInt8(ascii: "\\") { break }
             i += 1
@@ -361,7 +386,8 @@ public final class ExpositionParser {
             let b = line[i]
             if b == UInt8(ascii: "\"") {
                 cursor.index = i + 1
-                return PendingLabel(name: name, body: .empty, inScratch: true, offset: offset, count: scratch.count - offset)
+                return PendingLabel(
+                    name: name, body: .empty, inScratch: true, offset: offset, count: scratch.count - offset)
             }
             if b == UInt8(ascii: "\\") {
                 guard i + 1 < line.count else { break }
@@ -370,7 +396,9 @@ public final class ExpositionParser {
                 case UInt8(ascii: "\\"), UInt8(ascii: "\""): scratch.append(next)
                 case UInt8(ascii: "n"): scratch.append(UInt8(ascii: "\n"))
                 default:
-                    guard strict else { throw error("invalid escape \\\(Character(Unicode.Scalar(next))) in label \(name)") }
+                    guard strict else {
+                        throw error("invalid escape \\\(Character(Unicode.Scalar(next))) in label \(name)")
+                    }
                     scratch.append(b)
                     scratch.append(next)
                 }
@@ -392,7 +420,8 @@ public final class ExpositionParser {
         }
         scratch.withUnsafeBytes { scratchBytes in
             for (i, label) in pending.enumerated() {
-                let value = label.inScratch
+                let value =
+                    label.inScratch
                     ? ByteSpan(base: scratchBytes.baseAddress.map { $0 + label.offset }, count: label.count)
                     : label.body
                 (resolved + i).initialize(to: LabelSpans.LabelSpan(name: label.name, value: value))
@@ -422,7 +451,8 @@ extension MetricType {
     /// 0.0.4 types: `counter`, `gauge`, `histogram`, `summary`, `untyped`.
     init?(text span: ByteSpan) {
         let names: [(StaticString, MetricType)] = [
-            ("counter", .counter), ("gauge", .gauge), ("histogram", .histogram), ("summary", .summary), ("untyped", .unknown),
+            ("counter", .counter), ("gauge", .gauge), ("histogram", .histogram), ("summary", .summary),
+            ("untyped", .unknown),
         ]
         guard let match = names.first(where: { span.equals($0.0) }) else { return nil }
         self = match.1

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The number grammars of the two formats, checked byte by byte, and a conversion that avoids
@@ -103,7 +103,9 @@ enum NumberParsing {
             let word = "infinity".utf8
             if zip(0..<8, word).allSatisfy({ lower($0) == $1 }) { return sign * .infinity }
         }
-        if i == 0, rest == 3, lower(0) == UInt8(ascii: "n"), lower(1) == UInt8(ascii: "a"), lower(2) == UInt8(ascii: "n") {
+        if i == 0, rest == 3, lower(0) == UInt8(ascii: "n"), lower(1) == UInt8(ascii: "a"),
+            lower(2) == UInt8(ascii: "n")
+        {
             return .nan
         }
         return nil

@@ -58,7 +58,9 @@ struct OpenMetricsRules {
 
     private func error(_ message: String) -> ExpositionError { ExpositionError(line: line, message) }
 
-    mutating func metadata(_ kind: Metadata, name: ByteSpan, type: MetricType = .unknown, unitIsEmpty: Bool = true) throws(ExpositionError) {
+    mutating func metadata(_ kind: Metadata, name: ByteSpan, type: MetricType = .unknown, unitIsEmpty: Bool = true)
+        throws(ExpositionError)
+    {
         if current == nil || !(current!.name.elementsEqual(name.buffer)) {
             try startFamily(name)
         } else if current!.sampled {
@@ -82,7 +84,9 @@ struct OpenMetricsRules {
     private mutating func startFamily(_ name: ByteSpan, type: MetricType = .unknown) throws(ExpositionError) {
         try finishFamily()
         let bytes = Array(name.buffer)
-        guard !seen.contains(ByteKey(bytes)) else { throw error("metric family \(name) appears twice or clashes with another") }
+        guard !seen.contains(ByteKey(bytes)) else {
+            throw error("metric family \(name) appears twice or clashes with another")
+        }
         seen.insert(ByteKey(bytes))
         current = Family(name: bytes, index: familyCount, type: type)
         familyCount += 1
@@ -99,7 +103,9 @@ struct OpenMetricsRules {
         for suffix in Self.suffixes(family.type) where !suffix.text.isEmpty {
             let owned = family.name + Array(suffix.text.utf8)
             guard seen.insert(ByteKey(owned)).inserted else {
-                throw error("\(String(decoding: owned, as: UTF8.self)) of family \(String(decoding: family.name, as: UTF8.self)) clashes with another family")
+                throw error(
+                    "\(String(decoding: owned, as: UTF8.self)) of family \(String(decoding: family.name, as: UTF8.self)) clashes with another family"
+                )
             }
         }
     }
@@ -115,7 +121,9 @@ struct OpenMetricsRules {
         }
     }
 
-    mutating func sample(name: ByteSpan, labels: LabelSpans, value: Double, timestamp: Double?, hasExemplar: Bool) throws(ExpositionError) -> Placement {
+    mutating func sample(name: ByteSpan, labels: LabelSpans, value: Double, timestamp: Double?, hasExemplar: Bool)
+        throws(ExpositionError) -> Placement
+    {
         var suffix: SampleSuffix?
         if let family = current {
             suffix = Self.match(name, family: family)
@@ -126,7 +134,8 @@ struct OpenMetricsRules {
         }
         current!.sampled = true
         let family = current!
-        let placement = Placement(familyNameCount: family.name.count, type: family.type, familyIndex: family.index, suffix: suffix!)
+        let placement = Placement(
+            familyNameCount: family.name.count, type: family.type, familyIndex: family.index, suffix: suffix!)
         guard strict else { return placement }
         try checkSeries(name: name, labels: labels, timestamp: timestamp)
         try checkValue(family: family, suffix: suffix!, labels: labels, value: value, hasExemplar: hasExemplar)
@@ -135,7 +144,9 @@ struct OpenMetricsRules {
 
     private static func match(_ name: ByteSpan, family: Family) -> SampleSuffix? {
         guard name.count >= family.name.count,
-            family.name.withUnsafeBytes({ memcmpBytes($0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, name.base!, family.name.count) })
+            family.name.withUnsafeBytes({
+                memcmpBytes($0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, name.base!, family.name.count)
+            })
         else { return nil }
         let rest = ByteSpan(base: name.base! + family.name.count, count: name.count - family.name.count)
         for candidate in suffixes(family.type) where rest.string == candidate.text { return candidate.suffix }
@@ -152,7 +163,9 @@ struct OpenMetricsRules {
             seriesBuffer.append(contentsOf: labels[i].value.buffer)
         }
         if hasPrevious, seriesBuffer == previousSeries {
-            guard let previousTimestamp, let timestamp else { throw error("series \(name) repeated without timestamps") }
+            guard let previousTimestamp, let timestamp else {
+                throw error("series \(name) repeated without timestamps")
+            }
             guard timestamp >= previousTimestamp else { throw error("series \(name)'s timestamps go backwards") }
         }
         swap(&seriesBuffer, &previousSeries)
@@ -160,7 +173,9 @@ struct OpenMetricsRules {
         hasPrevious = true
     }
 
-    private mutating func checkValue(family: Family, suffix: SampleSuffix, labels: LabelSpans, value: Double, hasExemplar: Bool) throws(ExpositionError) {
+    private mutating func checkValue(
+        family: Family, suffix: SampleSuffix, labels: LabelSpans, value: Double, hasExemplar: Bool
+    ) throws(ExpositionError) {
         let exemplarAllowed: Bool
         func nonNegative(_ what: String) throws(ExpositionError) {
             guard !value.isNaN, value >= 0 else { throw error("\(what) must be a non-negative number, got \(value)") }
@@ -186,7 +201,9 @@ struct OpenMetricsRules {
             try enterGroup(labels: labels, excluding: "quantile")
             switch suffix {
             case .none:
-                guard let q = labels["quantile"], let quantile = NumberParsing.value(q), !quantile.isNaN, (0...1).contains(quantile) else {
+                guard let q = labels["quantile"], let quantile = NumberParsing.value(q), !quantile.isNaN,
+                    (0...1).contains(quantile)
+                else {
                     throw error("a summary's quantile label must be a number from 0 to 1")
                 }
                 guard value.isNaN || value >= 0 else { throw error("a summary's quantile value must not be negative") }
@@ -243,7 +260,9 @@ struct OpenMetricsRules {
         }
         if let group, group.key == keyBuffer { return }
         try finishGroup()
-        guard closedGroups.insert(ByteKey(keyBuffer)).inserted else { throw error("the samples of one series are not together") }
+        guard closedGroups.insert(ByteKey(keyBuffer)).inserted else {
+            throw error("the samples of one series are not together")
+        }
         group = Group(key: keyBuffer)
     }
 
@@ -256,8 +275,12 @@ struct OpenMetricsRules {
         switch family.type {
         case .histogram, .gaugehistogram:
             guard let infinity = group.infinity else { throw error("a histogram needs a +Inf bucket") }
-            guard (group.count == nil) == (group.sum == nil) else { throw error("a histogram has both a count and a sum, or neither") }
-            if let count = group.count, count != infinity { throw error("a histogram's count must equal its +Inf bucket") }
+            guard (group.count == nil) == (group.sum == nil) else {
+                throw error("a histogram has both a count and a sum, or neither")
+            }
+            if let count = group.count, count != infinity {
+                throw error("a histogram's count must equal its +Inf bucket")
+            }
             if family.type == .histogram, group.hasNegativeBucket, group.sum != nil {
                 throw error("a histogram with negative buckets cannot have a sum")
             }

@@ -35,7 +35,9 @@ struct TextFamilies {
 
     /// The family a sample called `name` belongs to, and its suffix.
     mutating func family(forSample name: ByteSpan) -> (Int, SampleSuffix) {
-        if let lastPlace, lastName.count == name.count, lastName.withUnsafeBytes({ memcmpBytes($0.baseAddress!, name.base!, name.count) }) {
+        if let lastPlace, lastName.count == name.count,
+            lastName.withUnsafeBytes({ memcmpBytes($0.baseAddress!, name.base!, name.count) })
+        {
             return lastPlace
         }
         let place = find(name)
@@ -49,7 +51,8 @@ struct TextFamilies {
         if name.hasSuffix("_bucket"), let base = lookup(name.dropLast(7)), families[base].type == .histogram {
             return (base, .bucket)
         }
-        for (suffix, kind) in [("_count" as StaticString, SampleSuffix.count), ("_sum", .sum)] where name.hasSuffix(suffix) {
+        for (suffix, kind) in [("_count" as StaticString, SampleSuffix.count), ("_sum", .sum)]
+        where name.hasSuffix(suffix) {
             if let base = lookup(name.dropLast(suffix.utf8CodeUnitCount)),
                 families[base].type == .histogram || families[base].type == .summary
             {

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
 import FoundationEssentials
 import Logging
-import ObsNet
 import ObsCore
+import ObsNet
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One instance of a job, scraped over libcurl: asks for OpenMetrics or 0.0.4 (gzip accepted),
 /// parses by the answer's Content-Type, records through its own ``ScrapeMapper``, and records its
@@ -23,14 +24,20 @@ final class ScrapeInstance: @unchecked Sendable {
     private let onSecret: @Sendable (String) -> Void
     private var failing = false
 
-    init(url: String, job: ScrapeJob, recorder: Recorder, transport: (any HTTPTransport)? = nil, logger: Logger, onSecret: @escaping @Sendable (String) -> Void) {
+    init(
+        url: String, job: ScrapeJob, recorder: Recorder, transport: (any HTTPTransport)? = nil, logger: Logger,
+        onSecret: @escaping @Sendable (String) -> Void
+    ) {
         self.url = url
         self.job = job
         self.target = Self.target(of: url)
         self.mapper = ScrapeMapper(service: job.service, recorder: recorder)
-        self.transport = transport ?? CurlTransport(
-            connectTimeout: min(job.timeout, 5), totalTimeout: job.timeout, label: "scrape.\(job.service)", caFile: job.caFile,
-            maxResponseBytes: job.maxResponseBytes)
+        self.transport =
+            transport
+            ?? CurlTransport(
+                connectTimeout: min(job.timeout, 5), totalTimeout: job.timeout, label: "scrape.\(job.service)",
+                caFile: job.caFile,
+                maxResponseBytes: job.maxResponseBytes)
         var logger = logger
         logger[metadataKey: "scrape.url"] = "\(CurlTransport.redactedURL(url))"
         self.logger = logger
@@ -64,9 +71,12 @@ final class ScrapeInstance: @unchecked Sendable {
             }
             guard response.status == 200 else { throw Failure(description: "HTTP \(response.status)") }
             do {
-                outcome = .success(try mapper.ingest(response.body, format: ExpositionFormat(contentType: response.contentType)))
+                outcome = .success(
+                    try mapper.ingest(response.body, format: ExpositionFormat(contentType: response.contentType)))
             } catch {
-                throw Failure(description: "unparsable body (\(ExpositionFormat(contentType: response.contentType).rawValue)): \(error)")
+                throw Failure(
+                    description:
+                        "unparsable body (\(ExpositionFormat(contentType: response.contentType).rawValue)): \(error)")
             }
         } catch let failure as Failure {
             outcome = .failure(failure)
@@ -95,7 +105,9 @@ final class ScrapeInstance: @unchecked Sendable {
     }
 
     private func headers() throws -> [(name: String, value: String)] {
-        var headers: [(name: String, value: String)] = [("Accept", ExpositionFormat.acceptHeader), ("User-Agent", BuildInfo.userAgent)]
+        var headers: [(name: String, value: String)] = [
+            ("Accept", ExpositionFormat.acceptHeader), ("User-Agent", BuildInfo.userAgent),
+        ]
         if let file = job.bearerTokenFile {
             let token = try Self.secret(file)
             onSecret(token)

@@ -20,7 +20,9 @@ package struct ConfigNode {
         if case .scalar(let scalar) = node, scalar.isEmpty || scalar == "~" || scalar == "null" {
             return [:]
         }
-        guard case .mapping(let mapping) = node else { throw ConfigError(path, "expected a mapping of keys, got \(kind)") }
+        guard case .mapping(let mapping) = node else {
+            throw ConfigError(path, "expected a mapping of keys, got \(kind)")
+        }
         var result: [String: ConfigNode] = [:]
         for (key, value) in mapping {
             guard allowed.contains(key) else {
@@ -91,7 +93,9 @@ package struct ConfigNode {
         for (suffix, factor) in units where value == nil && text.hasSuffix(suffix) {
             value = Int(String(text.dropLast(suffix.count)).trimmingBlanks()).map { $0 * factor }
         }
-        guard let value else { throw ConfigError(path, "expected a size such as 268435456, 256MiB or 1GiB, got \"\(text)\"") }
+        guard let value else {
+            throw ConfigError(path, "expected a size such as 268435456, 256MiB or 1GiB, got \"\(text)\"")
+        }
         guard range.contains(value) else {
             throw ConfigError(path, "\(text) is out of range (\(range.lowerBound) to \(range.upperBound) bytes)")
         }
@@ -140,7 +144,8 @@ package struct ConfigNode {
             for i in 1...max(a.count, 1) where !a.isEmpty {
                 var current = [i] + Array(repeating: 0, count: b.count)
                 for j in 1...max(b.count, 1) where !b.isEmpty {
-                    current[j] = Swift.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                    current[j] = Swift.min(
+                        previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
                 }
                 previous = current
             }

@@ -2,7 +2,9 @@
 /// stands for one `$`. A variable that is not set and has no default is an error, so a missing
 /// secret is reported at start rather than sent as an empty string.
 package enum EnvironmentExpansion {
-    package static func expand(_ text: String, path: String, environment: [String: String]) throws(ConfigError) -> String {
+    package static func expand(_ text: String, path: String, environment: [String: String]) throws(ConfigError)
+        -> String
+    {
         guard text.contains("$") else { return text }
         var out = ""
         var rest = Substring(text)
@@ -40,7 +42,8 @@ package enum EnvironmentExpansion {
             } else if let fallback {
                 out += fallback
             } else {
-                throw ConfigError(path, "environment variable \(name) is not set (write ${\(name):-} to allow it empty)")
+                throw ConfigError(
+                    path, "environment variable \(name) is not set (write ${\(name):-} to allow it empty)")
             }
             rest = after[after.index(after: close)...]
         }

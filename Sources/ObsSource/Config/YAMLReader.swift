@@ -55,7 +55,9 @@ public enum YAMLReader {
         init(_ text: String) {
             var number = 0
             // "\r\n" is one Character: split on it as on "\n" and a lone "\r".
-            for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
+            for line in text.split(
+                omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
+            {
                 number += 1
                 let indent = line.prefix { $0 == " " }.count
                 lines.append(Line(number: number, indent: indent, text: line.dropFirst(indent)))
@@ -74,7 +76,13 @@ public enum YAMLReader {
             while index < text.endIndex {
                 let c = text[index]
                 if inDouble {
-                    if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inDouble = false }
+                    if escaped {
+                        escaped = false
+                    } else if c == "\\" {
+                        escaped = true
+                    } else if c == "\"" {
+                        inDouble = false
+                    }
                 } else if inSingle {
                     if c == "'" {
                         let after = text.index(after: index)
@@ -147,9 +155,14 @@ public enum YAMLReader {
             let node = try block(indent: first.indent)
             if let extra = next() {
                 if extra.indent == 0 && (extra.text.hasPrefix("---") || extra.text.hasPrefix("...")) {
-                    throw fail(extra.number, "one document a file: a second document (---) or end marker (...) is not supported")
+                    throw fail(
+                        extra.number,
+                        "one document a file: a second document (---) or end marker (...) is not supported")
                 }
-                throw fail(extra.number, "this line does not fit the block above it (a key after a list at the same indentation, or an indentation no block has)")
+                throw fail(
+                    extra.number,
+                    "this line does not fit the block above it (a key after a list at the same indentation, or an indentation no block has)"
+                )
             }
             return node
         }
@@ -159,7 +172,9 @@ public enum YAMLReader {
             guard let line = next() else { return .scalar("") }
             depth += 1
             defer { depth -= 1 }
-            guard depth <= YAMLReader.maxDepth else { throw fail(line.number, "nested more than \(YAMLReader.maxDepth) levels deep") }
+            guard depth <= YAMLReader.maxDepth else {
+                throw fail(line.number, "nested more than \(YAMLReader.maxDepth) levels deep")
+            }
             let content = Self.content(line.text)
             if Self.isSequenceItem(content) { return try sequence(indent: line.indent) }
             if try Self.splitKey(content, line: line.number) != nil { return try mapping(indent: line.indent) }
@@ -212,7 +227,9 @@ public enum YAMLReader {
                 if rest.isEmpty {
                     if let nested = next(), nested.indent > indent {
                         entries.append((key, try block(indent: nested.indent)))
-                    } else if let nested = next(), nested.indent == indent, Self.isSequenceItem(Self.content(nested.text)) {
+                    } else if let nested = next(), nested.indent == indent,
+                        Self.isSequenceItem(Self.content(nested.text))
+                    {
                         entries.append((key, try sequence(indent: indent)))
                     } else {
                         entries.append((key, .scalar("")))
@@ -222,7 +239,8 @@ public enum YAMLReader {
                 }
             }
             if let line = next(), line.indent > indent {
-                throw fail(line.number, "unexpected indentation (a value on the line of its key cannot have a block under it)")
+                throw fail(
+                    line.number, "unexpected indentation (a value on the line of its key cannot have a block under it)")
             }
             return .mapping(entries)
         }
@@ -269,7 +287,8 @@ public enum YAMLReader {
             case "&": throw SyntaxError(line: line, message: "anchors (&) are not supported in the config")
             case "*": throw SyntaxError(line: line, message: "aliases (*) are not supported in the config")
             case "!": throw SyntaxError(line: line, message: "tags (!) are not supported in the config")
-            case "@", "`", "%": throw SyntaxError(line: line, message: "a plain value cannot start with \(first); quote it")
+            case "@", "`", "%":
+                throw SyntaxError(line: line, message: "a plain value cannot start with \(first); quote it")
             case "]", "}": throw SyntaxError(line: line, message: "unexpected \(first)")
             default: break
             }
@@ -313,7 +332,9 @@ public enum YAMLReader {
                 while let more = next(), more.indent > parentIndent {
                     let content = Self.content(more.text)
                     if Self.isSequenceItem(content) || (try? Self.splitKey(content, line: more.number)) != nil {
-                        throw fail(more.number, "unexpected indentation (a value on the line of its key cannot have a block under it)")
+                        throw fail(
+                            more.number,
+                            "unexpected indentation (a value on the line of its key cannot have a block under it)")
                     }
                     try Self.checkPlain(content, line: more.number)
                     folded += " " + content
@@ -334,7 +355,13 @@ public enum YAMLReader {
             for c in text {
                 defer { previous = c }
                 if let q = quote {
-                    if escaped { escaped = false } else if q == "\"" && c == "\\" { escaped = true } else if c == q { quote = nil }
+                    if escaped {
+                        escaped = false
+                    } else if q == "\"" && c == "\\" {
+                        escaped = true
+                    } else if c == q {
+                        quote = nil
+                    }
                     continue
                 }
                 if c == " " || c == "\t" {
@@ -490,7 +517,9 @@ public enum YAMLReader {
                 let digits = e == "x" ? 2 : e == "u" ? 4 : 8
                 var value: UInt32 = 0
                 for _ in 0..<digits {
-                    guard let c = current, let d = c.hexDigitValue else { throw fail("\\\(e) needs \(digits) hexadecimal digits") }
+                    guard let c = current, let d = c.hexDigitValue else {
+                        throw fail("\\\(e) needs \(digits) hexadecimal digits")
+                    }
                     value = value * 16 + UInt32(d)
                     advance()
                 }
@@ -504,7 +533,9 @@ public enum YAMLReader {
         mutating func flowNode() throws(SyntaxError) -> YAMLNode {
             depth += 1
             defer { depth -= 1 }
-            guard depth <= YAMLReader.maxDepth else { throw fail("nested more than \(YAMLReader.maxDepth) levels deep") }
+            guard depth <= YAMLReader.maxDepth else {
+                throw fail("nested more than \(YAMLReader.maxDepth) levels deep")
+            }
             skipBlanks()
             switch current {
             case "[":
@@ -560,7 +591,9 @@ public enum YAMLReader {
             while let c = current, c != ",", c != "]", c != "}", c != "[", c != "{" {
                 if c == ":" {
                     let after = text.index(after: index)
-                    if after == text.endIndex || text[after] == " " || text[after] == "," || text[after] == "}" || text[after] == "]" {
+                    if after == text.endIndex || text[after] == " " || text[after] == "," || text[after] == "}"
+                        || text[after] == "]"
+                    {
                         break
                     }
                 }

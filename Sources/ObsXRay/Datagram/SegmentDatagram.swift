@@ -36,7 +36,9 @@ public enum SegmentDatagram {
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<ReceivedSegment, SegmentRejection> {
         switch scan(bytes) {
         case .success(let (body, fields, isSubsegment)):
-            return .success(ReceivedSegment(document: String(decoding: body, as: UTF8.self), isSubsegment: isSubsegment, fields: fields))
+            return .success(
+                ReceivedSegment(
+                    document: String(decoding: body, as: UTF8.self), isSubsegment: isSubsegment, fields: fields))
         case .failure(let rejection):
             return .failure(rejection)
         }
@@ -48,15 +50,22 @@ public enum SegmentDatagram {
 
     /// The checks of `parse` without making the document's text: the document's bytes (a part of
     /// `bytes`), its fields as spans of those bytes, and whether it is a subsegment sent alone.
-    static func scan(_ bytes: UnsafeRawBufferPointer) -> Result<(UnsafeRawBufferPointer, SegmentScanner.Fields, Bool), SegmentRejection> {
-        guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) else { return .failure(SegmentRejection(reason: .datagramNoHeader)) }
+    static func scan(_ bytes: UnsafeRawBufferPointer) -> Result<
+        (UnsafeRawBufferPointer, SegmentScanner.Fields, Bool), SegmentRejection
+    > {
+        guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) else {
+            return .failure(SegmentRejection(reason: .datagramNoHeader))
+        }
         let headerBytes = UnsafeRawBufferPointer(rebasing: bytes[..<newline])
-        guard let header = SegmentScanner.scan(headerBytes), SegmentScanner.span(header.format, in: headerBytes, equals: "json"),
+        guard let header = SegmentScanner.scan(headerBytes),
+            SegmentScanner.span(header.format, in: headerBytes, equals: "json"),
             header.version == 1
         else { return .failure(SegmentRejection(reason: .datagramBadHeader)) }
         let body = UnsafeRawBufferPointer(rebasing: bytes[(newline + 1)...])
         guard body.count <= maxDocumentBytes else { return .failure(SegmentRejection(reason: .datagramOversize)) }
-        guard let fields = SegmentScanner.scan(body) else { return .failure(SegmentRejection(reason: .datagramBadJSON)) }
+        guard let fields = SegmentScanner.scan(body) else {
+            return .failure(SegmentRejection(reason: .datagramBadJSON))
+        }
         if let rejection = validate(fields, in: body) { return .failure(rejection) }
         return .success((body, fields, SegmentScanner.span(fields.type, in: body, equals: "subsegment")))
     }
@@ -75,7 +84,9 @@ public enum SegmentDatagram {
                 return SegmentRejection(reason: .subsegmentMissingFields)
             }
         }
-        guard let traceID = bytes(fields.traceID), isTraceID(traceID) else { return SegmentRejection(reason: .segmentBadTraceID) }
+        guard let traceID = bytes(fields.traceID), isTraceID(traceID) else {
+            return SegmentRejection(reason: .segmentBadTraceID)
+        }
         guard let start = fields.startTime, start > 0 else { return SegmentRejection(reason: .segmentBadTimes) }
         if let end = fields.endTime {
             guard end >= start else { return SegmentRejection(reason: .segmentBadTimes) }
@@ -95,7 +106,9 @@ public enum SegmentDatagram {
 
     /// `1-5759e988-bd862e3fe1be46a994272793`: 35 bytes.
     static func isTraceID(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard bytes.count == 35, bytes[0] == UInt8(ascii: "1"), bytes[1] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "-") else {
+        guard bytes.count == 35, bytes[0] == UInt8(ascii: "1"), bytes[1] == UInt8(ascii: "-"),
+            bytes[10] == UInt8(ascii: "-")
+        else {
             return false
         }
         for i in 2..<10 where !isHexDigit(bytes[i]) { return false }

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import ObsCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A one-pass JSON reader for segment documents: it checks the whole text is well-formed JSON (RFC
 /// 8259) and picks out the fields the agent uses, without building a dictionary of everything,
@@ -108,30 +109,92 @@ struct SegmentScanner {
             }
             guard bytes.count > 0 else { return nil }
             switch bytes.count {
-            case 2: if equals("id") { self = .id; return }
-            case 3: if equals("url") { self = .url; return }
+            case 2:
+                if equals("id") {
+                    self = .id
+                    return
+                }
+            case 3:
+                if equals("url") {
+                    self = .url
+                    return
+                }
             case 4:
-                if equals("type") { self = .type; return }
-                if equals("name") { self = .name; return }
-                if equals("http") { self = .http; return }
+                if equals("type") {
+                    self = .type
+                    return
+                }
+                if equals("name") {
+                    self = .name
+                    return
+                }
+                if equals("http") {
+                    self = .http
+                    return
+                }
             case 5:
-                if equals("fault") { self = .fault; return }
-                if equals("error") { self = .error; return }
+                if equals("fault") {
+                    self = .fault
+                    return
+                }
+                if equals("error") {
+                    self = .error
+                    return
+                }
             case 6:
-                if equals("method") { self = .method; return }
-                if equals("status") { self = .status; return }
-                if equals("format") { self = .format; return }
+                if equals("method") {
+                    self = .method
+                    return
+                }
+                if equals("status") {
+                    self = .status
+                    return
+                }
+                if equals("format") {
+                    self = .format
+                    return
+                }
             case 7:
-                if equals("request") { self = .request; return }
-                if equals("version") { self = .version; return }
+                if equals("request") {
+                    self = .request
+                    return
+                }
+                if equals("version") {
+                    self = .version
+                    return
+                }
             case 8:
-                if equals("trace_id") { self = .traceID; return }
-                if equals("throttle") { self = .throttle; return }
-                if equals("end_time") { self = .endTime; return }
-                if equals("response") { self = .response; return }
-            case 9: if equals("parent_id") { self = .parentID; return }
-            case 10: if equals("start_time") { self = .startTime; return }
-            case 11: if equals("in_progress") { self = .inProgress; return }
+                if equals("trace_id") {
+                    self = .traceID
+                    return
+                }
+                if equals("throttle") {
+                    self = .throttle
+                    return
+                }
+                if equals("end_time") {
+                    self = .endTime
+                    return
+                }
+                if equals("response") {
+                    self = .response
+                    return
+                }
+            case 9:
+                if equals("parent_id") {
+                    self = .parentID
+                    return
+                }
+            case 10:
+                if equals("start_time") {
+                    self = .startTime
+                    return
+                }
+            case 11:
+                if equals("in_progress") {
+                    self = .inProgress
+                    return
+                }
             default: break
             }
             return nil
@@ -148,7 +211,9 @@ struct SegmentScanner {
             return array(depth: depth + 1)
         case UInt8(ascii: "\""):
             guard let range = stringRange() else { return false }
-            if !range.ascii && !Self.isValidUTF8(UnsafeRawBufferPointer(rebasing: bytes[range.start..<range.end])) { return false }
+            if !range.ascii && !Self.isValidUTF8(UnsafeRawBufferPointer(rebasing: bytes[range.start..<range.end])) {
+                return false
+            }
             if let key, wantsString(at: path, key: key) {
                 keep(span: Span(start: range.start, end: range.end, escaped: range.escaped), at: path, key: key)
             }
@@ -188,9 +253,20 @@ struct SegmentScanner {
         let n = raw.count
         while i < n {
             let b = raw[i]
-            if b < 0x80 { i += 1; continue }
+            if b < 0x80 {
+                i += 1
+                continue
+            }
             let length: Int
-            if b & 0xE0 == 0xC0 && b >= 0xC2 { length = 2 } else if b & 0xF0 == 0xE0 { length = 3 } else if b & 0xF8 == 0xF0 && b <= 0xF4 { length = 4 } else { return false }
+            if b & 0xE0 == 0xC0 && b >= 0xC2 {
+                length = 2
+            } else if b & 0xF0 == 0xE0 {
+                length = 3
+            } else if b & 0xF8 == 0xF0 && b <= 0xF4 {
+                length = 4
+            } else {
+                return false
+            }
             guard i + length <= n else { return false }
             for k in 1..<length where raw[i + k] & 0xC0 != 0x80 { return false }
             if length == 3 {
@@ -213,9 +289,13 @@ struct SegmentScanner {
         while true {
             skipSpace()
             guard peek == UInt8(ascii: "\""), let range = stringRange() else { return false }
-            if !range.ascii && !Self.isValidUTF8(UnsafeRawBufferPointer(rebasing: bytes[range.start..<range.end])) { return false }
+            if !range.ascii && !Self.isValidUTF8(UnsafeRawBufferPointer(rebasing: bytes[range.start..<range.end])) {
+                return false
+            }
             // Only the members the agent reads need their name; none of them has escapes.
-            let key: Key? = path == .other || range.escaped ? nil : Key(bytes: UnsafeRawBufferPointer(rebasing: bytes[range.start..<range.end]))
+            let key: Key? =
+                path == .other || range.escaped
+                ? nil : Key(bytes: UnsafeRawBufferPointer(rebasing: bytes[range.start..<range.end]))
             skipSpace()
             guard expect(UInt8(ascii: ":")) else { return false }
             skipSpace()
@@ -314,7 +394,9 @@ struct SegmentScanner {
                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                     index += 1
                 case UInt8(ascii: "u"):
-                    guard index + 5 <= count, bytes[(index + 1)..<(index + 5)].allSatisfy(Self.isHexDigit) else { return nil }
+                    guard index + 5 <= count, bytes[(index + 1)..<(index + 5)].allSatisfy(Self.isHexDigit) else {
+                        return nil
+                    }
                     index += 5
                 default:
                     return nil
@@ -366,7 +448,9 @@ struct SegmentScanner {
             case UInt8(ascii: "u"):
                 var value = hex4(i)
                 i += 4
-                if (0xD800..<0xDC00).contains(value), i + 6 <= raw.count, raw[i] == UInt8(ascii: "\\"), raw[i + 1] == UInt8(ascii: "u") {
+                if (0xD800..<0xDC00).contains(value), i + 6 <= raw.count, raw[i] == UInt8(ascii: "\\"),
+                    raw[i + 1] == UInt8(ascii: "u")
+                {
                     let low = hex4(i + 2)
                     if (0xDC00..<0xE000).contains(low) {
                         value = 0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00)
@@ -410,7 +494,9 @@ struct SegmentScanner {
     }
 
     /// Powers of ten that a Double holds exactly.
-    private static let exactPowersOfTen: [Double] = (0...22).map { power in (0..<power).reduce(1.0) { value, _ in value * 10 } }
+    private static let exactPowersOfTen: [Double] = (0...22).map { power in
+        (0..<power).reduce(1.0) { value, _ in value * 10 }
+    }
 
     /// The value of a number already checked for form. Segment times (`1795729074.1045`) and
     /// status codes take the exact fast path: a significand of at most 2^53 and a power of ten of
@@ -431,7 +517,10 @@ struct SegmentScanner {
             } else if byte >= 48 && byte <= 57 {
                 let (times10, overflow1) = significand.multipliedReportingOverflow(by: 10)
                 let (next, overflow2) = times10.addingReportingOverflow(UInt64(byte - 48))
-                if overflow1 || overflow2 { exact = false; break }
+                if overflow1 || overflow2 {
+                    exact = false
+                    break
+                }
                 significand = next
                 if seenPoint { exponent -= 1 }
             } else {

@@ -23,7 +23,9 @@ final class SegmentMetrics: @unchecked Sendable {
     private var series: [UInt64: [Entry]] = [:]
     private var seriesCount = 0
     private var scratch: [UInt8] = []
-    private static let metrics = [APIMetrics.requests, APIMetrics.faults, APIMetrics.errors, APIMetrics.throttles, APIMetrics.latency]
+    private static let metrics = [
+        APIMetrics.requests, APIMetrics.faults, APIMetrics.errors, APIMetrics.throttles, APIMetrics.latency,
+    ]
     /// Routes come from requests anyone can send: past the recorder's cardinality limit they map
     /// to the overflow series, and this cache must not grow with them.
     static let maxCachedSeries = 20_000
@@ -83,7 +85,8 @@ final class SegmentMetrics: @unchecked Sendable {
             var text = (SegmentScanner.text(span, in: document) ?? "").filter { $0 != "\u{0}" }
             text.withUTF8 { write($0, &scratch) }
         } else {
-            write(UnsafeRawBufferPointer(rebasing: document[span.start..<span.end]).bindMemory(to: UInt8.self), &scratch)
+            write(
+                UnsafeRawBufferPointer(rebasing: document[span.start..<span.end]).bindMemory(to: UInt8.self), &scratch)
         }
     }
 
@@ -95,8 +98,12 @@ final class SegmentMetrics: @unchecked Sendable {
         if let bucket = series[hash] {
             for entry in bucket where entry.key == scratch { return entry.ids }
         }
-        let parts = scratch.split(separator: 0, maxSplits: 3, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-        let dimensions = Dimensions([("Service", parts[0]), ("Method", parts[1]), ("Route", parts[2]), ("StatusClass", parts[3])])
+        let parts = scratch.split(separator: 0, maxSplits: 3, omittingEmptySubsequences: false).map {
+            String(decoding: $0, as: UTF8.self)
+        }
+        let dimensions = Dimensions([
+            ("Service", parts[0]), ("Method", parts[1]), ("Route", parts[2]), ("StatusClass", parts[3]),
+        ])
         let ids = Self.metrics.map { recorder.series($0.descriptor, dimensions) }
         if seriesCount >= Self.maxCachedSeries {
             series.removeAll(keepingCapacity: true)

@@ -21,7 +21,9 @@ enum TestServices {
 
     /// An environment with nothing of the developer's AWS or DB settings, plus `extra`.
     static func cleanEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
-        var env = environment.filter { !$0.key.hasPrefix("AWS_") && !$0.key.hasPrefix("DB_") && !$0.key.hasPrefix("KC_") }
+        var env = environment.filter {
+            !$0.key.hasPrefix("AWS_") && !$0.key.hasPrefix("DB_") && !$0.key.hasPrefix("KC_")
+        }
         env["AWS_EC2_METADATA_DISABLED"] = "true"
         env.merge(extra) { $1 }
         return env
@@ -32,7 +34,8 @@ enum TestServices {
     static var awsEnvironment: [String: String] {
         [
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret-key", "AWS_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL": awsEndpoint, "AWS_ENDPOINT_URL_CLOUDWATCH": awsEndpoint, "OBS_SPOOL_DIR": temporaryDirectory("spool"),
+            "AWS_ENDPOINT_URL": awsEndpoint, "AWS_ENDPOINT_URL_CLOUDWATCH": awsEndpoint,
+            "OBS_SPOOL_DIR": temporaryDirectory("spool"),
         ]
     }
 
@@ -42,7 +45,9 @@ enum TestServices {
     }
 
     /// A YAML config for one database of the test PostgreSQL.
-    static func config(instance: String, database: String = "microservices_ecom", flushInterval: Int, password: String? = nil) -> String {
+    static func config(
+        instance: String, database: String = "microservices_ecom", flushInterval: Int, password: String? = nil
+    ) -> String {
         """
         agent:
           flush_interval: \(flushInterval)s
@@ -138,7 +143,8 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Runs to completion and returns (status, stdout, stderr).
-    static func run(_ path: String, _ arguments: [String], environment: [String: String], timeout: Double = 60) async throws
+    static func run(_ path: String, _ arguments: [String], environment: [String: String], timeout: Double = 60)
+        async throws
         -> (Int32, String, String)
     {
         let child = try ChildProcess(path, arguments, environment: environment)
@@ -165,10 +171,12 @@ struct LandedMetric: Decodable {
     /// What landed in `namespace`; with `dimension` (NAME=VALUE), only metrics that have it, and
     /// with `metric`, only that metric, which keeps the read short when many tests share the
     /// endpoint (moto scans every datum of the namespace for each metric's statistics).
-    static func read(namespace: String, dimension: String? = nil, metric: String? = nil) async throws -> [LandedMetric] {
+    static func read(namespace: String, dimension: String? = nil, metric: String? = nil) async throws -> [LandedMetric]
+    {
         let script = TestServices.repositoryRoot.appendingPathComponent("scripts/lib/cloudwatch_read.py").path
         let (status, out, err) = try await ChildProcess.run(
-            "/usr/bin/env", ["python3", script, "--endpoint", TestServices.awsEndpoint, "--namespace", namespace]
+            "/usr/bin/env",
+            ["python3", script, "--endpoint", TestServices.awsEndpoint, "--namespace", namespace]
                 + (dimension.map { ["--dimension", $0] } ?? []) + (metric.map { ["--metric", $0] } ?? []),
             environment: TestServices.cleanEnvironment(), timeout: 180)
         guard status == 0 else { throw ReadError(message: err) }

@@ -36,12 +36,15 @@ enum JournalFixture {
     }
 
     /// A typical service entry.
-    static func entry(_ n: Int, unit: String, message: String, realtime: UInt64, priority: Int = 6, host: String = "host-a") -> Entry {
+    static func entry(
+        _ n: Int, unit: String, message: String, realtime: UInt64, priority: Int = 6, host: String = "host-a"
+    ) -> Entry {
         Entry(
             realtime: realtime,
             [
                 ("_HOSTNAME", host), ("_SYSTEMD_UNIT", unit), ("PRIORITY", "\(priority)"),
-                ("SYSLOG_IDENTIFIER", unit.split(separator: ".").first.map(String.init) ?? unit), ("_PID", "\(1000 + n % 7)"),
+                ("SYSLOG_IDENTIFIER", unit.split(separator: ".").first.map(String.init) ?? unit),
+                ("_PID", "\(1000 + n % 7)"),
                 ("MESSAGE", message),
             ])
     }
@@ -50,7 +53,9 @@ enum JournalFixture {
     static func export(_ entries: [Entry]) -> [UInt8] {
         var out: [UInt8] = []
         for entry in entries {
-            JournalExportFormat.append(realtime: entry.realtime, monotonic: entry.realtime - bootedAt, bootID: bootID, fields: entry.fields, to: &out)
+            JournalExportFormat.append(
+                realtime: entry.realtime, monotonic: entry.realtime - bootedAt, bootID: bootID, fields: entry.fields,
+                to: &out)
         }
         return out
     }
@@ -69,7 +74,7 @@ enum JournalFixture {
     /// waitpid: Foundation's Process can hang in async tests).
     static func spawn(_ path: String, _ arguments: [String], stdin: String) throws -> Int32 {
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for argument in argv { free(argument) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -122,7 +127,8 @@ final class RecordingLogSender: BatchSender, @unchecked Sendable {
             (timestamp: ($0["timestamp"] as? NSNumber)?.int64Value ?? -1, message: $0["message"] as? String ?? "")
         }
         let sent = Sent(
-            group: object?["logGroupName"] as? String ?? "", stream: object?["logStreamName"] as? String ?? "", events: events,
+            group: object?["logGroupName"] as? String ?? "", stream: object?["logStreamName"] as? String ?? "",
+            events: events,
             bodyValid: object != nil && events.count == batch.items)
         state.withLock { $0.sent.append(sent) }
         return .delivered
@@ -142,10 +148,13 @@ func eventually(_ seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
 extension JournalSource {
     /// A source whose batches go to `sender` through the agent's outlet (``BatchDeliverer``), as
     /// the agent builds it.
-    convenience init(settings: JournalSettings, recorder: Recorder, sender: any BatchSender, retry: RetryPolicy, logger: Logger) {
+    convenience init(
+        settings: JournalSettings, recorder: Recorder, sender: any BatchSender, retry: RetryPolicy, logger: Logger
+    ) {
         self.init(
             settings: settings, recorder: recorder,
-            outlet: BatchDeliverer(name: "test", sender: sender, retry: retry, recorder: recorder, healthName: "journald", logger: logger),
+            outlet: BatchDeliverer(
+                name: "test", sender: sender, retry: retry, recorder: recorder, healthName: "journald", logger: logger),
             logger: logger)
     }
 }

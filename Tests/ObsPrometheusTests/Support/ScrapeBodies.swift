@@ -58,8 +58,10 @@ enum ScrapeBodies {
             # TYPE http_server_requests_seconds histogram
 
             """
-        let get = #"application="user-service",error="none",exception="none",method="GET",outcome="SUCCESS",status="200",uri="/api/products/{id}","#
-        let post = #"application="user-service",error="none",exception="DataAccessException",method="POST",outcome="SERVER_ERROR",status="500",uri="/api/orders","#
+        let get =
+            #"application="user-service",error="none",exception="none",method="GET",outcome="SUCCESS",status="200",uri="/api/products/{id}","#
+        let post =
+            #"application="user-service",error="none",exception="DataAccessException",method="POST",outcome="SERVER_ERROR",status="500",uri="/api/orders","#
         for (labels, buckets, sum) in [(get, s.getBuckets, s.getSum), (post, s.postBuckets, s.postSum)] {
             for (bound, count) in zip(bounds, buckets) {
                 out += "http_server_requests_seconds_bucket{\(labels)le=\"\(bound)\",} \(count)\n"
