@@ -15,7 +15,9 @@ extension EMFSource {
     public static let registration = SourceRegistration<Settings>(
         key: "emf", metrics: EMFMetrics.all,
         parse: { (node, _) throws(ConfigError) -> Settings in
-            let keys = try node.mapping(allowed: ["address", "tcp", "udp", "max_metrics", "max_event_bytes"])
+            let keys = try node.mapping(allowed: [
+                "address", "tcp", "udp", "max_metrics", "max_event_bytes", "namespaces",
+            ])
             var settings = Settings()
             if let v = keys["address"] {
                 let text = try v.string()
@@ -30,8 +32,18 @@ extension EMFSource {
             guard settings.tcp || settings.udp else { throw ConfigError(node.path, "turn on tcp, udp or both") }
             if let v = keys["max_metrics"] { settings.maxMetrics = try v.int(in: 1...100_000) }
             if let v = keys["max_event_bytes"] { settings.maxEventBytes = try v.bytes(in: 1024...(1 << 20)) }
+            if let v = keys["namespaces"] {
+                settings.namespaces = try v.names()
+                for (index, namespace) in settings.namespaces.enumerated()
+                where namespace.utf8.count > 255 || namespace.hasPrefix("AWS/") {
+                    throw ConfigError(
+                        "\(v.path)[\(index)]",
+                        "a namespace is 1 to 255 characters and does not start with AWS/, got \"\(namespace)\"")
+                }
+            }
             return settings
         },
+        namespaces: { settings in settings.namespaces.isEmpty ? ["*"] : settings.namespaces },
         describe: { settings in
             "\(settings.host):\(settings.port)\(settings.tcp ? " tcp" : "")\(settings.udp ? " udp" : "")"
         },

@@ -21,6 +21,9 @@ public final class EMFSource: @unchecked Sendable {
         public var maxMetrics = 1_000
         /// The longest event, in bytes (CloudWatch Logs takes events of 256 KiB).
         public var maxEventBytes = 262_144
+        /// The namespaces events may put metrics into; empty: any (but `AWS/`). The IAM policy
+        /// obsctl writes allows these (or any namespace when empty).
+        public var namespaces: [String] = []
 
         public init() {}
     }
@@ -108,6 +111,14 @@ public final class EMFSource: @unchecked Sendable {
         case .failure(let problem):
             drop(.emfEventInvalid, "emf event dropped: \(problem.rawValue)")
         case .success(let event):
+            if !settings.namespaces.isEmpty,
+                let refused = event.observations.first(where: { !settings.namespaces.contains($0.namespace) })
+            {
+                drop(
+                    .emfNamespaceRefused,
+                    "emf event dropped: namespace \(refused.namespace) is not in sources.emf.namespaces")
+                return
+            }
             record(event)
         }
     }
@@ -165,6 +176,8 @@ public final class EMFSource: @unchecked Sendable {
 extension SelfMetrics.Reason {
     /// An EMF event that is not valid JSON, breaks a rule of the format, or is too long.
     public static let emfEventInvalid = SelfMetrics.Reason("emf_event_invalid", isDrop: true)
+    /// An EMF event with a namespace `sources.emf.namespaces` does not list.
+    public static let emfNamespaceRefused = SelfMetrics.Reason("emf_namespace_refused", isDrop: true)
     /// An EMF metric past `sources.emf.max_metrics`.
     public static let emfMetricLimit = SelfMetrics.Reason("emf_metric_limit", isDrop: true)
 }

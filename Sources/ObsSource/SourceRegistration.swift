@@ -102,6 +102,7 @@ public struct SourceRegistration<Settings: Sendable>: Sendable {
     let emitted: @Sendable (Settings) -> [MetricDefinition]
     let needs: @Sendable (Settings) -> [SignalNeed]
     let logGroups: @Sendable (Settings) -> [String]
+    let namespaces: @Sendable (Settings) -> [String]
     let targets: @Sendable (Settings) -> AlarmTargets
     let describe: @Sendable (Settings) -> String
     let make: @Sendable (Settings, SourceContext) throws(ConfigError) -> [any Source]
@@ -113,6 +114,8 @@ public struct SourceRegistration<Settings: Sendable>: Sendable {
     ///   - emitted: the catalog metrics these settings emit (default: all of `metrics`).
     ///   - needs: the signals these settings make besides metrics (default: none).
     ///   - logGroups: the CloudWatch Logs groups it writes to, `*` for parts only known at run time.
+    ///   - namespaces: the CloudWatch namespaces it puts metrics into beyond its catalog metrics'
+    ///     (those its input names: StatsD's, EMF's), `*` for any.
     ///   - targets: the services and databases it names, for alarms and dashboards.
     ///   - describe: a short text for the agent's start line.
     ///   - make: the running sources.
@@ -124,6 +127,7 @@ public struct SourceRegistration<Settings: Sendable>: Sendable {
         emitted: (@Sendable (Settings) -> [MetricDefinition])? = nil,
         needs: @escaping @Sendable (Settings) -> [SignalNeed] = { _ in [] },
         logGroups: @escaping @Sendable (Settings) -> [String] = { _ in [] },
+        namespaces: @escaping @Sendable (Settings) -> [String] = { _ in [] },
         targets: @escaping @Sendable (Settings) -> AlarmTargets = { _ in AlarmTargets(services: [], databases: []) },
         describe: @escaping @Sendable (Settings) -> String,
         make: @escaping @Sendable (Settings, SourceContext) throws(ConfigError) -> [any Source],
@@ -136,6 +140,7 @@ public struct SourceRegistration<Settings: Sendable>: Sendable {
         self.emitted = emitted ?? { _ in metrics }
         self.needs = needs
         self.logGroups = logGroups
+        self.namespaces = namespaces
         self.targets = targets
         self.describe = describe
         self.make = make
@@ -156,6 +161,7 @@ public struct AnySourceRegistration: Sendable {
     private let emittedFor: @Sendable (any Sendable) -> [MetricDefinition]
     private let needsFor: @Sendable (any Sendable) -> [SignalNeed]
     private let logGroupsFor: @Sendable (any Sendable) -> [String]
+    private let namespacesFor: @Sendable (any Sendable) -> [String]
     private let targetsFor: @Sendable (any Sendable) -> AlarmTargets
     private let describeFor: @Sendable (any Sendable) -> String
     private let makeFor: @Sendable (any Sendable, SourceContext) throws(ConfigError) -> [any Source]
@@ -176,6 +182,7 @@ public struct AnySourceRegistration: Sendable {
         emittedFor = { registration.emitted(typed($0)) }
         needsFor = { registration.needs(typed($0)) }
         logGroupsFor = { registration.logGroups(typed($0)) }
+        namespacesFor = { registration.namespaces(typed($0)) }
         targetsFor = { registration.targets(typed($0)) }
         describeFor = { registration.describe(typed($0)) }
         makeFor = { (settings, context) throws(ConfigError) -> [any Source] in
@@ -197,6 +204,8 @@ public struct AnySourceRegistration: Sendable {
     public func needs(_ settings: any Sendable) -> [SignalNeed] { needsFor(settings) }
     /// The CloudWatch Logs groups `settings` write to.
     public func logGroups(_ settings: any Sendable) -> [String] { logGroupsFor(settings) }
+    /// The namespaces `settings` put metrics into beyond the catalog's (`*` for any).
+    public func namespaces(_ settings: any Sendable) -> [String] { namespacesFor(settings) }
     /// The services and databases `settings` name.
     public func targets(_ settings: any Sendable) -> AlarmTargets { targetsFor(settings) }
     /// A short text for the start line.

@@ -39,6 +39,7 @@ extension StatsDSource {
             }
             return settings
         },
+        namespaces: { settings in [settings.namespace] },
         describe: { settings in "\(settings.host):\(settings.port) -> \(settings.namespace)" },
         make: { (settings, context) throws(ConfigError) -> [any Source] in
             do {

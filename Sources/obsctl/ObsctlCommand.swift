@@ -76,9 +76,10 @@ extension ObsctlCommand {
             abstract: "Print the least-privilege IAM policy of an agent running with a config.",
             discussion: """
                 cloudwatch:PutMetricData limited by the cloudwatch:namespace condition to the namespaces \
-                the config's sources emit; cloudwatch:ListMetrics (obs-agent check); the X-Ray calls of \
+                the config's sources emit (sources.statsd's namespace; sources.emf's namespaces, or any \
+                when it lists none); cloudwatch:ListMetrics (obs-agent check); the X-Ray calls of \
                 the daemon stand-in when sources.xray is on; the CloudWatch Logs calls on the exact log \
-                groups the agent writes (PostgreSQL statement texts). Attach it to the agent's task role (ECS) or \
+                groups the agent writes (PostgreSQL statement texts, the journal). Attach it to the agent's task role (ECS) or \
                 service account role (EKS, IRSA).
                 """)
 
@@ -89,6 +90,7 @@ extension ObsctlCommand {
             let deployment = try Deployment(config: config)
             let emitted = deployment.emitted
             let namespaces = Set(emitted.catalog.definitions.filter { emitted.isEmitted($0) }.map(\.namespace))
+                .union(deployment.config.configuredSources.flatMap { $0.registration.namespaces($0.settings) })
             let policy = IAMPolicy(
                 needs: .init(
                     namespaces: Array(namespaces), xray: emitted.traces,

@@ -151,6 +151,44 @@ import Testing
         #expect(data.contains { $0.descriptor == EMFMetrics.events.descriptor && $0.value == .single(3) })
     }
 
+    @Test func anEventOutsideTheListedNamespacesIsDroppedWhole() throws {
+        var settings = EMFSource.Settings()
+        settings.port = 0
+        settings.namespaces = ["Ecom/Checkout"]
+        let recorder = Recorder()
+        let source = try EMFSource(settings: settings, recorder: recorder, logger: Logger(label: "test"))
+        for event in [Self.event(), Self.event(namespace: "Other/App")] {
+            Array(event.utf8).withUnsafeBytes { source.handle($0) }
+        }
+        #expect(source.eventsRecorded == 1)
+        #expect(recorder.selfMetrics[.emfNamespaceRefused] == 1)
+    }
+
+    @Test func theIAMPolicyAllowsTheIngestNamespaces() throws {
+        let listed = try AgentConfig.parse(
+            yaml: "sources:\n  statsd:\n    namespace: Ecom/App\n  emf:\n    namespaces: [Ecom/Checkout]\n",
+            environment: [:])
+        let namespaces = listed.configuredSources.flatMap { $0.registration.namespaces($0.settings) }
+        #expect(Set(namespaces) == ["Ecom/App", "Ecom/Checkout"])
+        let policy = IAMPolicy(needs: .init(namespaces: namespaces, xray: false)).document()
+        let statements = try #require(policy["Statement"] as? [[String: Any]])
+        #expect((statements.first?["Condition"] as? [String: Any])?["StringEquals"] != nil)
+        let any = try AgentConfig.parse(yaml: "sources:\n  emf: {}\n", environment: [:])
+        let open = any.configuredSources.flatMap { $0.registration.namespaces($0.settings) }
+        #expect(open == ["*"])
+        let anyStatements = try #require(
+            IAMPolicy(needs: .init(namespaces: open, xray: false)).document()["Statement"] as? [[String: Any]])
+        #expect(
+            (anyStatements.first?["Condition"] as? [String: Any])?["StringLike"] != nil, "a pattern needs StringLike")
+        #expect(
+            throws: ConfigError(
+                "sources.emf.namespaces[0]",
+                "a namespace is 1 to 255 characters and does not start with AWS/, got \"AWS/EC2\"")
+        ) {
+            try AgentConfig.parse(yaml: "sources:\n  emf:\n    namespaces: [AWS/EC2]\n", environment: [:])
+        }
+    }
+
     @Test func theConfigSectionIsReadAndCheckedByName() throws {
         let config = try AgentConfig.parse(
             yaml: "sources:\n  emf:\n    address: 0.0.0.0:25888\n    udp: false\n", environment: [:])

@@ -35,7 +35,12 @@ public struct IAMPolicy: Sendable {
         var statements: [[String: Any]] = [
             [
                 "Sid": "PutObsMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
-                "Condition": ["StringEquals": ["cloudwatch:namespace": needs.namespaces.sorted()]],
+                // StringLike when a namespace is a pattern (`*`: the EMF source with no namespaces listed).
+                "Condition": [
+                    (needs.namespaces.contains { $0.contains("*") } ? "StringLike" : "StringEquals"): [
+                        "cloudwatch:namespace": needs.namespaces.sorted()
+                    ]
+                ],
             ],
             ["Sid": "AgentCheck", "Effect": "Allow", "Action": "cloudwatch:ListMetrics", "Resource": "*"],
         ]
