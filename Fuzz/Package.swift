@@ -13,7 +13,11 @@ let package = Package(
     targets: [
         .target(name: "FuzzSupport"),
         .executableTarget(
-            name: "fuzz-keycloak", dependencies: ["FuzzSupport", .product(name: "ObsJournal", package: "obs")]),
+            name: "fuzz-keycloak",
+            dependencies: [
+                "FuzzSupport", .product(name: "ObsJournal", package: "obs"), .product(name: "ObsAWS", package: "obs"),
+                .product(name: "ObsCore", package: "obs"),
+            ]),
         .executableTarget(
             name: "fuzz-prometheus",
             dependencies: [

@@ -18,26 +18,26 @@ public struct Agent: Sendable {
     /// How this run differs from a plain one.
     public struct RunOptions: Sendable {
         /// Run the sources for one flush interval, flush, and exit.
-        public var once = false
+        package var once = false
         /// Print the requests instead of sending them.
-        public var dryRun = false
+        package var dryRun = false
         /// The longest graceful shutdown before the group is cancelled (ECS allows 30 s).
-        public var shutdownDeadline: Double = 25
+        package var shutdownDeadline: Double = 25
 
-        public init(once: Bool = false, dryRun: Bool = false) {
+        package init(once: Bool = false, dryRun: Bool = false) {
             self.once = once
             self.dryRun = dryRun
         }
     }
 
-    public let config: AgentConfig
-    public let environment: [String: String]
-    public let options: RunOptions
-    public let logger: Logger
-    public let recorder: Recorder
-    public let aggregator: Aggregator
+    package let config: AgentConfig
+    package let environment: [String: String]
+    package let options: RunOptions
+    package let logger: Logger
+    package let recorder: Recorder
+    package let aggregator: Aggregator
 
-    public init(config: AgentConfig, environment: [String: String], options: RunOptions, logger: Logger) {
+    package init(config: AgentConfig, environment: [String: String], options: RunOptions, logger: Logger) {
         self.config = config
         self.environment = environment
         self.options = options
@@ -46,7 +46,7 @@ public struct Agent: Sendable {
         self.aggregator = Aggregator(recorder: recorder, rollups: SourceRegistry.catalog.rollups)
     }
 
-    public var awsSettings: AWSSettings {
+    package var awsSettings: AWSSettings {
         AWSSettings.resolve(
             environment: environment, configRegion: config.region, configEndpoint: config.endpoint,
             configEndpoints: config.endpoints)
@@ -58,22 +58,22 @@ public struct Agent: Sendable {
     /// Logs or the dry run), and what ships the spooled ones. A signal a configured source makes
     /// always has a route: the metric sink never decides whether traces or logs are sent.
     public struct Delivery: Sendable {
-        public var sink: any MetricSink
+        package var sink: any MetricSink
         /// Shippers that send spooled batches (none when nothing goes to AWS).
-        public var shippers: [SpoolShipper] = []
+        package var shippers: [SpoolShipper] = []
         /// The CloudWatch client, when metrics go to CloudWatch (`obs-agent check` asks it).
-        public var cloudWatch: AWSClient?
+        package var cloudWatch: AWSClient?
         /// Where trace segments go, when a source makes them.
-        public var traces: (any TraceSink)?
+        package var traces: (any TraceSink)?
         /// The X-Ray client, for the sampling proxy (not in dry runs).
-        public var xray: AWSClient?
+        package var xray: AWSClient?
         /// Where log events go (PostgreSQL statement texts), when a source makes them.
-        public var logs: (any LogSink)?
+        package var logs: (any LogSink)?
         /// What sends the log batches of a source that is its own spool (the journal).
-        public var logBatches: (any BatchOutlet)?
+        package var logBatches: (any BatchOutlet)?
 
         /// Each signal's route, for the start log line: `metrics=cloudwatch traces=xray ...`.
-        public var routes: [String: String] {
+        package var routes: [String: String] {
             var routes = ["metrics": sink.name]
             if let traces { routes["traces"] = traces.name }
             if let logs { routes["log_events"] = logs.name }
@@ -90,7 +90,7 @@ public struct Agent: Sendable {
     /// The delivery this config and environment call for. Opening the spool is part of it, so a
     /// spool directory that cannot be used is a config error, reported before anything starts; so
     /// is a configured source whose signal cannot go where it must (no credentials, no region).
-    public func makeDelivery() throws(ConfigError) -> Delivery {
+    package func makeDelivery() throws(ConfigError) -> Delivery {
         let aws = awsSettings
         let needs = signalNeeds
         func need(_ signal: SignalNeed.Signal) -> SignalNeed? { needs.first { $0.signal == signal } }
@@ -247,7 +247,7 @@ public struct Agent: Sendable {
     }
 
     /// The running sources of the config, in the registry's order.
-    public func makeSources(delivery: Delivery) throws(ConfigError) -> [any Source] {
+    package func makeSources(delivery: Delivery) throws(ConfigError) -> [any Source] {
         let context = sourceContext(delivery)
         var sources: [any Source] = []
         for (registration, settings) in config.enabledSources { sources += try registration.make(settings, context) }

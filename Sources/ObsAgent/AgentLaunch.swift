@@ -13,7 +13,7 @@ import ObsSource
 public enum AgentLaunch {
     /// Reads the config from `path`, or from the environment when `path` is nil. Registers every
     /// secret with ``SecretRedactor/shared``.
-    public static func loadConfig(path: String?, environment: [String: String]) throws(ConfigError) -> AgentConfig {
+    package static func loadConfig(path: String?, environment: [String: String]) throws(ConfigError) -> AgentConfig {
         let config: AgentConfig
         if let path {
             config = try AgentConfig.load(path: path, environment: environment)
@@ -31,17 +31,17 @@ public enum AgentLaunch {
     /// that threshold each time such a block is freed, after which freed batches stay in the heap:
     /// the agent shipping a 1,000,000-entry journal held 17.8 MB of anonymous memory at the end
     /// instead of 5.7 MB (BENCHMARKS.md). Call once, before anything allocates much.
-    public static func tuneMemory() {
+    package static func tuneMemory() {
         _ = obs_set_mmap_threshold(128 * 1024)
     }
 
     /// JSON lines on stdout at `level`; call once.
-    public static func bootstrapLogging(level: Logger.Level) {
+    package static func bootstrapLogging(level: Logger.Level) {
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
     }
 
     /// Writes a one-line error to standard error.
-    public static func fail(_ program: String, _ message: String) {
+    package static func fail(_ program: String, _ message: String) {
         StandardOutput.writeErrorLine("\(program): \(SecretRedactor.shared.redact(message))")
     }
 }

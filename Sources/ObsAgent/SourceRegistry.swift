@@ -11,7 +11,7 @@ import ObsXRay
 /// services, `obs-agent check`, and obsctl's `validate`, `iam-policy`, `cost`, `alarms` and
 /// `dashboards` all come from these registrations (docs/ADDING_A_SOURCE.md).
 public enum SourceRegistry {
-    public static let builtIn: [AnySourceRegistration] = [
+    package static let builtIn: [AnySourceRegistration] = [
         PostgresSource.registration.erased,
         PrometheusSource.registration.erased,
         XRaySource.registration.erased,
@@ -21,12 +21,12 @@ public enum SourceRegistry {
     ]
 
     /// The registration of `sources.<key>`.
-    public static func registration(_ key: String) -> AnySourceRegistration? {
+    package static func registration(_ key: String) -> AnySourceRegistration? {
         builtIn.first { $0.key == key }
     }
 
     /// The catalog: the built-in definitions and every registered source's own.
-    public static let catalog: Catalog = {
+    package static let catalog: Catalog = {
         var definitions = Catalog.builtIn.definitions
         var ids = Set(definitions.map(\.id))
         for registration in builtIn {
@@ -42,7 +42,7 @@ public enum SourceRegistry {
     }()
 
     /// The keys of the sources that may emit `definition` (none: the agent's own metrics).
-    public static func sources(emitting definition: MetricDefinition) -> [String] {
+    package static func sources(emitting definition: MetricDefinition) -> [String] {
         builtIn.filter { registration in registration.metrics.contains { $0.id == definition.id } }.map {
             "sources.\($0.key)"
         }

@@ -3,11 +3,11 @@ import ObsCore
 /// The metric catalog: every metric the agent may emit, defined once, shared by the agent (names,
 /// units, dimensions) and obsctl (dashboards, alarms, IAM policy, docs).
 public struct Catalog: Sendable {
-    public let definitions: [MetricDefinition]
+    package let definitions: [MetricDefinition]
     private let byID: [String: MetricDefinition]
 
     /// Refuses two definitions with one id, or one CloudWatch name defined twice in a namespace.
-    public init(_ definitions: [MetricDefinition]) throws(CatalogError) {
+    package init(_ definitions: [MetricDefinition]) throws(CatalogError) {
         var byID: [String: MetricDefinition] = [:]
         var names = Set<String>()
         for definition in definitions {
@@ -28,10 +28,10 @@ public struct Catalog: Sendable {
         self.byID = byID
     }
 
-    public subscript(id: String) -> MetricDefinition? { byID[id] }
+    package subscript(id: String) -> MetricDefinition? { byID[id] }
 
     /// Each metric's rollups, for the aggregator.
-    public var rollups: [MetricDescriptor: [[String]]] {
+    package var rollups: [MetricDescriptor: [[String]]] {
         var rollups: [MetricDescriptor: [[String]]] = [:]
         for definition in definitions where !definition.rollups.isEmpty {
             rollups[definition.descriptor] = definition.rollups
@@ -40,13 +40,13 @@ public struct Catalog: Sendable {
     }
 
     /// The definition with `id`; a programming error if the built-in catalog lacks it.
-    public func require(_ id: String) -> MetricDefinition {
+    package func require(_ id: String) -> MetricDefinition {
         guard let definition = byID[id] else { preconditionFailure("catalog has no metric \(id)") }
         return definition
     }
 
     /// The catalog built into the agent.
-    public static let builtIn: Catalog = {
+    package static let builtIn: Catalog = {
         do {
             return try Catalog(
                 APIMetrics.all + PoolMetrics.all + PostgresMetrics.all + AuthMetrics.all + AgentMetrics.all)

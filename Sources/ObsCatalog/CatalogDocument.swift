@@ -7,7 +7,7 @@ import ObsCore
 
 /// The catalog as a Markdown reference (docs/metrics.md), generated so it cannot drift.
 public enum CatalogDocument {
-    public static func markdown(_ catalog: Catalog) -> String {
+    package static func markdown(_ catalog: Catalog) -> String {
         var out = """
             # Metrics
 
@@ -39,7 +39,7 @@ public enum CatalogDocument {
     }
 
     /// The catalog as JSON: one object per metric, for other tools.
-    public static func json(_ catalog: Catalog) throws -> String {
+    package static func json(_ catalog: Catalog) throws -> String {
         let entries: [[String: Any]] = catalog.definitions.map { d in
             var entry: [String: Any] = [
                 "id": d.id, "namespace": d.namespace, "name": d.name, "kind": d.kind.rawValue, "unit": d.unit.rawValue,
@@ -58,7 +58,7 @@ public enum CatalogDocument {
     }
 
     /// One line per metric: id, namespace/name, kind, unit, dimensions.
-    public static func table(_ catalog: Catalog) -> String {
+    package static func table(_ catalog: Catalog) -> String {
         catalog.definitions.map {
             "\($0.id)\t\($0.namespace)/\($0.name)\t\($0.kind.rawValue)\t\($0.unit.rawValue)\t\($0.dimensions.joined(separator: ","))"
         }.joined(separator: "\n") + "\n"

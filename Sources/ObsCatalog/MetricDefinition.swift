@@ -6,21 +6,21 @@ public struct MetricDefinition: Sendable, Hashable {
     /// A stable identifier, `area.object.measure` (for example `postgres.database.commits`).
     public var id: String
     /// Namespace, name, unit, kind and storage resolution, as CloudWatch sees them.
-    public var descriptor: MetricDescriptor
+    package var descriptor: MetricDescriptor
     /// The dimension names every series of this metric carries, in order.
     public var dimensions: [String]
     /// What the metric means, for the docs and the dashboards' help text.
     public var description: String
     /// Where the value comes from (a view and column, a Prometheus family, a log event).
-    public var source: String
+    package var source: String
     /// Where the metric is drawn, if anywhere.
-    public var placement: DashboardPlacement?
+    package var placement: DashboardPlacement?
     /// Dimension subsets the metric is also published under, folded at flush time (CloudWatch's
     /// aggregation dimensions): what per-service alarms and dashboards read. `[]` is the metric
     /// with no dimension at all.
-    public var rollups: [[String]] = []
+    package var rollups: [[String]] = []
 
-    public init(
+    package init(
         id: String, namespace: String, name: String, unit: MetricUnit, kind: MetricKind,
         dimensions: [String], description: String, source: String,
         storageResolution: Int = 60, placement: DashboardPlacement? = nil
@@ -35,7 +35,7 @@ public struct MetricDefinition: Sendable, Hashable {
     }
 
     /// A copy also published under `rollups` (see ``rollups``).
-    public func rolled(_ rollups: [[String]]) -> MetricDefinition {
+    package func rolled(_ rollups: [[String]]) -> MetricDefinition {
         var copy = self
         copy.rollups = rollups
         return copy
@@ -43,19 +43,19 @@ public struct MetricDefinition: Sendable, Hashable {
 
     public var namespace: String { descriptor.namespace }
     public var name: String { descriptor.name }
-    public var unit: MetricUnit { descriptor.unit }
+    package var unit: MetricUnit { descriptor.unit }
     public var kind: MetricKind { descriptor.kind }
 }
 
 /// Where a metric sits on the generated dashboards.
 public struct DashboardPlacement: Sendable, Hashable {
-    public var dashboard: DashboardID
+    package var dashboard: DashboardID
     /// The widget's title; metrics with the same title share one widget.
-    public var widget: String
+    package var widget: String
     /// The statistic drawn (Sum for counters, Average or Maximum for gauges, p99 for distributions).
-    public var statistic: String
+    package var statistic: String
 
-    public init(dashboard: DashboardID, widget: String, statistic: String) {
+    package init(dashboard: DashboardID, widget: String, statistic: String) {
         self.dashboard = dashboard
         self.widget = widget
         self.statistic = statistic
@@ -72,8 +72,8 @@ public enum DashboardID: String, Sendable, Hashable, CaseIterable {
     case agentHealth = "agent-health"
 
     /// The file name under `dashboards/` and the CloudWatch dashboard name's suffix.
-    public var fileName: String { "\(rawValue).json" }
-    public var title: String {
+    package var fileName: String { "\(rawValue).json" }
+    package var title: String {
         switch self {
         case .overview: return "Overview"
         case .api: return "API"

@@ -17,7 +17,7 @@ public struct EMFEvent: Sendable, Equatable {
     public struct Observation: Sendable, Equatable {
         public var namespace: String
         public var name: String
-        public var unit: MetricUnit
+        package var unit: MetricUnit
         public var storageResolution: Int
         public var dimensions: [(name: String, value: String)]
         public var values: [Double]
@@ -31,7 +31,7 @@ public struct EMFEvent: Sendable, Equatable {
     }
 
     /// Milliseconds since the epoch, as the event says.
-    public var timestamp: Double
+    package var timestamp: Double
     public var observations: [Observation]
 
     /// Why an event is refused.

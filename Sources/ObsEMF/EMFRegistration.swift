@@ -12,7 +12,7 @@ extension EMFSource: Source {
 
 extension EMFSource {
     /// `sources.emf`: the EMF listener (docs/CONFIG.md).
-    public static let registration = SourceRegistration<Settings>(
+    package static let registration = SourceRegistration<Settings>(
         key: "emf", metrics: EMFMetrics.all,
         parse: { (node, _) throws(ConfigError) -> Settings in
             let keys = try node.mapping(allowed: [

@@ -15,20 +15,20 @@ public final class EMFSource: @unchecked Sendable {
     public struct Settings: Sendable, Equatable {
         public var host = "127.0.0.1"
         public var port = 25888
-        public var tcp = true
-        public var udp = true
+        package var tcp = true
+        package var udp = true
         /// Distinct metrics (namespace, name, unit) at most; events' metrics past it are dropped.
-        public var maxMetrics = 1_000
+        package var maxMetrics = 1_000
         /// The longest event, in bytes (CloudWatch Logs takes events of 256 KiB).
-        public var maxEventBytes = 262_144
+        package var maxEventBytes = 262_144
         /// The namespaces events may put metrics into; empty: any (but `AWS/`). The IAM policy
         /// obsctl writes allows these (or any namespace when empty).
-        public var namespaces: [String] = []
+        package var namespaces: [String] = []
 
-        public init() {}
+        package init() {}
     }
 
-    public let settings: Settings
+    package let settings: Settings
     private let udpSocket: UDPSocket?
     private let tcpListener: TCPLineListener?
     private let recorder: Recorder
@@ -46,7 +46,7 @@ public final class EMFSource: @unchecked Sendable {
     }
 
     /// Binds the sockets (so a busy port is reported at start).
-    public init(settings: Settings, recorder: Recorder, logger: Logger) throws(SocketError) {
+    package init(settings: Settings, recorder: Recorder, logger: Logger) throws(SocketError) {
         self.settings = settings
         var port = settings.port
         if settings.tcp {
@@ -67,7 +67,7 @@ public final class EMFSource: @unchecked Sendable {
     /// The port bound (the configured one, or the kernel's choice for port 0).
     public var port: Int { tcpListener?.port ?? udpSocket?.port ?? settings.port }
     /// Events recorded so far.
-    public var eventsRecorded: Int { events.load(ordering: .relaxed) }
+    package var eventsRecorded: Int { events.load(ordering: .relaxed) }
 
     /// Reads until the task is cancelled.
     public func run() async {
@@ -175,9 +175,9 @@ public final class EMFSource: @unchecked Sendable {
 
 extension SelfMetrics.Reason {
     /// An EMF event that is not valid JSON, breaks a rule of the format, or is too long.
-    public static let emfEventInvalid = SelfMetrics.Reason("emf_event_invalid", isDrop: true)
+    package static let emfEventInvalid = SelfMetrics.Reason("emf_event_invalid", isDrop: true)
     /// An EMF event with a namespace `sources.emf.namespaces` does not list.
-    public static let emfNamespaceRefused = SelfMetrics.Reason("emf_namespace_refused", isDrop: true)
+    package static let emfNamespaceRefused = SelfMetrics.Reason("emf_namespace_refused", isDrop: true)
     /// An EMF metric past `sources.emf.max_metrics`.
-    public static let emfMetricLimit = SelfMetrics.Reason("emf_metric_limit", isDrop: true)
+    package static let emfMetricLimit = SelfMetrics.Reason("emf_metric_limit", isDrop: true)
 }

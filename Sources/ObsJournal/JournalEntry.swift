@@ -2,13 +2,13 @@
 public struct JournalEntry: Sendable, Equatable {
     /// Field name to value (`MESSAGE`, `_SYSTEMD_UNIT`, `PRIORITY`, ...). Binary values are kept as
     /// UTF-8 with invalid bytes replaced.
-    public var fields: [String: String]
+    package var fields: [String: String]
     /// Microseconds since the epoch (`__REALTIME_TIMESTAMP`).
-    public var realtimeMicroseconds: UInt64
+    package var realtimeMicroseconds: UInt64
     /// The opaque position of this entry, to resume after it.
-    public var cursor: String
+    package var cursor: String
 
-    public var message: String? { fields["MESSAGE"] }
-    public var unit: String? { fields["_SYSTEMD_UNIT"] }
-    public var priority: Int? { fields["PRIORITY"].flatMap { Int($0) } }
+    package var message: String? { fields["MESSAGE"] }
+    package var unit: String? { fields["_SYSTEMD_UNIT"] }
+    package var priority: Int? { fields["PRIORITY"].flatMap { Int($0) } }
 }

@@ -4,8 +4,8 @@
 
 /// A libsystemd journal call that failed, with the call and the errno it returned.
 public struct JournalError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var call: String
-    public var errno: Int32
+    package var call: String
+    package var errno: Int32
 
     public var description: String {
         "journal: \(call) failed: \(String(cString: strerror(errno))) (errno \(errno))"

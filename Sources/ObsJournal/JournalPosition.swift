@@ -3,14 +3,14 @@
 /// order without the journal: by sequence number within one sequence-number space, else by
 /// monotonic time within one boot, else by wall-clock time, as libsystemd orders entries.
 public struct JournalPosition: Sendable, Equatable {
-    public var seqnumID: Substring
-    public var seqnum: UInt64
-    public var bootID: Substring
-    public var monotonic: UInt64
-    public var realtime: UInt64
+    package var seqnumID: Substring
+    package var seqnum: UInt64
+    package var bootID: Substring
+    package var monotonic: UInt64
+    package var realtime: UInt64
 
     /// Nil when `cursor` lacks one of the fields (not a cursor libsystemd wrote).
-    public init?(cursor: String) {
+    package init?(cursor: String) {
         var seqnumID: Substring?
         var seqnum: UInt64?
         var bootID: Substring?
@@ -37,7 +37,7 @@ public struct JournalPosition: Sendable, Equatable {
     }
 
     /// Whether this position comes before `other`.
-    public func precedes(_ other: JournalPosition) -> Bool {
+    package func precedes(_ other: JournalPosition) -> Bool {
         if seqnumID == other.seqnumID { return seqnum < other.seqnum }
         if bootID == other.bootID { return monotonic < other.monotonic }
         return realtime < other.realtime
@@ -46,7 +46,7 @@ public struct JournalPosition: Sendable, Equatable {
     /// How many entries lie strictly between this position and a later `other`, when both are in
     /// one sequence-number space (a single journal writer numbers its entries one by one); nil
     /// when that cannot be known.
-    public func entriesBetween(_ other: JournalPosition) -> UInt64? {
+    package func entriesBetween(_ other: JournalPosition) -> UInt64? {
         guard seqnumID == other.seqnumID, seqnum < other.seqnum else { return nil }
         return other.seqnum - seqnum - 1
     }

@@ -42,13 +42,13 @@ public final class JournalReader: @unchecked Sendable {
 
     /// Only entries with `FIELD=value` (several matches of one field are alternatives; of different
     /// fields, all must hold). For example `_SYSTEMD_UNIT=keycloak.service`.
-    public func addMatch(_ match: String) throws(JournalError) {
+    package func addMatch(_ match: String) throws(JournalError) {
         let result = match.withCString { sd_journal_add_match(journal, $0, 0) }
         guard result >= 0 else { throw JournalError(call: "sd_journal_add_match", errno: -result) }
     }
 
     /// Ends a group of matches: entries that satisfy the groups before or the matches after.
-    public func addDisjunction() throws(JournalError) {
+    package func addDisjunction() throws(JournalError) {
         try check(sd_journal_add_disjunction(journal), "sd_journal_add_disjunction")
     }
 
@@ -56,19 +56,19 @@ public final class JournalReader: @unchecked Sendable {
         try check(sd_journal_seek_head(journal), "sd_journal_seek_head")
     }
 
-    public func seekTail() throws(JournalError) {
+    package func seekTail() throws(JournalError) {
         try check(sd_journal_seek_tail(journal), "sd_journal_seek_tail")
     }
 
     /// Positions the reader at the first entry written at or after `microseconds` since the epoch.
-    public func seek(realtimeMicroseconds microseconds: UInt64) throws(JournalError) {
+    package func seek(realtimeMicroseconds microseconds: UInt64) throws(JournalError) {
         try check(sd_journal_seek_realtime_usec(journal, microseconds), "sd_journal_seek_realtime_usec")
     }
 
     /// Steps back one entry; false at the head. After ``seekTail()``, stepping back once makes
     /// the next ``advance()`` return only entries written from now on.
     @discardableResult
-    public func previous() throws(JournalError) -> Bool {
+    package func previous() throws(JournalError) -> Bool {
         let result = sd_journal_previous(journal)
         try check(result, "sd_journal_previous")
         return result > 0
@@ -95,7 +95,7 @@ public final class JournalReader: @unchecked Sendable {
     /// formats for every mapping of the process (a fifth of the reader's time in a process with 340
     /// of them, measured with `perf`).
     @discardableResult
-    public static func releaseMappedPages() -> Int {
+    package static func releaseMappedPages() -> Int {
         releaseMappedPages(query: true)
     }
 
@@ -202,7 +202,7 @@ public final class JournalReader: @unchecked Sendable {
     /// Waits up to `seconds` for the journal to change (entries appended, files added or
     /// rotated). Returns whether it changed.
     @discardableResult
-    public func wait(seconds: Double) throws(JournalError) -> Bool {
+    package func wait(seconds: Double) throws(JournalError) -> Bool {
         let result = sd_journal_wait(journal, UInt64(max(0, seconds) * 1_000_000))
         try check(result, "sd_journal_wait")
         return result != 0  // SD_JOURNAL_NOP is 0
@@ -225,14 +225,14 @@ public final class JournalReader: @unchecked Sendable {
     }
 
     /// When the current entry was written, in microseconds since the epoch.
-    public func realtimeMicroseconds() throws(JournalError) -> UInt64 {
+    package func realtimeMicroseconds() throws(JournalError) -> UInt64 {
         var realtime: UInt64 = 0
         try check(sd_journal_get_realtime_usec(journal, &realtime), "sd_journal_get_realtime_usec")
         return realtime
     }
 
     /// The current entry's cursor.
-    public func cursor() throws(JournalError) -> String {
+    package func cursor() throws(JournalError) -> String {
         var pointer: UnsafeMutablePointer<CChar>?
         try check(sd_journal_get_cursor(journal, &pointer), "sd_journal_get_cursor")
         defer { free(pointer) }
@@ -240,18 +240,18 @@ public final class JournalReader: @unchecked Sendable {
     }
 
     /// Positions the reader at `cursor`; the next ``next()`` returns the entry at or after it.
-    public func seek(cursor: String) throws(JournalError) {
+    package func seek(cursor: String) throws(JournalError) {
         let result = cursor.withCString { sd_journal_seek_cursor(journal, $0) }
         try check(result, "sd_journal_seek_cursor")
     }
 
     /// Whether the current entry is the one `cursor` names (after a seek and a `next`).
-    public func currentMatches(cursor: String) -> Bool {
+    package func currentMatches(cursor: String) -> Bool {
         cursor.withCString { sd_journal_test_cursor(journal, $0) } > 0
     }
 
     /// The next entry, or nil at the end of the journal.
-    public func next() throws(JournalError) -> JournalEntry? {
+    package func next() throws(JournalError) -> JournalEntry? {
         let result = sd_journal_next(journal)
         guard result >= 0 else { throw JournalError(call: "sd_journal_next", errno: -result) }
         guard result > 0 else { return nil }

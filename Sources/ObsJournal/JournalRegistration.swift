@@ -14,10 +14,10 @@ extension JournalSource: Source {
 extension JournalSource {
     /// What the journal's lines yield: login counts from Keycloak's event lines, API metrics from
     /// access-log lines.
-    public static let metrics = AuthMetrics.all + APIMetrics.all.filter { $0.id != APIMetrics.errorRate.id }
+    package static let metrics = AuthMetrics.all + APIMetrics.all.filter { $0.id != APIMetrics.errorRate.id }
 
     /// `sources.journald`: the journal shipped to CloudWatch Logs (docs/CONFIG.md).
-    public static let registration = SourceRegistration<JournalSettings>(
+    package static let registration = SourceRegistration<JournalSettings>(
         key: "journald", metrics: metrics,
         parse: { (node, context) throws(ConfigError) -> JournalSettings in
             var settings = try settings(node)

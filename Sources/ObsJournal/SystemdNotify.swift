@@ -11,7 +11,7 @@ public enum SystemdNotify {
     }
 
     /// The watchdog interval the unit asks for (`WatchdogSec=`), in seconds, if any.
-    public static var watchdogInterval: Double? {
+    package static var watchdogInterval: Double? {
         var microseconds: UInt64 = 0
         guard sd_watchdog_enabled(0, &microseconds) > 0, microseconds > 0 else { return nil }
         return Double(microseconds) / 1_000_000

@@ -10,13 +10,13 @@ private let curlGlobalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT)
 /// verbose mode, so neither headers nor bodies can reach a log.
 public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     /// Time allowed to establish a connection, in seconds.
-    public let connectTimeout: Double
+    package let connectTimeout: Double
     /// Time allowed for a whole request, in seconds.
-    public let totalTimeout: Double
+    package let totalTimeout: Double
     /// A PEM bundle of CA certificates to verify servers with, instead of the system's.
-    public let caFile: String?
+    package let caFile: String?
     /// The largest response body accepted; a longer one fails the request.
-    public let maxResponseBytes: Int
+    package let maxResponseBytes: Int
     /// The User-Agent sent when a request names none.
     public let userAgent: String
     private let executor: BlockingExecutor
@@ -124,7 +124,7 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     }
 
     /// The URL without its query, which may hold a presigned signature or token.
-    public static func redactedURL(_ url: String) -> String {
+    package static func redactedURL(_ url: String) -> String {
         url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
     }
 

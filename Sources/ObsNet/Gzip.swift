@@ -32,14 +32,14 @@ public enum Gzip {
     }
 
     /// zlib's CRC-32 of `bytes` (the checksum gzip uses; the spool checks batch files with it).
-    public static func crc32(_ bytes: [UInt8]) -> UInt32 {
+    package static func crc32(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBufferPointer { buffer in
             UInt32(CZlib.crc32(0, buffer.baseAddress, uInt(buffer.count)))
         }
     }
 
     /// The bytes a gzip (or zlib) stream holds, or nil when it is not one.
-    public static func decompress(_ bytes: [UInt8]) -> [UInt8]? {
+    package static func decompress(_ bytes: [UInt8]) -> [UInt8]? {
         var stream = z_stream()
         guard obs_inflate_init_auto(&stream) == Z_OK else { return nil }
         defer { inflateEnd(&stream) }

@@ -1,8 +1,8 @@
 /// An HTTP request as the transport sends it.
 public struct HTTPRequest: Sendable {
-    public var method: String
-    public var url: String
-    public var headers: [(name: String, value: String)]
+    package var method: String
+    package var url: String
+    package var headers: [(name: String, value: String)]
     public var body: [UInt8]
 
     public init(method: String, url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
@@ -15,10 +15,10 @@ public struct HTTPRequest: Sendable {
 
 /// What came back.
 public struct HTTPResponse: Sendable {
-    public var status: Int
+    package var status: Int
     public var body: [UInt8]
     /// The Content-Type header, when the server sent one.
-    public var contentType: String?
+    package var contentType: String?
 
     public init(status: Int, body: [UInt8], contentType: String? = nil) {
         self.status = status
@@ -38,10 +38,10 @@ public protocol HTTPTransport: Sendable {
 /// own timeouts apply when they are shorter). The shippers set it while they drain at shutdown, so
 /// that a request in flight does not outlast the shutdown timeout.
 public enum RequestDeadline {
-    @TaskLocal public static var current: ContinuousClock.Instant?
+    @TaskLocal package static var current: ContinuousClock.Instant?
 
     /// Seconds left until `deadline` (negative once it passed).
-    public static func seconds(until deadline: ContinuousClock.Instant, from now: ContinuousClock.Instant = .now)
+    package static func seconds(until deadline: ContinuousClock.Instant, from now: ContinuousClock.Instant = .now)
         -> Double
     {
         let (seconds, attoseconds) = (deadline - now).components
@@ -52,11 +52,11 @@ public enum RequestDeadline {
 /// A request that got no HTTP answer: the connection failed, timed out or TLS was refused.
 public struct TransportError: Error, Sendable, CustomStringConvertible {
     /// The libcurl error code.
-    public var code: Int
+    package var code: Int
     /// libcurl's explanation, with the URL (never headers or body).
-    public var message: String
+    package var message: String
     /// Timeouts and connection failures are worth retrying; TLS and URL errors are not.
-    public var isRetryable: Bool
+    package var isRetryable: Bool
 
     public init(code: Int, message: String, isRetryable: Bool) {
         self.code = code

@@ -8,21 +8,21 @@ import Synchronization
 
 /// A request to ``LoopbackHTTPServer``.
 public struct HTTPServerRequest: Sendable {
-    public var method: String
+    package var method: String
     /// The path and query as sent.
-    public var target: String
+    package var target: String
     /// Header names lower-cased.
-    public var headers: [String: String]
+    package var headers: [String: String]
     public var body: [UInt8]
 }
 
 /// An answer from a ``LoopbackHTTPServer`` handler.
 public struct HTTPServerResponse: Sendable {
-    public var status: Int
-    public var contentType: String
+    package var status: Int
+    package var contentType: String
     public var body: [UInt8]
     /// Further headers (`Content-Encoding`, `WWW-Authenticate`, ...).
-    public var headers: [(name: String, value: String)] = []
+    package var headers: [(name: String, value: String)] = []
 
     public init(
         status: Int, contentType: String = "application/json", body: [UInt8],
@@ -43,8 +43,8 @@ public struct HTTPServerResponse: Sendable {
 /// proxy): one request a connection, `Connection: close`, bodies by `Content-Length` up to 1 MB.
 /// Connections are accepted and read on a thread of its own; the handler runs as a task.
 public final class LoopbackHTTPServer: @unchecked Sendable {
-    public static let maxBodyBytes = 1 << 20
-    public static let maxHeaderBytes = 64 << 10
+    package static let maxBodyBytes = 1 << 20
+    package static let maxHeaderBytes = 64 << 10
 
     private let descriptor: Int32
     public let port: Int
@@ -173,6 +173,6 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 
 /// Why the server could not start.
 public struct HTTPServerError: Error, Sendable, CustomStringConvertible {
-    public var message: String
+    package var message: String
     public var description: String { "http: cannot listen on \(message)" }
 }

@@ -8,9 +8,9 @@ import ObsCore
 /// them): one thread polls the listening socket and every connection, and hands each whole line to
 /// the caller. A line longer than `maxLineBytes` is skipped to its end and reported; past
 /// `maxConnections` a new connection is closed at once.
-package final class TCPLineListener: @unchecked Sendable {
+public final class TCPLineListener: @unchecked Sendable {
     /// The port bound (the configured one, or the kernel's choice for port 0).
-    package let port: Int
+    public let port: Int
     package let maxLineBytes: Int
     package let maxConnections: Int
     private let descriptor: Int32

@@ -9,10 +9,10 @@ import Synchronization
 
 /// A bound UDP socket read in batches with `recvmmsg`, with an enlarged receive buffer. Reads time
 /// out every 100 ms so that the reading thread can notice it is asked to stop.
-package final class UDPSocket: @unchecked Sendable {
+public final class UDPSocket: @unchecked Sendable {
     package let descriptor: Int32
     /// The port actually bound (useful with port 0).
-    package let port: Int
+    public let port: Int
     /// The receive buffer the kernel granted, in bytes.
     package let receiveBuffer: Int
 
@@ -121,7 +121,7 @@ extension UDPSocket {
 }
 
 /// A flag one thread sets and another reads.
-package final class StopFlag: Sendable {
+public final class StopFlag: Sendable {
     private let flag = Atomic<Bool>(false)
     package init() {}
     package var isSet: Bool { flag.load(ordering: .relaxed) }

@@ -18,7 +18,7 @@ extension PostgresSource: Source {
 
 extension PostgresSource {
     /// `sources.postgres`: a list, one entry per database (docs/CONFIG.md).
-    public static let registration = SourceRegistration<[Settings]>(
+    package static let registration = SourceRegistration<[Settings]>(
         key: "postgres", metrics: PostgresMetrics.all,
         parse: { (node, context) throws(ConfigError) -> [Settings] in
             var list: [Settings] = []

@@ -10,23 +10,23 @@ public final class PostgresSource: @unchecked Sendable {
     /// What to sample and how often.
     public struct Settings: Sendable {
         /// The `DBInstance` dimension (an RDS instance identifier, or the host).
-        public var instance: String
-        public var connection: PostgresConnectionSettings
+        package var instance: String
+        package var connection: PostgresConnectionSettings
         /// Seconds between samples.
-        public var interval: Double
+        package var interval: Double
         /// The longest wait between reconnection attempts, in seconds.
-        public var maxBackoff: Double
+        package var maxBackoff: Double
         /// Whether this source also samples the instance-wide views (checkpoints, WAL, archiving,
         /// replication, slots). The config turns it on for the first database of each instance only.
-        public var samplesInstance: Bool
+        package var samplesInstance: Bool
         /// Tables with series of their own each interval (the rest are summed as Table=other);
         /// 0 turns table statistics off.
-        public var topTables: Int
+        package var topTables: Int
         /// Statements with series of their own each interval (the rest are summed as
         /// QueryId=other); 0 turns statement statistics off.
-        public var topStatements: Int
+        package var topStatements: Int
         /// The CloudWatch Logs group statement texts go to.
-        public var statementsLogGroup = "/obs/postgresql/statements"
+        package var statementsLogGroup = "/obs/postgresql/statements"
 
         public init(
             instance: String, connection: PostgresConnectionSettings, interval: Double = 15, maxBackoff: Double = 60,
@@ -42,7 +42,7 @@ public final class PostgresSource: @unchecked Sendable {
         }
     }
 
-    public let settings: Settings
+    package let settings: Settings
 
     /// Observations a producer of this source's ring holds: 8,192 (128 KiB). A full sample is a
     /// few hundred (133 observations on the benchmark's database, BENCHMARKS.md), and the ring is
@@ -162,7 +162,7 @@ public final class PostgresSource: @unchecked Sendable {
     }
 
     /// Connects (without sampling) and returns the server version, for `obs-agent check`.
-    public func check() async throws(PostgresError) -> String {
+    package func check() async throws(PostgresError) -> String {
         let settings = self.settings.connection
         return try await executor.run { () throws(PostgresError) -> String in
             let connection = try PostgresConnection(settings)

@@ -19,13 +19,13 @@ extension PrometheusSource: Source {
 extension PrometheusSource {
     /// What scraping Spring actuator and Keycloak endpoints yields: pool gauges, API requests and
     /// latencies, login counts, and each scrape's own health.
-    public static let metrics: [MetricDefinition] =
+    package static let metrics: [MetricDefinition] =
         PoolMetrics.all + APIMetrics.all
         + AuthMetrics.all.filter { $0.id != AuthMetrics.failingUsers.id && $0.id != AuthMetrics.failingAddresses.id }
         + [AgentMetrics.scrapeUp, AgentMetrics.scrapeDuration, AgentMetrics.scrapeSamples]
 
     /// `sources.prometheus`: a list, one entry per scraped service (docs/CONFIG.md).
-    public static let registration = SourceRegistration<[ScrapeJob]>(
+    package static let registration = SourceRegistration<[ScrapeJob]>(
         key: "prometheus", metrics: metrics,
         parse: { (node, context) throws(ConfigError) -> [ScrapeJob] in
             var jobs: [ScrapeJob] = []

@@ -16,14 +16,14 @@ import Synchronization
 /// not parse) records nothing, is counted (`scrape_failed`) and shows as ScrapeUp 0; the next good
 /// scrape's counter deltas cover the gap. A failed DNS lookup keeps the instances found before.
 public final class PrometheusSource: Sendable {
-    public let job: ScrapeJob
+    package let job: ScrapeJob
     private let recorder: Recorder
     private let logger: Logger
     private let onSecret: @Sendable (String) -> Void
     private let executor: BlockingExecutor
     private let instances = Mutex<[String: ScrapeInstance]>([:])
 
-    public init(
+    package init(
         job: ScrapeJob, recorder: Recorder, logger: Logger, onSecret: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.job = job
@@ -38,7 +38,7 @@ public final class PrometheusSource: Sendable {
     }
 
     /// The URLs scraped now.
-    public var urls: [String] { instances.withLock { $0.keys.sorted() } }
+    package var urls: [String] { instances.withLock { $0.keys.sorted() } }
 
     /// Scrapes every `interval` until the task is cancelled, resolving the instances again every
     /// `refreshInterval`.
@@ -58,7 +58,7 @@ public final class PrometheusSource: Sendable {
 
     /// One scrape of every instance, concurrently. Returns how many succeeded.
     @discardableResult
-    public func scrapeAll() async -> Int {
+    package func scrapeAll() async -> Int {
         let current = instances.withLock { Array($0.values) }
         return await withTaskGroup(of: Bool.self) { group in
             for instance in current {
@@ -75,7 +75,7 @@ public final class PrometheusSource: Sendable {
 
     /// For `obs-agent check`: finds the instances and scrapes each once into a throwaway
     /// recorder. Returns one line per instance (or one for a failed lookup).
-    public func check() async -> [(target: String, ok: Bool, detail: String)] {
+    package func check() async -> [(target: String, ok: Bool, detail: String)] {
         let found = await lookup()
         let urls: [String]
         switch found {
@@ -104,7 +104,7 @@ public final class PrometheusSource: Sendable {
 
     /// Looks the instances up again (for DNS discovery) and keeps the set in step: new URLs get an
     /// instance, URLs no longer listed are dropped with their counter state.
-    public func refresh() async {
+    package func refresh() async {
         let found = await lookup()
         switch found {
         case .success(let urls):
@@ -170,7 +170,7 @@ public final class PrometheusSource: Sendable {
     }
 
     /// `host:port` or `[v6]:port`.
-    public static func hostPort(_ text: String) -> (host: String, port: Int)? {
+    package static func hostPort(_ text: String) -> (host: String, port: Int)? {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
             (1...65535).contains(port)
         else {

@@ -14,13 +14,13 @@ public struct SignalNeed: Sendable, Equatable {
         case logBatches
     }
 
-    public var signal: Signal
+    package var signal: Signal
     /// The key that asks for it (`sources.xray`, `sources.postgres[0].top_statements`).
-    public var key: String
+    package var key: String
     /// What is done with it, for the error: `sending trace segments to X-Ray`.
-    public var what: String
+    package var what: String
 
-    public init(_ signal: Signal, key: String, what: String) {
+    package init(_ signal: Signal, key: String, what: String) {
         self.signal = signal
         self.key = key
         self.what = what
@@ -30,19 +30,19 @@ public struct SignalNeed: Sendable, Equatable {
 /// What the agent gives a source to run with: the recorder and logger, the routes of the signals
 /// the source said it needs (``SignalNeed``), and where it may keep state.
 public struct SourceContext: Sendable {
-    public var recorder: Recorder
-    public var logger: Logger
-    public var traces: (any TraceSink)?
-    public var logs: (any LogSink)?
-    public var logBatches: (any BatchOutlet)?
+    package var recorder: Recorder
+    package var logger: Logger
+    package var traces: (any TraceSink)?
+    package var logs: (any LogSink)?
+    package var logBatches: (any BatchOutlet)?
     /// Where a source keeps state across restarts (the journal's cursor): the spool directory.
-    public var stateDirectory: String
+    package var stateDirectory: String
     /// Whether this run sends nothing (`--dry-run`): a source saves no state then.
-    public var dryRun: Bool
+    package var dryRun: Bool
     /// Registers a secret a source comes upon (a token read from a file) with the log redactor.
-    public var onSecret: @Sendable (String) -> Void
+    package var onSecret: @Sendable (String) -> Void
 
-    public init(
+    package init(
         recorder: Recorder, logger: Logger, traces: (any TraceSink)? = nil, logs: (any LogSink)? = nil,
         logBatches: (any BatchOutlet)? = nil, stateDirectory: String, dryRun: Bool = false,
         onSecret: @escaping @Sendable (String) -> Void = { _ in }
@@ -60,11 +60,11 @@ public struct SourceContext: Sendable {
 
 /// One line of `obs-agent check` for a source: a target it reaches, and whether it could.
 public struct SourceCheck: Sendable, Equatable {
-    public var target: String
-    public var ok: Bool
-    public var detail: String
+    package var target: String
+    package var ok: Bool
+    package var detail: String
 
-    public init(target: String, ok: Bool, detail: String) {
+    package init(target: String, ok: Bool, detail: String) {
         self.target = target
         self.ok = ok
         self.detail = detail
@@ -74,16 +74,16 @@ public struct SourceCheck: Sendable, Equatable {
 /// What a source's section parser is told, and what it tells back.
 public final class SourceParseContext {
     /// `agent.flush_interval`, read before the sources.
-    public let flushInterval: Double
+    package let flushInterval: Double
     /// Values never to print (passwords) found while reading.
     public private(set) var secrets: [String] = []
 
-    public init(flushInterval: Double) {
+    package init(flushInterval: Double) {
         self.flushInterval = flushInterval
     }
 
     /// Keeps `value` out of every log line.
-    public func secret(_ value: String) {
+    package func secret(_ value: String) {
         if !value.isEmpty { secrets.append(value) }
     }
 }
@@ -94,9 +94,9 @@ public final class SourceParseContext {
 /// start line and to obsctl's `validate`, `iam-policy`, `cost`, `alarms` and `dashboards`.
 public struct SourceRegistration<Settings: Sendable>: Sendable {
     /// The section under `sources`.
-    public let key: String
+    package let key: String
     /// Every catalog metric the source may emit: its catalog definitions.
-    public let metrics: [MetricDefinition]
+    package let metrics: [MetricDefinition]
     let parse: @Sendable (ConfigNode, SourceParseContext) throws(ConfigError) -> Settings
     let isEnabled: @Sendable (Settings) -> Bool
     let emitted: @Sendable (Settings) -> [MetricDefinition]
@@ -148,13 +148,13 @@ public struct SourceRegistration<Settings: Sendable>: Sendable {
     }
 
     /// The registration with its settings type erased, as the registry holds it.
-    public var erased: AnySourceRegistration { AnySourceRegistration(self) }
+    package var erased: AnySourceRegistration { AnySourceRegistration(self) }
 }
 
 /// A ``SourceRegistration`` whose settings are held as `any Sendable`.
 public struct AnySourceRegistration: Sendable {
-    public let key: String
-    public let metrics: [MetricDefinition]
+    package let key: String
+    package let metrics: [MetricDefinition]
     private let settingsType: Any.Type
     private let parseSection: @Sendable (ConfigNode, SourceParseContext) throws(ConfigError) -> any Sendable
     private let isEnabledFor: @Sendable (any Sendable) -> Bool
@@ -192,34 +192,34 @@ public struct AnySourceRegistration: Sendable {
     }
 
     /// Reads `sources.<key>`.
-    package func parse(_ node: ConfigNode, _ context: SourceParseContext) throws(ConfigError) -> any Sendable {
+    public func parse(_ node: ConfigNode, _ context: SourceParseContext) throws(ConfigError) -> any Sendable {
         try parseSection(node, context)
     }
 
     /// Whether `settings` (of this registration) turn the source on.
-    public func isEnabled(_ settings: any Sendable) -> Bool { isEnabledFor(settings) }
+    package func isEnabled(_ settings: any Sendable) -> Bool { isEnabledFor(settings) }
     /// The catalog metrics `settings` emit.
-    public func emitted(_ settings: any Sendable) -> [MetricDefinition] { emittedFor(settings) }
+    package func emitted(_ settings: any Sendable) -> [MetricDefinition] { emittedFor(settings) }
     /// The signals besides metrics that `settings` make.
-    public func needs(_ settings: any Sendable) -> [SignalNeed] { needsFor(settings) }
+    package func needs(_ settings: any Sendable) -> [SignalNeed] { needsFor(settings) }
     /// The CloudWatch Logs groups `settings` write to.
-    public func logGroups(_ settings: any Sendable) -> [String] { logGroupsFor(settings) }
+    package func logGroups(_ settings: any Sendable) -> [String] { logGroupsFor(settings) }
     /// The namespaces `settings` put metrics into beyond the catalog's (`*` for any).
-    public func namespaces(_ settings: any Sendable) -> [String] { namespacesFor(settings) }
+    package func namespaces(_ settings: any Sendable) -> [String] { namespacesFor(settings) }
     /// The services and databases `settings` name.
-    public func targets(_ settings: any Sendable) -> AlarmTargets { targetsFor(settings) }
+    package func targets(_ settings: any Sendable) -> AlarmTargets { targetsFor(settings) }
     /// A short text for the start line.
-    public func describe(_ settings: any Sendable) -> String { describeFor(settings) }
+    package func describe(_ settings: any Sendable) -> String { describeFor(settings) }
     /// The running sources of `settings`.
-    public func make(_ settings: any Sendable, _ context: SourceContext) throws(ConfigError) -> [any Source] {
+    package func make(_ settings: any Sendable, _ context: SourceContext) throws(ConfigError) -> [any Source] {
         try makeFor(settings, context)
     }
 
     /// Reaches each target of `settings` once (`obs-agent check`).
-    public func check(_ settings: any Sendable, _ context: SourceContext) async -> [SourceCheck] {
+    package func check(_ settings: any Sendable, _ context: SourceContext) async -> [SourceCheck] {
         await checkFor(settings, context)
     }
 
     /// Whether `value` is this registration's settings type.
-    public func holds(_ value: any Sendable) -> Bool { type(of: value) == settingsType }
+    package func holds(_ value: any Sendable) -> Bool { type(of: value) == settingsType }
 }

@@ -22,9 +22,9 @@ public struct StatsDLine: Sendable, Equatable {
     /// The number (unused for sets).
     public var value: Double
     /// For a gauge: whether `value` changes the last value (it was written with a sign).
-    public var isDelta: Bool
+    package var isDelta: Bool
     /// For a set: the member.
-    public var member: String
+    package var member: String
     /// In (0, 1]: the share of events the client sent.
     public var sampleRate: Double
     /// Dimensions, sorted by name (one value a name: the last one given).

@@ -12,7 +12,7 @@ extension StatsDSource: Source {
 
 extension StatsDSource {
     /// `sources.statsd`: the StatsD listener (docs/CONFIG.md).
-    public static let registration = SourceRegistration<Settings>(
+    package static let registration = SourceRegistration<Settings>(
         key: "statsd", metrics: StatsDMetrics.all,
         parse: { (node, context) throws(ConfigError) -> Settings in
             let keys = try node.mapping(allowed: ["address", "namespace", "max_metrics", "receive_buffer_bytes"])

@@ -25,15 +25,15 @@ public final class StatsDSource: @unchecked Sendable {
         /// The CloudWatch namespace of the metrics.
         public var namespace = "StatsD"
         /// Distinct metrics (name and type) at most; lines of more are dropped and counted.
-        public var maxMetrics = 1_000
-        public var receiveBufferBytes = 4 << 20
+        package var maxMetrics = 1_000
+        package var receiveBufferBytes = 4 << 20
         /// The flush interval, whose boundaries reset the sets' members.
-        public var flushInterval: Double = 60
+        package var flushInterval: Double = 60
 
-        public init() {}
+        package init() {}
     }
 
-    public let settings: Settings
+    package let settings: Settings
     private let socket: UDPSocket
     private let recorder: Recorder
     private let producer: Producer
@@ -56,7 +56,7 @@ public final class StatsDSource: @unchecked Sendable {
     }
 
     /// Binds the socket (so a busy port is reported at start).
-    public init(settings: Settings, recorder: Recorder, logger: Logger) throws(SocketError) {
+    package init(settings: Settings, recorder: Recorder, logger: Logger) throws(SocketError) {
         self.settings = settings
         self.socket = try UDPSocket(
             host: settings.host, port: settings.port, receiveBufferBytes: settings.receiveBufferBytes)
@@ -70,7 +70,7 @@ public final class StatsDSource: @unchecked Sendable {
     /// The port bound (the configured one, or the kernel's choice for port 0).
     public var port: Int { socket.port }
     /// Lines recorded so far.
-    public var linesRecorded: Int { lines.load(ordering: .relaxed) }
+    package var linesRecorded: Int { lines.load(ordering: .relaxed) }
 
     /// Reads until the task is cancelled.
     public func run() async {
@@ -154,7 +154,7 @@ public final class StatsDSource: @unchecked Sendable {
 
 extension SelfMetrics.Reason {
     /// A StatsD line that does not parse, or breaks a CloudWatch limit.
-    public static let statsdLineInvalid = SelfMetrics.Reason("statsd_line_invalid", isDrop: true)
+    package static let statsdLineInvalid = SelfMetrics.Reason("statsd_line_invalid", isDrop: true)
     /// A StatsD line of a metric past `sources.statsd.max_metrics`.
-    public static let statsdMetricLimit = SelfMetrics.Reason("statsd_metric_limit", isDrop: true)
+    package static let statsdMetricLimit = SelfMetrics.Reason("statsd_metric_limit", isDrop: true)
 }

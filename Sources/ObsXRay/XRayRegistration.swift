@@ -14,10 +14,10 @@ extension XRaySource: Source {
 
 extension XRaySource {
     /// The API metrics segments yield (the error rate needs every request, so only a scrape has it).
-    public static let metrics = APIMetrics.all.filter { $0.id != APIMetrics.errorRate.id }
+    package static let metrics = APIMetrics.all.filter { $0.id != APIMetrics.errorRate.id }
 
     /// `sources.xray`: the X-Ray daemon stand-in (docs/CONFIG.md).
-    public static let registration = SourceRegistration<Settings>(
+    package static let registration = SourceRegistration<Settings>(
         key: "xray", metrics: metrics,
         parse: { (node, _) throws(ConfigError) -> Settings in
             let keys = try node.mapping(allowed: ["address", "receive_buffer_bytes", "batch_delay", "api_metrics"])

@@ -21,13 +21,13 @@ public final class XRaySource: @unchecked Sendable {
         public var host: String
         public var port: Int
         /// The socket's receive buffer (the kernel may grant less: see `net.core.rmem_max`).
-        public var receiveBufferBytes: Int
-        public var batchSize: Int
+        package var receiveBufferBytes: Int
+        package var batchSize: Int
         /// The longest a segment waits for its batch to fill, in seconds.
-        public var batchDelay: Double
+        package var batchDelay: Double
         /// Whether API metrics are derived from the segments. Segments exist only for sampled
         /// requests, so a service whose actuator endpoint is scraped should take them from there.
-        public var apiMetrics = true
+        package var apiMetrics = true
 
         public init(
             host: String = "127.0.0.1", port: Int = 2000, receiveBufferBytes: Int = 8 << 20, batchSize: Int = 50,
@@ -41,12 +41,12 @@ public final class XRaySource: @unchecked Sendable {
         }
 
         /// `host:port`, `[v6]:port` or `:port`, as `AWS_XRAY_DAEMON_ADDRESS` is written.
-        public static func parseAddress(_ text: String) -> (host: String, port: Int)? {
+        package static func parseAddress(_ text: String) -> (host: String, port: Int)? {
             SocketAddress.parse(text)
         }
     }
 
-    public let settings: Settings
+    package let settings: Settings
     private let socket: UDPSocket
     private let metrics: SegmentMetrics
     private let selfMetrics: SelfMetrics
@@ -64,7 +64,7 @@ public final class XRaySource: @unchecked Sendable {
     /// The port bound (the configured one, or the one the kernel chose for port 0).
     public var port: Int { socket.port }
     /// Valid segments received so far.
-    public var receivedCount: Int { received.load(ordering: .relaxed) }
+    package var receivedCount: Int { received.load(ordering: .relaxed) }
 
     /// Binds the socket (so a busy port is reported at start). `deliver` gets each batch of
     /// documents; it must not block for long. `flushDelivery` waits until what `deliver` took is

@@ -1,4 +1,6 @@
 import FuzzSupport
+import ObsAWS
+import ObsCore
 import ObsJournal
 
 /// A journal message: any bytes read as a Keycloak event line, and made fit for CloudWatch Logs

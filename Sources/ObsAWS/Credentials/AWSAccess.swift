@@ -20,11 +20,11 @@ public struct AWSAccess: Sendable {
         }
     }
 
-    public let settings: AWSSettings
-    public let credentials: RefreshingCredentials
+    package let settings: AWSSettings
+    package let credentials: RefreshingCredentials
     public let userAgent: String
 
-    public init(settings: AWSSettings, credentials: RefreshingCredentials, userAgent: String = BuildInfo.userAgent) {
+    package init(settings: AWSSettings, credentials: RefreshingCredentials, userAgent: String = BuildInfo.userAgent) {
         self.settings = settings
         self.credentials = credentials
         self.userAgent = userAgent
@@ -32,7 +32,7 @@ public struct AWSAccess: Sendable {
 
     /// Resolves the credential chain for `settings`. `onNewSecret` receives every secret the
     /// credentials bring (for the log redactor).
-    public static func resolve(
+    package static func resolve(
         settings: AWSSettings, environment: [String: String], userAgent: String = BuildInfo.userAgent,
         onNewSecret: @escaping @Sendable (String) -> Void = { _ in }
     ) throws(Problem) -> AWSAccess {
@@ -55,10 +55,10 @@ public struct AWSAccess: Sendable {
 
     /// The region requests are signed for: the configured one, else `us-east-1` (only reached
     /// with an explicit endpoint, such as a local stand-in).
-    public var signingRegion: String { settings.region ?? "us-east-1" }
+    package var signingRegion: String { settings.region ?? "us-east-1" }
 
     /// A client for `service`, or nil when it has neither a region nor an endpoint to go to.
-    public func client(for service: AWSService, transport: any HTTPTransport) -> AWSClient? {
+    package func client(for service: AWSService, transport: any HTTPTransport) -> AWSClient? {
         guard let endpoint = settings.endpoint(for: service) else { return nil }
         return AWSClient(
             service: service, endpoint: endpoint, region: signingRegion, credentials: credentials, transport: transport)

@@ -3,9 +3,9 @@
 /// Its `description` never shows the secret or the token, so a credential that reaches a log line
 /// by accident leaks nothing.
 public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
-    public var accessKeyID: String
-    public var secretAccessKey: String
-    public var sessionToken: String?
+    package var accessKeyID: String
+    package var secretAccessKey: String
+    package var sessionToken: String?
 
     public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
         self.accessKeyID = accessKeyID
@@ -15,7 +15,7 @@ public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, Cust
 
     /// Credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, or
     /// nil when the first two are not both set.
-    public static func fromEnvironment(_ environment: [String: String]) -> AWSCredentials? {
+    package static func fromEnvironment(_ environment: [String: String]) -> AWSCredentials? {
         guard let id = environment["AWS_ACCESS_KEY_ID"], !id.isEmpty,
             let secret = environment["AWS_SECRET_ACCESS_KEY"], !secret.isEmpty
         else { return nil }

@@ -14,18 +14,18 @@ import ObsNet
 /// `AWS_CONTAINER_AUTHORIZATION_TOKEN`; a token holding CR or LF is refused.
 public struct ContainerCredentialProvider: CredentialProvider {
     public let name = "ecs"
-    public static let ecsHost = "169.254.170.2"
-    public static let allowedHosts: Set<String> = [
+    package static let ecsHost = "169.254.170.2"
+    package static let allowedHosts: Set<String> = [
         "169.254.170.2", "169.254.170.23", "fd00:ec2::23", "[fd00:ec2::23]", "localhost",
     ]
 
-    public let url: String
+    package let url: String
     let tokenFile: String?
     let token: String?
     let transport: any HTTPTransport
 
     /// nil when neither URI variable is set.
-    public init?(environment: [String: String], transport: any HTTPTransport) throws(CredentialError) {
+    package init?(environment: [String: String], transport: any HTTPTransport) throws(CredentialError) {
         if let relative = environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"], !relative.isEmpty {
             url = "http://\(Self.ecsHost)\(relative.hasPrefix("/") ? "" : "/")\(relative)"
         } else if let full = environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"], !full.isEmpty {

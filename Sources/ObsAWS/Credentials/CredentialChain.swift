@@ -6,7 +6,7 @@ import ObsNet
 /// that is configured is used; instance metadata is the last resort.
 public enum CredentialChain {
     /// The provider the environment calls for, or nil when there is none (metadata disabled).
-    public static func resolve(
+    package static func resolve(
         environment: [String: String], region: String?, transport: @autoclosure () -> any HTTPTransport,
         metadataTransport: @autoclosure () -> any HTTPTransport
     ) throws(CredentialError) -> (any CredentialProvider)? {

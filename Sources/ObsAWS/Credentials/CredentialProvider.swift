@@ -7,10 +7,10 @@ import ObsCore
 
 /// Credentials and when they stop working (nil for long-term keys).
 public struct ExpiringCredentials: Sendable, Equatable {
-    public var credentials: AWSCredentials
-    public var expiration: Date?
+    package var credentials: AWSCredentials
+    package var expiration: Date?
 
-    public init(_ credentials: AWSCredentials, expiration: Date? = nil) {
+    package init(_ credentials: AWSCredentials, expiration: Date? = nil) {
         self.credentials = credentials
         self.expiration = expiration
     }
@@ -19,10 +19,10 @@ public struct ExpiringCredentials: Sendable, Equatable {
 /// Why no credentials could be had from a provider.
 public struct CredentialError: Error, Sendable, CustomStringConvertible {
     /// The provider (`environment`, `profile`, `web-identity`, `ecs`, `imds`).
-    public var provider: String
-    public var message: String
+    package var provider: String
+    package var message: String
 
-    public init(_ provider: String, _ message: String) {
+    package init(_ provider: String, _ message: String) {
         self.provider = provider
         self.message = message
     }
@@ -41,9 +41,9 @@ public protocol CredentialProvider: Sendable {
 /// Credentials that never change (from the environment, a profile, or a test).
 public struct StaticCredentialProvider: CredentialProvider {
     public let name: String
-    public let credentials: AWSCredentials
+    package let credentials: AWSCredentials
 
-    public init(name: String = "static", _ credentials: AWSCredentials) {
+    package init(name: String = "static", _ credentials: AWSCredentials) {
         self.name = name
         self.credentials = credentials
     }

@@ -11,14 +11,14 @@ import ObsNet
 /// `AWS_EC2_METADATA_DISABLED=true` turns the provider off.
 public struct InstanceMetadataCredentialProvider: CredentialProvider {
     public let name = "imds"
-    public static let defaultEndpoint = "http://169.254.169.254"
-    public static let tokenTTL = 21600
+    package static let defaultEndpoint = "http://169.254.169.254"
+    package static let tokenTTL = 21600
 
-    public let endpoint: String
+    package let endpoint: String
     let transport: any HTTPTransport
 
     /// nil when disabled.
-    public init?(environment: [String: String], transport: any HTTPTransport) {
+    package init?(environment: [String: String], transport: any HTTPTransport) {
         if environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true" { return nil }
         var endpoint =
             environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultEndpoint

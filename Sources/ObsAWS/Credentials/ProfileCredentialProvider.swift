@@ -10,11 +10,11 @@ import ObsCore
 /// file wins for a key both files set. Profiles that assume a role are not followed.
 public struct ProfileCredentialProvider: CredentialProvider {
     public let name = "profile"
-    public let profile: String
-    public let credentialsFile: String
-    public let configFile: String
+    package let profile: String
+    package let credentialsFile: String
+    package let configFile: String
 
-    public init(environment: [String: String]) {
+    package init(environment: [String: String]) {
         let home = environment["HOME"] ?? getpwuid(getuid()).map { String(cString: $0.pointee.pw_dir) } ?? "/"
         profile = environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
         credentialsFile = environment["AWS_SHARED_CREDENTIALS_FILE"] ?? "\(home)/.aws/credentials"
@@ -22,7 +22,7 @@ public struct ProfileCredentialProvider: CredentialProvider {
     }
 
     /// Whether either file has the profile (so the chain uses this provider).
-    public var isConfigured: Bool {
+    package var isConfigured: Bool {
         section(in: credentialsFile, named: profile) != nil
             || section(in: configFile, named: profile == "default" ? "default" : "profile \(profile)") != nil
     }

@@ -10,21 +10,21 @@ import Synchronization
 /// fails while the cached credentials are still valid, they keep being used.
 public final class RefreshingCredentials: Sendable {
     /// How long before expiry credentials are refreshed.
-    public static let refreshAhead: TimeInterval = 300
+    package static let refreshAhead: TimeInterval = 300
 
-    public let provider: any CredentialProvider
+    package let provider: any CredentialProvider
     private let cached = Mutex<ExpiringCredentials?>(nil)
     private let onNewSecret: @Sendable (String) -> Void
 
     /// - Parameter onNewSecret: called with every secret key and token obtained, so that it can be
     ///   kept out of logs.
-    public init(_ provider: any CredentialProvider, onNewSecret: @escaping @Sendable (String) -> Void = { _ in }) {
+    package init(_ provider: any CredentialProvider, onNewSecret: @escaping @Sendable (String) -> Void = { _ in }) {
         self.provider = provider
         self.onNewSecret = onNewSecret
     }
 
     /// Credentials valid for at least `refreshAhead` more seconds, fetching new ones when needed.
-    public func current(now: Date = Date()) async throws(CredentialError) -> AWSCredentials {
+    package func current(now: Date = Date()) async throws(CredentialError) -> AWSCredentials {
         if let cached = cached.withLock({ $0 }), !Self.needsRefresh(cached, now: now) {
             return cached.credentials
         }

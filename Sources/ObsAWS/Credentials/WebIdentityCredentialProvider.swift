@@ -12,14 +12,14 @@ import ObsNet
 /// unsigned call. STS is `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, else the regional endpoint.
 public struct WebIdentityCredentialProvider: CredentialProvider {
     public let name = "web-identity"
-    public let tokenFile: String
-    public let roleARN: String
-    public let sessionName: String
-    public let stsEndpoint: String
+    package let tokenFile: String
+    package let roleARN: String
+    package let sessionName: String
+    package let stsEndpoint: String
     let transport: any HTTPTransport
 
     /// nil unless both the token file and the role are set.
-    public init?(environment: [String: String], region: String?, transport: any HTTPTransport) {
+    package init?(environment: [String: String], region: String?, transport: any HTTPTransport) {
         guard let tokenFile = environment["AWS_WEB_IDENTITY_TOKEN_FILE"], !tokenFile.isEmpty,
             let roleARN = environment["AWS_ROLE_ARN"], !roleARN.isEmpty
         else { return nil }

@@ -6,16 +6,16 @@ public enum CloudWatchLimits {
     /// PutMetricData: at most 1 MB a request body.
     public static let maxRequestBytes = 1_000_000
     /// PutMetricData: at most 150 Values (and Counts) a datum.
-    public static let maxValuesPerDatum = 150
+    package static let maxValuesPerDatum = 150
     /// PutMetricData: at most 30 dimensions a metric.
-    public static let maxDimensions = 30
+    package static let maxDimensions = 30
     /// Dimension names: 1 to 255 characters; values: 1 to 1,024.
-    public static let maxDimensionNameLength = 255
-    public static let maxDimensionValueLength = 1024
+    package static let maxDimensionNameLength = 255
+    package static let maxDimensionValueLength = 1024
     /// Metric names and namespaces: 1 to 255 characters.
-    public static let maxNameLength = 255
+    package static let maxNameLength = 255
     /// Values outside ±2^360 are refused.
-    public static let maxMagnitude = 0x1p360
+    package static let maxMagnitude = 0x1p360
     /// Storage resolutions the API accepts, in seconds.
-    public static let storageResolutions: Set<Int> = [1, 60]
+    package static let storageResolutions: Set<Int> = [1, 60]
 }

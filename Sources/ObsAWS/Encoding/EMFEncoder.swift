@@ -10,17 +10,17 @@ import ObsCore
 /// its interval average, and a distribution as its bucket values, each repeated by its count.
 public struct EMFEncoder: Sendable {
     /// EMF: at most 100 metric definitions a directive.
-    public static let maxMetricsPerEvent = 100
+    package static let maxMetricsPerEvent = 100
     /// EMF: at most 100 values in a metric's array.
-    public static let maxValuesPerMetric = 100
+    package static let maxValuesPerMetric = 100
     /// EMF: at most 30 dimension keys a dimension set.
-    public static let maxDimensionKeys = 30
+    package static let maxDimensionKeys = 30
     /// EMF: a dimension value holds at most 1,024 characters.
-    public static let maxDimensionValueLength = 1024
+    package static let maxDimensionValueLength = 1024
 
     public let selfMetrics: SelfMetrics
 
-    public init(selfMetrics: SelfMetrics) {
+    package init(selfMetrics: SelfMetrics) {
         self.selfMetrics = selfMetrics
     }
 

@@ -8,8 +8,8 @@ import ObsCore
 /// UTF-8 bytes plus 26), spanning at most 24 hours, in chronological order. An event that would
 /// break one of them does not fit: the caller closes this batch and starts another.
 public struct LogBatchBuilder: Sendable {
-    public let group: String
-    public let stream: String
+    package let group: String
+    package let stream: String
     /// The request body so far (closed by ``finish()``).
     public private(set) var body: [UInt8] = []
     public private(set) var events = 0
@@ -18,8 +18,8 @@ public struct LogBatchBuilder: Sendable {
     public private(set) var firstTimestamp: Int64 = 0
     public private(set) var lastTimestamp: Int64 = 0
 
-    public var maxBatchBytes = CloudWatchLogsLimits.maxBatchBytes
-    public var maxEvents = CloudWatchLogsLimits.maxEvents
+    package var maxBatchBytes = CloudWatchLogsLimits.maxBatchBytes
+    package var maxEvents = CloudWatchLogsLimits.maxEvents
 
     /// The body's size past which it grows only by what it needs: a full batch with its JSON is a
     /// little over 1 MiB, and doubling from 1 MiB would hold 2.
@@ -27,7 +27,7 @@ public struct LogBatchBuilder: Sendable {
 
     /// A batch for `group` and `stream`, with room for `reserving` bytes of body to start with (a
     /// quiet stream's batch stays small; a busy one's grows by doubling up to ``growthLimit``).
-    public init(group: String, stream: String, reserving: Int = 16 << 10) {
+    package init(group: String, stream: String, reserving: Int = 16 << 10) {
         self.group = group
         self.stream = stream
         body.reserveCapacity(reserving)
@@ -40,7 +40,7 @@ public struct LogBatchBuilder: Sendable {
 
     /// Whether an event of `messageBytes` (valid UTF-8, within the message limit) written at
     /// `timestamp` can join this batch.
-    public func fits(messageBytes: Int, timestamp: Int64) -> Bool {
+    package func fits(messageBytes: Int, timestamp: Int64) -> Bool {
         guard events > 0 else { return true }
         return events < maxEvents && bytes + messageBytes + CloudWatchLogsLimits.perEventOverhead <= maxBatchBytes
             && timestamp >= lastTimestamp && timestamp - firstTimestamp <= CloudWatchLogsLimits.maxSpanMilliseconds

@@ -8,15 +8,15 @@ import ObsCore
 /// The PutLogEvents limits we enforce before a request is built.
 public enum CloudWatchLogsLimits {
     /// At most 1,048,576 bytes a request, counting each message's UTF-8 bytes plus 26.
-    public static let maxBatchBytes = 1_048_576
-    public static let perEventOverhead = 26
+    package static let maxBatchBytes = 1_048_576
+    package static let perEventOverhead = 26
     /// At most 10,000 events a request.
-    public static let maxEvents = 10_000
+    package static let maxEvents = 10_000
     /// The events of one request span at most 24 hours.
-    public static let maxSpanMilliseconds: Int64 = 24 * 3600 * 1000
+    package static let maxSpanMilliseconds: Int64 = 24 * 3600 * 1000
     /// Events older than 14 days, or more than 2 hours ahead, are refused by the service.
-    public static let maxAgeMilliseconds: Int64 = 14 * 24 * 3600 * 1000
-    public static let maxAheadMilliseconds: Int64 = 2 * 3600 * 1000
+    package static let maxAgeMilliseconds: Int64 = 14 * 24 * 3600 * 1000
+    package static let maxAheadMilliseconds: Int64 = 2 * 3600 * 1000
     /// One event's message, in bytes. The service has accepted up to 1 MB since 2025; older
     /// documentation says 256 KB, which we keep to be safe everywhere.
     public static let maxMessageBytes = 262_144 - perEventOverhead
@@ -34,15 +34,15 @@ public struct LogEventBatcher: Sendable {
     }
 
     /// The marker that ends a truncated message.
-    public static func truncationMarker(_ removed: Int) -> String { "…[truncated \(removed) bytes]" }
+    package static func truncationMarker(_ removed: Int) -> String { "…[truncated \(removed) bytes]" }
 
-    public var maxBatchBytes = CloudWatchLogsLimits.maxBatchBytes
-    public var maxEvents = CloudWatchLogsLimits.maxEvents
+    package var maxBatchBytes = CloudWatchLogsLimits.maxBatchBytes
+    package var maxEvents = CloudWatchLogsLimits.maxEvents
     public var maxMessageBytes = CloudWatchLogsLimits.maxMessageBytes
 
-    public init() {}
+    package init() {}
 
-    public func batches(_ events: [CloudWatchLogEvent], now: Int64) -> (
+    package func batches(_ events: [CloudWatchLogEvent], now: Int64) -> (
         batches: [[CloudWatchLogEvent]], rejected: [Rejection: Int], truncated: Int
     ) {
         var rejected: [Rejection: Int] = [:]

@@ -11,7 +11,7 @@ public struct PutMetricDataRequest: Sendable, Equatable {
     /// `Action=PutMetricData&Version=2010-08-01&Namespace=...&MetricData.member.1...`, as bytes.
     public var bytes: [UInt8]
     /// How many MetricDatum items the body holds.
-    public var datumCount: Int
+    package var datumCount: Int
 
     /// The body as text.
     public var body: String { String(decoding: bytes, as: UTF8.self) }
@@ -23,7 +23,7 @@ public struct PutMetricDataRequest: Sendable, Equatable {
 /// dimension names and values within their lengths. NaN and infinite values, and values beyond
 /// ±2^360, are never sent: they are counted in ``SelfMetrics``.
 public struct PutMetricDataEncoder: Sendable {
-    public static let apiVersion = "2010-08-01"
+    package static let apiVersion = "2010-08-01"
     public let selfMetrics: SelfMetrics
     public let maxRequestBytes: Int
     public let maxDatumsPerRequest: Int
@@ -197,7 +197,7 @@ public struct PutMetricDataEncoder: Sendable {
     }
 
     /// `yyyy-MM-ddTHH:mm:ssZ`.
-    public static func iso8601(_ seconds: Int64) -> String {
+    package static func iso8601(_ seconds: Int64) -> String {
         var t = time_t(seconds)
         var parts = tm()
         gmtime_r(&t, &parts)

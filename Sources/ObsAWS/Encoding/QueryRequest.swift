@@ -8,12 +8,12 @@ import FoundationEssentials
 /// given as the JSON-like structure of the API reference: lists become `Name.member.N`, structures
 /// `Name.Field`, booleans `true`/`false`.
 public struct QueryRequest: Sendable {
-    public var action: String
-    public var version: String
+    package var action: String
+    package var version: String
     /// Flattened, in a stable order.
-    public var parameters: [(name: String, value: String)]
+    package var parameters: [(name: String, value: String)]
 
-    public init(action: String, version: String, parameters: [String: Any]) {
+    package init(action: String, version: String, parameters: [String: Any]) {
         self.action = action
         self.version = version
         var flat: [(String, String)] = []
@@ -48,12 +48,12 @@ public struct QueryRequest: Sendable {
             pairs.map { "\(URIEncoding.encode($0.0))=\(URIEncoding.encode($0.1))" }.joined(separator: "&").utf8)
     }
 
-    public static let contentType = ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+    package static let contentType = ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 }
 
 /// Reads one element's text out of a query-protocol XML answer (entities decoded).
 public enum QueryResponse {
-    public static func text(of element: String, in xml: String) -> String? {
+    package static func text(of element: String, in xml: String) -> String? {
         guard let open = xml.firstRange(of: "<\(element)>"),
             let close = xml[open.upperBound...].firstRange(of: "</\(element)>")
         else {

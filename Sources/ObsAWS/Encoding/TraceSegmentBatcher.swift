@@ -3,15 +3,15 @@ import ObsCore
 /// The PutTraceSegments limits we enforce.
 public enum XRayLimits {
     /// A segment document holds at most 64 kB.
-    public static let maxDocumentBytes = 64 * 1024
+    package static let maxDocumentBytes = 64 * 1024
     /// Segments a call, as the X-Ray daemon sends them.
-    public static let maxSegmentsPerCall = 50
+    package static let maxSegmentsPerCall = 50
 }
 
 /// Cuts segment documents into PutTraceSegments calls of at most 50; a document over 64 kB is
 /// left out and counted.
 public enum TraceSegmentBatcher {
-    public static func batches(_ documents: [String]) -> (batches: [[String]], oversized: Int) {
+    package static func batches(_ documents: [String]) -> (batches: [[String]], oversized: Int) {
         var oversized = 0
         var result: [[String]] = []
         var current: [String] = []
@@ -38,7 +38,7 @@ public enum TraceSegmentBatcher {
     }
 
     /// Appends the PutTraceSegments JSON body of `documents` to `out`.
-    public static func appendBody(_ documents: [String], to out: inout [UInt8]) {
+    package static func appendBody(_ documents: [String], to out: inout [UInt8]) {
         out.append(contentsOf: #"{"TraceSegmentDocuments":["#.utf8)
         for (i, document) in documents.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }

@@ -6,7 +6,7 @@ public enum AWSService: String, Sendable, CaseIterable {
     case xRay
 
     /// The SigV4 service name (the credential scope's third part).
-    public var signingName: String {
+    package var signingName: String {
         switch self {
         case .cloudWatch: return "monitoring"
         case .cloudWatchLogs: return "logs"
@@ -15,7 +15,7 @@ public enum AWSService: String, Sendable, CaseIterable {
     }
 
     /// The SDKs' service-specific endpoint variable, `AWS_ENDPOINT_URL_<ID>`.
-    public var endpointVariable: String {
+    package var endpointVariable: String {
         switch self {
         case .cloudWatch: return "AWS_ENDPOINT_URL_CLOUDWATCH"
         case .cloudWatchLogs: return "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"
@@ -24,7 +24,7 @@ public enum AWSService: String, Sendable, CaseIterable {
     }
 
     /// The key under `aws.endpoints` in the agent's config.
-    public var configKey: String {
+    package var configKey: String {
         switch self {
         case .cloudWatch: return "cloudwatch"
         case .cloudWatchLogs: return "logs"
@@ -33,7 +33,7 @@ public enum AWSService: String, Sendable, CaseIterable {
     }
 
     /// The public regional endpoint.
-    public func defaultEndpoint(region: String) -> String {
+    package func defaultEndpoint(region: String) -> String {
         "https://\(signingName).\(region).amazonaws.com"
     }
 }

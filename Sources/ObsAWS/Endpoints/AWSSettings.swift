@@ -2,17 +2,17 @@
 /// ``CredentialChain``.)
 public struct AWSSettings: Sendable {
     /// The region, from config, else `AWS_REGION`, else `AWS_DEFAULT_REGION`.
-    public var region: String?
+    package var region: String?
     /// Endpoints named explicitly (config, `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`).
-    public var explicitEndpoints: [AWSService: String]
+    package var explicitEndpoints: [AWSService: String]
 
-    public init(region: String?, explicitEndpoints: [AWSService: String] = [:]) {
+    package init(region: String?, explicitEndpoints: [AWSService: String] = [:]) {
         self.region = region
         self.explicitEndpoints = explicitEndpoints
     }
 
     /// Settings from the SDKs' environment variables, with the config's values (when given) first.
-    public static func resolve(
+    package static func resolve(
         environment: [String: String], configRegion: String? = nil, configEndpoint: String? = nil,
         configEndpoints: [AWSService: String] = [:]
     ) -> AWSSettings {
@@ -30,7 +30,7 @@ public struct AWSSettings: Sendable {
     }
 
     /// The endpoint for `service`: the explicit one, else the public one of the region.
-    public func endpoint(for service: AWSService) -> String? {
+    package func endpoint(for service: AWSService) -> String? {
         if let explicit = explicitEndpoints[service] { return explicit }
         return region.map(service.defaultEndpoint(region:))
     }

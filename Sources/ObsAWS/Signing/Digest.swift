@@ -4,9 +4,9 @@ import CCrypto
 /// libpq), for SigV4. Checked against FIPS 180-2 and RFC 4231 vectors (`DigestTests`) and by
 /// every SigV4 test-suite case.
 public enum Digest {
-    public static let sha256Length = 32
+    package static let sha256Length = 32
 
-    public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
+    package static func sha256(_ bytes: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         let ok = bytes.withUnsafeBytes { input in
@@ -17,7 +17,7 @@ public enum Digest {
         return Array(out.prefix(sha256Length))
     }
 
-    public static func hmacSHA256(key: [UInt8], _ message: [UInt8]) -> [UInt8] {
+    package static func hmacSHA256(key: [UInt8], _ message: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         let result = key.withUnsafeBytes { k in

@@ -11,28 +11,28 @@ import ObsCore
 /// The intermediate steps (canonical request, string to sign) are public so that they can be
 /// checked against the AWS test suites case by case.
 public struct SigV4Signer: Sendable {
-    public static let algorithm = "AWS4-HMAC-SHA256"
+    package static let algorithm = "AWS4-HMAC-SHA256"
 
     /// Choices that differ between services and callers.
     public struct Options: Sendable {
         /// Remove `.` and `..` segments and repeated slashes from the path (every service but S3).
-        public var normalizePath = true
+        package var normalizePath = true
         /// Add an `x-amz-content-sha256` header with the body's hash (header form).
-        public var addContentHashHeader = false
+        package var addContentHashHeader = false
         /// Add the session token after signing instead of signing it (a few services want this).
-        public var omitSessionTokenFromSignature = false
+        package var omitSessionTokenFromSignature = false
         /// How long a presigned request stays valid, in seconds.
-        public var expires = 3600
+        package var expires = 3600
 
-        public init() {}
+        package init() {}
     }
 
-    public var credentials: AWSCredentials
-    public var region: String
-    public var service: String
-    public var options: Options
+    package var credentials: AWSCredentials
+    package var region: String
+    package var service: String
+    package var options: Options
 
-    public init(credentials: AWSCredentials, region: String, service: String, options: Options = Options()) {
+    package init(credentials: AWSCredentials, region: String, service: String, options: Options = Options()) {
         self.credentials = credentials
         self.region = region
         self.service = service
@@ -41,22 +41,22 @@ public struct SigV4Signer: Sendable {
 
     /// The intermediate results of signing one request, and the request as it is to be sent.
     public struct SigningSteps: Sendable {
-        public var canonicalRequest: String
-        public var stringToSign: String
-        public var signature: String
-        public var request: SignableRequest
+        package var canonicalRequest: String
+        package var stringToSign: String
+        package var signature: String
+        package var request: SignableRequest
     }
 
     // MARK: - Header form
 
     /// The request with `X-Amz-Date`, the token and content-hash headers as configured, and
     /// `Authorization`.
-    public func signed(_ request: SignableRequest, at date: Date) -> SignableRequest {
+    package func signed(_ request: SignableRequest, at date: Date) -> SignableRequest {
         signHeaders(request, at: date).request
     }
 
     /// Signs in the header form and returns every step.
-    public func signHeaders(_ request: SignableRequest, at date: Date) -> SigningSteps {
+    package func signHeaders(_ request: SignableRequest, at date: Date) -> SigningSteps {
         var request = request
         request.setHeader("X-Amz-Date", Self.timestamp(date))
         if let token = credentials.sessionToken, !options.omitSessionTokenFromSignature {
@@ -81,12 +81,12 @@ public struct SigV4Signer: Sendable {
     // MARK: - Query form
 
     /// The request with the signature in its query (a presigned request).
-    public func presigned(_ request: SignableRequest, at date: Date) -> SignableRequest {
+    package func presigned(_ request: SignableRequest, at date: Date) -> SignableRequest {
         presign(request, at: date).request
     }
 
     /// Signs in the query form and returns every step.
-    public func presign(_ request: SignableRequest, at date: Date) -> SigningSteps {
+    package func presign(_ request: SignableRequest, at date: Date) -> SigningSteps {
         var request = request
         let signedHeaders = canonicalHeaders(request).names
         let parameters: [(String, String)] = [
@@ -114,7 +114,7 @@ public struct SigV4Signer: Sendable {
 
     /// The canonical request of `request` as it stands (sign or presign it first to include the
     /// date and token).
-    public func canonicalRequest(_ request: SignableRequest) -> String {
+    package func canonicalRequest(_ request: SignableRequest) -> String {
         canonicalRequestAndSignedHeaders(request).canonical
     }
 
@@ -131,18 +131,18 @@ public struct SigV4Signer: Sendable {
         return (canonical, headers.names)
     }
 
-    public func stringToSign(canonicalRequest: String, at date: Date) -> String {
+    package func stringToSign(canonicalRequest: String, at date: Date) -> String {
         [Self.algorithm, Self.timestamp(date), scope(date), Self.hexSHA256(Array(canonicalRequest.utf8))]
             .joined(separator: "\n")
     }
 
-    public func signature(stringToSign: String, at date: Date) -> String {
+    package func signature(stringToSign: String, at date: Date) -> String {
         let key = signingKey(at: date)
         return Self.hex(Digest.hmacSHA256(key: key, Array(stringToSign.utf8)))
     }
 
     /// `yyyyMMdd/region/service/aws4_request`.
-    public func scope(_ date: Date) -> String {
+    package func scope(_ date: Date) -> String {
         "\(Self.timestamp(date).prefix(8))/\(region)/\(service)/aws4_request"
     }
 
@@ -202,7 +202,7 @@ public struct SigV4Signer: Sendable {
     // MARK: - Helpers
 
     /// `yyyyMMdd'T'HHmmss'Z'` in UTC.
-    public static func timestamp(_ date: Date) -> String {
+    package static func timestamp(_ date: Date) -> String {
         var t = time_t(date.timeIntervalSince1970.rounded(.down))
         var parts = tm()
         gmtime_r(&t, &parts)
@@ -211,7 +211,7 @@ public struct SigV4Signer: Sendable {
             Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
     }
 
-    public static func hexSHA256(_ bytes: [UInt8]) -> String {
+    package static func hexSHA256(_ bytes: [UInt8]) -> String {
         hex(Digest.sha256(bytes))
     }
 

@@ -1,16 +1,16 @@
 /// An HTTP request as the signer sees it: the method, the path and query as they will be sent,
 /// the headers and the body.
 public struct SignableRequest: Sendable, Equatable {
-    public var method: String
+    package var method: String
     /// The path, not yet percent-encoded (`/`, or `/example space/`).
-    public var path: String
+    package var path: String
     /// Query parameters, decoded, in the order they will be sent.
     public var query: [(name: String, value: String)]
     /// Header names as sent; a name may repeat.
-    public var headers: [(name: String, value: String)]
+    package var headers: [(name: String, value: String)]
     public var body: [UInt8]
 
-    public init(
+    package init(
         method: String, path: String = "/", query: [(String, String)] = [], headers: [(String, String)] = [],
         body: [UInt8] = []
     ) {
@@ -22,7 +22,7 @@ public struct SignableRequest: Sendable, Equatable {
     }
 
     /// Parses the query part of a request target (`a=1&b`), decoding each name and value.
-    public static func parseQuery(_ raw: Substring) -> [(String, String)] {
+    package static func parseQuery(_ raw: Substring) -> [(String, String)] {
         raw.split(separator: "&", omittingEmptySubsequences: true).map { item in
             if let eq = item.firstIndex(of: "=") {
                 return (
@@ -34,16 +34,16 @@ public struct SignableRequest: Sendable, Equatable {
     }
 
     /// The query as it goes on the wire: names and values percent-encoded, in order.
-    public var encodedQuery: String {
+    package var encodedQuery: String {
         query.map { "\(URIEncoding.encode($0.name))=\(URIEncoding.encode($0.value))" }.joined(separator: "&")
     }
 
     /// The value of the first header called `name` (case-insensitive).
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 
-    public mutating func setHeader(_ name: String, _ value: String) {
+    package mutating func setHeader(_ name: String, _ value: String) {
         headers.removeAll { $0.name.lowercased() == name.lowercased() }
         headers.append((name: name, value: value))
     }

@@ -8,11 +8,11 @@ import ObsNet
 
 /// Sends signed requests to one AWS service endpoint.
 public struct AWSClient: Sendable {
-    public let service: AWSService
-    public let endpoint: String
-    public let region: String
-    public let credentials: RefreshingCredentials
-    public let transport: any HTTPTransport
+    package let service: AWSService
+    package let endpoint: String
+    package let region: String
+    package let credentials: RefreshingCredentials
+    package let transport: any HTTPTransport
 
     public init(
         service: AWSService, endpoint: String, region: String, credentials: RefreshingCredentials,
@@ -68,7 +68,7 @@ public struct AWSClient: Sendable {
     }
 
     /// The signed request (headers include `Authorization`), without sending it.
-    public func sign(
+    package func sign(
         method: String, path: String, headers: [(String, String)], body: [UInt8], credentials: AWSCredentials,
         at date: Date
     ) -> SignableRequest {

@@ -15,7 +15,7 @@ public enum AWSError: Error, Sendable, CustomStringConvertible {
     case credentials(CredentialError)
 
     /// Error codes the AWS SDKs treat as throttling (standard retry mode).
-    public static let throttlingCodes: Set<String> = [
+    package static let throttlingCodes: Set<String> = [
         "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
         "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
         "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled",
@@ -23,14 +23,14 @@ public enum AWSError: Error, Sendable, CustomStringConvertible {
     ]
 
     /// Error codes of credentials the service refused (wrong secret, expired or unknown key).
-    public static let credentialCodes: Set<String> = [
+    package static let credentialCodes: Set<String> = [
         "InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException", "ExpiredToken",
         "ExpiredTokenException", "InvalidSignatureException", "IncompleteSignature", "MissingAuthenticationToken",
         "AuthFailure", "RequestExpired",
     ]
 
     /// Whether the same request may succeed later: throttling, 5xx and transport failures.
-    public var isRetryable: Bool {
+    package var isRetryable: Bool {
         switch self {
         case .transport(let error): return error.isRetryable
         case .service(let status, let code, _):
@@ -41,7 +41,7 @@ public enum AWSError: Error, Sendable, CustomStringConvertible {
 
     /// Whether the service refused the credentials: the data is fine and must be kept until the
     /// credentials are (rotated, or the configuration fixed).
-    public var isCredentialError: Bool {
+    package var isCredentialError: Bool {
         switch self {
         case .service(_, let code, _): return Self.credentialCodes.contains(code)
         case .credentials: return true

@@ -16,7 +16,7 @@ extension AgentConfig {
     /// - `AWS_XRAY_DAEMON_ADDRESS`: receive X-Ray segments on this address (as the daemon would).
     /// - `OBS_SCRAPE_URLS`: metrics endpoints to scrape, `service=url` separated by commas
     ///   (`user-service=http://user-service:8080/actuator/prometheus,keycloak=http://keycloak:8080/metrics`).
-    public static func fromEnvironment(_ environment: [String: String]) throws(ConfigError) -> AgentConfig {
+    package static func fromEnvironment(_ environment: [String: String]) throws(ConfigError) -> AgentConfig {
         var config = AgentConfig()
         func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         if let interval = value("OBS_FLUSH_INTERVAL") {

@@ -26,66 +26,66 @@ public struct AgentConfig: Sendable {
     }
 
     /// `agent.flush_interval`: seconds between flushes. Default 60.
-    public var flushInterval: Double = 60
+    package var flushInterval: Double = 60
     /// `agent.log_level`. Default info.
     public var logLevel: Logger.Level = .info
     /// `agent.cardinality_limit`: series a metric may have before the rest fold into one. Default 2000.
-    public var cardinalityLimit: Int = 2000
+    package var cardinalityLimit: Int = 2000
     /// `agent.health_address`: where `/healthz` and `/metrics` listen (`host:port`), or nil
     /// (`off`). Default 127.0.0.1:9099.
-    public var healthAddress: (host: String, port: Int)? = ("127.0.0.1", 9099)
+    package var healthAddress: (host: String, port: Int)? = ("127.0.0.1", 9099)
     /// `metrics.sink`. Default auto.
-    public var sink: SinkChoice = .auto
+    package var sink: SinkChoice = .auto
     /// `aws.region`, else `AWS_REGION`, else `AWS_DEFAULT_REGION`.
-    public var region: String?
+    package var region: String?
     /// `aws.endpoint`: one endpoint for every service (a local stand-in, a VPC endpoint).
-    public var endpoint: String?
+    package var endpoint: String?
     /// `aws.endpoints.<service>`: per-service endpoints.
-    public var endpoints: [AWSService: String] = [:]
+    package var endpoints: [AWSService: String] = [:]
     /// `delivery.spool_directory`: where batches wait until the service accepted them. Default
     /// `OBS_SPOOL_DIR`, else systemd's `STATE_DIRECTORY`, else `/var/lib/obs-agent/spool`.
-    public var spoolDirectory: String?
+    package var spoolDirectory: String?
     /// `delivery.spool_max_bytes`: the spool's bound; past it the oldest batches are dropped and
     /// counted. Default 256 MiB.
-    public var spoolMaxBytes: Int = 256 << 20
+    package var spoolMaxBytes: Int = 256 << 20
     /// `delivery.shutdown_timeout`: how long, at shutdown, the agent keeps sending what is spooled
     /// before it leaves the rest for the next start. Default 10 s.
-    public var shutdownTimeout: Double = 10
+    package var shutdownTimeout: Double = 10
     /// `delivery.compress`: gzip request bodies. Default true.
     public var compress = true
     /// `delivery.request_timeout`: the longest one request to AWS may take. Default 30 s.
-    public var requestTimeout: Double = 30
+    package var requestTimeout: Double = 30
     /// `delivery.connect_timeout`: the longest a connection to AWS may take to open. Default 5 s.
-    public var connectTimeout: Double = 5
+    package var connectTimeout: Double = 5
     /// `sources.<key>`: each registered source's settings, by key (``SourceRegistry``).
-    public var sources: [String: any Sendable] = [:]
+    package var sources: [String: any Sendable] = [:]
     /// Values never to print (passwords), collected while reading.
-    public var secrets: [String] = []
+    package var secrets: [String] = []
 
-    public init() {}
+    package init() {}
 
     /// Whether the config turns on at least one source.
-    public var hasSources: Bool { !enabledSources.isEmpty }
+    package var hasSources: Bool { !enabledSources.isEmpty }
 
     /// The registered sources this config turns on, in the registry's order, with their settings.
-    public var enabledSources: [(registration: AnySourceRegistration, settings: any Sendable)] {
+    package var enabledSources: [(registration: AnySourceRegistration, settings: any Sendable)] {
         configuredSources.filter { $0.registration.isEnabled($0.settings) }
     }
 
     /// The registered sources whose section the config has, on or not (a section a variable
     /// switches on at deploy time, such as `enabled: ${OBS_JOURNALD:-false}`): what obsctl plans
     /// dashboards, alarms and the IAM policy for.
-    public var configuredSources: [(registration: AnySourceRegistration, settings: any Sendable)] {
+    package var configuredSources: [(registration: AnySourceRegistration, settings: any Sendable)] {
         SourceRegistry.builtIn.compactMap { registration in
             guard let settings = sources[registration.key] else { return nil }
             return (registration, settings)
         }
     }
 
-    public static let topLevelKeys = ["agent", "metrics", "aws", "delivery", "sources"]
+    package static let topLevelKeys = ["agent", "metrics", "aws", "delivery", "sources"]
 
     /// Reads the config file at `path`.
-    public static func load(path: String, environment: [String: String]) throws(ConfigError) -> AgentConfig {
+    package static func load(path: String, environment: [String: String]) throws(ConfigError) -> AgentConfig {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -169,7 +169,7 @@ public struct AgentConfig: Sendable {
 extension AgentConfig {
     /// The spool directory in force: the config's, else `OBS_SPOOL_DIR`, else systemd's
     /// `STATE_DIRECTORY` (its first entry) plus `/spool`, else `/var/lib/obs-agent/spool`.
-    public func resolvedSpoolDirectory(environment: [String: String]) -> String {
+    package func resolvedSpoolDirectory(environment: [String: String]) -> String {
         if let spoolDirectory { return spoolDirectory }
         if let directory = environment["OBS_SPOOL_DIR"], !directory.isEmpty { return directory }
         if let state = environment["STATE_DIRECTORY"]?.split(separator: ":").first { return "\(state)/spool" }
@@ -179,23 +179,23 @@ extension AgentConfig {
 
 extension AgentConfig {
     /// `sources.xray`: the X-Ray daemon stand-in, when configured.
-    public var xray: XRaySource.Settings? {
+    package var xray: XRaySource.Settings? {
         get { sources[XRaySource.registration.key] as? XRaySource.Settings }
         set { sources[XRaySource.registration.key] = newValue }
     }
     /// `sources.journald`: the journal shipped to CloudWatch Logs, when configured. An empty
     /// ``JournalSettings/stateFile`` means `journald.state` in the spool directory.
-    public var journald: JournalSettings? {
+    package var journald: JournalSettings? {
         get { sources[JournalSource.registration.key] as? JournalSettings }
         set { sources[JournalSource.registration.key] = newValue }
     }
     /// `sources.postgres`: one entry per database.
-    public var postgres: [PostgresSource.Settings] {
+    package var postgres: [PostgresSource.Settings] {
         get { sources[PostgresSource.registration.key] as? [PostgresSource.Settings] ?? [] }
         set { sources[PostgresSource.registration.key] = newValue }
     }
     /// `sources.prometheus`: one entry per scraped service.
-    public var prometheus: [ScrapeJob] {
+    package var prometheus: [ScrapeJob] {
         get { sources[PrometheusSource.registration.key] as? [ScrapeJob] ?? [] }
         set { sources[PrometheusSource.registration.key] = newValue }
     }

@@ -4,10 +4,10 @@ import ObsSource
 
 /// One line of `obs-agent check`: a source or sink, and whether it can be reached.
 public struct CheckResult: Sendable, CustomStringConvertible {
-    public var component: String
-    public var target: String
-    public var ok: Bool
-    public var detail: String
+    package var component: String
+    package var target: String
+    package var ok: Bool
+    package var detail: String
 
     public var description: String {
         "\(ok ? "ok   " : "FAIL ") \(component) \(target): \(detail)"
@@ -16,7 +16,7 @@ public struct CheckResult: Sendable, CustomStringConvertible {
 
 extension Agent {
     /// Connects to every source and sink once and reports what it found; sends no metric data.
-    public func check() async -> [CheckResult] {
+    package func check() async -> [CheckResult] {
         var results: [CheckResult] = []
         let context = sourceContext(nil)
         for (registration, settings) in config.enabledSources {

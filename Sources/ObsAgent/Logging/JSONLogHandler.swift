@@ -12,11 +12,11 @@ import ObsCore
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
-    public let label: String
+    package let label: String
     private let redactor: SecretRedactor
     private let write: @Sendable (String) -> Void
 
-    public init(
+    package init(
         label: String, level: Logger.Level = .info, redactor: SecretRedactor = .shared,
         write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine
     ) {

@@ -5,18 +5,18 @@ import Synchronization
 /// it reads its config, before anything can log.
 public final class SecretRedactor: Sendable {
     /// The process-wide redactor the log handler uses.
-    public static let shared = SecretRedactor()
+    package static let shared = SecretRedactor()
 
     /// Secrets shorter than this are not searched for: replacing one or two characters everywhere
     /// would make logs unreadable, and such a secret protects nothing.
-    public static let minimumLength = 4
-    public static let replacement = "<redacted>"
+    package static let minimumLength = 4
+    package static let replacement = "<redacted>"
 
     private let secrets = Mutex([String]())
 
-    public init() {}
+    package init() {}
 
-    public func register(_ secret: String) {
+    package func register(_ secret: String) {
         guard secret.count >= Self.minimumLength else { return }
         secrets.withLock { list in
             if !list.contains(secret) {
@@ -27,7 +27,7 @@ public final class SecretRedactor: Sendable {
         }
     }
 
-    public func redact(_ text: String) -> String {
+    package func redact(_ text: String) -> String {
         let list = secrets.withLock { $0 }
         var text = text
         for secret in list where text.contains(secret) {

@@ -1,7 +1,7 @@
 /// The alarms obsctl generates, by area. Thresholds are starting points for an e-commerce API on
 /// Spring Boot and PostgreSQL; each runbook says what to look at first.
 public enum AlarmCatalog {
-    public static let all: [AlarmRule] = api + pools + database + databaseActivity + auth + agent
+    package static let all: [AlarmRule] = api + pools + database + databaseActivity + auth + agent
 
     static let api: [AlarmRule] = [
         AlarmRule(

@@ -6,20 +6,20 @@ import FoundationEssentials
 
 /// The services and databases of a deployment: what per-service and per-database alarms are made for.
 public struct AlarmTargets: Sendable, Equatable {
-    public var services: [String]
-    public var databases: [Database]
+    package var services: [String]
+    package var databases: [Database]
 
     public struct Database: Sendable, Equatable {
-        public var instance: String
-        public var database: String
+        package var instance: String
+        package var database: String
 
-        public init(instance: String, database: String) {
+        package init(instance: String, database: String) {
             self.instance = instance
             self.database = database
         }
     }
 
-    public init(services: [String], databases: [Database]) {
+    package init(services: [String], databases: [Database]) {
         self.services = services
         self.databases = databases
     }
@@ -32,26 +32,26 @@ public struct AlarmGenerator: Sendable {
     /// One concrete alarm.
     public struct Alarm: Sendable {
         public var name: String
-        public var rule: AlarmRule
+        package var rule: AlarmRule
         /// The scope's dimension values (`Service`, or `DBInstance` and `Database`).
         public var dimensions: [String: String]
     }
 
-    public let rules: [AlarmRule]
-    public let targets: AlarmTargets
+    package let rules: [AlarmRule]
+    package let targets: AlarmTargets
     /// The start of every alarm name.
-    public let prefix: String
+    package let prefix: String
 
-    public init(rules: [AlarmRule] = AlarmCatalog.all, targets: AlarmTargets, prefix: String = "obs") {
+    package init(rules: [AlarmRule] = AlarmCatalog.all, targets: AlarmTargets, prefix: String = "obs") {
         self.rules = rules
         self.targets = targets
         self.prefix = prefix
     }
 
     /// The placeholder in the request files where `obsctl apply` puts the topic's ARN.
-    public static let topicPlaceholder = "${CriticalTopicArn}"
+    package static let topicPlaceholder = "${CriticalTopicArn}"
 
-    public func alarms() -> [Alarm] {
+    package func alarms() -> [Alarm] {
         var alarms: [Alarm] = []
         for rule in rules {
             switch rule.scope {
@@ -75,7 +75,7 @@ public struct AlarmGenerator: Sendable {
     }
 
     /// The areas that have alarms, in dashboard order, with their alarms.
-    public func areas() -> [(area: DashboardID, alarms: [Alarm])] {
+    package func areas() -> [(area: DashboardID, alarms: [Alarm])] {
         let all = alarms()
         return DashboardID.allCases.compactMap { area in
             let mine = all.filter { $0.rule.area == area }
@@ -83,13 +83,13 @@ public struct AlarmGenerator: Sendable {
         }
     }
 
-    public func compositeName(_ area: DashboardID) -> String { "\(prefix)-\(area.rawValue)" }
+    package func compositeName(_ area: DashboardID) -> String { "\(prefix)-\(area.rawValue)" }
 
     // MARK: Request bodies
 
     /// The PutMetricAlarm request of an alarm (CloudFormation's `AWS::CloudWatch::Alarm` takes the
     /// same properties).
-    public func request(_ alarm: Alarm) -> [String: Any] {
+    package func request(_ alarm: Alarm) -> [String: Any] {
         let rule = alarm.rule
         var body: [String: Any] = [
             "AlarmName": alarm.name,
@@ -153,7 +153,7 @@ public struct AlarmGenerator: Sendable {
     }
 
     /// The PutCompositeAlarm request of an area: in alarm when any of its alarms is.
-    public func compositeRequest(_ area: DashboardID, _ alarms: [Alarm], topic: Any) -> [String: Any] {
+    package func compositeRequest(_ area: DashboardID, _ alarms: [Alarm], topic: Any) -> [String: Any] {
         [
             "AlarmName": compositeName(area),
             "AlarmDescription": "Any alarm of the \(area.title) area (obsctl dashboards: \(area.title)).",
@@ -171,7 +171,7 @@ public struct AlarmGenerator: Sendable {
     // MARK: Files
 
     /// `alerts/` as obsctl writes it: file name and contents.
-    public func files() throws -> [(name: String, data: Data)] {
+    package func files() throws -> [(name: String, data: Data)] {
         [
             ("alarms.cfn.json", try Self.json(cloudFormation())),
             ("put-metric-alarm.json", try Self.json(alarms().map(request))),
@@ -183,7 +183,7 @@ public struct AlarmGenerator: Sendable {
     }
 
     /// The CloudFormation template.
-    public func cloudFormation() -> [String: Any] {
+    package func cloudFormation() -> [String: Any] {
         var resources: [String: Any] = [:]
         var logicalIDs: [String: String] = [:]
         var used = Set<String>()

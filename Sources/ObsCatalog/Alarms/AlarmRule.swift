@@ -24,11 +24,11 @@ public struct AlarmRule: Sendable {
     /// and dimension values fixed by the rule (beside the scope's).
     public struct MetricRead: Sendable {
         public var id: String
-        public var metric: MetricDefinition
-        public var statistic: String
-        public var fixed: [String: String]
+        package var metric: MetricDefinition
+        package var statistic: String
+        package var fixed: [String: String]
 
-        public init(_ id: String, _ metric: MetricDefinition, _ statistic: String, fixed: [String: String] = [:]) {
+        package init(_ id: String, _ metric: MetricDefinition, _ statistic: String, fixed: [String: String] = [:]) {
             self.id = id
             self.metric = metric
             self.statistic = statistic
@@ -47,20 +47,20 @@ public struct AlarmRule: Sendable {
 
     /// Stable, short: part of every alarm name (`obs-<id>-<target>`).
     public var id: String
-    public var area: DashboardID
-    public var scope: Scope
-    public var title: String
-    public var condition: Condition
+    package var area: DashboardID
+    package var scope: Scope
+    package var title: String
+    package var condition: Condition
     /// What to do when it fires: the alarm's description and the dashboards' help text.
-    public var runbook: String
-    public var period = 60
-    public var evaluationPeriods = 5
-    public var datapointsToAlarm = 3
+    package var runbook: String
+    package var period = 60
+    package var evaluationPeriods = 5
+    package var datapointsToAlarm = 3
     /// `notBreaching` for most: no data means nothing happened. `breaching` where silence is the
     /// failure (a scrape target or the agent gone).
-    public var treatMissingData = "notBreaching"
+    package var treatMissingData = "notBreaching"
 
-    public init(id: String, area: DashboardID, scope: Scope, title: String, condition: Condition, runbook: String) {
+    package init(id: String, area: DashboardID, scope: Scope, title: String, condition: Condition, runbook: String) {
         self.id = id
         self.area = area
         self.scope = scope
@@ -70,7 +70,7 @@ public struct AlarmRule: Sendable {
     }
 
     /// The metrics the alarm reads.
-    public var reads: [MetricRead] {
+    package var reads: [MetricRead] {
         switch condition {
         case .threshold(let read, _, _), .anomaly(let read, _, _): return [read]
         case .math(_, _, let reads, _, _): return reads

@@ -10,8 +10,8 @@ import ObsCore
 public struct Prices: Codable, Sendable {
     public struct Tier: Codable, Sendable {
         /// Metrics up to this count are billed at this tier's price; nil for the last tier.
-        public var upTo: Int?
-        public var perMetricMonth: Double
+        package var upTo: Int?
+        package var perMetricMonth: Double
 
         enum CodingKeys: String, CodingKey {
             case upTo = "up_to"
@@ -19,19 +19,19 @@ public struct Prices: Codable, Sendable {
         }
     }
 
-    public var region: String
-    public var asOf: String
-    public var metricTiers: [Tier]
-    public var apiRequestsPer1000: Double
-    public var alarmMetricMonth: Double
-    public var anomalyAlarmMonth: Double
-    public var compositeAlarmMonth: Double
-    public var dashboardMonth: Double
-    public var freeDashboards: Int
-    public var logIngestionPerGB: Double
-    public var logStoragePerGBMonth: Double
-    public var tracesRecordedPerMillion: Double
-    public var freeTracesPerMonth: Double
+    package var region: String
+    package var asOf: String
+    package var metricTiers: [Tier]
+    package var apiRequestsPer1000: Double
+    package var alarmMetricMonth: Double
+    package var anomalyAlarmMonth: Double
+    package var compositeAlarmMonth: Double
+    package var dashboardMonth: Double
+    package var freeDashboards: Int
+    package var logIngestionPerGB: Double
+    package var logStoragePerGBMonth: Double
+    package var tracesRecordedPerMillion: Double
+    package var freeTracesPerMonth: Double
 
     enum CodingKeys: String, CodingKey {
         case region
@@ -50,7 +50,7 @@ public struct Prices: Codable, Sendable {
     }
 
     /// The monthly price of `count` custom metrics, tier by tier.
-    public func metrics(_ count: Int) -> Double {
+    package func metrics(_ count: Int) -> Double {
         var left = count
         var below = 0
         var total = 0.0
@@ -68,45 +68,45 @@ public struct Prices: Codable, Sendable {
 /// What cannot be read from a config: how many of each dimension's values a deployment has.
 public struct CostAssumptions: Sendable {
     /// Method and route pairs a service serves.
-    public var routesPerService = 20
+    package var routesPerService = 20
     /// Status classes seen per route (2xx, 4xx, 5xx).
-    public var statusClasses = 3
+    package var statusClasses = 3
     /// Instances (tasks, pods) per scraped service.
-    public var instancesPerService = 2
-    public var poolsPerService = 1
+    package var instancesPerService = 2
+    package var poolsPerService = 1
     /// Keycloak realms and clients.
-    public var realms = 1
-    public var clientsPerRealm = 3
+    package var realms = 1
+    package var clientsPerRealm = 3
     /// Distinct login failure reasons seen in a month.
-    public var failureReasons = 4
+    package var failureReasons = 4
     /// Connection states seen per database (active, idle, idle in transaction, ...).
-    public var connectionStates = 4
+    package var connectionStates = 4
     /// Traces recorded a second (sampled requests), when the X-Ray source is on.
-    public var tracesPerSecond = 0.0
+    package var tracesPerSecond = 0.0
     /// Log volume a day, in GB, when logs are shipped.
-    public var logGBPerDay = 0.0
+    package var logGBPerDay = 0.0
 
-    public init() {}
+    package init() {}
 }
 
 /// The monthly CloudWatch bill of a config: custom metrics (every series of every emitted metric,
 /// rollups included), PutMetricData requests, alarms, dashboards, traces and logs.
 public struct CostEstimate: Sendable {
     public struct Line: Sendable {
-        public var item: String
-        public var quantity: Double
-        public var unit: String
-        public var monthly: Double
+        package var item: String
+        package var quantity: Double
+        package var unit: String
+        package var monthly: Double
     }
 
-    public let lines: [Line]
-    public var total: Double { lines.reduce(0) { $0 + $1.monthly } }
+    package let lines: [Line]
+    package var total: Double { lines.reduce(0) { $0 + $1.monthly } }
 
     /// - Parameters:
     ///   - metrics: the emitted catalog metrics.
     ///   - targets: the services and databases.
     ///   - flushInterval: seconds between flushes.
-    public init(
+    package init(
         metrics: [MetricDefinition], targets: AlarmTargets, flushInterval: Double, alarms: AlarmGenerator?,
         dashboards: Int,
         assumptions a: CostAssumptions, prices: Prices
@@ -198,7 +198,7 @@ public struct CostEstimate: Sendable {
     }
 
     /// A plain-text table.
-    public func table(prices: Prices) -> String {
+    package func table(prices: Prices) -> String {
         func row(_ item: String, _ quantity: String, _ unit: String, _ monthly: String) -> String {
             func left(_ text: String, _ width: Int) -> String {
                 text.count >= width

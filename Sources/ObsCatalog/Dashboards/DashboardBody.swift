@@ -2,11 +2,11 @@
 /// generates: metric widgets drawn from SEARCH expressions and metric math, alarm-status widgets
 /// and text widgets.
 public struct DashboardBody: Codable, Sendable, Equatable {
-    public var widgets: [Widget]
+    package var widgets: [Widget]
     /// Dashboard variables (a Service selector on dashboards that cover many services).
-    public var variables: [Variable]?
+    package var variables: [Variable]?
 
-    public init(widgets: [Widget], variables: [Variable]? = nil) {
+    package init(widgets: [Widget], variables: [Variable]? = nil) {
         self.widgets = widgets
         self.variables = variables
     }
@@ -15,47 +15,47 @@ public struct DashboardBody: Codable, Sendable, Equatable {
     /// among those `search` finds in the dimension `populateFrom`.
     public struct Variable: Codable, Sendable, Equatable {
         public var type: String
-        public var pattern: String
-        public var inputType: String
+        package var pattern: String
+        package var inputType: String
         public var id: String
-        public var label: String
-        public var defaultValue: String
-        public var visible: Bool
-        public var search: String
-        public var populateFrom: String
+        package var label: String
+        package var defaultValue: String
+        package var visible: Bool
+        package var search: String
+        package var populateFrom: String
     }
 
     /// One widget on the dashboard's 24-column grid.
     public struct Widget: Codable, Sendable, Equatable {
         public var type: String
-        public var x: Int
-        public var y: Int
-        public var width: Int
-        public var height: Int
-        public var properties: Properties
+        package var x: Int
+        package var y: Int
+        package var width: Int
+        package var height: Int
+        package var properties: Properties
     }
 
     /// The properties of a metric, alarm or text widget (a text widget has only `markdown`, an
     /// alarm widget `title` and `alarms`).
     public struct Properties: Codable, Sendable, Equatable {
-        public var markdown: String?
-        public var title: String?
-        public var view: String?
-        public var stacked: Bool?
-        public var region: String?
-        public var period: Int?
-        public var stat: String?
-        public var metrics: [[MetricExpression]]?
+        package var markdown: String?
+        package var title: String?
+        package var view: String?
+        package var stacked: Bool?
+        package var region: String?
+        package var period: Int?
+        package var stat: String?
+        package var metrics: [[MetricExpression]]?
         /// Alarm ARNs, for an alarm-status widget.
-        public var alarms: [String]?
+        package var alarms: [String]?
     }
 
     /// One entry of a widget's `metrics` array, in the expression form.
     public struct MetricExpression: Codable, Sendable, Equatable {
-        public var expression: String
+        package var expression: String
         public var id: String
-        public var label: String
+        package var label: String
         /// False for an expression only other expressions read (the terms of a ratio).
-        public var visible: Bool?
+        package var visible: Bool?
     }
 }

@@ -12,29 +12,29 @@ import ObsCore
 /// alarms as an alarm-status widget beside the runbook of each.
 public struct DashboardGenerator: Sendable {
     /// Grid constants of CloudWatch dashboards.
-    public static let gridColumns = 24
+    package static let gridColumns = 24
     static let widgetWidth = 12
     static let widgetHeight = 6
     static let textHeight = 3
 
-    public let catalog: Catalog
+    package let catalog: Catalog
     /// The region the widgets query; `${AWS::Region}`-style placeholders are not supported by
     /// dashboards, so it is a parameter of generation.
-    public let region: String
+    package let region: String
     /// The period of every metric widget, in seconds.
-    public let period: Int
+    package let period: Int
     /// The deployment's alarms (for the alarm-status widgets), when known.
-    public let alarms: AlarmGenerator?
+    package let alarms: AlarmGenerator?
 
     /// Where `obsctl apply` puts the account id in alarm ARNs.
-    public static let accountPlaceholder = "${AWS::AccountId}"
+    package static let accountPlaceholder = "${AWS::AccountId}"
     /// What the Service variable replaces in the SEARCH expressions of per-service dashboards.
-    public static let servicePattern = "__SERVICE__"
+    package static let servicePattern = "__SERVICE__"
 
     /// Dashboards that show one service at a time, chosen with the Service variable.
-    public static func isPerService(_ id: DashboardID) -> Bool { id == .api || id == .pools }
+    package static func isPerService(_ id: DashboardID) -> Bool { id == .api || id == .pools }
 
-    public init(catalog: Catalog, region: String = "us-east-1", period: Int = 60, alarms: AlarmGenerator? = nil) {
+    package init(catalog: Catalog, region: String = "us-east-1", period: Int = 60, alarms: AlarmGenerator? = nil) {
         self.catalog = catalog
         self.region = region
         self.period = period
@@ -296,7 +296,7 @@ public struct DashboardGenerator: Sendable {
     }
 
     /// The body as the JSON obsctl writes: keys sorted, indented, stable from run to run.
-    public func json(for id: DashboardID) throws -> Data {
+    package func json(for id: DashboardID) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         var data = try encoder.encode(body(for: id))

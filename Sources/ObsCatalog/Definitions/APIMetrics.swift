@@ -21,20 +21,20 @@ public enum APIMetrics {
         ).rolled([["Service"]])
     }
 
-    public static let requests = counter(
+    package static let requests = counter(
         "requests", "Requests", "Requests",
         "Requests served: every request from the service's actuator, or the sampled ones from its X-Ray segments.")
-    public static let faults = counter(
+    package static let faults = counter(
         "faults", "Faults", "Faults, errors and throttles",
         "Requests that failed on the server (5xx; the segment's fault flag).")
-    public static let errors = counter(
+    package static let errors = counter(
         "errors", "Errors", "Faults, errors and throttles",
         "Requests refused as the client's error (4xx; the segment's error flag).")
-    public static let throttles = counter(
+    package static let throttles = counter(
         "throttles", "Throttles", "Faults, errors and throttles",
         "Requests throttled (429; the segment's throttle flag).")
 
-    public static let latency = MetricDefinition(
+    package static let latency = MetricDefinition(
         id: "api.latency", namespace: namespace, name: "Latency", unit: .milliseconds, kind: .distribution,
         dimensions: dimensions,
         description:
@@ -44,7 +44,7 @@ public enum APIMetrics {
         placement: DashboardPlacement(dashboard: .api, widget: "Latency", statistic: "p99")
     ).rolled([["Service"]])
 
-    public static let errorRate = MetricDefinition(
+    package static let errorRate = MetricDefinition(
         id: "api.error_rate", namespace: namespace, name: "ErrorRate", unit: .percent, kind: .gauge,
         dimensions: ["Service"],
         description:
@@ -52,5 +52,5 @@ public enum APIMetrics {
         source: "http_server_requests_seconds_count, 5xx / all, each scrape",
         placement: DashboardPlacement(dashboard: .api, widget: "Error rate", statistic: "Average"))
 
-    public static let all = [requests, faults, errors, throttles, latency, errorRate]
+    package static let all = [requests, faults, errors, throttles, latency, errorRate]
 }

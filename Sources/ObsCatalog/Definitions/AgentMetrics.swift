@@ -5,7 +5,7 @@ import ObsCore
 public enum AgentMetrics {
     public static let namespace = "Obs/Agent"
 
-    public static let dropped = MetricDefinition(
+    package static let dropped = MetricDefinition(
         id: "agent.dropped", namespace: namespace, name: "Dropped", unit: .count, kind: .counter,
         dimensions: ["Reason"],
         description:
@@ -14,7 +14,7 @@ public enum AgentMetrics {
         placement: DashboardPlacement(dashboard: .agentHealth, widget: "Dropped by reason", statistic: "Sum")
     ).rolled([[]])
 
-    public static let incidents = MetricDefinition(
+    package static let incidents = MetricDefinition(
         id: "agent.incidents", namespace: namespace, name: "Incidents", unit: .count, kind: .counter,
         dimensions: ["Reason"],
         description:
@@ -22,28 +22,28 @@ public enum AgentMetrics {
         source: "the agent's own counters",
         placement: DashboardPlacement(dashboard: .agentHealth, widget: "Incidents by reason", statistic: "Sum"))
 
-    public static let batchesSent = MetricDefinition(
+    package static let batchesSent = MetricDefinition(
         id: "agent.batches_sent", namespace: namespace, name: "BatchesSent", unit: .count, kind: .counter,
         dimensions: ["Kind"],
         description: "Batches the service accepted, by request kind (put-metric-data, ...).",
         source: "the agent's shippers",
         placement: DashboardPlacement(dashboard: .agentHealth, widget: "Batches sent", statistic: "Sum"))
 
-    public static let spoolBytes = MetricDefinition(
+    package static let spoolBytes = MetricDefinition(
         id: "agent.spool_bytes", namespace: namespace, name: "SpoolBytes", unit: .bytes, kind: .gauge, dimensions: [],
         description:
             "Bytes waiting in the disk spool. Growing means the service is not accepting what the agent sends.",
         source: "the agent's spool",
         placement: DashboardPlacement(dashboard: .agentHealth, widget: "Spool", statistic: "Maximum"))
 
-    public static let spoolOldestAge = MetricDefinition(
+    package static let spoolOldestAge = MetricDefinition(
         id: "agent.spool_oldest_age", namespace: namespace, name: "SpoolOldestAge", unit: .seconds, kind: .gauge,
         dimensions: [],
         description: "Age of the oldest batch not yet accepted: how far behind delivery is.",
         source: "the agent's spool",
         placement: DashboardPlacement(dashboard: .agentHealth, widget: "Spool oldest batch age", statistic: "Maximum"))
 
-    public static let scrapeUp = MetricDefinition(
+    package static let scrapeUp = MetricDefinition(
         id: "agent.scrape_up", namespace: namespace, name: "ScrapeUp", unit: .none, kind: .gauge,
         dimensions: ["Service", "Target"],
         description:
@@ -51,25 +51,25 @@ public enum AgentMetrics {
         source: "the Prometheus source",
         placement: DashboardPlacement(dashboard: .agentHealth, widget: "Scrape targets up", statistic: "Minimum")
     ).rolled([["Service"]])
-    public static let scrapeDuration = MetricDefinition(
+    package static let scrapeDuration = MetricDefinition(
         id: "agent.scrape_duration", namespace: namespace, name: "ScrapeDuration", unit: .milliseconds, kind: .gauge,
         dimensions: ["Service", "Target"],
         description: "Time one scrape took, request and parse.",
         source: "the Prometheus source",
         placement: DashboardPlacement(dashboard: .agentHealth, widget: "Scrape duration", statistic: "Maximum"))
-    public static let scrapeSamples = MetricDefinition(
+    package static let scrapeSamples = MetricDefinition(
         id: "agent.scrape_samples", namespace: namespace, name: "ScrapeSamples", unit: .count, kind: .gauge,
         dimensions: ["Service", "Target"],
         description: "Samples in the last scrape of a target (all of them, used or not).",
         source: "the Prometheus source",
         placement: DashboardPlacement(dashboard: .agentHealth, widget: "Scrape samples", statistic: "Average"))
 
-    public static let all = [
+    package static let all = [
         dropped, incidents, batchesSent, spoolBytes, spoolOldestAge, scrapeUp, scrapeDuration, scrapeSamples,
     ]
 
     /// The metric a self-count of `reason` is reported under.
-    public static func definition(for reason: SelfMetrics.Reason) -> MetricDefinition {
+    package static func definition(for reason: SelfMetrics.Reason) -> MetricDefinition {
         reason.isDrop ? dropped : incidents
     }
 }

@@ -5,14 +5,14 @@ import ObsCore
 public enum AuthMetrics {
     public static let namespace = "Obs/Auth"
 
-    public static let loginSuccess = MetricDefinition(
+    package static let loginSuccess = MetricDefinition(
         id: "auth.login_success", namespace: namespace, name: "LoginSuccess", unit: .count, kind: .counter,
         dimensions: ["Realm", "Client"],
         description: "Successful user logins per realm and client.",
         source: "keycloak_logins; keycloak_user_events_total{event=\"login\",error=\"\"}; event log type=LOGIN",
         placement: DashboardPlacement(dashboard: .auth, widget: "Logins", statistic: "Sum")
     ).rolled([["Realm"], []])
-    public static let loginFailure = MetricDefinition(
+    package static let loginFailure = MetricDefinition(
         id: "auth.login_failure", namespace: namespace, name: "LoginFailure", unit: .count, kind: .counter,
         dimensions: ["Realm", "Client", "Reason"],
         description:
@@ -21,7 +21,7 @@ public enum AuthMetrics {
             "keycloak_failed_login_attempts{error}; keycloak_user_events_total{event=\"login\",error!=\"\"}; event log type=LOGIN_ERROR, error=",
         placement: DashboardPlacement(dashboard: .auth, widget: "Failed logins by reason", statistic: "Sum")
     ).rolled([["Realm"], []])
-    public static let failureRate = MetricDefinition(
+    package static let failureRate = MetricDefinition(
         id: "auth.failure_rate", namespace: namespace, name: "AuthFailureRate", unit: .percent, kind: .gauge,
         dimensions: ["Realm", "Client"],
         description:
@@ -29,7 +29,7 @@ public enum AuthMetrics {
         source: "LoginFailure / (LoginSuccess + LoginFailure), each scrape",
         placement: DashboardPlacement(dashboard: .auth, widget: "Login failure rate", statistic: "Average")
     ).rolled([["Realm"], []])
-    public static let events = MetricDefinition(
+    package static let events = MetricDefinition(
         id: "auth.events", namespace: namespace, name: "AuthEvents", unit: .count, kind: .counter,
         dimensions: ["Realm", "Client", "Event"],
         description:
@@ -37,7 +37,7 @@ public enum AuthMetrics {
         source:
             "keycloak_client_login_attempts, keycloak_refresh_tokens, keycloak_code_to_tokens, keycloak_registrations; keycloak_user_events_total",
         placement: DashboardPlacement(dashboard: .auth, widget: "Token and registration events", statistic: "Sum"))
-    public static let eventErrors = MetricDefinition(
+    package static let eventErrors = MetricDefinition(
         id: "auth.event_errors", namespace: namespace, name: "AuthEventErrors", unit: .count, kind: .counter,
         dimensions: ["Realm", "Client", "Event", "Reason"],
         description: "Failed authentication events other than user logins, per event and reason.",
@@ -45,7 +45,7 @@ public enum AuthMetrics {
             "keycloak_failed_client_login_attempts, keycloak_refresh_tokens_errors, keycloak_code_to_tokens_errors, keycloak_registrations_errors; keycloak_user_events_total",
         placement: DashboardPlacement(dashboard: .auth, widget: "Token and registration errors", statistic: "Sum"))
 
-    public static let failingUsers = MetricDefinition(
+    package static let failingUsers = MetricDefinition(
         id: "auth.failing_users", namespace: namespace, name: "FailingUsers", unit: .count, kind: .counter,
         dimensions: ["Realm"],
         description:
@@ -53,7 +53,7 @@ public enum AuthMetrics {
         source: "Keycloak event log lines (org.keycloak.events, type=LOGIN_ERROR), from the journal",
         placement: DashboardPlacement(
             dashboard: .auth, widget: "Distinct users and addresses failing", statistic: "Sum"))
-    public static let failingAddresses = MetricDefinition(
+    package static let failingAddresses = MetricDefinition(
         id: "auth.failing_addresses", namespace: namespace, name: "FailingAddresses", unit: .count, kind: .counter,
         dimensions: ["Realm"],
         description:
@@ -62,7 +62,7 @@ public enum AuthMetrics {
         placement: DashboardPlacement(
             dashboard: .auth, widget: "Distinct users and addresses failing", statistic: "Sum"))
 
-    public static let all = [
+    package static let all = [
         loginSuccess, loginFailure, failureRate, events, eventErrors, failingUsers, failingAddresses,
     ]
 }

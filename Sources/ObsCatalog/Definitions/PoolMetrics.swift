@@ -29,15 +29,15 @@ public enum PoolMetrics {
             placement: DashboardPlacement(dashboard: .pools, widget: widget, statistic: "p99"))
     }
 
-    public static let connections = gauge(
+    package static let connections = gauge(
         "connections", "Connections", widget: "Connections",
         source: "hikaricp_connections; agroal_active_count + agroal_available_count",
         "Connections the pool holds open (active and idle).")
-    public static let active = gauge(
+    package static let active = gauge(
         "active", "ActiveConnections", widget: "Connections",
         source: "hikaricp_connections_active; agroal_active_count",
         "Connections lent to the application right now.")
-    public static let idle = gauge(
+    package static let idle = gauge(
         "idle", "IdleConnections", widget: "Connections", source: "hikaricp_connections_idle; agroal_available_count",
         "Connections open and waiting in the pool.")
     public static let pending = gauge(
@@ -51,12 +51,12 @@ public enum PoolMetrics {
     public static let minimum = gauge(
         "min", "MinConnections", widget: "Pool size", source: "hikaricp_connections_min",
         "The pool's minimum idle size (minimumIdle).")
-    public static let utilization = gauge(
+    package static let utilization = gauge(
         "utilization", "Utilization", unit: .percent, widget: "Utilization", statistic: "Maximum",
         source: "hikaricp_connections_active / hikaricp_connections_max, each scrape",
         "Active connections as a percentage of the pool's maximum. Near 100 % the next request waits (PendingThreads) or times out."
     ).rolled(perService)
-    public static let timeouts = MetricDefinition(
+    package static let timeouts = MetricDefinition(
         id: "pool.timeouts", namespace: namespace, name: "Timeouts", unit: .count, kind: .counter,
         dimensions: dimensions,
         description:
@@ -64,14 +64,14 @@ public enum PoolMetrics {
         source: "hikaricp_connections_timeout_total",
         placement: DashboardPlacement(dashboard: .pools, widget: "Timeouts", statistic: "Sum")
     ).rolled(perService)
-    public static let acquireTime = timer(
+    package static let acquireTime = timer(
         "acquire_time", "AcquireTime", family: "hikaricp_connections_acquire_seconds",
         widget: "Time to get a connection",
         "Time a thread waited to get a connection from the pool.")
-    public static let usageTime = timer(
+    package static let usageTime = timer(
         "usage_time", "UsageTime", family: "hikaricp_connections_usage_seconds", widget: "Time a connection is held",
         "Time a connection was held by the application before it was returned.")
-    public static let creationTime = timer(
+    package static let creationTime = timer(
         "creation_time", "CreationTime", family: "hikaricp_connections_creation_seconds",
         widget: "Time to open a connection",
         "Time to open a new physical connection to the database.")
@@ -79,7 +79,7 @@ public enum PoolMetrics {
     /// Published per service as well (a service's pools folded together), for alarms.
     static let perService = [["Service"]]
 
-    public static let all = [
+    package static let all = [
         connections, active, idle, pending, maximum, minimum, utilization, timeouts, acquireTime, usageTime,
         creationTime,
     ]

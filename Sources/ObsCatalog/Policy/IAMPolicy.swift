@@ -11,27 +11,27 @@ public struct IAMPolicy: Sendable {
     /// What the agent does under a config.
     public struct Needs: Sendable, Equatable {
         /// The namespaces it puts metrics into.
-        public var namespaces: [String]
+        package var namespaces: [String]
         /// Whether it sends trace segments and forwards sampling calls.
-        public var xray: Bool
+        package var xray: Bool
         /// CloudWatch Logs groups it writes to, as ARNs (the journald source, when configured).
-        public var logGroupARNs: [String]
+        package var logGroupARNs: [String]
 
-        public init(namespaces: [String], xray: Bool, logGroupARNs: [String] = []) {
+        package init(namespaces: [String], xray: Bool, logGroupARNs: [String] = []) {
             self.namespaces = namespaces
             self.xray = xray
             self.logGroupARNs = logGroupARNs
         }
     }
 
-    public let needs: Needs
+    package let needs: Needs
 
-    public init(needs: Needs) {
+    package init(needs: Needs) {
         self.needs = needs
     }
 
     /// The policy document.
-    public func document() -> [String: Any] {
+    package func document() -> [String: Any] {
         var statements: [[String: Any]] = [
             [
                 "Sid": "PutObsMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
@@ -63,7 +63,7 @@ public struct IAMPolicy: Sendable {
         return ["Version": "2012-10-17", "Statement": statements]
     }
 
-    public func json() throws -> Data {
+    package func json() throws -> Data {
         try JSONDocument.data(document())
     }
 }

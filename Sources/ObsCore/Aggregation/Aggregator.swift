@@ -33,7 +33,7 @@ public final class Aggregator: Sendable {
     private let recorder: Recorder
     private let state = Mutex(State())
     /// Dimension subsets each metric is also published under (see ``init(recorder:rollups:)``).
-    public let rollups: [MetricDescriptor: [[String]]]
+    package let rollups: [MetricDescriptor: [[String]]]
 
     /// - Parameter rollups: for a metric, the dimension-name subsets it is also published under,
     ///   every series folded into the series of its subset at flush time (counters summed,

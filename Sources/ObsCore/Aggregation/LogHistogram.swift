@@ -10,9 +10,9 @@ import FoundationEssentials
 /// adds their counts and loses nothing.
 public struct LogHistogram: Sendable, Equatable {
     /// The relative error bound of every value and quantile: 1 %.
-    public static let defaultRelativeAccuracy = 0.01
+    package static let defaultRelativeAccuracy = 0.01
 
-    public let relativeAccuracy: Double
+    package let relativeAccuracy: Double
     /// γ = (1 + α) / (1 − α): the ratio between consecutive bucket bounds.
     private let gamma: Double
     private let logGamma: Double
@@ -22,16 +22,16 @@ public struct LogHistogram: Sendable, Equatable {
     public private(set) var totalCount: Double = 0
 
     /// Values smaller than this in magnitude are counted as zero.
-    public static let minimumMagnitude = 1e-9
+    package static let minimumMagnitude = 1e-9
 
-    public init(relativeAccuracy: Double = defaultRelativeAccuracy) {
+    package init(relativeAccuracy: Double = defaultRelativeAccuracy) {
         precondition(relativeAccuracy > 0 && relativeAccuracy < 1)
         self.relativeAccuracy = relativeAccuracy
         gamma = (1 + relativeAccuracy) / (1 - relativeAccuracy)
         logGamma = Glibc.log(gamma)
     }
 
-    public var isEmpty: Bool { totalCount == 0 }
+    package var isEmpty: Bool { totalCount == 0 }
 
     private func index(_ magnitude: Double) -> Int32 {
         Int32((Glibc.log(magnitude) / logGamma).rounded(.up))
@@ -54,7 +54,7 @@ public struct LogHistogram: Sendable, Equatable {
         }
     }
 
-    public mutating func merge(_ other: LogHistogram) {
+    package mutating func merge(_ other: LogHistogram) {
         precondition(other.relativeAccuracy == relativeAccuracy)
         for (i, c) in other.positive { positive[i, default: 0] += c }
         for (i, c) in other.negative { negative[i, default: 0] += c }
@@ -64,7 +64,7 @@ public struct LogHistogram: Sendable, Equatable {
 
     /// The buckets as (representative value, count), sorted by value: what CloudWatch's
     /// `Values`/`Counts` carry.
-    public var buckets: [(value: Double, count: Double)] {
+    package var buckets: [(value: Double, count: Double)] {
         var result: [(value: Double, count: Double)] = []
         result.reserveCapacity(positive.count + negative.count + 1)
         for (i, c) in negative.sorted(by: { $0.key > $1.key }) { result.append((-representative(i), c)) }
@@ -75,7 +75,7 @@ public struct LogHistogram: Sendable, Equatable {
 
     /// The value at quantile `q` (0...1), within the relative accuracy of the exact one: the value
     /// of rank ⌊q·(n−1)⌋ in sorted order.
-    public func quantile(_ q: Double) -> Double? {
+    package func quantile(_ q: Double) -> Double? {
         guard totalCount > 0 else { return nil }
         let rank = (q * (totalCount - 1)).rounded(.down)
         var seen = 0.0

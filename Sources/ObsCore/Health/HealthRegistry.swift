@@ -6,21 +6,21 @@ import Synchronization
 public final class HealthRegistry: Sendable {
     public struct Component: Sendable, Equatable {
         public var name: String
-        public var ok: Bool
+        package var ok: Bool
         /// Why it is degraded (the last error), nil when ok.
-        public var reason: String?
+        package var reason: String?
     }
 
     private let components = Mutex<[String: Component]>([:])
 
-    public init() {}
+    package init() {}
 
-    public func report(_ name: String, ok: Bool, reason: String? = nil) {
+    package func report(_ name: String, ok: Bool, reason: String? = nil) {
         components.withLock { $0[name] = Component(name: name, ok: ok, reason: ok ? nil : reason) }
     }
 
     /// Every component, by name.
-    public var snapshot: [Component] {
+    package var snapshot: [Component] {
         components.withLock { $0.values.sorted { $0.name < $1.name } }
     }
 }

@@ -2,7 +2,7 @@
 /// same pairs compare and hash equal whatever order they were built in.
 public struct Dimensions: Sendable, Hashable, CustomStringConvertible {
     /// CloudWatch: at most 30 dimensions a metric.
-    public static let maximumCount = 30
+    package static let maximumCount = 30
 
     public private(set) var pairs: [(name: String, value: String)]
 
@@ -14,15 +14,15 @@ public struct Dimensions: Sendable, Hashable, CustomStringConvertible {
         self.init(dictionary.map { ($0.key, $0.value) })
     }
 
-    public var names: [String] { pairs.map(\.name) }
-    public var isEmpty: Bool { pairs.isEmpty }
+    package var names: [String] { pairs.map(\.name) }
+    package var isEmpty: Bool { pairs.isEmpty }
 
-    public subscript(name: String) -> String? {
+    package subscript(name: String) -> String? {
         pairs.first { $0.name == name }?.value
     }
 
     /// A copy with `name` set to `value`.
-    public func setting(_ name: String, to value: String) -> Dimensions {
+    package func setting(_ name: String, to value: String) -> Dimensions {
         var dictionary = Dictionary(uniqueKeysWithValues: pairs.map { ($0.name, $0.value) })
         dictionary[name] = value
         return Dimensions(dictionary)

@@ -22,13 +22,13 @@ public struct MetricDatum: Sendable, Equatable {
         }
     }
 
-    public var descriptor: MetricDescriptor
+    package var descriptor: MetricDescriptor
     public var dimensions: Dimensions
     /// Seconds since the Unix epoch, on an interval boundary.
-    public var timestamp: Int64
+    package var timestamp: Int64
     public var value: Value
     /// A gauge's last sample in the interval (its level at flush time); nil for other kinds.
-    public var last: Double?
+    package var last: Double?
 
     public init(
         descriptor: MetricDescriptor, dimensions: Dimensions, timestamp: Int64, value: Value, last: Double? = nil

@@ -5,7 +5,7 @@ public struct MetricDescriptor: Sendable, Hashable {
     public var namespace: String
     /// The CloudWatch metric name, for example `Commits`.
     public var name: String
-    public var unit: MetricUnit
+    package var unit: MetricUnit
     public var kind: MetricKind
     /// CloudWatch storage resolution in seconds: 60 (standard) or 1 (high resolution).
     public var storageResolution: Int
@@ -18,5 +18,5 @@ public struct MetricDescriptor: Sendable, Hashable {
         self.storageResolution = storageResolution
     }
 
-    public var isHighResolution: Bool { storageResolution == 1 }
+    package var isHighResolution: Bool { storageResolution == 1 }
 }

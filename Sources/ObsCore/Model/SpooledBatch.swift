@@ -5,14 +5,14 @@ public struct SpooledBatch: Sendable, Equatable {
     /// The kind of request the payload is (`put-metric-data`, `put-log-events`, `put-trace-segments`).
     public var kind: String
     /// Seconds since the epoch when the batch was accepted.
-    public var created: Int64
+    package var created: Int64
     /// How many items (datums, log events, segments) it carries: what a drop of it loses.
     public var items: Int
     /// What the sender needs besides the payload (a namespace, a log group and stream).
-    public var attributes: [String: String]
-    public var payload: [UInt8]
+    package var attributes: [String: String]
+    package var payload: [UInt8]
 
-    public init(kind: String, created: Int64, items: Int, attributes: [String: String] = [:], payload: [UInt8]) {
+    package init(kind: String, created: Int64, items: Int, attributes: [String: String] = [:], payload: [UInt8]) {
         self.kind = kind
         self.created = created
         self.items = items

@@ -20,8 +20,8 @@ public struct StatisticSet: Sendable, Hashable {
         self.maximum = maximum
     }
 
-    public var isEmpty: Bool { sampleCount == 0 }
-    public var average: Double { sampleCount == 0 ? 0 : sum / sampleCount }
+    package var isEmpty: Bool { sampleCount == 0 }
+    package var average: Double { sampleCount == 0 ? 0 : sum / sampleCount }
 
     @inlinable
     public mutating func add(_ value: Double) {
@@ -40,7 +40,7 @@ public struct StatisticSet: Sendable, Hashable {
         if value > maximum { maximum = value }
     }
 
-    public mutating func merge(_ other: StatisticSet) {
+    package mutating func merge(_ other: StatisticSet) {
         sampleCount += other.sampleCount
         sum += other.sum
         minimum = Swift.min(minimum, other.minimum)

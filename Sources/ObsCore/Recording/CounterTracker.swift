@@ -6,10 +6,10 @@ public struct CounterTracker<Key: Hashable>: Sendable where Key: Sendable {
     /// Resets seen so far.
     public private(set) var resets = 0
 
-    public init() {}
+    package init() {}
 
     /// The increase of `key` since its last value, or nil for its first value.
-    public mutating func delta(_ key: Key, _ value: Double) -> Double? {
+    package mutating func delta(_ key: Key, _ value: Double) -> Double? {
         defer { previous[key] = value }
         guard let last = previous[key] else { return nil }
         if value < last {
@@ -20,12 +20,12 @@ public struct CounterTracker<Key: Hashable>: Sendable where Key: Sendable {
     }
 
     /// Forgets the baseline of `key`: its next value is a baseline again.
-    public mutating func forget(_ key: Key) {
+    package mutating func forget(_ key: Key) {
         previous[key] = nil
     }
 
     /// Forgets every baseline (after a reconnect to a different server, say).
-    public mutating func reset() {
+    package mutating func reset() {
         previous.removeAll()
     }
 }

@@ -26,7 +26,7 @@ public final class Producer: @unchecked Sendable {
     }
 
     /// The largest weight one ring entry carries exactly (a Float32 holds integers to 2^24).
-    public static let maximumEntryWeight = 16_777_216.0
+    package static let maximumEntryWeight = 16_777_216.0
 
     /// Records `weight` observations of `value` at once: what a histogram bucket or a summary's
     /// mean over many requests stands for. Integer weights stay exact; larger weights than one
@@ -44,7 +44,7 @@ public final class Producer: @unchecked Sendable {
     }
 
     /// Observations dropped so far because the ring was full.
-    public var droppedCount: Int { dropped.load(ordering: .relaxed) }
+    package var droppedCount: Int { dropped.load(ordering: .relaxed) }
     /// Observations recorded and not yet drained by the aggregator.
     public var pending: Int { ring.count }
 }

@@ -15,21 +15,21 @@ public final class Recorder: Sendable {
 
     /// A series as registered: its metric and dimensions.
     public struct SeriesKey: Hashable, Sendable {
-        public var descriptor: MetricDescriptor
+        package var descriptor: MetricDescriptor
         public var dimensions: Dimensions
     }
 
     /// The dimension value that stands for every series past a metric's cardinality limit.
-    public static let overflowValue = "__overflow__"
+    package static let overflowValue = "__overflow__"
 
     /// Series a single metric may have; later ones fold into one overflow series.
-    public let cardinalityLimit: Int
+    package let cardinalityLimit: Int
     /// The ring size a producer gets unless it asks for another: 65,536 observations (1 MiB), for
     /// sources that observe per event (X-Ray segments, journal lines, scrapes).
-    public let ringCapacity: Int
+    package let ringCapacity: Int
     public let selfMetrics: SelfMetrics
     /// Where sources report whether they work, for the agent's `/healthz`.
-    public let health = HealthRegistry()
+    package let health = HealthRegistry()
     private let registry = Mutex(Registry())
 
     public init(cardinalityLimit: Int = 2_000, ringCapacity: Int = 1 << 16, selfMetrics: SelfMetrics = SelfMetrics()) {

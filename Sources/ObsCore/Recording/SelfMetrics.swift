@@ -10,7 +10,7 @@ public final class SelfMetrics: Sendable {
         /// The name, as the metrics and logs show it: `ring_full`.
         public let rawValue: String
         /// Whether this reason loses data (else it is an incident that loses nothing).
-        public let isDrop: Bool
+        package let isDrop: Bool
 
         public init(_ rawValue: String, isDrop: Bool) {
             self.rawValue = rawValue
@@ -23,59 +23,59 @@ public final class SelfMetrics: Sendable {
         public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
 
         /// A series past its metric's cardinality limit, folded into the overflow series.
-        public static let seriesOverflow = Reason("series_overflow", isDrop: false)
+        package static let seriesOverflow = Reason("series_overflow", isDrop: false)
         /// A NaN or infinite value, which CloudWatch refuses.
-        public static let nonFiniteValue = Reason("non_finite_value", isDrop: true)
+        package static let nonFiniteValue = Reason("non_finite_value", isDrop: true)
         /// A value outside CloudWatch's ±2^360 range.
-        public static let valueOutOfRange = Reason("value_out_of_range", isDrop: true)
+        package static let valueOutOfRange = Reason("value_out_of_range", isDrop: true)
         /// A counter that went down (a reset, such as pg_stat_reset); the interval's delta restarts from it.
-        public static let counterReset = Reason("counter_reset", isDrop: false)
+        package static let counterReset = Reason("counter_reset", isDrop: false)
         /// A batch the endpoint refused for good (a 4xx that is not throttling).
-        public static let batchRejected = Reason("batch_rejected", isDrop: true)
+        package static let batchRejected = Reason("batch_rejected", isDrop: true)
         /// A sample query that failed (database down, timeout).
-        public static let sampleFailed = Reason("sample_failed", isDrop: false)
+        package static let sampleFailed = Reason("sample_failed", isDrop: false)
         /// A scrape that failed: no answer, an HTTP error, or a body that does not parse (nothing
         /// of that scrape is recorded; the next scrape's deltas cover the gap).
-        public static let scrapeFailed = Reason("scrape_failed", isDrop: false)
+        package static let scrapeFailed = Reason("scrape_failed", isDrop: false)
         /// An observation a producer could not record because its ring was full.
-        public static let ringFull = Reason("ring_full", isDrop: true)
+        package static let ringFull = Reason("ring_full", isDrop: true)
         /// Items of a batch the spool dropped, oldest first, to stay within its size.
-        public static let spoolFull = Reason("spool_full", isDrop: true)
+        package static let spoolFull = Reason("spool_full", isDrop: true)
         /// Trace segments that arrived faster than the disk spool could write them, past the
         /// writer's queue (`XRayTraceSink.maxQueuedBytes`).
-        public static let spoolBehind = Reason("spool_behind", isDrop: true)
+        package static let spoolBehind = Reason("spool_behind", isDrop: true)
         /// A spooled batch file that failed its checksum, moved aside.
-        public static let spoolCorrupt = Reason("spool_corrupt", isDrop: true)
+        package static let spoolCorrupt = Reason("spool_corrupt", isDrop: true)
         /// A request that will be tried again (throttling, 5xx, timeout): not a loss.
-        public static let requestRetried = Reason("request_retried", isDrop: false)
+        package static let requestRetried = Reason("request_retried", isDrop: false)
         /// A log event older than CloudWatch Logs accepts (14 days, or the group's retention).
-        public static let logEventTooOld = Reason("log_event_too_old", isDrop: true)
+        package static let logEventTooOld = Reason("log_event_too_old", isDrop: true)
         /// A log event more than 2 hours ahead.
-        public static let logEventTooNew = Reason("log_event_too_new", isDrop: true)
+        package static let logEventTooNew = Reason("log_event_too_new", isDrop: true)
         /// A log message cut to the size limit (the event is kept, with a marker).
-        public static let logEventTruncated = Reason("log_event_truncated", isDrop: false)
+        package static let logEventTruncated = Reason("log_event_truncated", isDrop: false)
         /// A trace segment document over 64 kB.
-        public static let segmentOversized = Reason("segment_oversized", isDrop: true)
+        package static let segmentOversized = Reason("segment_oversized", isDrop: true)
         /// A trace segment X-Ray refused for good (UnprocessedTraceSegments).
-        public static let segmentUnprocessed = Reason("segment_unprocessed", isDrop: true)
+        package static let segmentUnprocessed = Reason("segment_unprocessed", isDrop: true)
         /// X-Ray datagrams dropped as invalid, by what was wrong.
-        public static let datagramNoHeader = Reason("datagram_no_header", isDrop: true)
-        public static let datagramBadHeader = Reason("datagram_bad_header", isDrop: true)
-        public static let datagramBadJSON = Reason("datagram_bad_json", isDrop: true)
-        public static let datagramOversize = Reason("datagram_oversize", isDrop: true)
-        public static let segmentBadID = Reason("segment_bad_id", isDrop: true)
-        public static let segmentBadTraceID = Reason("segment_bad_trace_id", isDrop: true)
-        public static let segmentBadTimes = Reason("segment_bad_times", isDrop: true)
-        public static let subsegmentMissingFields = Reason("subsegment_missing_fields", isDrop: true)
+        package static let datagramNoHeader = Reason("datagram_no_header", isDrop: true)
+        package static let datagramBadHeader = Reason("datagram_bad_header", isDrop: true)
+        package static let datagramBadJSON = Reason("datagram_bad_json", isDrop: true)
+        package static let datagramOversize = Reason("datagram_oversize", isDrop: true)
+        package static let segmentBadID = Reason("segment_bad_id", isDrop: true)
+        package static let segmentBadTraceID = Reason("segment_bad_trace_id", isDrop: true)
+        package static let segmentBadTimes = Reason("segment_bad_times", isDrop: true)
+        package static let subsegmentMissingFields = Reason("subsegment_missing_fields", isDrop: true)
         /// Journal entries removed (vacuumed, rotated away) before the agent read them: the gap
         /// between the saved cursor and the oldest entry left.
-        public static let journalGap = Reason("journal_gap", isDrop: true)
+        package static let journalGap = Reason("journal_gap", isDrop: true)
         /// A journal entry with a field libsystemd could not read (a damaged file): shipped with
         /// the fields before it, or skipped when it has no message.
-        public static let journalEntryDamaged = Reason("journal_entry_damaged", isDrop: false)
+        package static let journalEntryDamaged = Reason("journal_entry_damaged", isDrop: false)
         /// A log line that looked like a Keycloak event or matched the access-log pattern but
         /// could not be read as one: the line is shipped, no metric comes of it.
-        public static let logLineUnparsed = Reason("log_line_unparsed", isDrop: false)
+        package static let logLineUnparsed = Reason("log_line_unparsed", isDrop: false)
     }
 
     private let counts = Mutex([Reason: Int]())
@@ -86,13 +86,13 @@ public final class SelfMetrics: Sendable {
         counts.withLock { $0[reason, default: 0] += n }
     }
 
-    public subscript(reason: Reason) -> Int {
+    package subscript(reason: Reason) -> Int {
         counts.withLock { $0[reason, default: 0] }
     }
 
     /// Every reason counted so far. Ring drops are counted by each producer without a lock; pass
     /// them in (``Recorder/ringDrops``) to see them here.
-    public func snapshot(ringDrops: Int = 0) -> [Reason: Int] {
+    package func snapshot(ringDrops: Int = 0) -> [Reason: Int] {
         var counts = counts.withLock { $0 }
         if ringDrops > 0 { counts[.ringFull, default: 0] += ringDrops }
         return counts

@@ -14,22 +14,22 @@ public struct Backoff: Sendable, Equatable {
     /// The ceiling after the first failure, in seconds; it doubles with each failure after it.
     public var base: Double
     /// The longest wait, in seconds.
-    public var cap: Double
-    public var jitter: Jitter
+    package var cap: Double
+    package var jitter: Jitter
 
-    public init(base: Double = 1, cap: Double, jitter: Jitter) {
+    package init(base: Double = 1, cap: Double, jitter: Jitter) {
         self.base = base
         self.cap = cap
         self.jitter = jitter
     }
 
     /// The ceiling after `failures` failures in a row (from 1): min(cap, base × 2^(failures − 1)).
-    public func ceiling(afterFailures failures: Int) -> Double {
+    package func ceiling(afterFailures failures: Int) -> Double {
         min(cap, base * Double(1 << min(max(failures, 1) - 1, 30)))
     }
 
     /// The wait after `failures` failures in a row, drawn as ``jitter`` says.
-    public func delay(afterFailures failures: Int) -> Double {
+    package func delay(afterFailures failures: Int) -> Double {
         let ceiling = ceiling(afterFailures: failures)
         switch jitter {
         case .full: return Double.random(in: 0...ceiling)

@@ -6,7 +6,7 @@ import Dispatch
 public final class BlockingExecutor: Sendable {
     private let queue: DispatchQueue
 
-    public init(label: String) {
+    package init(label: String) {
         queue = DispatchQueue(label: label)
     }
 

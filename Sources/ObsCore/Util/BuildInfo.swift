@@ -3,8 +3,8 @@
 /// User-Agent of every HTTP request the agent makes (so CloudTrail and the services' access logs
 /// tell the agent's calls apart). Raised with each release.
 public enum BuildInfo {
-    public static let version = "0.1.0"
+    package static let version = "0.1.0"
     public static let userAgent = "obs-agent/\(version)"
     /// obsctl's, for the requests `obsctl apply` makes.
-    public static let obsctlUserAgent = "obsctl/\(version)"
+    package static let obsctlUserAgent = "obsctl/\(version)"
 }

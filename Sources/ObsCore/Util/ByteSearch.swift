@@ -6,7 +6,7 @@ extension UnsafeRawBufferPointer {
     /// The index of the first `byte` at or after `start`, found with `memchr` (many bytes a step,
     /// where a loop over the buffer takes one); nil when there is none.
     @inline(__always)
-    public func firstIndex(ofByte byte: UInt8, from start: Int = 0) -> Int? {
+    package func firstIndex(ofByte byte: UInt8, from start: Int = 0) -> Int? {
         guard let base = baseAddress, start < count,
             let hit = memchr(base + start, Int32(byte), count - start)
         else { return nil }

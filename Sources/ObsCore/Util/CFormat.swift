@@ -8,7 +8,7 @@ extension String {
     /// printf formatting of numbers (`%020llu`, `%.2f`, `%02d`), as Foundation's `String(format:)`
     /// does it for them; for the modules the agent links, which import only FoundationEssentials.
     /// `%@` and other object formats are not supported.
-    public init(cFormat format: String, _ arguments: any CVarArg...) {
+    package init(cFormat format: String, _ arguments: any CVarArg...) {
         var buffer = [CChar](repeating: 0, count: 64)
         let needed = withVaList(arguments) { vsnprintf(&buffer, buffer.count, format, $0) }
         if needed >= buffer.count {

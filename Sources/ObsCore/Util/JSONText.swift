@@ -1,7 +1,7 @@
 /// Writing JSON text by hand, where key order and speed matter (log lines, EMF events).
 public enum JSONText {
     /// `value` as a JSON string literal, quotes included.
-    public static func quoted(_ value: String) -> String {
+    package static func quoted(_ value: String) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(value.utf8.count + 2)
         appendQuoted(value, to: &out)
@@ -10,13 +10,13 @@ public enum JSONText {
 
     /// Appends `value` as a JSON string literal, quotes included, to `out`: runs of bytes that need
     /// no escape (all but `"`, `\` and those below 0x20) are copied whole.
-    public static func appendQuoted(_ value: String, to out: inout [UInt8]) {
+    package static func appendQuoted(_ value: String, to out: inout [UInt8]) {
         var value = value
         value.withUTF8 { appendQuoted($0, to: &out) }
     }
 
     /// Appends the UTF-8 text `bytes` as a JSON string literal, quotes included, to `out`.
-    public static func appendQuoted(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    package static func appendQuoted(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         guard let base = bytes.baseAddress else {
             out.append(UInt8(ascii: "\""))
@@ -65,12 +65,12 @@ public enum JSONText {
     }
 
     /// Appends the UTF-8 text `bytes` as a JSON string literal, quotes included, to `out`.
-    public static func appendQuoted(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+    package static func appendQuoted(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         appendQuoted(bytes.assumingMemoryBound(to: UInt8.self), to: &out)
     }
 
     /// Appends `value` in decimal to `out`, with no allocation.
-    public static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
+    package static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for the 20 digits of UInt64.max
@@ -89,7 +89,7 @@ public enum JSONText {
     /// they are: `"`, `\` and those below 0x20, each marked by its high bit. Exact: no carry
     /// crosses from one byte to the next.
     @inline(__always)
-    public static func stopBytes(_ word: UInt64) -> UInt64 {
+    package static func stopBytes(_ word: UInt64) -> UInt64 {
         let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
         let highBits: UInt64 = 0x8080_8080_8080_8080
         @inline(__always) func zeroBytes(_ v: UInt64) -> UInt64 { ~(((v & low7) &+ low7) | v) & highBits }
@@ -102,7 +102,7 @@ public enum JSONText {
 
     /// A finite number as JSON (integers without a fraction); nil for NaN and infinities, which
     /// JSON cannot carry.
-    public static func number(_ value: Double) -> String? {
+    package static func number(_ value: Double) -> String? {
         guard value.isFinite else { return nil }
         if value == value.rounded(), Swift.abs(value) < 1e15 { return String(Int64(value)) }
         return "\(value)"

@@ -10,7 +10,7 @@
 /// agent's resident memory, for these two uses.)
 public enum RFC3339 {
     /// Seconds since 1970-01-01T00:00:00Z, or nil when `text` is not such a timestamp.
-    public static func seconds(_ text: String) -> Double? {
+    package static func seconds(_ text: String) -> Double? {
         let b = Array(text.utf8)
         func number(_ from: Int, _ count: Int) -> Int? {
             guard from + count <= b.count else { return nil }

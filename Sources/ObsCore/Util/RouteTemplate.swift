@@ -3,10 +3,10 @@
 /// hexadecimal string of 8 or more characters with a digit, or longer than 16 characters with a
 /// digit. Works on the UTF-8 bytes: it runs for every segment received.
 public enum RouteTemplate {
-    public static let placeholder = "{id}"
+    package static let placeholder = "{id}"
 
     /// The route of `url` (a full URL or a path): its path with identifiers collapsed, no query.
-    public static func route(of url: String) -> String {
+    package static func route(of url: String) -> String {
         var url = url
         var out: [UInt8] = []
         url.withUTF8 { appendRoute(of: $0, to: &out) }
@@ -14,7 +14,7 @@ public enum RouteTemplate {
     }
 
     /// Appends the route of the URL in `bytes` to `out` (what `route(of:)` returns, as bytes).
-    public static func appendRoute(of bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    package static func appendRoute(of bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         var start = 0
         var end = bytes.count
         // Skip `scheme://host[:port]`.

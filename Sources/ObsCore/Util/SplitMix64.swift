@@ -2,7 +2,7 @@
 /// generated test data and benchmark journals come out the same for the same seed and a failure
 /// reproduces. Not for anything that must be unpredictable.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
+    package var state: UInt64
 
     public init(seed: UInt64) {
         state = seed

@@ -15,7 +15,7 @@ public enum StandardOutput {
     }
 
     /// `line` and a newline to standard error (a one-line error before logging is set up).
-    public static func writeErrorLine(_ line: String) {
+    package static func writeErrorLine(_ line: String) {
         write(line, to: 2)
     }
 

@@ -1,17 +1,17 @@
 extension StringProtocol {
     /// The text without leading and trailing blanks: spaces and tabs, Unicode's too, not line breaks
     /// (as Foundation's `trimmingCharacters(in: .whitespaces)`).
-    public func trimmingBlanks() -> String {
+    package func trimmingBlanks() -> String {
         trimming { $0.isWhitespace && !$0.isNewline }
     }
 
     /// The text without leading and trailing whitespace and line breaks.
-    public func trimmingWhitespace() -> String {
+    package func trimmingWhitespace() -> String {
         trimming(\.isWhitespace)
     }
 
     /// The text without leading and trailing line breaks.
-    public func trimmingNewlines() -> String {
+    package func trimmingNewlines() -> String {
         trimming(\.isNewline)
     }
 

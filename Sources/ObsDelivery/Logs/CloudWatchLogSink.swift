@@ -18,7 +18,7 @@ public struct CloudWatchLogSink: Sendable {
     private let selfMetrics: SelfMetrics
     private let logger: Logger
 
-    public init(spool: DiskSpool, selfMetrics: SelfMetrics, logger: Logger) {
+    package init(spool: DiskSpool, selfMetrics: SelfMetrics, logger: Logger) {
         self.spool = spool
         self.selfMetrics = selfMetrics
         self.logger = logger
@@ -49,7 +49,7 @@ public struct CloudWatchLogSink: Sendable {
 /// batch sent again; events the service refuses (`rejectedLogEventsInfo`) are counted by reason.
 public struct PutLogEventsSender: BatchSender {
     public let kind = CloudWatchLogSink.batchKind
-    public let client: AWSClient
+    package let client: AWSClient
 
     public init(client: AWSClient) {
         self.client = client

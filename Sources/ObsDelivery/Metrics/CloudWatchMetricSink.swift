@@ -15,11 +15,11 @@ import ObsNet
 public struct CloudWatchMetricSink: MetricSink {
     public static let batchKind = "put-metric-data"
     public let name = "cloudwatch"
-    public let encoder: PutMetricDataEncoder
+    package let encoder: PutMetricDataEncoder
     public let spool: DiskSpool
     /// Whether bodies are gzip-compressed (`Content-Encoding: gzip`).
     public let compress: Bool
-    public let logger: Logger
+    package let logger: Logger
     private let selfMetrics: SelfMetrics
 
     public init(spool: DiskSpool, compress: Bool = true, selfMetrics: SelfMetrics, logger: Logger) {
@@ -45,7 +45,7 @@ public struct CloudWatchMetricSink: MetricSink {
 /// Sends spooled PutMetricData bodies (gzip) to CloudWatch, signed.
 public struct PutMetricDataSender: BatchSender {
     public let kind = CloudWatchMetricSink.batchKind
-    public let client: AWSClient
+    package let client: AWSClient
 
     public init(client: AWSClient) {
         self.client = client
@@ -65,7 +65,7 @@ public struct PutMetricDataSender: BatchSender {
 
 extension AWSError {
     /// How a shipper should treat this error.
-    public var outcome: SendOutcome {
+    package var outcome: SendOutcome {
         if isCredentialError {
             return .retry(
                 reason: "credentials refused, keeping the data until they work: \(description)", afterTimeout: false)

@@ -5,11 +5,11 @@ import ObsCore
 /// `obs-agent --dry-run`.
 public struct DryRunMetricSink: MetricSink {
     public let name = "dry-run"
-    public let endpoint: String
-    public let encoder: PutMetricDataEncoder
+    package let endpoint: String
+    package let encoder: PutMetricDataEncoder
     private let write: @Sendable (String) -> Void
 
-    public init(
+    package init(
         endpoint: String, selfMetrics: SelfMetrics,
         write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine
     ) {

@@ -6,7 +6,7 @@ import ObsCore
 /// FireLens) that ships stdout to CloudWatch Logs, where the lines become metrics.
 public struct EMFMetricSink: MetricSink {
     public let name = "emf"
-    public let encoder: EMFEncoder
+    package let encoder: EMFEncoder
     private let write: @Sendable (String) -> Void
 
     public init(selfMetrics: SelfMetrics, write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine) {

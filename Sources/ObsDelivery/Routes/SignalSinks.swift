@@ -22,7 +22,7 @@ extension CloudWatchLogSink: LogSink {
 /// One request the dry run shows instead of sending: its endpoint, action, size and body.
 public enum DryRunRequest {
     /// `POST <endpoint><path> (<action>, <items> <unit>, <bytes> bytes)` and the body on the next line.
-    public static func text(endpoint: String, path: String, action: String, items: Int, unit: String, body: [UInt8])
+    package static func text(endpoint: String, path: String, action: String, items: Int, unit: String, body: [UInt8])
         -> String
     {
         "POST \(endpoint)\(path) (\(action), \(items) \(unit), \(body.count) bytes)\n\(String(decoding: body, as: UTF8.self))"
@@ -32,11 +32,11 @@ public enum DryRunRequest {
 /// Prints the PutTraceSegments calls the agent would make, 50 segments a call, and sends nothing.
 public struct DryRunTraceSink: TraceSink {
     public let name = "dry-run"
-    public let endpoint: String
+    package let endpoint: String
     private let selfMetrics: SelfMetrics
     private let write: @Sendable (String) -> Void
 
-    public init(
+    package init(
         endpoint: String, selfMetrics: SelfMetrics,
         write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine
     ) {
@@ -65,11 +65,11 @@ public struct DryRunTraceSink: TraceSink {
 /// ``CloudWatchLogSink``, and sends nothing.
 public struct DryRunLogSink: LogSink {
     public let name = "dry-run"
-    public let endpoint: String
+    package let endpoint: String
     private let selfMetrics: SelfMetrics
     private let write: @Sendable (String) -> Void
 
-    public init(
+    package init(
         endpoint: String, selfMetrics: SelfMetrics,
         write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine
     ) {
@@ -112,12 +112,12 @@ public struct StandardOutputLogSink: LogSink {
 /// journal's sender under `--dry-run` (its cursor is not saved then, so a later run sends it all).
 public struct DryRunBatchSender: BatchSender {
     public let kind: String
-    public let endpoint: String
-    public let action: String
-    public let unit: String
+    package let endpoint: String
+    package let action: String
+    package let unit: String
     private let write: @Sendable (String) -> Void
 
-    public init(
+    package init(
         kind: String = CloudWatchLogSink.batchKind, endpoint: String, action: String = "PutLogEvents",
         unit: String = "events",
         write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine

@@ -10,8 +10,8 @@ import ObsSource
 /// may go on. While it retries, the source waits (and the journal holds what is not read yet).
 public struct BatchDeliverer: BatchOutlet {
     public let name: String
-    public let sender: any BatchSender
-    public let retry: RetryPolicy
+    package let sender: any BatchSender
+    package let retry: RetryPolicy
     private let selfMetrics: SelfMetrics
     private let health: HealthRegistry
     private let healthName: String

@@ -14,15 +14,15 @@ import Synchronization
 /// latency, and 20,000 trace segments a second need 400 PutTraceSegments calls.
 public final class SpoolShipper: Sendable {
     public let spool: DiskSpool
-    public let sender: any BatchSender
-    public let retry: RetryPolicy
+    package let sender: any BatchSender
+    package let retry: RetryPolicy
     private let selfMetrics: SelfMetrics
     private let logger: Logger
     /// How often an idle shipper looks for new batches, in seconds.
-    public let pollInterval: Double
+    package let pollInterval: Double
     private let sent = Atomic<Int>(0)
     /// Workers that send at once.
-    public let concurrency: Int
+    package let concurrency: Int
     /// The batches a worker is sending.
     private let inFlight = Mutex(Set<SpoolBatchID>())
 

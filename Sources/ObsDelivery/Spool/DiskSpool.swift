@@ -29,7 +29,7 @@ public final class DiskSpool: Sendable {
     }
 
     public let directory: String
-    public let maxBytes: Int
+    package let maxBytes: Int
     private let selfMetrics: SelfMetrics
     private let index = Mutex(Index())
 
@@ -132,7 +132,7 @@ public final class DiskSpool: Sendable {
     }
 
     /// The batch `id`, or nil when it is gone (sent, or dropped to make room) or no longer intact.
-    public func load(_ id: SpoolBatchID) -> SpooledBatch? {
+    package func load(_ id: SpoolBatchID) -> SpooledBatch? {
         guard let data = FileManager.default.contents(atPath: path(id)) else { return nil }
         guard let batch = SpoolFile.decode(Array(data)) else {
             forget(id)
@@ -144,7 +144,7 @@ public final class DiskSpool: Sendable {
     }
 
     /// Removes `id` once the service accepted it (or it was given up, and counted, for good).
-    public func remove(_ id: SpoolBatchID) {
+    package func remove(_ id: SpoolBatchID) {
         forget(id)
         unlink(path(id))
     }
@@ -153,7 +153,7 @@ public final class DiskSpool: Sendable {
     /// what a sender does when part of a batch was delivered and the rest must wait. Returns false,
     /// and leaves the old contents, when `id` is gone or the write fails.
     @discardableResult
-    public func replace(_ id: SpoolBatchID, with batch: SpooledBatch) -> Bool {
+    package func replace(_ id: SpoolBatchID, with batch: SpooledBatch) -> Bool {
         guard let bytes = try? SpoolFile.encode(batch) else { return false }
         return index.withLock { index in
             guard let i = index.entries.firstIndex(where: { $0.id == id }),
@@ -179,7 +179,7 @@ public final class DiskSpool: Sendable {
     public var bytes: Int { index.withLock { $0.bytes } }
 
     /// Seconds since the oldest waiting batch was accepted, or 0 when none waits.
-    public func oldestAge(now: Int64) -> Int64 {
+    package func oldestAge(now: Int64) -> Int64 {
         index.withLock { index in index.entries.first.map { max(0, now - $0.created) } ?? 0 }
     }
 }

@@ -14,13 +14,13 @@ struct SpoolHeader: Codable {
 
 /// A batch's position in the spool: its sequence number, oldest first.
 public struct SpoolBatchID: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public let sequence: UInt64
+    package let sequence: UInt64
     public static func < (lhs: SpoolBatchID, rhs: SpoolBatchID) -> Bool { lhs.sequence < rhs.sequence }
     public var description: String { String(sequence) }
 }
 
 /// Why the spool could not do what was asked.
 public struct SpoolError: Error, Sendable, CustomStringConvertible {
-    public var message: String
+    package var message: String
     public var description: String { "spool: \(message)" }
 }

@@ -21,9 +21,9 @@ import ObsNet
 public final class XRayTraceSink: @unchecked Sendable {
     public static let batchKind = "put-trace-segments"
     /// PutTraceSegments calls one spooled batch holds at most (1,000 segments).
-    public static let maxCallsPerBatch = 20
+    package static let maxCallsPerBatch = 20
     public let spool: DiskSpool
-    public let maxQueuedBytes: Int
+    package let maxQueuedBytes: Int
     let selfMetrics: SelfMetrics
     let logger: Logger
 
@@ -141,11 +141,11 @@ public final class XRayTraceSink: @unchecked Sendable {
 /// are counted as `segment_unprocessed`.
 public struct PutTraceSegmentsSender: BatchSender {
     public let kind = XRayTraceSink.batchKind
-    public let client: AWSClient
-    public let sink: XRayTraceSink
+    package let client: AWSClient
+    package let sink: XRayTraceSink
 
     /// Error codes of unprocessed segments worth sending again.
-    public static let retryableCodes: Set<String> = [
+    package static let retryableCodes: Set<String> = [
         "ThrottlingException", "ThrottledException", "InternalFailure", "ServiceUnavailable",
     ]
 

@@ -19,15 +19,15 @@ import ObsCore
 public struct AccessLogPattern: @unchecked Sendable {
     /// One request read from a line.
     public struct Request: Sendable, Equatable {
-        public var method: String
+        package var method: String
         /// The route: the path with identifiers collapsed, or the `route` group as it is.
-        public var route: String
-        public var status: Int
+        package var route: String
+        package var status: Int
         /// Milliseconds, when the pattern has a duration group.
-        public var milliseconds: Double?
+        package var milliseconds: Double?
     }
 
-    public let source: String
+    package let source: String
     private let expression: Regex<AnyRegexOutput>
     private let durationGroup: (name: String, toMilliseconds: Double)?
     private let routeIsTemplate: Bool
@@ -36,7 +36,7 @@ public struct AccessLogPattern: @unchecked Sendable {
         public var description: String
     }
 
-    public init(_ pattern: String) throws(PatternError) {
+    package init(_ pattern: String) throws(PatternError) {
         do {
             // Unicode scalars, not grapheme clusters: access-log lines are ASCII, and it is faster.
             expression = try Regex(pattern).matchingSemantics(.unicodeScalar)
@@ -54,7 +54,7 @@ public struct AccessLogPattern: @unchecked Sendable {
     }
 
     /// What `line` says, or nil when it does not match (or its status is not a number).
-    public func match(_ line: String) -> Request? {
+    package func match(_ line: String) -> Request? {
         guard let result = try? expression.firstMatch(in: line) else { return nil }
         func group(_ name: String) -> Substring? { result.output[name]?.substring }
         guard let method = group("method"), let statusText = group("status"), let status = Int(statusText),

@@ -21,10 +21,10 @@ public struct KeycloakEventLine: Sendable, Equatable {
     public var type: String
     /// The realm's name when the line carries `realmName`, else its `realmId`.
     public var realm: String
-    public var client: String?
+    package var client: String?
     public var user: String?
-    public var ipAddress: String?
-    public var error: String?
+    package var ipAddress: String?
+    package var error: String?
 
     /// What reading a message gave.
     public enum Outcome: Sendable, Equatable {
@@ -35,7 +35,7 @@ public struct KeycloakEventLine: Sendable, Equatable {
         case event(KeycloakEventLine)
     }
 
-    public static let loggerName = "org.keycloak.events"
+    package static let loggerName = "org.keycloak.events"
     private static let loggerBytes = Array(loggerName.utf8)
 
     /// Reads `message`'s first line.

@@ -25,7 +25,7 @@ import Synchronization
 /// exists (the journal was vacuumed under the agent) is detected and the entries lost between it
 /// and the oldest entry left are counted (`journal_gap`).
 public final class JournalSource: @unchecked Sendable {
-    public let settings: JournalSettings
+    package let settings: JournalSettings
     private let recorder: Recorder
     private let outlet: any BatchOutlet
     private let logger: Logger
@@ -105,7 +105,7 @@ public final class JournalSource: @unchecked Sendable {
 
     /// Opens the journal, reads the newest entry the matches select and the saved state: what
     /// `obs-agent check` reports. Throws when the journal or the state cannot be read.
-    public static func check(_ settings: JournalSettings) throws -> String {
+    package static func check(_ settings: JournalSettings) throws -> String {
         let reader = try JournalReader(settings.directory.map { .directory($0) } ?? .local)
         try applyMatches(settings, reader)
         try reader.seekTail()

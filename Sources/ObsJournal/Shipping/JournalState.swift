@@ -13,20 +13,20 @@ import FoundationEssentials
 ///   past `resume` (streams send their batches independently): on restart those entries are
 ///   skipped, so an accepted batch is not sent again.
 public struct JournalState: Sendable, Equatable, Codable {
-    public var resume: String?
-    public var streams: [String: String] = [:]
+    package var resume: String?
+    package var streams: [String: String] = [:]
 
-    public init(resume: String? = nil, streams: [String: String] = [:]) {
+    package init(resume: String? = nil, streams: [String: String] = [:]) {
         self.resume = resume
         self.streams = streams
     }
 
     /// The key of a log group and stream in ``streams``.
-    public static func key(group: String, stream: String) -> String { group + "\t" + stream }
+    package static func key(group: String, stream: String) -> String { group + "\t" + stream }
 
     /// The saved state, nil when there is none (the first start), or an error when the file exists
     /// but cannot be read.
-    public static func load(from path: String) throws -> JournalState? {
+    package static func load(from path: String) throws -> JournalState? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         return try JSONDecoder().decode(JournalState.self, from: data)
@@ -34,7 +34,7 @@ public struct JournalState: Sendable, Equatable, Codable {
 
     /// Writes the state durably: a temporary file beside `path`, fsynced, renamed over `path`,
     /// and the directory fsynced.
-    public func save(to path: String) throws {
+    package func save(to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = try encoder.encode(self)
@@ -55,8 +55,8 @@ public struct JournalState: Sendable, Equatable, Codable {
     }
 
     public struct StateError: Error, CustomStringConvertible {
-        public var path: String
-        public var errno: Int32
+        package var path: String
+        package var errno: Int32
         public var description: String { "journal state \(path): \(String(cString: strerror(errno)))" }
     }
 }

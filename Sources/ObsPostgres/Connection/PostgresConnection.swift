@@ -9,7 +9,7 @@ import FoundationEssentials
 /// runs it on a ``BlockingExecutor``). The connection is closed when the value goes away.
 public final class PostgresConnection: @unchecked Sendable {
     private let connection: OpaquePointer
-    public let settings: PostgresConnectionSettings
+    package let settings: PostgresConnectionSettings
 
     /// Connects, or throws ``PostgresError/connectFailed(target:message:)`` with libpq's reason.
     public init(_ settings: PostgresConnectionSettings) throws(PostgresError) {
@@ -39,10 +39,10 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// Whether the connection is still usable.
-    public var isHealthy: Bool { PQstatus(connection) == CONNECTION_OK }
+    package var isHealthy: Bool { PQstatus(connection) == CONNECTION_OK }
 
     /// The server's version as an integer (150004 for 15.4).
-    public var serverVersion: Int { Int(PQserverVersion(connection)) }
+    package var serverVersion: Int { Int(PQserverVersion(connection)) }
 
     /// Runs `sql` (no parameters) and returns its rows as text.
     public func query(_ sql: String) throws(PostgresError) -> PostgresRows {
@@ -80,16 +80,16 @@ public final class PostgresConnection: @unchecked Sendable {
 
 /// A query's result, as text values by row and column.
 public struct PostgresRows: Sendable, Equatable {
-    public var columns: [String]
+    package var columns: [String]
     public var rows: [[String?]]
 
     /// The value of `column` in row `row`, as a number; nil when NULL or not a number.
-    public func double(_ row: Int, _ column: String) -> Double? {
+    package func double(_ row: Int, _ column: String) -> Double? {
         guard let c = columns.firstIndex(of: column), let text = rows[row][c] else { return nil }
         return Double(text)
     }
 
-    public func string(_ row: Int, _ column: String) -> String? {
+    package func string(_ row: Int, _ column: String) -> String? {
         guard let c = columns.firstIndex(of: column) else { return nil }
         return rows[row][c]
     }

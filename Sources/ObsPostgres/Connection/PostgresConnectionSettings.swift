@@ -2,21 +2,21 @@
 public struct PostgresConnectionSettings: Sendable, Equatable {
     public var host: String
     public var port: Int
-    public var database: String
+    package var database: String
     public var user: String
     /// Never logged; the description shows `<redacted>`.
-    public var password: String?
+    package var password: String?
     /// libpq's `sslmode` (`disable`, `prefer`, `require`, `verify-full`, ...).
-    public var sslMode: String
+    package var sslMode: String
     /// libpq's `sslrootcert`: the CA bundle a `verify-ca` or `verify-full` connection checks the
     /// server against (for RDS, AWS's global bundle, `global-bundle.pem`).
-    public var sslRootCert: String?
-    public var connectTimeoutSeconds: Int
+    package var sslRootCert: String?
+    package var connectTimeoutSeconds: Int
     /// `statement_timeout` of every sampling query, in milliseconds: sampling can never hold the
     /// database for longer.
-    public var statementTimeoutMilliseconds: Int
+    package var statementTimeoutMilliseconds: Int
     /// `lock_timeout`, in milliseconds: sampling never queues behind a lock for longer.
-    public var lockTimeoutMilliseconds: Int
+    package var lockTimeoutMilliseconds: Int
 
     public init(
         host: String, port: Int = 5432, database: String, user: String, password: String? = nil,
@@ -36,10 +36,10 @@ public struct PostgresConnectionSettings: Sendable, Equatable {
 
     /// The application name the agent's sessions carry, so they can be told apart (and left out
     /// of the agent's own counts).
-    public static let applicationName = "obs-agent"
+    package static let applicationName = "obs-agent"
 
     /// `user@host:port/database`, for messages.
-    public var target: String { "\(user)@\(host):\(port)/\(database)" }
+    package var target: String { "\(user)@\(host):\(port)/\(database)" }
 
     /// libpq keyword/value pairs.
     var libpqParameters: [(String, String)] {

@@ -5,22 +5,22 @@ import ObsCatalog
 /// sampler never sends a query its server cannot run. Every query reads only what `pg_monitor`
 /// may read, and the agent's own session is never counted.
 public struct PostgresQueries: Sendable, Equatable {
-    public let serverVersion: Int
+    package let serverVersion: Int
 
     /// The oldest and newest major versions the queries are written for.
-    public static let supported = 120000..<180000
+    package static let supported = 120000..<180000
 
-    public init(serverVersion: Int) {
+    package init(serverVersion: Int) {
         self.serverVersion = serverVersion
     }
 
-    public var major: Int { serverVersion / 10000 }
+    package var major: Int { serverVersion / 10000 }
 
     /// `pg_stat_database` of the connected database: its counters, when its statistics were last
     /// reset, and the server's start time (both reset every counter), with the database's size and
     /// transaction id ages from `pg_database`. Recovery conflicts are summed from
     /// `pg_stat_database_conflicts` (`confl_active_logicalslot` exists from 16).
-    public var database: String {
+    package var database: String {
         let counters = PostgresMetrics.databaseCounters.map { "d.\($0.column)" }.joined(separator: ", ")
         let conflicts =
             (["confl_tablespace", "confl_lock", "confl_snapshot", "confl_bufferpin", "confl_deadlock"]
@@ -41,7 +41,7 @@ public struct PostgresQueries: Sendable, Equatable {
     /// Client sessions of the connected database by state, wait event type and application, with
     /// how many are blocked by another session's lock and the age of the oldest transaction,
     /// running query and idle transaction in each group.
-    public var activity: String {
+    package var activity: String {
         """
         SELECT coalesce(state, 'unknown') AS state, coalesce(wait_event_type, 'none') AS wait_event_type,
           coalesce(nullif(application_name, ''), 'unknown') AS application, count(*) AS sessions,
@@ -58,7 +58,7 @@ public struct PostgresQueries: Sendable, Equatable {
     /// Locks held or awaited by the connected database's sessions (row-level waits are waits on a
     /// transaction id, which belong to no database), by mode and whether granted; the agent's own
     /// session excluded.
-    public var locks: String {
+    package var locks: String {
         """
         SELECT l.mode, l.granted, count(*) AS locks
         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
@@ -71,7 +71,7 @@ public struct PostgresQueries: Sendable, Equatable {
 
     /// Checkpoints and buffer writes: `pg_stat_checkpointer` from 17 (with the background writer's
     /// `buffers_clean`), `pg_stat_bgwriter` before.
-    public var checkpoints: String {
+    package var checkpoints: String {
         if major >= 17 {
             return """
                 SELECT c.num_timed AS timed, c.num_requested AS requested, c.buffers_written AS checkpoint_buffers,
@@ -87,20 +87,20 @@ public struct PostgresQueries: Sendable, Equatable {
     }
 
     /// WAL generated (`pg_stat_wal`, from 14; nil before).
-    public var wal: String? {
+    package var wal: String? {
         major >= 14
             ? "SELECT wal_records, wal_bytes, wal_buffers_full, coalesce(extract(epoch FROM stats_reset), 0) AS stats_reset FROM pg_stat_wal"
             : nil
     }
 
     /// WAL archiving.
-    public var archiver: String {
+    package var archiver: String {
         "SELECT archived_count, failed_count, coalesce(extract(epoch FROM stats_reset), 0) AS stats_reset FROM pg_stat_archiver"
     }
 
     /// Each standby's lag as the primary sees it (on a standby, no rows), and bytes of WAL not yet
     /// replayed there.
-    public var replication: String {
+    package var replication: String {
         """
         SELECT coalesce(nullif(application_name, ''), client_addr::text, 'unknown') AS replica,
           coalesce(extract(epoch FROM write_lag), 0) AS write_lag, coalesce(extract(epoch FROM flush_lag), 0) AS flush_lag,
@@ -111,7 +111,7 @@ public struct PostgresQueries: Sendable, Equatable {
     }
 
     /// Whether this server is a standby, and then how long ago it replayed the last transaction.
-    public var recovery: String {
+    package var recovery: String {
         """
         SELECT pg_is_in_recovery() AS standby,
           CASE WHEN pg_is_in_recovery() THEN coalesce(extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 0) END AS replay_lag
@@ -119,7 +119,7 @@ public struct PostgresQueries: Sendable, Equatable {
     }
 
     /// WAL each replication slot keeps on the primary's disk.
-    public var slots: String {
+    package var slots: String {
         """
         SELECT slot_name, active,
           CASE WHEN pg_is_in_recovery() OR restart_lsn IS NULL THEN 0 ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) END AS retained_bytes
@@ -131,7 +131,7 @@ public struct PostgresQueries: Sendable, Equatable {
 
     /// User tables with their scan, row and vacuum statistics and block I/O, the busiest first
     /// (at most `limit`, so a database with thousands of tables costs no more than a few hundred).
-    public func tables(limit: Int) -> String {
+    package func tables(limit: Int) -> String {
         """
         SELECT s.schemaname || '.' || s.relname AS table_name, s.seq_scan, s.seq_tup_read,
           coalesce(s.idx_scan, 0) AS idx_scan, coalesce(s.idx_tup_fetch, 0) AS idx_tup_fetch,
@@ -151,7 +151,7 @@ public struct PostgresQueries: Sendable, Equatable {
     /// `pg_stat_statements` of the connected database, summed over users by `queryid`, the most
     /// time-consuming first (at most `limit`): `total_exec_time` from 13, `total_time` before.
     /// Block columns are the same in every supported version.
-    public func statements(limit: Int) -> String {
+    package func statements(limit: Int) -> String {
         let total = major >= 13 ? "total_exec_time" : "total_time"
         return """
             SELECT queryid::text AS queryid, sum(calls) AS calls, sum(\(total)) AS total_ms, sum(rows) AS rows,
@@ -165,7 +165,7 @@ public struct PostgresQueries: Sendable, Equatable {
     }
 
     /// Whether pg_stat_statements is installed in the connected database.
-    public var hasStatements: String {
+    package var hasStatements: String {
         "SELECT count(*) AS installed FROM pg_extension WHERE extname = 'pg_stat_statements'"
     }
 }

@@ -4,9 +4,9 @@ import ObsCore
 /// A statement's normalised text, as pg_stat_statements keeps it: sent to CloudWatch Logs once,
 /// never used as a dimension (the dimension is its queryid).
 public struct StatementText: Sendable, Equatable {
-    public var instance: String
-    public var database: String
-    public var queryID: String
+    package var instance: String
+    package var database: String
+    package var queryID: String
     public var query: String
 }
 

@@ -14,10 +14,10 @@
 public struct DNSResolver: Sendable {
     /// One SRV record: where one instance listens.
     public struct Service: Sendable, Hashable {
-        public var priority: Int
-        public var weight: Int
+        package var priority: Int
+        package var weight: Int
         public var port: Int
-        public var target: String
+        package var target: String
     }
 
     public struct Failure: Error, Sendable, CustomStringConvertible {
@@ -25,11 +25,11 @@ public struct DNSResolver: Sendable {
     }
 
     /// `host:port` of the DNS server asked for SRV records.
-    public let server: (host: String, port: Int)
+    package let server: (host: String, port: Int)
     /// How long one query may wait for its answer, in seconds.
-    public let timeout: Double
+    package let timeout: Double
 
-    public init(server: (host: String, port: Int)? = nil, timeout: Double = 2) {
+    package init(server: (host: String, port: Int)? = nil, timeout: Double = 2) {
         self.server = server ?? Self.systemServer() ?? ("127.0.0.53", 53)
         self.timeout = timeout
     }
@@ -51,7 +51,7 @@ public struct DNSResolver: Sendable {
     // MARK: SRV
 
     /// The SRV records of `name`, empty when the name does not exist.
-    public func services(_ name: String) throws(Failure) -> [Service] {
+    package func services(_ name: String) throws(Failure) -> [Service] {
         let id = UInt16.random(in: 0...UInt16.max)
         let query = try Self.query(id: id, name: name, type: 33)
         let answer = try exchange(query)
@@ -148,7 +148,7 @@ public struct DNSResolver: Sendable {
     // MARK: A and AAAA
 
     /// The addresses of `host` from the system resolver, as text (IPv6 without brackets).
-    public static func addresses(_ host: String) throws(Failure) -> [String] {
+    package static func addresses(_ host: String) throws(Failure) -> [String] {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?

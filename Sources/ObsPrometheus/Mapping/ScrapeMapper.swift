@@ -13,10 +13,10 @@ import ObsCore
 /// Used by one task at a time: it is the single producer of its ring.
 public final class ScrapeMapper: @unchecked Sendable {
     /// The Service dimension of everything this target yields.
-    public let service: String
+    package let service: String
     /// Prometheus series tracked at most; series past it are ignored and counted
     /// (`series_overflow`).
-    public let maximumSeries: Int
+    package let maximumSeries: Int
     let recorder: Recorder
     private let producer: Producer
     private var healthSeries: [SeriesID] = []
@@ -100,7 +100,7 @@ public final class ScrapeMapper: @unchecked Sendable {
 
     /// Records the scrape's own health: ScrapeUp, ScrapeDuration and (when it succeeded)
     /// ScrapeSamples, for the Target `target`.
-    public func recordScrape(target: String, up: Bool, milliseconds: Double, samples: Int?) {
+    package func recordScrape(target: String, up: Bool, milliseconds: Double, samples: Int?) {
         if healthSeries.isEmpty {
             let dimensions = Dimensions([("Service", service), ("Target", target)])
             healthSeries = [AgentMetrics.scrapeUp, AgentMetrics.scrapeDuration, AgentMetrics.scrapeSamples].map {

@@ -8,47 +8,47 @@ public struct ByteSpan: CustomStringConvertible {
     public let count: Int
 
     @inlinable
-    public init(base: UnsafeRawPointer?, count: Int) {
+    package init(base: UnsafeRawPointer?, count: Int) {
         self.base = base
         self.count = count
     }
 
-    public static var empty: ByteSpan { ByteSpan(base: nil, count: 0) }
+    package static var empty: ByteSpan { ByteSpan(base: nil, count: 0) }
 
-    public var isEmpty: Bool { count == 0 }
+    package var isEmpty: Bool { count == 0 }
 
     @inlinable
-    public subscript(index: Int) -> UInt8 { base!.load(fromByteOffset: index, as: UInt8.self) }
+    package subscript(index: Int) -> UInt8 { base!.load(fromByteOffset: index, as: UInt8.self) }
 
-    public var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+    package var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
     /// A copy as a String (invalid UTF-8 repaired).
-    public var string: String { String(decoding: buffer, as: UTF8.self) }
+    package var string: String { String(decoding: buffer, as: UTF8.self) }
 
     public var description: String { string }
 
     /// Whether the bytes spell `text`.
     @inlinable
-    public func equals(_ text: StaticString) -> Bool {
+    package func equals(_ text: StaticString) -> Bool {
         guard text.utf8CodeUnitCount == count else { return false }
         return count == 0 || memcmpBytes(base!, UnsafeRawPointer(text.utf8Start), count)
     }
 
     @inlinable
-    public func equals(_ other: ByteSpan) -> Bool {
+    package func equals(_ other: ByteSpan) -> Bool {
         guard other.count == count else { return false }
         return count == 0 || memcmpBytes(base!, other.base!, count)
     }
 
     @inlinable
-    public func hasPrefix(_ text: StaticString) -> Bool {
+    package func hasPrefix(_ text: StaticString) -> Bool {
         guard text.utf8CodeUnitCount <= count else { return false }
         return text.utf8CodeUnitCount == 0
             || memcmpBytes(base!, UnsafeRawPointer(text.utf8Start), text.utf8CodeUnitCount)
     }
 
     @inlinable
-    public func hasSuffix(_ text: StaticString) -> Bool {
+    package func hasSuffix(_ text: StaticString) -> Bool {
         let n = text.utf8CodeUnitCount
         guard n <= count else { return false }
         return n == 0 || memcmpBytes(base! + (count - n), UnsafeRawPointer(text.utf8Start), n)
@@ -56,7 +56,7 @@ public struct ByteSpan: CustomStringConvertible {
 
     /// The first `count - n` bytes.
     @inlinable
-    public func dropLast(_ n: Int) -> ByteSpan { ByteSpan(base: base, count: Swift.max(0, count - n)) }
+    package func dropLast(_ n: Int) -> ByteSpan { ByteSpan(base: base, count: Swift.max(0, count - n)) }
 }
 
 @inlinable
@@ -72,7 +72,7 @@ func memcmpBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool
 extension ByteSpan {
     /// The first `n` bytes.
     @inlinable
-    public func prefix(_ n: Int) -> ByteSpan { ByteSpan(base: base, count: Swift.min(n, count)) }
+    package func prefix(_ n: Int) -> ByteSpan { ByteSpan(base: base, count: Swift.min(n, count)) }
 }
 
 /// Bytes kept as a dictionary or set key, hashed in one pass rather than byte by byte.

@@ -10,12 +10,12 @@ public enum ExpositionFormat: String, Sendable, Hashable {
     case openMetrics = "openmetrics-1.0"
 
     /// The Accept header a scraper sends: OpenMetrics preferred, 0.0.4 accepted.
-    public static let acceptHeader =
+    package static let acceptHeader =
         "application/openmetrics-text;version=1.0.0;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 
     /// The format a response's Content-Type names: OpenMetrics for `application/openmetrics-text`,
     /// 0.0.4 for anything else (including no Content-Type), as Prometheus itself decides.
-    public init(contentType: String?) {
+    package init(contentType: String?) {
         let mediaType = contentType?.split(separator: ";").first?.trimmingBlanks().lowercased() ?? ""
         self = mediaType == "application/openmetrics-text" ? .openMetrics : .prometheusText
     }
@@ -35,10 +35,10 @@ public enum SampleSuffix: Sendable, Hashable {
 
 /// Why a scrape body was refused: the line (1-based) and what was wrong with it.
 public struct ExpositionError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var line: Int
-    public var message: String
+    package var line: Int
+    package var message: String
 
-    public init(line: Int, _ message: String) {
+    package init(line: Int, _ message: String) {
         self.line = line
         self.message = message
     }

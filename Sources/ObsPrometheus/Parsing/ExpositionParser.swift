@@ -24,9 +24,9 @@
 /// Micrometer 1.12 and older end label sets with a comma; 0.0.4 mode accepts it. NaN and ±Inf are
 /// handed out as they are: dropping them is the consumer's decision.
 public final class ExpositionParser {
-    public let format: ExpositionFormat
+    package let format: ExpositionFormat
     /// Whether OpenMetrics value and series rules are enforced.
-    public let strict: Bool
+    package let strict: Bool
 
     struct PendingLabel {
         var name: ByteSpan

@@ -2,19 +2,19 @@
 /// scrape body and the parser's scratch space: valid only during the call.
 public struct ExpositionSample {
     /// The family's name (the metric name without `_total`, `_bucket`, ... suffixes).
-    public var familyName: ByteSpan
-    public var familyType: MetricType
+    package var familyName: ByteSpan
+    package var familyType: MetricType
     /// A number that stays the same for every sample of one family within one parse, so that a
     /// consumer can decide once per family what to do with its samples.
-    public var familyIndex: Int
+    package var familyIndex: Int
     /// The sample's own name, suffix included.
     public var name: ByteSpan
-    public var suffix: SampleSuffix
-    public var labels: LabelSpans
+    package var suffix: SampleSuffix
+    package var labels: LabelSpans
     public var value: Double
     /// Seconds since the epoch, when the sample carries a timestamp (0.0.4 milliseconds are
     /// converted).
-    public var timestamp: Double?
+    package var timestamp: Double?
 }
 
 /// A sample's labels, in the order they were written.
@@ -27,10 +27,10 @@ public struct LabelSpans {
         public var value: ByteSpan
     }
 
-    public subscript(index: Int) -> LabelSpan { storage[index] }
+    package subscript(index: Int) -> LabelSpan { storage[index] }
 
     /// The value of the label `name`, if the sample has it.
-    public subscript(name: StaticString) -> ByteSpan? {
+    package subscript(name: StaticString) -> ByteSpan? {
         for i in 0..<count where self[i].name.equals(name) { return self[i].value }
         return nil
     }

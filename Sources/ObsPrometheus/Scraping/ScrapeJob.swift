@@ -13,31 +13,31 @@ public struct ScrapeJob: Sendable {
     }
 
     /// The Service dimension of what the instances yield.
-    public var service: String
-    public var discovery: Discovery
+    package var service: String
+    package var discovery: Discovery
     /// For discovered instances: `http` or `https`.
-    public var scheme = "http"
+    package var scheme = "http"
     /// For discovered instances: the metrics path.
-    public var path = "/actuator/prometheus"
+    package var path = "/actuator/prometheus"
     /// Seconds between scrapes.
-    public var interval: Double = 15
+    package var interval: Double = 15
     /// The longest one scrape may take, in seconds.
-    public var timeout: Double = 10
+    package var timeout: Double = 10
     /// Seconds between DNS lookups of a discovered job.
-    public var refreshInterval: Double = 30
+    package var refreshInterval: Double = 30
     /// A file holding a bearer token, read at every scrape (so a rotated token is picked up).
-    public var bearerTokenFile: String?
+    package var bearerTokenFile: String?
     /// Basic authentication: the user name, and a file holding the password.
-    public var basicUsername: String?
-    public var basicPasswordFile: String?
+    package var basicUsername: String?
+    package var basicPasswordFile: String?
     /// A PEM bundle of CA certificates for https targets (else the system's).
-    public var caFile: String?
+    package var caFile: String?
     /// The DNS server for SRV lookups, `host:port` (else the first nameserver of /etc/resolv.conf).
-    public var dnsServer: String?
+    package var dnsServer: String?
     /// The largest body accepted from a target.
-    public var maxResponseBytes = 32 << 20
+    package var maxResponseBytes = 32 << 20
 
-    public init(service: String, discovery: Discovery) {
+    package init(service: String, discovery: Discovery) {
         self.service = service
         self.discovery = discovery
     }

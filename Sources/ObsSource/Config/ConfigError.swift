@@ -2,10 +2,10 @@
 /// Its description is the one line the agent prints before it exits non-zero.
 public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The dotted path of the offending key, or empty for the file as a whole.
-    public var path: String
-    public var message: String
+    package var path: String
+    package var message: String
 
-    public init(_ path: String, _ message: String) {
+    package init(_ path: String, _ message: String) {
         self.path = path
         self.message = message
     }

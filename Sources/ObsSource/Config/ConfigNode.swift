@@ -2,7 +2,7 @@ import ObsCore
 
 /// A node of the YAML config with its dotted path, read with the types and checks a config key
 /// needs. Every scalar is read through environment expansion first.
-package struct ConfigNode {
+public struct ConfigNode {
     package let node: YAMLNode
     package let path: String
     package let environment: [String: String]
@@ -86,7 +86,7 @@ package struct ConfigNode {
     }
 
     /// A size in bytes: a whole number, or one with `KiB`, `MiB` or `GiB`.
-    package func bytes(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+    public func bytes(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
         let text = try string().trimmingBlanks()
         let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30)]
         var value = Int(text)

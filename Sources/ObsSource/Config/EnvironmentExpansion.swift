@@ -1,7 +1,7 @@
 /// `${VAR}` and `${VAR:-default}` in config values, as in shell and Docker Compose files. `$$`
 /// stands for one `$`. A variable that is not set and has no default is an error, so a missing
 /// secret is reported at start rather than sent as an empty string.
-package enum EnvironmentExpansion {
+public enum EnvironmentExpansion {
     package static func expand(_ text: String, path: String, environment: [String: String]) throws(ConfigError)
         -> String
     {

@@ -25,8 +25,8 @@ public indirect enum YAMLNode: Equatable, Sendable {
 /// reader with Yams on every config the repository holds and on generated ones.
 public enum YAMLReader {
     public struct SyntaxError: Error, Equatable, CustomStringConvertible {
-        public let line: Int
-        public let message: String
+        package let line: Int
+        package let message: String
         public var description: String { "line \(line): \(message)" }
     }
 

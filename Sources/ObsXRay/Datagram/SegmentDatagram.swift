@@ -4,9 +4,9 @@ import ObsCore
 /// PutTraceSegments unchanged) and where the fields the agent reads sit in it.
 public struct ReceivedSegment: Sendable {
     /// The document's JSON text, without the header line.
-    public var document: String
+    package var document: String
     /// A subsegment sent on its own (`"type": "subsegment"`).
-    public var isSubsegment: Bool
+    package var isSubsegment: Bool
     /// What the API metrics are made of: spans of `document`'s UTF-8 bytes.
     var fields: SegmentScanner.Fields
 
@@ -23,14 +23,14 @@ public struct ReceivedSegment: Sendable {
 
 /// Why a datagram was refused: the self-metric reason it is counted under.
 public struct SegmentRejection: Error, Equatable, Sendable {
-    public var reason: SelfMetrics.Reason
+    package var reason: SelfMetrics.Reason
 }
 
 /// The X-Ray daemon protocol: a datagram is a JSON header line, `{"format": "json", "version": 1}`
 /// (compact or spaced: it is parsed, not compared), a newline, and one segment document.
 public enum SegmentDatagram {
     /// A segment document holds at most 64 kB.
-    public static let maxDocumentBytes = 64 * 1024
+    package static let maxDocumentBytes = 64 * 1024
 
     /// The segment in `bytes`, or the reason it is refused.
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<ReceivedSegment, SegmentRejection> {
