@@ -55,31 +55,18 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     public init(host: String, port: Int, handler: @escaping @Sendable (HTTPServerRequest) async -> HTTPServerResponse)
         throws(HTTPServerError)
     {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
-        var info: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &info) == 0, let address = info else {
-            throw HTTPServerError(message: "\(host):\(port): not an address")
+        let fd: Int32
+        do {
+            (fd, self.port) = try SocketAddress.bind(host: host, port: port, type: SOCK_STREAM, backlog: 64) { fd in
+                SocketAddress.set(fd, SO_REUSEADDR, 1)
+                var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            }
+        } catch {
+            switch error {
+            case .cannotBind(let reason): throw HTTPServerError(message: reason)
+            }
         }
-        defer { freeaddrinfo(info) }
-        let fd = socket(address.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw HTTPServerError(message: "socket: \(String(cString: strerror(errno)))") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        guard bind(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0, listen(fd, 64) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw HTTPServerError(message: "\(host):\(port): \(reason)")
-        }
-        var bound = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        withUnsafeMutablePointer(to: &bound) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &length) }
-        }
-        self.port = Int(UInt16(bigEndian: withUnsafeBytes(of: &bound) { $0.load(fromByteOffset: 2, as: UInt16.self) }))
         self.descriptor = fd
         self.handler = handler
     }
@@ -90,13 +77,8 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 
     /// Serves until the task is cancelled.
     public func run() async {
-        let thread = OSThread.start(name: "obs.http") { self.acceptLoop() }
-        await withTaskCancellationHandler {
-            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
-        } onCancel: {
-            self.stopping.store(true, ordering: .relaxed)
-        }
-        while !thread.isFinished { try? await Task.sleep(for: .milliseconds(20)) }
+        await OSThread.run(
+            name: "obs.http", { self.acceptLoop() }, stop: { self.stopping.store(true, ordering: .relaxed) })
     }
 
     private func acceptLoop() {

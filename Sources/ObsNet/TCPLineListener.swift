@@ -16,29 +16,10 @@ public final class TCPLineListener: @unchecked Sendable {
     private let descriptor: Int32
 
     package init(host: String, port: Int, maxLineBytes: Int, maxConnections: Int = 64) throws(SocketError) {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
-        var info: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &info) == 0, let address = info else {
-            throw .cannotBind("\(host):\(port): not an address")
+        let (fd, port) = try SocketAddress.bind(host: host, port: port, type: SOCK_STREAM, backlog: 128) { fd in
+            SocketAddress.set(fd, SO_REUSEADDR, 1)
         }
-        defer { freeaddrinfo(info) }
-        let fd = socket(address.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw .cannotBind("socket: \(String(cString: strerror(errno)))") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        guard bind(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0, listen(fd, 128) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw .cannotBind("\(host):\(port) (TCP): \(reason)")
-        }
-        var bound = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        withUnsafeMutablePointer(to: &bound) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &length) }
-        }
-        self.port = Int(UInt16(bigEndian: withUnsafeBytes(of: &bound) { $0.load(fromByteOffset: 2, as: UInt16.self) }))
+        self.port = port
         self.descriptor = fd
         self.maxLineBytes = maxLineBytes
         self.maxConnections = maxConnections
@@ -64,7 +45,7 @@ public final class TCPLineListener: @unchecked Sendable {
         tooLong: @escaping @Sendable () -> Void
     ) async {
         let stopping = StopFlag()
-        let thread = OSThread.start(name: threadName) { [self] in
+        let loop: @Sendable () -> Void = { [self] in
             var connections: [Connection] = []
             var buffer = [UInt8](repeating: 0, count: 64 << 10)
             while !stopping.isSet {
@@ -104,12 +85,7 @@ public final class TCPLineListener: @unchecked Sendable {
             }
             for connection in connections { close(connection.fd) }
         }
-        await withTaskCancellationHandler {
-            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
-        } onCancel: {
-            stopping.set()
-        }
-        while !thread.isFinished { try? await Task.sleep(for: .milliseconds(20)) }
+        await OSThread.run(name: threadName, loop, stop: stopping.set)
     }
 
     /// Hands on the whole lines of `chunk`, keeping the unfinished rest in `connection`.

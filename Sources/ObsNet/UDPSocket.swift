@@ -29,35 +29,18 @@ public final class UDPSocket: @unchecked Sendable {
 
     /// Binds `host:port` (IPv4 or IPv6 literal, or `localhost`), asking for `receiveBufferBytes`.
     package init(host: String, port: Int, receiveBufferBytes: Int) throws(SocketError) {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
-        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
-        var info: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &info) == 0, let address = info else {
-            throw .cannotBind("\(host):\(port): not an address")
+        let (fd, port) = try SocketAddress.bind(host: host, port: port, type: SOCK_DGRAM) { fd in
+            let size = Int32(clamping: receiveBufferBytes)
+            // SO_RCVBUFFORCE passes `net.core.rmem_max` where the agent may (CAP_NET_ADMIN, as a
+            // host's root); elsewhere the kernel caps SO_RCVBUF at it.
+            var forced = size
+            if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &forced, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+                SocketAddress.set(fd, SO_RCVBUF, size)
+            }
+            var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         }
-        defer { freeaddrinfo(info) }
-        let fd = socket(address.pointee.ai_family, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { throw .cannotBind("socket: \(String(cString: strerror(errno)))") }
-        var size = Int32(clamping: receiveBufferBytes)
-        // SO_RCVBUFFORCE passes `net.core.rmem_max` where the agent may (CAP_NET_ADMIN, as a host's
-        // root); elsewhere the kernel caps SO_RCVBUF at it.
-        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size)) != 0 {
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
-        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        guard bind(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw .cannotBind("\(host):\(port): \(reason)")
-        }
-        var bound = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        withUnsafeMutablePointer(to: &bound) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &length) }
-        }
-        self.port = Int(UInt16(bigEndian: withUnsafeBytes(of: &bound) { $0.load(fromByteOffset: 2, as: UInt16.self) }))
+        self.port = port
         var granted: Int32 = 0
         var grantedLength = socklen_t(MemoryLayout<Int32>.size)
         getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &grantedLength)
@@ -107,23 +90,10 @@ extension UDPSocket {
     /// cancelled, handing each to `handle` on that thread; returns when the thread has ended.
     package func serve(threadName: String, handle: @escaping @Sendable (UnsafeRawBufferPointer) -> Void) async {
         let stopping = StopFlag()
-        let thread = OSThread.start(name: threadName) { [self] in
-            while !stopping.isSet { _ = receive(handle) }
-        }
-        await withTaskCancellationHandler {
-            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
-        } onCancel: {
-            stopping.set()
-        }
-        // The thread notices within one receive timeout (100 ms).
-        while !thread.isFinished { try? await Task.sleep(for: .milliseconds(20)) }
+        await OSThread.run(
+            name: threadName,
+            { [self] in
+                while !stopping.isSet { _ = receive(handle) }
+            }, stop: stopping.set)
     }
-}
-
-/// A flag one thread sets and another reads.
-public final class StopFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    package init() {}
-    package var isSet: Bool { flag.load(ordering: .relaxed) }
-    package func set() { flag.store(true, ordering: .relaxed) }
 }

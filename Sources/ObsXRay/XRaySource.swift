@@ -120,14 +120,8 @@ public final class XRaySource: @unchecked Sendable {
 
     /// Runs the reading thread until the task is cancelled, then flushes.
     public func run() async {
-        let thread = OSThread.start(name: "obs.xray") { self.runBlocking() }
-        await withTaskCancellationHandler {
-            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
-        } onCancel: {
-            self.stop()
-        }
         // The thread notices within one receive timeout (100 ms) and flushes.
-        while !thread.isFinished { try? await Task.sleep(for: .milliseconds(20)) }
+        await OSThread.run(name: "obs.xray", { self.runBlocking() }, stop: { self.stop() })
     }
 
     public func stop() {

@@ -49,6 +49,21 @@ public final class OSThread: Sendable {
     /// Whether the body has returned.
     package var isFinished: Bool { finished.load(ordering: .acquiring) }
 
+    /// Runs `body` on a thread of its own named `name` until the calling task is cancelled, then
+    /// calls `stop` (which must make `body` return soon: a flag its loop checks between reads that
+    /// time out) and returns once the thread has ended.
+    package static func run(name: String, _ body: @escaping @Sendable () -> Void, stop: @escaping @Sendable () -> Void)
+        async
+    {
+        let thread = start(name: name, body)
+        await withTaskCancellationHandler {
+            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
+        } onCancel: {
+            stop()
+        }
+        while !thread.isFinished { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+
     private final class Start {
         let name: String
         let thread: OSThread
@@ -124,4 +139,12 @@ public final class Condition: @unchecked Sendable {
 
     package func signal() { pthread_cond_signal(cond) }
     package func broadcast() { pthread_cond_broadcast(cond) }
+}
+
+/// A flag one thread sets and another reads: how a thread's loop is asked to stop.
+package final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    package init() {}
+    package var isSet: Bool { flag.load(ordering: .relaxed) }
+    package func set() { flag.store(true, ordering: .relaxed) }
 }
