@@ -214,18 +214,19 @@ public struct Agent: Sendable {
             return made
         }
         if let need = need(.logEvents) {
-            if metricsClient == nil, case .failure = resolveAccess() {
-                // Metrics go out as EMF on standard output and AWS cannot be reached: the events go
-                // there too, where the container's log driver takes the EMF lines.
-                delivery.logs = StandardOutputLogSink(selfMetrics: selfMetrics)
-            } else {
-                let client = try logs(for: need)
+            // With metrics as EMF on standard output, events CloudWatch Logs cannot take (no
+            // credentials, no region or endpoint) go there too, where the container's log driver
+            // takes the EMF lines; with metrics going to CloudWatch, a missing logs route is an error.
+            let client = metricsClient == nil ? try? logs(for: need) : try logs(for: need)
+            if let client {
                 let spool = try openSpool()
                 shippers.append(
                     SpoolShipper(
                         spool: spool, sender: PutLogEventsSender(client: client), selfMetrics: selfMetrics,
                         logger: logger))
                 delivery.logs = CloudWatchLogSink(spool: spool, selfMetrics: selfMetrics, logger: logger)
+            } else {
+                delivery.logs = StandardOutputLogSink(selfMetrics: selfMetrics)
             }
         }
         if let need = need(.logBatches) {

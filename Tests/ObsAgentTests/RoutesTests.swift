@@ -138,6 +138,24 @@ import Testing
         }
     }
 
+    /// Credentials (instance metadata is found on any EC2 host) but no region: metrics as EMF,
+    /// statement texts beside them on standard output, and a trace source refused by name.
+    @Test func withCredentialsButNoRegionStatementTextsGoToStandardOutput() throws {
+        let spool = NSTemporaryDirectory() + "obs-routes-spool-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: spool) }
+        let environment = [
+            "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_EC2_METADATA_DISABLED": "true",
+            "OBS_SPOOL_DIR": spool,
+        ]
+        for sink in [AgentConfig.SinkChoice.emf, .auto] {
+            let agent = Agent(
+                config: Self.config(sink: sink, signals: .statements, journal: "/"), environment: environment,
+                options: .init(),
+                logger: .init(label: "t"))
+            #expect(try agent.makeDelivery().routes == ["metrics": "emf", "log_events": "stdout"], "\(sink)")
+        }
+    }
+
     @Test func aSignalWithCredentialsButNoRegionOrEndpointIsRefusedByName() throws {
         var config = AgentConfig()
         config.sink = .emf
