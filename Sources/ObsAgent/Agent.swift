@@ -131,18 +131,18 @@ public struct Agent: Sendable {
             throws(ConfigError)
             -> AWSClient
         {
-            let access: AWSAccess
-            switch resolveAccess() {
-            case .success(let resolved): access = resolved
-            case .failure(let problem): throw ConfigError(need.key, "\(need.what) needs AWS: \(problem)")
-            }
-            guard let client = access.client(for: service, transport: transport()) else {
+            // The region first: without one nothing can be sent, and the credential chain (which
+            // starts libcurl and OpenSSL for instance metadata) is not worth setting up.
+            guard aws.endpoint(for: service) != nil else {
                 throw ConfigError(
                     need.key,
                     "\(need.what) needs a region (aws.region, AWS_REGION) or an endpoint (aws.endpoint, \(service.endpointVariable))"
                 )
             }
-            return client
+            switch resolveAccess() {
+            case .success(let access): return access.client(for: service, transport: transport())!
+            case .failure(let problem): throw ConfigError(need.key, "\(need.what) needs AWS: \(problem)")
+            }
         }
         var spool: DiskSpool?
         func openSpool() throws(ConfigError) -> DiskSpool {

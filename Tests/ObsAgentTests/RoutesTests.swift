@@ -95,7 +95,7 @@ import Testing
                         Issue.record("\(label): started without AWS")
                     } catch {
                         #expect(error.path == refusedKey, "\(label): \(error)")
-                        #expect(error.message.contains("no AWS credentials found"), "\(label): \(error)")
+                        #expect(error.message.contains("needs a region (aws.region, AWS_REGION)"), "\(label): \(error)")
                     }
                 } else {
                     let delivery = try agent.makeDelivery()
@@ -153,6 +153,24 @@ import Testing
                 options: .init(),
                 logger: .init(label: "t"))
             #expect(try agent.makeDelivery().routes == ["metrics": "emf", "log_events": "stdout"], "\(sink)")
+        }
+    }
+
+    @Test func aSignalWithARegionButNoCredentialsIsRefusedByName() throws {
+        var config = AgentConfig()
+        config.sink = .emf
+        config.xray = XRaySource.Settings(host: "127.0.0.1", port: 0)
+        let agent = Agent(
+            config: config, environment: ["AWS_REGION": "eu-west-1", "AWS_EC2_METADATA_DISABLED": "true"],
+            options: .init(),
+            logger: .init(label: "t"))
+        #expect(
+            throws: ConfigError(
+                "sources.xray",
+                "sending trace segments to X-Ray needs AWS: no AWS credentials found (environment, profile, web identity, container or instance metadata)"
+            )
+        ) {
+            try agent.makeDelivery()
         }
     }
 
