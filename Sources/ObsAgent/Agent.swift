@@ -164,7 +164,8 @@ public struct Agent: Sendable {
         var shippers: [SpoolShipper] = []
 
         // Metrics.
-        let metricsNeed = SignalNeed(.logEvents, key: "metrics.sink", what: "cloudwatch")
+        // Metrics are not a SignalNeed (every source makes them); the key and words are the sink's.
+        let metricsNeed = SignalNeed(.metrics, key: "metrics.sink", what: "cloudwatch")
         let metricsClient: AWSClient?
         switch config.sink {
         case .emf: metricsClient = nil

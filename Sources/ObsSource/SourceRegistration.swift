@@ -6,6 +6,9 @@ import ObsCore
 /// it a route, or refuses to start naming `key` and what is missing.
 public struct SignalNeed: Sendable, Equatable {
     public enum Signal: String, Sendable {
+        /// Metrics, which every source makes through the recorder: only the metric sink's own
+        /// errors name it.
+        case metrics
         /// Trace segment documents (a ``TraceSink``).
         case traces
         /// Log events the source hands over (a ``LogSink``).
