@@ -21,8 +21,9 @@ public struct DryRunMetricSink: MetricSink {
     public func publish(_ data: [MetricDatum]) async {
         for request in encoder.encode(data) {
             write(
-                "POST \(endpoint)/ (PutMetricData, \(request.datumCount) datums, \(request.body.utf8.count) bytes)\n\(request.body)"
-            )
+                DryRunRequest.text(
+                    endpoint: endpoint, path: "/", action: "PutMetricData", items: request.datumCount, unit: "datums",
+                    body: Array(request.body.utf8)))
         }
     }
 }
