@@ -97,19 +97,19 @@ public struct Agent: Sendable {
         let selfMetrics = recorder.selfMetrics
         if options.dryRun {
             let region = aws.region ?? "<region>"
-            func endpoint(_ service: AWSService) -> String {
-                aws.endpoint(for: service) ?? service.defaultEndpoint(region: region)
+            func printer(_ service: AWSService) -> DryRunPrinter {
+                DryRunPrinter(endpoint: aws.endpoint(for: service) ?? service.defaultEndpoint(region: region))
             }
-            var delivery = Delivery(sink: DryRunMetricSink(endpoint: endpoint(.cloudWatch), selfMetrics: selfMetrics))
+            var delivery = Delivery(sink: DryRunMetricSink(printer: printer(.cloudWatch), selfMetrics: selfMetrics))
             if need(.traces) != nil {
-                delivery.traces = DryRunTraceSink(endpoint: endpoint(.xRay), selfMetrics: selfMetrics)
+                delivery.traces = DryRunTraceSink(printer: printer(.xRay), selfMetrics: selfMetrics)
             }
             if need(.logEvents) != nil {
-                delivery.logs = DryRunLogSink(endpoint: endpoint(.cloudWatchLogs), selfMetrics: selfMetrics)
+                delivery.logs = DryRunLogSink(printer: printer(.cloudWatchLogs), selfMetrics: selfMetrics)
             }
             if need(.logBatches) != nil {
                 delivery.logBatches = BatchDeliverer(
-                    name: "dry-run", sender: DryRunBatchSender(endpoint: endpoint(.cloudWatchLogs)), recorder: recorder,
+                    name: "dry-run", sender: DryRunBatchSender(printer: printer(.cloudWatchLogs)), recorder: recorder,
                     healthName: "dry-run", logger: logger)
             }
             return delivery

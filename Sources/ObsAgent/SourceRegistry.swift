@@ -20,11 +20,6 @@ public enum SourceRegistry {
         EMFSource.registration.erased,
     ]
 
-    /// The registration of `sources.<key>`.
-    package static func registration(_ key: String) -> AnySourceRegistration? {
-        builtIn.first { $0.key == key }
-    }
-
     /// The catalog: the built-in definitions and every registered source's own.
     package static let catalog: Catalog = {
         var definitions = Catalog.builtIn.definitions

@@ -158,7 +158,6 @@ public struct SourceRegistration<Settings: Sendable>: Sendable {
 public struct AnySourceRegistration: Sendable {
     package let key: String
     package let metrics: [MetricDefinition]
-    private let settingsType: Any.Type
     private let parseSection: @Sendable (ConfigNode, SourceParseContext) throws(ConfigError) -> any Sendable
     private let isEnabledFor: @Sendable (any Sendable) -> Bool
     private let emittedFor: @Sendable (any Sendable) -> [MetricDefinition]
@@ -173,7 +172,6 @@ public struct AnySourceRegistration: Sendable {
     init<Settings>(_ registration: SourceRegistration<Settings>) {
         key = registration.key
         metrics = registration.metrics
-        settingsType = Settings.self
         parseSection = { (node, context) throws(ConfigError) -> any Sendable in try registration.parse(node, context) }
         @Sendable func typed(_ settings: any Sendable) -> Settings {
             guard let settings = settings as? Settings else {
@@ -223,6 +221,4 @@ public struct AnySourceRegistration: Sendable {
         await checkFor(settings, context)
     }
 
-    /// Whether `value` is this registration's settings type.
-    package func holds(_ value: any Sendable) -> Bool { type(of: value) == settingsType }
 }

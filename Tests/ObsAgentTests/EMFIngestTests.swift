@@ -164,6 +164,25 @@ import Testing
         #expect(recorder.selfMetrics[.emfNamespaceRefused] == 1)
     }
 
+    @Test func metricsPastTheLimitAreDroppedAndCounted() throws {
+        var settings = EMFSource.Settings()
+        settings.port = 0
+        settings.maxMetrics = 1
+        let recorder = Recorder()
+        let source = try EMFSource(settings: settings, recorder: recorder, logger: Logger(label: "test"))
+        // Latency and Orders: the first fits the limit, the second does not; a second event of the
+        // same metric with other dimension values is a new series of a known metric.
+        for event in [Self.event(), Self.event(members: #""Service":"user","Route":"/","Latency":5,"Orders":2"#)] {
+            Array(event.utf8).withUnsafeBytes { source.handle($0) }
+        }
+        let aggregator = Aggregator(recorder: recorder)
+        aggregator.drain()
+        let data = aggregator.flush(timestamp: 0).filter { $0.descriptor.namespace == "Ecom/Checkout" }
+        #expect(Set(data.map(\.descriptor.name)) == ["Latency"])
+        #expect(Set(data.compactMap { $0.dimensions["Service"] }) == ["checkout", "user"])
+        #expect(recorder.selfMetrics[.emfMetricLimit] == 4, "Orders in two dimension sets, in each of the two events")
+    }
+
     @Test func theIAMPolicyAllowsTheIngestNamespaces() throws {
         let listed = try AgentConfig.parse(
             yaml: "sources:\n  statsd:\n    namespace: Ecom/App\n  emf:\n    namespaces: [Ecom/Checkout]\n",

@@ -79,7 +79,7 @@ struct IngestEndToEndTests {
             namespace: "Ecom/EMF", dimension: "Service=\(service)", metric: "Latency")
         let count = latency.flatMap(\.datapoints).compactMap(\.sample_count).reduce(0, +)
         #expect(count == 6, "three values from the TCP event and three from the UDP one: \(latency)")
-        #expect(latency.first?.unit == nil || latency.first?.unit == "Milliseconds")
+        #expect(latency.first?.unit == "Milliseconds", "the event's unit reaches CloudWatch")
         let dropped = try await LandedMetric.read(
             namespace: "Obs/Agent", dimension: "Reason=statsd_line_invalid", metric: "Dropped")
         #expect(dropped.map(\.total).reduce(0, +) >= 1, "the bad StatsD line is counted")

@@ -8,6 +8,9 @@ import ObsCore
 /// UTF-8 bytes plus 26), spanning at most 24 hours, in chronological order. An event that would
 /// break one of them does not fit: the caller closes this batch and starts another.
 public struct LogBatchBuilder: Sendable {
+    /// The batch kind of PutLogEvents bodies (a spooled batch's, the journal's).
+    public static let batchKind = "put-log-events"
+
     package let group: String
     package let stream: String
     /// The request body so far (closed by ``finish()``).

@@ -65,7 +65,7 @@ public enum JSONText {
     }
 
     /// Appends the UTF-8 text `bytes` as a JSON string literal, quotes included, to `out`.
-    package static func appendQuoted(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+    public static func appendQuoted(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         appendQuoted(bytes.assumingMemoryBound(to: UInt8.self), to: &out)
     }
 

@@ -13,7 +13,7 @@ import ObsNet
 /// ``SpoolShipper`` with a ``PutLogEventsSender``. Events the service would refuse (too old, too
 /// far ahead) are counted, not sent.
 public struct CloudWatchLogSink: Sendable {
-    public static let batchKind = "put-log-events"
+    public static let batchKind = LogBatchBuilder.batchKind
     public let spool: DiskSpool
     private let selfMetrics: SelfMetrics
     private let logger: Logger

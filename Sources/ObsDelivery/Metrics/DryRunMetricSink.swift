@@ -5,25 +5,19 @@ import ObsCore
 /// `obs-agent --dry-run`.
 public struct DryRunMetricSink: MetricSink {
     public let name = "dry-run"
-    package let endpoint: String
+    package let printer: DryRunPrinter
     package let encoder: PutMetricDataEncoder
-    private let write: @Sendable (String) -> Void
 
-    package init(
-        endpoint: String, selfMetrics: SelfMetrics,
-        write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine
-    ) {
-        self.endpoint = endpoint
+    package init(printer: DryRunPrinter, selfMetrics: SelfMetrics) {
+        self.printer = printer
         self.encoder = PutMetricDataEncoder(selfMetrics: selfMetrics)
-        self.write = write
     }
 
     public func publish(_ data: [MetricDatum]) async {
         for request in encoder.encode(data) {
-            write(
-                DryRunRequest.text(
-                    endpoint: endpoint, path: "/", action: "PutMetricData", items: request.datumCount, unit: "datums",
-                    body: Array(request.body.utf8)))
+            printer.show(
+                path: "/", action: "PutMetricData", items: request.datumCount, unit: "datums",
+                body: Array(request.body.utf8))
         }
     }
 }

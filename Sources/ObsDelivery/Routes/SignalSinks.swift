@@ -19,41 +19,43 @@ extension CloudWatchLogSink: LogSink {
     }
 }
 
-/// One request the dry run shows instead of sending: its endpoint, action, size and body.
-public enum DryRunRequest {
-    /// `POST <endpoint><path> (<action>, <items> <unit>, <bytes> bytes)` and the body on the next line.
-    package static func text(endpoint: String, path: String, action: String, items: Int, unit: String, body: [UInt8])
-        -> String
-    {
-        "POST \(endpoint)\(path) (\(action), \(items) \(unit), \(body.count) bytes)\n\(String(decoding: body, as: UTF8.self))"
+/// Where the dry run shows a request instead of sending it: the endpoint it would go to, and
+/// standard output. Every dry-run sink and sender prints through one.
+public struct DryRunPrinter: Sendable {
+    public let endpoint: String
+    private let write: @Sendable (String) -> Void
+
+    package init(endpoint: String, write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine) {
+        self.endpoint = endpoint
+        self.write = write
+    }
+
+    /// `POST <endpoint><path> (<action>, <items> <unit>, <bytes> bytes)`, and the body on the next line.
+    package func show(path: String, action: String, items: Int, unit: String, body: [UInt8]) {
+        write(
+            "POST \(endpoint)\(path) (\(action), \(items) \(unit), \(body.count) bytes)\n\(String(decoding: body, as: UTF8.self))"
+        )
     }
 }
 
 /// Prints the PutTraceSegments calls the agent would make, 50 segments a call, and sends nothing.
 public struct DryRunTraceSink: TraceSink {
     public let name = "dry-run"
-    package let endpoint: String
+    package let printer: DryRunPrinter
     private let selfMetrics: SelfMetrics
-    private let write: @Sendable (String) -> Void
 
-    package init(
-        endpoint: String, selfMetrics: SelfMetrics,
-        write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine
-    ) {
-        self.endpoint = endpoint
+    package init(printer: DryRunPrinter, selfMetrics: SelfMetrics) {
+        self.printer = printer
         self.selfMetrics = selfMetrics
-        self.write = write
     }
 
     public func publish(_ documents: [String]) {
         let (calls, oversized) = TraceSegmentBatcher.batches(documents)
         if oversized > 0 { selfMetrics.count(.segmentOversized, oversized) }
         for call in calls {
-            write(
-                DryRunRequest.text(
-                    endpoint: endpoint, path: "/TraceSegments", action: "PutTraceSegments", items: call.count,
-                    unit: "segments",
-                    body: TraceSegmentBatcher.body(call)))
+            printer.show(
+                path: "/TraceSegments", action: "PutTraceSegments", items: call.count, unit: "segments",
+                body: TraceSegmentBatcher.body(call))
         }
     }
 
@@ -65,25 +67,19 @@ public struct DryRunTraceSink: TraceSink {
 /// ``CloudWatchLogSink``, and sends nothing.
 public struct DryRunLogSink: LogSink {
     public let name = "dry-run"
-    package let endpoint: String
+    package let printer: DryRunPrinter
     private let selfMetrics: SelfMetrics
-    private let write: @Sendable (String) -> Void
 
-    package init(
-        endpoint: String, selfMetrics: SelfMetrics,
-        write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine
-    ) {
-        self.endpoint = endpoint
+    package init(printer: DryRunPrinter, selfMetrics: SelfMetrics) {
+        self.printer = printer
         self.selfMetrics = selfMetrics
-        self.write = write
     }
 
     public func publish(group: String, stream: String, events: [CloudWatchLogEvent], now: Int64) {
         for batch in LogEventBatcher.counted(events, now: now, selfMetrics: selfMetrics) {
-            write(
-                DryRunRequest.text(
-                    endpoint: endpoint, path: "/", action: "PutLogEvents", items: batch.count, unit: "events",
-                    body: LogEventBatcher.body(group: group, stream: stream, events: batch)))
+            printer.show(
+                path: "/", action: "PutLogEvents", items: batch.count, unit: "events",
+                body: LogEventBatcher.body(group: group, stream: stream, events: batch))
         }
     }
 }
@@ -108,31 +104,19 @@ public struct StandardOutputLogSink: LogSink {
     }
 }
 
-/// Sends nothing: prints each batch as the request it would be, and takes it as delivered. The
-/// journal's sender under `--dry-run` (its cursor is not saved then, so a later run sends it all).
+/// Sends nothing: prints each batch as the PutLogEvents request it would be, and takes it as
+/// delivered. The journal's sender under `--dry-run` (its cursor is not saved then, so a later run
+/// sends it all).
 public struct DryRunBatchSender: BatchSender {
-    public let kind: String
-    package let endpoint: String
-    package let action: String
-    package let unit: String
-    private let write: @Sendable (String) -> Void
+    public let kind = LogBatchBuilder.batchKind
+    package let printer: DryRunPrinter
 
-    package init(
-        kind: String = CloudWatchLogSink.batchKind, endpoint: String, action: String = "PutLogEvents",
-        unit: String = "events",
-        write: @escaping @Sendable (String) -> Void = StandardOutput.writeLine
-    ) {
-        self.kind = kind
-        self.endpoint = endpoint
-        self.action = action
-        self.unit = unit
-        self.write = write
+    package init(printer: DryRunPrinter) {
+        self.printer = printer
     }
 
     public func send(_ batch: SpooledBatch) async -> SendOutcome {
-        write(
-            DryRunRequest.text(
-                endpoint: endpoint, path: "/", action: action, items: batch.items, unit: unit, body: batch.payload))
+        printer.show(path: "/", action: "PutLogEvents", items: batch.items, unit: "events", body: batch.payload)
         return .delivered
     }
 }

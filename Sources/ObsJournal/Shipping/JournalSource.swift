@@ -171,15 +171,12 @@ public final class JournalSource: @unchecked Sendable {
     /// when it stopped trying (cancelled, or the deadline passed): the batch is not accepted.
     private func send(_ batch: ClosedBatch, deadline: ContinuousClock.Instant?) async -> Bool {
         let spooled = SpooledBatch(
-            kind: Self.batchKind, created: Int64(Date().timeIntervalSince1970), items: batch.events,
+            kind: LogBatchBuilder.batchKind, created: Int64(Date().timeIntervalSince1970), items: batch.events,
             attributes: ["group": batch.group, "stream": batch.stream], payload: batch.body)
         guard await outlet.deliver(spooled, deadline: deadline) else { return false }
         accepted(batch)
         return true
     }
-
-    /// The kind of the journal's batches: PutLogEvents bodies.
-    public static let batchKind = "put-log-events"
 
     /// Records `batch` as accepted and saves the state it leads to.
     private func accepted(_ batch: ClosedBatch) {
