@@ -75,8 +75,7 @@ public final class XRaySource: @unchecked Sendable {
     ) throws(XRaySourceError) {
         self.settings = settings
         do {
-            self.socket = try UDPSocket(
-                host: settings.host, port: settings.port, receiveBufferBytes: settings.receiveBufferBytes)
+            self.socket = try Self.bind(settings)
         } catch {
             switch error {
             case .cannotBind(let reason): throw .cannotBind(reason)
@@ -89,6 +88,26 @@ public final class XRaySource: @unchecked Sendable {
         self.logger = logger
         self.deliver = deliver
         self.flushDelivery = flushDelivery
+    }
+
+    /// The UDP socket. Port 0 takes a port the kernel chooses that is also free for TCP: the
+    /// sampling proxy listens on the same number, as the daemon does, and a port free for UDP may be
+    /// held on TCP by any outgoing connection.
+    private static func bind(_ settings: Settings) throws(SocketError) -> UDPSocket {
+        var attempt = 0
+        while true {
+            let socket = try UDPSocket(
+                host: settings.host, port: settings.port, receiveBufferBytes: settings.receiveBufferBytes)
+            attempt += 1
+            guard settings.port == 0, attempt < 32 else { return socket }
+            if let (probe, _) = try? SocketAddress.bind(
+                host: settings.host, port: socket.port, type: SOCK_STREAM,
+                configure: { SocketAddress.set($0, SO_REUSEADDR, 1) })
+            {
+                close(probe)
+                return socket
+            }
+        }
     }
 
     /// Reads until `stop()`; then hands on what is still batched. Blocks: run it on its own thread.
