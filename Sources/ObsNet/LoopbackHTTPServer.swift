@@ -49,7 +49,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     private let descriptor: Int32
     public let port: Int
     private let handler: @Sendable (HTTPServerRequest) async -> HTTPServerResponse
-    private let stopping = Atomic<Bool>(false)
+    private let stopping = StopFlag()
 
     /// Binds `host:port` (port 0: any free port) and listens.
     public init(host: String, port: Int, handler: @escaping @Sendable (HTTPServerRequest) async -> HTTPServerResponse)
@@ -77,14 +77,14 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 
     /// Serves until the task is cancelled.
     public func run() async {
-        await OSThread.run(
-            name: "obs.http", { self.acceptLoop() }, stop: { self.stopping.store(true, ordering: .relaxed) })
+        await OSThread.run(name: "obs.http", { self.acceptLoop() }, stop: stopping.set)
     }
 
     private func acceptLoop() {
-        while !stopping.load(ordering: .relaxed) {
+        while !stopping.isSet {
+            guard stopping.wait(readable: descriptor) else { continue }
             let client = accept(descriptor, nil, nil)
-            guard client >= 0 else { continue }  // the 100 ms timeout, or an aborted connection
+            guard client >= 0 else { continue }  // an aborted connection (or the 100 ms timeout)
             var timeout = timeval(tv_sec: 5, tv_usec: 0)
             setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
             setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))

@@ -52,7 +52,9 @@ public final class TCPLineListener: @unchecked Sendable {
                 var polled =
                     [pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)]
                     + connections.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
-                guard poll(&polled, nfds_t(polled.count), 100) > 0 else { continue }
+                    + [pollfd(fd: stopping.descriptor, events: Int16(POLLIN), revents: 0)]
+                guard poll(&polled, nfds_t(polled.count), -1) > 0, !stopping.isSet else { continue }
+                polled.removeLast()
                 if polled[0].revents & Int16(POLLIN) != 0 {
                     let fd = accept(descriptor, nil, nil)
                     if fd >= 0 {

@@ -93,7 +93,9 @@ extension UDPSocket {
         await OSThread.run(
             name: threadName,
             { [self] in
-                while !stopping.isSet { _ = receive(handle) }
+                while !stopping.isSet {
+                    if stopping.wait(readable: descriptor) { _ = receive(handle) }
+                }
             }, stop: stopping.set)
     }
 }

@@ -46,7 +46,7 @@ public final class PostgresSource: @unchecked Sendable {
 
     /// Observations a producer of this source's ring holds: 8,192 (128 KiB). A full sample is a
     /// few hundred (133 observations on the benchmark's database, BENCHMARKS.md), and the ring is
-    /// drained every 0.2 s, while a sample comes at most once a second.
+    /// drained each time it fills a quarter, while a sample comes at most once a second.
     static let ringCapacity = 8_192
     private let logger: Logger
     private let executor: BlockingExecutor

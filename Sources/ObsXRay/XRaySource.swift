@@ -56,7 +56,7 @@ public final class XRaySource: @unchecked Sendable {
     /// The batch being gathered, and when (monotonic seconds) its first segment came.
     private let pending = Mutex<(documents: [String], since: Double?)>(([], nil))
     private let received = Atomic<Int>(0)
-    private let stopping = Atomic<Bool>(false)
+    private let stopping = StopFlag()
     // Touched only by the reading thread.
     private var lastWarning = -Double.infinity
     private var dropsSinceWarning = 0
@@ -120,9 +120,18 @@ public final class XRaySource: @unchecked Sendable {
         // send one datagram a segment. The nap is taken only while traffic flows (an idle socket is
         // waited on in the kernel), and is as long as a quarter of the buffer takes to fill at
         // 2 GB/s (a million datagrams a second, each taking 2 KiB of buffer), at most 2 ms.
+        // Once the socket is empty the thread waits in `poll` until a datagram comes, the partial
+        // batch is due or the source is stopped: an idle source takes no wake-up.
         var nap = Self.nap(receiveBuffer: socket.receiveBuffer)
-        while !stopping.load(ordering: .relaxed) {
-            let read = socket.receive { datagram in handle(datagram) }
+        var read = 0
+        while !stopping.isSet {
+            if read == 0 {
+                let due = pending.withLock { $0.since }.map { $0 + settings.batchDelay - Monotonic.seconds() }
+                let wait = due.map { Int32(max(1, ($0 * 1000).rounded(.up))) } ?? -1
+                _ = stopping.wait(readable: socket.descriptor, milliseconds: wait)
+                if stopping.isSet { break }
+            }
+            read = socket.receive { datagram in handle(datagram) }
             flushIfDue(now: Monotonic.seconds())
             if nap.tv_nsec > 0, read > 0, read < UDPSocket.batch { nanosleep(&nap, nil) }
         }
@@ -139,12 +148,11 @@ public final class XRaySource: @unchecked Sendable {
 
     /// Runs the reading thread until the task is cancelled, then flushes.
     public func run() async {
-        // The thread notices within one receive timeout (100 ms) and flushes.
         await OSThread.run(name: "obs.xray", { self.runBlocking() }, stop: { self.stop() })
     }
 
     public func stop() {
-        stopping.store(true, ordering: .relaxed)
+        stopping.set()
     }
 
     private func handle(_ datagram: UnsafeRawBufferPointer) {

@@ -28,12 +28,13 @@ final class RecordingSink: MetricSink, @unchecked Sendable {
         let producer = recorder.makeProducer(name: "test")
         let series = recorder.series(busy, Dimensions())
         let task = Task { try await service.run() }
-        // 12,000 observations, 1,000 at a time into a ring of 1,024: each time the ring empties
-        // although no flush comes within the hour-long interval, so it never overflows.
-        for _ in 0..<12 {
-            for _ in 0..<1000 { producer.record(series, 1) }
-            for _ in 0..<1000 where producer.pending > 0 { try await Task.sleep(for: .milliseconds(10)) }
-            #expect(producer.pending == 0, "drained between flushes")
+        // 12,000 observations, 200 at a time into a ring of 1,024, each chunk once the ring holds
+        // at most 512: it is drained each time it fills a quarter although no flush comes within
+        // the hour-long interval, so it never overflows (undrained, it would be full after five).
+        for _ in 0..<60 {
+            for _ in 0..<200 { producer.record(series, 1) }
+            for _ in 0..<1000 where producer.pending > 512 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(producer.pending <= 512, "drained between flushes")
         }
         #expect(sink.all.isEmpty, "no flush yet: the drains did it")
         task.cancel()

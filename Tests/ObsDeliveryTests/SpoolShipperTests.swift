@@ -64,7 +64,7 @@ final class SlowSender: BatchSender, @unchecked Sendable {
         for n in 0..<40 { try spool.append(batch(Int64(n))) }
         let sender = SlowSender(gate: 4)
         let shipper = SpoolShipper(
-            spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"), pollInterval: 0.01,
+            spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"),
             concurrency: 4)
         let task = Task { await shipper.run() }
         for _ in 0..<3000 where !spool.pending(kind: "put-metric-data").isEmpty {
@@ -99,7 +99,7 @@ final class SlowSender: BatchSender, @unchecked Sendable {
         ])
         let shipper = SpoolShipper(
             spool: spool, sender: sender, retry: RetryPolicy(baseBackoff: 0.01, maxBackoff: 0.05), selfMetrics: metrics,
-            logger: Logger(label: "test"), pollInterval: 0.01)
+            logger: Logger(label: "test"))
         let task = Task { await shipper.run() }
         for _ in 0..<200 where !spool.pending().isEmpty { try await Task.sleep(for: .milliseconds(10)) }
         task.cancel()
@@ -167,7 +167,7 @@ final class SlowSender: BatchSender, @unchecked Sendable {
         try spool.append(batch(1))
         let sender = DeadlineSender()
         let shipper = SpoolShipper(
-            spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"), pollInterval: 0.01)
+            spool: spool, sender: sender, selfMetrics: metrics, logger: Logger(label: "test"))
         let task = Task { await shipper.run() }
         for _ in 0..<3000 where !spool.pending().isEmpty { try await Task.sleep(for: .milliseconds(20)) }
         task.cancel()

@@ -50,7 +50,7 @@ func compareTraceShipping(latencyMilliseconds: Int = 40, segments: Int = 20_000)
         let shipper = SpoolShipper(
             spool: spool, sender: PutTraceSegmentsSender(client: client, sink: sink), selfMetrics: metrics,
             logger: logger,
-            pollInterval: 0.01, concurrency: workers)
+            concurrency: workers)
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var seconds = 0.0
         Task.detached {

@@ -30,7 +30,7 @@ public final class Aggregator: Sendable {
         var isTouched: [Bool] = []
     }
 
-    private let recorder: Recorder
+    package let recorder: Recorder
     private let state = Mutex(State())
     /// Dimension subsets each metric is also published under (see ``init(recorder:rollups:)``).
     package let rollups: [MetricDescriptor: [[String]]]

@@ -11,9 +11,9 @@ public final class Producer: @unchecked Sendable {
     /// Observations dropped because the ring was full (reason `ring_full`).
     @usableFromInline let dropped = Atomic<Int>(0)
 
-    init(name: String, capacity: Int) {
+    init(name: String, capacity: Int, quarterFilled: @escaping @Sendable () -> Void = {}) {
         self.name = name
-        self.ring = ObservationRing(capacity: capacity)
+        self.ring = ObservationRing(capacity: capacity, quarterFilled: quarterFilled)
     }
 
     /// Records one observation of `series`: a delta for a counter, a sample for a gauge or a

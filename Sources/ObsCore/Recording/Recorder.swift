@@ -31,6 +31,9 @@ public final class Recorder: Sendable {
     /// Where sources report whether they work, for the agent's `/healthz`.
     package let health = HealthRegistry()
     private let registry = Mutex(Registry())
+    /// Rung when a producer's ring has filled another quarter since it was last rung: the agent
+    /// drains the rings then (and at each flush), so a quiet agent wakes for nothing.
+    package let ringsFilling = Doorbell()
 
     public init(cardinalityLimit: Int = 2_000, ringCapacity: Int = 1 << 16, selfMetrics: SelfMetrics = SelfMetrics()) {
         self.cardinalityLimit = cardinalityLimit
@@ -39,10 +42,11 @@ public final class Recorder: Sendable {
     }
 
     /// A new producer with a ring of its own, of `capacity` observations (16 bytes each), or
-    /// ``ringCapacity``. The ring is drained every 0.2 s and at each flush; a push into a full
-    /// ring is counted as dropped (`ring_full`).
+    /// ``ringCapacity``. The ring is drained each time it has filled a quarter (``ringsFilling``)
+    /// and at each flush; a push into a full ring is counted as dropped (`ring_full`).
     public func makeProducer(name: String, capacity: Int? = nil) -> Producer {
-        let producer = Producer(name: name, capacity: capacity ?? ringCapacity)
+        let filling = ringsFilling
+        let producer = Producer(name: name, capacity: capacity ?? ringCapacity) { filling.ring() }
         registry.withLock { $0.producers.append(producer) }
         return producer
     }

@@ -50,18 +50,23 @@ public final class OSThread: Sendable {
     package var isFinished: Bool { finished.load(ordering: .acquiring) }
 
     /// Runs `body` on a thread of its own named `name` until the calling task is cancelled, then
-    /// calls `stop` (which must make `body` return soon: a flag its loop checks between reads that
-    /// time out) and returns once the thread has ended.
+    /// calls `stop` (which must make `body` return soon: a ``StopFlag`` its loop waits on beside
+    /// its descriptors) and returns once the thread has ended. Nothing runs on a timer meanwhile.
     package static func run(name: String, _ body: @escaping @Sendable () -> Void, stop: @escaping @Sendable () -> Void)
         async
     {
-        let thread = start(name: name, body)
+        let ended = Doorbell()
+        let thread = start(name: name) {
+            body()
+            ended.ring()
+        }
         await withTaskCancellationHandler {
-            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
+            await Doorbell().wait()  // rung by no one: returns when the task is cancelled
         } onCancel: {
             stop()
         }
-        while !thread.isFinished { try? await Task.sleep(for: .milliseconds(20)) }
+        // Cancelled: the thread was asked to stop; wait for it to end (rung, or soon after).
+        while !thread.isFinished { await ended.wait(atMost: 0.02) }
     }
 
     private final class Start {
@@ -144,7 +149,45 @@ public final class Condition: @unchecked Sendable {
 /// A flag one thread sets and another reads: how a thread's loop is asked to stop.
 package final class StopFlag: Sendable {
     private let flag = Atomic<Bool>(false)
-    package init() {}
+    /// A pipe whose read end becomes readable when the flag is set, so that a thread blocked in
+    /// `poll` on its sockets wakes for the stop without a timeout (``wait(readable:milliseconds:)``).
+    private let pipe: (read: Int32, write: Int32)
+
+    package init() {
+        var ends: [Int32] = [-1, -1]
+        _ = ends.withUnsafeMutableBufferPointer { Glibc.pipe($0.baseAddress!) }
+        for end in ends {
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+        }
+        pipe = (ends[0], ends[1])
+    }
+
+    deinit {
+        close(pipe.read)
+        close(pipe.write)
+    }
+
     package var isSet: Bool { flag.load(ordering: .relaxed) }
-    package func set() { flag.store(true, ordering: .relaxed) }
+
+    package func set() {
+        flag.store(true, ordering: .relaxed)
+        var byte: UInt8 = 1
+        _ = write(pipe.write, &byte, 1)
+    }
+
+    /// Waits until `descriptor` is readable (or has an error or hang-up to report), the flag is
+    /// set, or `milliseconds` pass (-1: no limit): true when the descriptor is ready and the flag
+    /// is not set.
+    package func wait(readable descriptor: Int32, milliseconds: Int32 = -1) -> Bool {
+        var polled = [
+            pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: pipe.read, events: Int16(POLLIN), revents: 0),
+        ]
+        let ready = poll(&polled, 2, milliseconds)
+        return ready > 0 && polled[0].revents != 0 && !isSet
+    }
+
+    /// The descriptor that becomes readable once the flag is set, for a caller that polls several.
+    package var descriptor: Int32 { pipe.read }
 }

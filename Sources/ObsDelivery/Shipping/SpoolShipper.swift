@@ -18,8 +18,6 @@ public final class SpoolShipper: Sendable {
     package let retry: RetryPolicy
     private let selfMetrics: SelfMetrics
     private let logger: Logger
-    /// How often an idle shipper looks for new batches, in seconds.
-    package let pollInterval: Double
     private let sent = Atomic<Int>(0)
     /// Workers that send at once.
     package let concurrency: Int
@@ -28,14 +26,13 @@ public final class SpoolShipper: Sendable {
 
     public init(
         spool: DiskSpool, sender: any BatchSender, retry: RetryPolicy = RetryPolicy(), selfMetrics: SelfMetrics,
-        logger: Logger, pollInterval: Double = 0.1, concurrency: Int = 1
+        logger: Logger, concurrency: Int = 1
     ) {
         self.spool = spool
         self.sender = sender
         self.retry = retry
         self.selfMetrics = selfMetrics
         self.logger = logger
-        self.pollInterval = pollInterval
         self.concurrency = max(1, concurrency)
     }
 
@@ -49,14 +46,18 @@ public final class SpoolShipper: Sendable {
         }
     }
 
-    /// The oldest pending batch no worker holds, now held by the caller.
+    /// The oldest pending batch no worker holds, now held by the caller. When more are left, the
+    /// spool's doorbell is rung again so that an idle worker takes the next.
     private func claim() -> SpoolBatchID? {
         let pending = spool.pending(kind: sender.kind)
-        return inFlight.withLock { held in
-            guard let id = pending.first(where: { !held.contains($0) }) else { return nil }
+        let (claimed, more) = inFlight.withLock { held -> (SpoolBatchID?, Bool) in
+            let free = pending.filter { !held.contains($0) }
+            guard let id = free.first else { return (nil, false) }
             held.insert(id)
-            return id
+            return (id, free.count > 1)
         }
+        if more { spool.appended.ring() }
+        return claimed
     }
 
     /// One worker: sends until the task is cancelled.
@@ -65,7 +66,7 @@ public final class SpoolShipper: Sendable {
         var retryCosts = 0
         while !Task.isCancelled {
             guard let id = claim() else {
-                try? await Task.sleep(for: .seconds(pollInterval))
+                await spool.appended.wait()  // until a batch is added (no timer while idle)
                 continue
             }
             let result = await attempt(id)

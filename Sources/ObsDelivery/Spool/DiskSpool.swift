@@ -32,6 +32,8 @@ public final class DiskSpool: Sendable {
     package let maxBytes: Int
     private let selfMetrics: SelfMetrics
     private let index = Mutex(Index())
+    /// Rung when a batch is added: the shippers wait on it instead of polling.
+    package let appended = Doorbell()
 
     /// Opens (creating it if needed) the spool in `directory`, and indexes the batches left there by
     /// an earlier run, oldest first.
@@ -103,7 +105,7 @@ public final class DiskSpool: Sendable {
             selfMetrics.count(.spoolFull, batch.items)
             throw SpoolError(message: "a \(bytes.count)-byte batch does not fit a \(maxBytes)-byte spool")
         }
-        return try index.withLock { index throws(SpoolError) -> SpoolBatchID in
+        let id = try index.withLock { index throws(SpoolError) -> SpoolBatchID in
             while index.bytes + bytes.count > maxBytes, !index.entries.isEmpty {
                 let oldest = index.entries.removeFirst()
                 unlink(path(oldest.id))
@@ -124,6 +126,8 @@ public final class DiskSpool: Sendable {
             index.bytes += bytes.count
             return id
         }
+        appended.ring()
+        return id
     }
 
     /// The batches waiting, oldest first; only those of `kind` when given.
