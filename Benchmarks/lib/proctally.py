@@ -4,8 +4,8 @@
     proctally.py SECONDS NAME=SPEC [NAME=SPEC ...]
 
 SPEC is `pid:PID` (one process: user + system ticks of all its threads, from /proc/PID/stat) or
-`pg:ROLE` (every PostgreSQL backend whose process title is `postgres: ROLE ...`, found again at each
-poll so a backend that starts during the run counts whole). Several specs joined with `+` add up.
+`pg:ROLE:POSTMASTER` (every child of the postmaster POSTMASTER whose process title is
+`postgres: ROLE ...`, found again at each poll so a backend that starts during the run counts whole). Several specs joined with `+` add up.
 Polls every 0.25 s for SECONDS, then prints one JSON object: for each NAME its ticks over the window
 (CLK_TCK a second), seconds of CPU, and for `pid:` specs the peak and last RSS in kB (VmHWM, VmRSS).
 A backend that exits between polls loses at most its last 0.25 s.
@@ -38,7 +38,16 @@ def status(pid, key):
     return None
 
 
-def backends(role):
+def parent(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def backends(spec):
+    role, postmaster = spec.rsplit(":", 1)
     prefix = f"postgres: {role} ".encode()
     found = []
     for entry in os.listdir("/proc"):
@@ -46,7 +55,7 @@ def backends(role):
             continue
         try:
             with open(f"/proc/{entry}/cmdline", "rb") as f:
-                if f.read(len(prefix)) == prefix:
+                if f.read(len(prefix)) == prefix and parent(entry) == int(postmaster):
                     found.append(int(entry))
         except OSError:
             pass

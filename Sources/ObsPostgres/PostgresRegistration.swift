@@ -12,7 +12,7 @@ extension PostgresSource: Source {
 
     /// One last sample, so that the counters' final deltas reach the last flush.
     public func finish(within seconds: Double) async {
-        _ = try? await sample()
+        _ = try? await sample(final: true)
     }
 }
 
@@ -24,6 +24,7 @@ extension PostgresSource {
             var list: [Settings] = []
             for entry in try node.sequence() {
                 var settings = try settings(entry, defaultInterval: min(15, context.flushInterval))
+                settings.flushInterval = context.flushInterval
                 if let password = settings.connection.password { context.secret(password) }
                 // The instance-wide views are sampled once per instance, by its first database.
                 settings.samplesInstance = !list.contains { $0.instance == settings.instance }

@@ -27,6 +27,10 @@ public final class PostgresSource: @unchecked Sendable {
         package var topStatements: Int
         /// The CloudWatch Logs group statement texts go to.
         package var statementsLogGroup = "/obs/postgresql/statements"
+        /// The agent's flush interval. The table and statement views (counters only, and the
+        /// heaviest to read) are read in the last sample before each flush, not in every sample:
+        /// their deltas add up to the same figure in each flush. At most `interval`: every sample.
+        package var flushInterval: Double = 0
 
         public init(
             instance: String, connection: PostgresConnectionSettings, interval: Double = 15, maxBackoff: Double = 60,
@@ -57,6 +61,8 @@ public final class PostgresSource: @unchecked Sendable {
     private var instanceSampler: InstanceStatsSampler?
     private var tableSampler: TableStatsSampler?
     private var statementSampler: StatementStatsSampler?
+    /// Whether the table and statement views were read on this connection.
+    private var detailsRead = false
 
     /// - Parameter onStatementText: receives each statement's text the first time the statement
     ///   gets a series of its own (to be sent to CloudWatch Logs).
@@ -132,14 +138,25 @@ public final class PostgresSource: @unchecked Sendable {
     var healthName: String { "postgres \(settings.instance)/\(settings.connection.database)" }
 
     /// One sample now, connecting first if needed. Returns how many observations it recorded.
+    /// `final`: the last sample at shutdown, which reads every view.
     @discardableResult
-    public func sample() async throws(PostgresError) -> Int {
+    public func sample(final: Bool = false) async throws(PostgresError) -> Int {
         try await executor.run { () throws(PostgresError) -> Int in
-            try self.sampleOnExecutor()
+            try self.sampleOnExecutor(final: final)
         }
     }
 
-    private func sampleOnExecutor() throws(PostgresError) -> Int {
+    /// Whether this sample reads the table and statement views: the first after connecting (the
+    /// baselines), the last at shutdown, and each sample after which the next (an interval and a
+    /// half away, so a slow sample cannot skip a flush) falls past a flush boundary.
+    private func readsDetails(final: Bool) -> Bool {
+        guard detailsRead, !final, settings.flushInterval > settings.interval else { return true }
+        let now = FlushClock.now()
+        return FlushClock.boundary(now + 1.5 * settings.interval, interval: settings.flushInterval)
+            > FlushClock.boundary(now, interval: settings.flushInterval)
+    }
+
+    private func sampleOnExecutor(final: Bool) throws(PostgresError) -> Int {
         if connection == nil || connection?.isHealthy == false {
             connection = nil
             connection = try PostgresConnection(settings.connection)
@@ -147,13 +164,16 @@ public final class PostgresSource: @unchecked Sendable {
             instanceSampler?.connected(serverVersion: connection!.serverVersion)
             tableSampler?.connected(serverVersion: connection!.serverVersion)
             statementSampler?.connected(serverVersion: connection!.serverVersion)
+            detailsRead = false
             logger.info("postgres connected", metadata: ["db.target": "\(settings.connection.target)"])
         }
         do {
             var recorded = try sampler.sample(connection!)
             if instanceSampler != nil { recorded += try instanceSampler!.sample(connection!) }
+            guard readsDetails(final: final) else { return recorded }
             if tableSampler != nil { recorded += try tableSampler!.sample(connection!) }
             if statementSampler != nil { recorded += try statementSampler!.sample(connection!) }
+            detailsRead = true
             return recorded
         } catch {
             if case .connectionLost = error { connection = nil }

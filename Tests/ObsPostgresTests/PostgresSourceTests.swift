@@ -79,6 +79,28 @@ struct PostgresSourceTests {
         #expect(throws: PostgresError.self) { _ = try PostgresConnection(settings) }
     }
 
+    @Test func tablesAndStatementsAreReadOncePerFlushAndAtTheEnd() async throws {
+        let recorder = Recorder()
+        let aggregator = Aggregator(recorder: recorder)
+        var settings = PostgresSource.Settings(
+            instance: "test-db", connection: TestDatabase.agentSettings(), interval: 1, samplesInstance: false)
+        // An hour-long flush: no sample here comes within 1.5 s of its boundary (unless the test
+        // runs in the last seconds of an hour, which the expectation below allows for).
+        settings.flushInterval = 3600
+        let source = PostgresSource(settings: settings, recorder: recorder, logger: Logger(label: "test"))
+        func tableSeries() -> Int {
+            aggregator.flush(timestamp: 0).filter { $0.dimensions["Table"] != nil || $0.dimensions["QueryId"] != nil }
+                .count
+        }
+        try await source.sample()
+        #expect(tableSeries() > 0, "the first sample reads the tables (the baselines, and their gauges)")
+        let nearBoundary = 3600 - FlushClock.now().truncatingRemainder(dividingBy: 3600) < 5
+        try await source.sample()
+        #expect(tableSeries() == 0 || nearBoundary, "not read again before the flush")
+        try await source.sample(final: true)
+        #expect(tableSeries() > 0, "the last sample at shutdown reads them")
+    }
+
     @Test func aWrongPasswordIsAOneLineErrorWithoutThePassword() throws {
         var settings = TestDatabase.agentSettings()
         settings.password = "wrong-password-\(UUID().uuidString)"

@@ -89,7 +89,8 @@ public enum PostgresMetrics {
         "Queries cancelled on a standby because of recovery conflicts (pg_stat_database_conflicts, all kinds summed).")
     package static let databaseSize = databaseGauge(
         "database.size", "DatabaseSize", unit: .bytes, source: "pg_database_size(datid)", widget: "Database size",
-        "The database's size on disk.")
+        "The database's size on disk, read at most once a minute (the server lists every file of the database to find it)."
+    )
     package static let xidAge = databaseGauge(
         "database.xid_age", "TransactionIdAge", source: "age(pg_database.datfrozenxid)",
         widget: "Transaction id age (wraparound)",

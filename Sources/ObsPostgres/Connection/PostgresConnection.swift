@@ -10,6 +10,11 @@ import FoundationEssentials
 public final class PostgresConnection: @unchecked Sendable {
     private let connection: OpaquePointer
     package let settings: PostgresConnectionSettings
+    /// The name each query was prepared under on this connection (nil: run as it is).
+    private var prepared: [String: String?] = [:]
+    /// Set when the server lost a prepared statement (a pooler in transaction mode hands the
+    /// session's statements to other clients): from then on every query runs as it is.
+    private var preparing = true
 
     /// Connects, or throws ``PostgresError/connectFailed(target:message:)`` with libpq's reason.
     public init(_ settings: PostgresConnectionSettings) throws(PostgresError) {
@@ -44,18 +49,58 @@ public final class PostgresConnection: @unchecked Sendable {
     /// The server's version as an integer (150004 for 15.4).
     package var serverVersion: Int { Int(PQserverVersion(connection)) }
 
-    /// Runs `sql` (no parameters) and returns its rows as text.
-    public func query(_ sql: String) throws(PostgresError) -> PostgresRows {
-        guard let result = PQexec(connection, sql) else {
+    /// Runs `sql` (no parameters) and returns its rows as text. The first time a query runs on a
+    /// connection it is prepared, and then executed by name: the server parses and plans it once
+    /// instead of at every sample (the planning of the catalog views was half of what a sample
+    /// cost the server). A query the server will not prepare runs as it is, and so does every
+    /// query once the server lost one (a pooler in transaction mode).
+    /// `prepare: false` runs a one-off query as it is.
+    public func query(_ sql: String, prepare: Bool = true) throws(PostgresError) -> PostgresRows {
+        let name = preparing && prepare ? statementName(sql) : nil
+        let result: OpaquePointer?
+        if let name {
+            result = PQexecPrepared(connection, name, 0, nil, nil, nil, 0)
+            if let result, PQresultStatus(result) == PGRES_FATAL_ERROR, Self.sqlState(result) == "26000" {
+                PQclear(result)
+                preparing = false
+                return try query(sql)
+            }
+        } else {
+            result = PQexec(connection, sql)
+        }
+        guard let result else {
             throw .connectionLost(message: PostgresError.oneLine(String(cString: PQerrorMessage(connection))))
         }
+        return try rows(of: result)
+    }
+
+    /// The name `sql` is prepared under, preparing it now if it is new; nil when the server
+    /// refused it (the caller runs it as it is, and so gets the server's reason if it is wrong).
+    private func statementName(_ sql: String) -> String? {
+        if let known = prepared[sql] { return known }
+        let name = "obs_\(prepared.count)"
+        let result = PQprepare(connection, name, sql, 0, nil)
+        let ok = result.map { PQresultStatus($0) == PGRES_COMMAND_OK } ?? false
+        PQclear(result)
+        guard ok || PQstatus(connection) != CONNECTION_OK else {
+            prepared[sql] = .some(nil)
+            return nil
+        }
+        prepared[sql] = name
+        return name
+    }
+
+    private static func sqlState(_ result: OpaquePointer) -> String? {
+        PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+    }
+
+    private func rows(of result: OpaquePointer) throws(PostgresError) -> PostgresRows {
         defer { PQclear(result) }
         let status = PQresultStatus(result)
         guard status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK else {
             let message = PostgresError.oneLine(String(cString: PQresultErrorMessage(result)))
             if PQstatus(connection) != CONNECTION_OK { throw .connectionLost(message: message) }
-            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-            throw .queryFailed(sqlState: state, message: message)
+            throw .queryFailed(sqlState: Self.sqlState(result), message: message)
         }
         let rowCount = Int(PQntuples(result))
         let columnCount = Int(PQnfields(result))

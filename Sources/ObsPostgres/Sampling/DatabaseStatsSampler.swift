@@ -23,6 +23,11 @@ struct DatabaseStatsSampler {
     private var cache: SeriesCache
     /// `stats_reset` and the server's start time at the last sample.
     private var epoch: (statsReset: Double, started: Double)?
+    /// When the size was last read (monotonic seconds), and the value read.
+    private var size: (at: Double, bytes: Double)?
+    /// How often the database's size is read: it changes slowly, and reading it costs the server
+    /// more than the rest of a sample.
+    static let sizeInterval = 60.0
 
     init(instance: String, database: String, recorder: Recorder, producer: Producer) {
         self.dimensions = Dimensions([("DBInstance", instance), ("Database", database)])
@@ -42,6 +47,7 @@ struct DatabaseStatsSampler {
     /// the server may be another one (a failover).
     mutating func connected(serverVersion: Int) {
         queries = PostgresQueries(serverVersion: serverVersion)
+        size = nil
         forgetBaselines()
     }
 
@@ -85,12 +91,21 @@ struct DatabaseStatsSampler {
             }
             if counters.resets > resetsBefore { recorder.selfMetrics.count(.counterReset) }
         }
-        for (column, definition) in [
-            ("size_bytes", PostgresMetrics.databaseSize), ("xid_age", PostgresMetrics.xidAge),
-            ("mxid_age", PostgresMetrics.mxidAge),
-        ] {
+        for (column, definition) in [("xid_age", PostgresMetrics.xidAge), ("mxid_age", PostgresMetrics.mxidAge)] {
             guard let value = stats.double(0, column) else { continue }
             producer.record(series(definition), value)
+            recorded += 1
+        }
+        // The size as last read (a gauge: each sample reports it, so every flush has it), read
+        // again once a minute.
+        let time = Monotonic.seconds()
+        if size == nil || time - size!.at >= Self.sizeInterval,
+            let bytes = try connection.query(queries.databaseSize).double(0, "size_bytes")
+        {
+            size = (time, bytes)
+        }
+        if let size {
+            producer.record(series(PostgresMetrics.databaseSize), size.bytes)
             recorded += 1
         }
         return recorded

@@ -17,7 +17,7 @@ public struct PostgresQueries: Sendable, Equatable {
     package var major: Int { serverVersion / 10000 }
 
     /// `pg_stat_database` of the connected database: its counters, when its statistics were last
-    /// reset, and the server's start time (both reset every counter), with the database's size and
+    /// reset, and the server's start time (both reset every counter), with the database's
     /// transaction id ages from `pg_database`. Recovery conflicts are summed from
     /// `pg_stat_database_conflicts` (`confl_active_logicalslot` exists from 16).
     package var database: String {
@@ -29,13 +29,18 @@ public struct PostgresQueries: Sendable, Equatable {
             SELECT \(counters), \(conflicts) AS conflicts,
               coalesce(extract(epoch FROM d.stats_reset), 0) AS stats_reset,
               extract(epoch FROM pg_postmaster_start_time()) AS started,
-              pg_database_size(d.datid) AS size_bytes,
               age(db.datfrozenxid) AS xid_age, mxid_age(db.datminmxid) AS mxid_age
             FROM pg_stat_database d
             JOIN pg_stat_database_conflicts c ON c.datid = d.datid
             JOIN pg_database db ON db.oid = d.datid
             WHERE d.datname = current_database()
             """
+    }
+
+    /// The connected database's size on disk. The server finds it by listing every file of the
+    /// database (half of what a sample cost it), so it is read at most once a minute.
+    package var databaseSize: String {
+        "SELECT pg_database_size(current_database()) AS size_bytes"
     }
 
     /// Client sessions of the connected database by state, wait event type and application, with
@@ -150,17 +155,36 @@ public struct PostgresQueries: Sendable, Equatable {
 
     /// `pg_stat_statements` of the connected database, summed over users by `queryid`, the most
     /// time-consuming first (at most `limit`): `total_exec_time` from 13, `total_time` before.
-    /// Block columns are the same in every supported version.
+    /// Block columns are the same in every supported version. Without the statements' texts
+    /// (`pg_stat_statements(false)`): the server keeps them in a file it would read whole at
+    /// every sample; ``statementTexts(_:)`` fetches the few that are new.
     package func statements(limit: Int) -> String {
         let total = major >= 13 ? "total_exec_time" : "total_time"
         return """
             SELECT queryid::text AS queryid, sum(calls) AS calls, sum(\(total)) AS total_ms, sum(rows) AS rows,
-              sum(shared_blks_hit) AS blks_hit, sum(shared_blks_read) AS blks_read, min(query) AS query
-            FROM pg_stat_statements
+              sum(shared_blks_hit) AS blks_hit, sum(shared_blks_read) AS blks_read
+            FROM pg_stat_statements(false)
             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND queryid IS NOT NULL
             GROUP BY queryid
             ORDER BY sum(\(total)) DESC
             LIMIT \(limit)
+            """
+    }
+
+    /// The normalised texts of the statements `queryIDs` (decimal, as ``statements(limit:)``
+    /// gives them; anything else is left out) in the connected database.
+    package func statementTexts(_ queryIDs: [String]) -> String? {
+        let valid = queryIDs.filter { id in
+            !id.isEmpty && id.utf8.count <= 21
+                && id.utf8.enumerated().allSatisfy { $1 >= 0x30 && $1 <= 0x39 || ($0 == 0 && $1 == 0x2D) }
+        }
+        guard !valid.isEmpty else { return nil }
+        return """
+            SELECT queryid::text AS queryid, min(query) AS query
+            FROM pg_stat_statements
+            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND queryid IN (\(valid.joined(separator: ", ")))
+            GROUP BY queryid
             """
     }
 

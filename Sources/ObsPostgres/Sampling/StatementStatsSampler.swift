@@ -73,7 +73,6 @@ struct StatementStatsSampler {
         guard installed == true else { return 0 }
         let rows = try connection.query(queries.statements(limit: limit))
         var current: [String: Counters] = [:]
-        var texts: [String: String] = [:]
         var deltas: [(id: String, counters: Counters)] = []
         for row in rows.rows.indices {
             guard let id = rows.string(row, "queryid") else { continue }
@@ -83,7 +82,6 @@ struct StatementStatsSampler {
                 blocksHit: value("blks_hit"),
                 blocksRead: value("blks_read"))
             current[id] = now
-            texts[id] = rows.string(row, "query")
             // A statement the last complete sample did not have is new: all its counts are this
             // interval's. Otherwise a statement without a baseline only sets one.
             let zero = Counters(calls: 0, totalMilliseconds: 0, rows: 0, blocksHit: 0, blocksRead: 0)
@@ -122,7 +120,6 @@ struct StatementStatsSampler {
             groups.append((Self.other, other))
         }
         var recorded = 0
-        var newTexts: [StatementText] = []
         for (id, counters) in groups {
             producer.record(series(PostgresMetrics.statementCalls, id), counters.calls)
             producer.record(series(PostgresMetrics.statementTotalTime, id), counters.totalMilliseconds)
@@ -133,11 +130,22 @@ struct StatementStatsSampler {
             producer.record(series(PostgresMetrics.statementBlocksHit, id), counters.blocksHit)
             producer.record(series(PostgresMetrics.statementBlocksRead, id), counters.blocksRead)
             recorded += 6
-            if id != Self.other, let text = texts[id], textSent.insert(id).inserted {
-                newTexts.append(StatementText(instance: instance, database: database, queryID: id, query: text))
-            }
+        }
+        try sendNewTexts(of: groups.map(\.0).filter { $0 != Self.other && !textSent.contains($0) }, connection)
+        return recorded
+    }
+
+    /// Reads the texts of the statements that got a series for the first time, and hands them on.
+    private mutating func sendNewTexts(of ids: [String], _ connection: PostgresConnection) throws(PostgresError) {
+        guard let sql = queries.statementTexts(ids) else { return }
+        let rows = try connection.query(sql, prepare: false)
+        var newTexts: [StatementText] = []
+        for row in rows.rows.indices {
+            guard let id = rows.string(row, "queryid"), let text = rows.string(row, "query"),
+                textSent.insert(id).inserted
+            else { continue }
+            newTexts.append(StatementText(instance: instance, database: database, queryID: id, query: text))
         }
         if !newTexts.isEmpty { onNewText(newTexts) }
-        return recorded
     }
 }
