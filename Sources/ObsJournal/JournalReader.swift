@@ -208,6 +208,31 @@ public final class JournalReader: @unchecked Sendable {
         return result != 0  // SD_JOURNAL_NOP is 0
     }
 
+    /// Waits, as `sd_journal_wait` does, for the journal to change, but at most `seconds` (nil: no
+    /// limit but the journal's own, for file systems without inotify) and no longer than the
+    /// stop: the journal's descriptor is polled beside the stop flag's. True when it changed.
+    package func wait(seconds: Double?, unlessStopped stop: StopFlag) throws(JournalError) -> Bool {
+        let fd = sd_journal_get_fd(journal)
+        try check(fd, "sd_journal_get_fd")
+        var timeout: UInt64 = 0
+        try check(sd_journal_get_timeout(journal, &timeout), "sd_journal_get_timeout")
+        var milliseconds: Int32 = -1
+        if timeout != UInt64.max {
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let nowMicroseconds = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
+            milliseconds = Int32(clamping: (timeout > nowMicroseconds ? timeout - nowMicroseconds : 0) / 1000 + 1)
+        }
+        if let seconds {
+            let limit = Int32(clamping: Int((seconds * 1000).rounded(.up)))
+            milliseconds = milliseconds < 0 ? limit : min(milliseconds, limit)
+        }
+        _ = stop.wait(readable: fd, milliseconds: milliseconds)
+        let result = sd_journal_process(journal)
+        try check(result, "sd_journal_process")
+        return result != 0  // SD_JOURNAL_NOP is 0
+    }
+
     /// The current entry's fields, each as `NAME=value` bytes, handed to `body` one at a time
     /// (valid only during the call): nothing is copied. Returns false when a field could not be
     /// read (a corrupt object in a damaged file): the fields before it were handed over.

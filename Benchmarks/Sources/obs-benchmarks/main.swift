@@ -588,7 +588,9 @@ func comparePostgresWithExporter() {
         nonisolated(unsafe) var body: [UInt8] = []
         Task.detached {
             _ = try? await transport.send(HTTPRequest(method: "GET", url: url))  // warm-up: connects
-            let backends = backendPIDs("usename = '\(settings.user)' AND application_name <> 'obs-agent'")
+            // The exporter's backends: its own role (EXPORTER_USER), or the agent's role without its name.
+            let user = env["EXPORTER_USER"] ?? settings.user
+            let backends = backendPIDs("usename = '\(user)' AND application_name <> 'obs-agent'")
             let backendBefore = backends.map(processCPU).reduce(0, +)
             let before = processCPU(pid: pid)
             for _ in 0..<rounds { body = (try? await transport.send(HTTPRequest(method: "GET", url: url)))?.body ?? [] }

@@ -32,7 +32,7 @@ public final class JournalSource: @unchecked Sendable {
     private let metrics: LogLineMetrics
     private let queue = BatchQueue(capacity: 2)
     private let tracker = Mutex(Tracker())
-    private let stopping = Atomic<Bool>(false)
+    private let stopping = StopFlag()
     private let readerDone = Atomic<Bool>(false)
     private let entriesRead = Atomic<Int>(0)
     private let entriesAccepted = Atomic<Int>(0)
@@ -131,7 +131,7 @@ public final class JournalSource: @unchecked Sendable {
     /// Reads no more, closes the open batches and sends what it can within `seconds`. What is not
     /// sent is read again at the next start.
     public func finish(within seconds: Double) async {
-        stopping.store(true, ordering: .relaxed)
+        stopping.set()
         queue.close()
         if started.load(ordering: .relaxed) {
             await sendLoop(deadline: ContinuousClock.now + .seconds(seconds))
@@ -157,7 +157,8 @@ public final class JournalSource: @unchecked Sendable {
             if let deadline, ContinuousClock.now >= deadline { return }
             guard let batch = queue.pop() else {
                 if deadline != nil, readerDone.load(ordering: .acquiring), queue.isEmpty { return }
-                await queue.waitForItems(timeout: deadline == nil ? 1 : 0.05)
+                // Woken by the reader's push; the long timeout is only a safety net.
+                await queue.waitForItems(timeout: deadline == nil ? 60 : 0.05)
                 continue
             }
             if await send(batch, deadline: deadline) == false {
@@ -262,7 +263,7 @@ public final class JournalSource: @unchecked Sendable {
     /// Reads until stopping, reopening the journal after an error.
     private func readLoop() {
         var failures = 0
-        while !stopping.load(ordering: .relaxed) {
+        while !stopping.isSet {
             do {
                 if try readJournal() { continue }  // reopened on purpose
                 return
@@ -271,8 +272,8 @@ public final class JournalSource: @unchecked Sendable {
                 recorder.health.report("journald", ok: false, reason: "\(error)")
                 logger.error("journal read failed, reopening", metadata: ["error": "\(error)"])
                 let wait = Backoff(cap: 30, jitter: .none).delay(afterFailures: failures)
-                let until = Monotonic.seconds() + wait
-                while Monotonic.seconds() < until, !stopping.load(ordering: .relaxed) { usleep(100_000) }
+                // Woken early by the stop (the flag's pipe), never by a timer.
+                _ = stopping.wait(readable: -1, milliseconds: Int32(wait * 1000))
             }
         }
     }
@@ -395,13 +396,17 @@ public final class JournalSource: @unchecked Sendable {
             for batch in self.open.values where now - batch.opened >= age { close(batch) }
         }
 
-        while !stopping.load(ordering: .relaxed) {
+        while !stopping.isSet {
             if pending {
                 pending = false
             } else if try !reader.advance() {
                 closeAged(linger)
                 if open.isEmpty, let cursor = lastReadCursor { reachedEnd(at: cursor) }
-                try reader.wait(seconds: 0.25)
+                // At the end: wait for the journal to change, for the oldest open batch's time to
+                // close, or for the stop; nothing wakes an idle reader otherwise.
+                let now = Monotonic.seconds()
+                let due = open.values.map { $0.opened + linger - now }.min()
+                try reader.wait(seconds: due.map { max(0.001, $0) }, unlessStopped: stopping)
                 continue
             }
             sinceOpen += 1
@@ -744,9 +749,9 @@ final class BatchQueue: @unchecked Sendable {
 
     /// Adds `batch`, waiting while the queue is full (unless the source is stopping: then it
     /// goes in anyway, for the last sends).
-    func push(_ batch: JournalSource.ClosedBatch, unlessStopping stopping: borrowing Atomic<Bool>) {
+    func push(_ batch: JournalSource.ClosedBatch, unlessStopping stopping: StopFlag) {
         lock.lock()
-        while items.count >= capacity && !closed && !stopping.load(ordering: .relaxed) {
+        while items.count >= capacity && !closed && !stopping.isSet {
             _ = lock.wait(seconds: 0.1)
         }
         items.append(batch)
