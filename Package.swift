@@ -7,6 +7,12 @@ let strictness: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// The scrape parser's release build runs without the runtime's dynamic exclusivity checks: its
+/// parser is a class whose state each line reads and writes, and the checks on those accesses were
+/// a fifth of a scraping agent's CPU (BENCHMARKS.md, whole processes). One thread uses a parser at
+/// a time; debug builds (the tests) and the fuzzers keep the checks.
+let parserRelease: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 /// How the agent is linked on Linux, for its resident memory (BENCHMARKS.md, PostgreSQL section):
 /// lld with packed relative relocations (DT_RELR, glibc 2.36+: Debian 12) keeps the binary
 /// position-independent without a megabyte of relocation records mapped for its whole life; and the
@@ -111,7 +117,7 @@ let package = Package(
             dependencies: [
                 "ObsCore", "ObsCatalog", "ObsSource", "ObsNet", .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strictness),
+            swiftSettings: strictness + parserRelease),
         .target(
             name: "ObsJournal",
             dependencies: [

@@ -22,6 +22,10 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     private let executor: BlockingExecutor
     // Touched only on the executor's thread.
     private let handle: UnsafeMutableRawPointer
+    /// The size of the last response body: the next one is reserved at that size, so that a scrape
+    /// of a few hundred kilobytes is received into one buffer instead of one grown (and copied)
+    /// seven times. Touched only on the executor's queue.
+    private var lastResponseBytes = 0
 
     public init(
         connectTimeout: Double = 5, totalTimeout: Double = 30, label: String = "curl", caFile: String? = nil,
@@ -63,6 +67,8 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
         }
         curl_easy_reset(handle)
         let sink = ResponseSink(limit: maxResponseBytes)
+        sink.bytes.reserveCapacity(min(lastResponseBytes, maxResponseBytes))
+        defer { lastResponseBytes = sink.bytes.count }
         let sinkPointer = Unmanaged.passRetained(sink)
         defer { sinkPointer.release() }
 
