@@ -3,8 +3,9 @@
  * clock_gettime, gettimeofday and time) is moved by that many seconds, read again from the file
  * at most every 100 ms, so that a test steps the clock by rewriting the file. The monotonic and
  * boot clocks, and so every timer, are left alone, as they are when NTP or an operator steps the
- * real clock. Waits until a wall-clock deadline (pthread_cond_timedwait) are moved back by the
- * same amount, as the kernel's own wall clock would have moved with a real step.
+ * real clock. Waits until a wall-clock deadline (pthread_cond_timedwait on a condition variable of
+ * CLOCK_REALTIME) are moved back by the same amount, as the kernel's own wall clock would have
+ * moved with a real step; waits on CLOCK_MONOTONIC condition variables are left alone.
  * Build: gcc -shared -fPIC -O2 -o wallclock_shift.so wallclock_shift.c -ldl -lpthread */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -63,6 +64,9 @@ time_t time(time_t *out) {
 int pthread_cond_timedwait(pthread_cond_t *restrict cond, pthread_mutex_t *restrict mutex, const struct timespec *restrict deadline) {
     if (!real_cond_timedwait) real_cond_timedwait = dlsym(RTLD_NEXT, "pthread_cond_timedwait");
     load();
+    /* A condition variable on the monotonic clock (glibc keeps the clock in bit 1 of __wrefs, see
+     * pthread_cond_common.c) waits on a clock that a step does not move. */
+    if (__atomic_load_n(&cond->__data.__wrefs, __ATOMIC_RELAXED) & 2) return real_cond_timedwait(cond, mutex, deadline);
     struct timespec moved = *deadline;
     moved.tv_sec -= shift_seconds;
     return real_cond_timedwait(cond, mutex, &moved);
