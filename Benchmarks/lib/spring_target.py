@@ -4,21 +4,25 @@ a Micrometer-shaped body of about 400 kB (text 0.0.4): `http_server_requests_sec
 with 20 buckets for 120 (method, status, uri) series, HikariCP pool gauges and the JVM's usual
 families. Every request adds traffic, so counters grow and percentiles move as in a live service.
 
-    spring_target.py PORT_FILE [--series 120] [--lifetime SECONDS]
+    spring_target.py [--series 120] [--lifetime SECONDS]
 
-Binds 127.0.0.1 on a free port and writes it to PORT_FILE. Its own CPU is not what is measured.
+Listens on 127.0.0.1, a free port printed on the first line (scripts/lib/standin_http.py). Its own
+CPU is not what is measured.
 """
 import argparse
-import http.server
+import os
 import random
+import sys
 import threading
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../scripts/lib"))
+from standin_http import QuietHandler, serve  # noqa: E402
 
 BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0]
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("port_file")
     parser.add_argument("--series", type=int, default=120)
     parser.add_argument("--lifetime", type=float, default=3600)
     args = parser.parse_args()
@@ -71,27 +75,13 @@ def main():
                     out.append(f'jvm_memory_used_bytes{{area="{area}",id="{pool}"}} {rng.randint(1, 1 << 28)}')
             out.append(f"process_cpu_usage {rng.random():.6f}")
             out.append(f"jvm_threads_live_threads {rng.randint(20, 40)}")
-            return ("\n".join(out) + "\n").encode()
+            return "\n".join(out) + "\n"
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(QuietHandler):
         def do_GET(self):  # noqa: N802 - http.server's naming
-            data = body()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.reply(200, body(), "text/plain; version=0.0.4; charset=utf-8")
 
-        def log_message(self, *_):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    with open(args.port_file, "w") as f:
-        f.write(f"{server.server_address[1]}\n")
-    threading.Timer(args.lifetime, server.shutdown).start()
-    server.serve_forever()
+    serve(Handler, args.lifetime)
 
 
 if __name__ == "__main__":

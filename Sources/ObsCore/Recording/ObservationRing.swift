@@ -31,9 +31,8 @@ final class ObservationRing: @unchecked Sendable {
     /// The producer's last view of `head`, refreshed only when the ring looks full, so that in
     /// the common case the producer does not touch the consumer's cache line.
     @usableFromInline var cachedHead = 0
-    /// One less than a quarter of the capacity: a push that fills a slot at a multiple of it calls
-    /// `quarterFilled` (so the consumer wakes to drain without a timer).
-    @usableFromInline let quarterMask: Int
+    /// Called by a push that fills the last slot of a quarter of the ring (so the consumer wakes
+    /// to drain without a timer).
     @usableFromInline let quarterFilled: @Sendable () -> Void
 
     /// - Parameter capacity: rounded up to a power of two, at least 4.
@@ -41,7 +40,6 @@ final class ObservationRing: @unchecked Sendable {
         var size = 4
         while size < capacity { size <<= 1 }
         mask = size - 1
-        quarterMask = size / 4 - 1
         self.quarterFilled = quarterFilled
         storage = .allocate(capacity: size)
         storage.initialize(repeating: RingEntry(series: 0, value: 0), count: size)
@@ -70,7 +68,8 @@ final class ObservationRing: @unchecked Sendable {
         }
         storage[t & mask] = entry
         tail.value.store(t &+ 1, ordering: .releasing)
-        if t & quarterMask == quarterMask { quarterFilled() }
+        let quarter = mask >> 2  // one less than a quarter of the capacity
+        if t & quarter == quarter { quarterFilled() }
         return true
     }
 
