@@ -20,9 +20,9 @@ import ObsNet
 /// `spool_behind` and dropped.
 ///
 /// The writer gathers for up to `linger` seconds (0.25) after the first document of a batch
-/// arrived, unless a whole batch is there or someone waits in ``flush()``: each file costs two
-/// fsyncs, which on a virtual machine's disk were most of a whole agent's CPU at 5,000 segments a
-/// second when every 50 segments made a file (BENCHMARKS.md, X-Ray). A segment already waits up to
+/// arrived, unless ``gathered`` (250) are there or someone waits in ``flush()``: each file costs
+/// two fsyncs, which on a virtual machine's disk were about half of a whole agent's CPU at 5,000
+/// segments a second when every 50 segments made a file (BENCHMARKS.md, X-Ray). A segment already waits up to
 /// the source's `batchDelay` (1 s) in memory before it is published; the linger adds at most a
 /// quarter of that.
 public final class XRayTraceSink: @unchecked Sendable {
