@@ -739,8 +739,8 @@ final class BatchQueue: @unchecked Sendable {
     private let lock = Condition()
     private var items: [JournalSource.ClosedBatch] = []
     private var closed = false
-    /// The sender, waiting for a batch.
-    private var waiter: CheckedContinuation<Void, Never>?
+    /// Rung when a batch is queued or the queue is closed: the sender waits on it.
+    private let arrived = Doorbell()
     let capacity: Int
 
     init(capacity: Int) {
@@ -755,10 +755,8 @@ final class BatchQueue: @unchecked Sendable {
             _ = lock.wait(seconds: 0.1)
         }
         items.append(batch)
-        let waiting = waiter
-        waiter = nil
         lock.unlock()
-        waiting?.resume()
+        arrived.ring()
     }
 
     /// Returns when a batch is queued, or `timeout` seconds passed (at most 10 ms once the queue
@@ -768,33 +766,7 @@ final class BatchQueue: @unchecked Sendable {
             try? await Task.sleep(for: .milliseconds(10))
             return
         }
-        let timer = Task { [weak self] in
-            try? await Task.sleep(for: .seconds(timeout))
-            self?.wake()
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                lock.lock()
-                if !items.isEmpty || closed || waiter != nil || Task.isCancelled {
-                    lock.unlock()
-                    continuation.resume()
-                    return
-                }
-                waiter = continuation
-                lock.unlock()
-            }
-        } onCancel: {
-            wake()
-        }
-        timer.cancel()
-    }
-
-    private func wake() {
-        lock.lock()
-        let waiting = waiter
-        waiter = nil
-        lock.unlock()
-        waiting?.resume()
+        await arrived.wait(atMost: timeout)
     }
 
     func pushFront(_ batch: JournalSource.ClosedBatch) {
@@ -830,9 +802,7 @@ final class BatchQueue: @unchecked Sendable {
         lock.lock()
         closed = true
         lock.broadcast()
-        let waiting = waiter
-        waiter = nil
         lock.unlock()
-        waiting?.resume()
+        arrived.ring()
     }
 }
