@@ -43,7 +43,9 @@ public struct Agent: Sendable {
         self.options = options
         self.logger = logger
         self.recorder = Recorder(cardinalityLimit: config.cardinalityLimit)
-        self.aggregator = Aggregator(recorder: recorder, rollups: SourceRegistry.catalog.rollups)
+        self.aggregator = Aggregator(
+            recorder: recorder, rollups: SourceRegistry.catalog.rollups,
+            rollupsOnly: SourceRegistry.catalog.rollupsOnly(apiRoutes: config.apiRoutes))
     }
 
     package var awsSettings: AWSSettings {

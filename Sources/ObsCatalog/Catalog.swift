@@ -18,6 +18,9 @@ public struct Catalog: Sendable {
             guard definition.dimensions.count <= Dimensions.maximumCount else {
                 throw .tooManyDimensions(definition.id)
             }
+            guard definition.detail == .published || !definition.rollups.isEmpty else {
+                throw .badRollup(definition.id, [])
+            }
             for rollup in definition.rollups
             where !Set(rollup).isSubset(of: definition.dimensions) || rollup.count >= definition.dimensions.count {
                 throw .badRollup(definition.id, rollup)
@@ -37,6 +40,14 @@ public struct Catalog: Sendable {
             rollups[definition.descriptor] = definition.rollups
         }
         return rollups
+    }
+
+    /// The metrics whose full series are not published (only their rollups), with
+    /// `metrics.api_routes` as given: for the aggregator.
+    package func rollupsOnly(apiRoutes: Bool) -> Set<MetricDescriptor> {
+        Set(
+            definitions.filter { !$0.publishedDimensionSets(apiRoutes: apiRoutes).contains($0.dimensions) }.map(
+                \.descriptor))
     }
 
     /// The definition with `id`; a programming error if the built-in catalog lacks it.

@@ -15,9 +15,12 @@ public enum CatalogDocument {
 
             Kinds: a **counter** is sent as the sum of its increases during the period (use the Sum \
             statistic); a **gauge** as a StatisticSet of its samples (Average, Minimum, Maximum); a \
-            **distribution** as Values/Counts, so percentiles (p50, p99) are available. **Also per** lists \
-            the dimension sets a metric is published under as well, every series folded into them at flush \
-            time (`none`: no dimension at all): what the alarms read.
+            **distribution** as Values/Counts, so percentiles (p50, p99) are available. **Dimensions** are \
+            what each series carries; **Also per** lists the dimension sets a metric is published under as \
+            well, every series folded into them at flush time (`none`: no dimension at all): what the alarms \
+            read. A metric whose dimensions are marked *(api_routes)* is published at full detail only with \
+            `metrics.api_routes: true` (the default); one marked *(folded only)* is published only under \
+            its **Also per** sets. `obsctl cost` prices each set.
 
             """
         var namespaces: [String] = []
@@ -31,8 +34,14 @@ public enum CatalogDocument {
                 out += "| `\(definition.name)` | \(definition.kind.rawValue) | \(definition.unit.rawValue) | "
                 let rollups = definition.rollups.map { $0.isEmpty ? "none" : $0.joined(separator: ", ") }.joined(
                     separator: "; ")
+                let detail: String
+                switch definition.detail {
+                case .published: detail = ""
+                case .perRoute: detail = " *(api_routes)*"
+                case .rollupsOnly: detail = " *(folded only)*"
+                }
                 out +=
-                    "\(definition.dimensions.joined(separator: ", ")) | \(rollups) | `\(definition.source)` | \(definition.description) |\n"
+                    "\(definition.dimensions.joined(separator: ", "))\(detail) | \(rollups) | `\(definition.source)` | \(definition.description) |\n"
             }
         }
         return out

@@ -8,12 +8,12 @@ import FoundationEssentials
 /// lists; this writes them as JSONEncoder writes the dashboards: keys sorted, indented, slashes
 /// unescaped, a final newline. (JSONSerialization would do it too, but it is Foundation's, and the
 /// agent, which links this module, links only FoundationEssentials.)
-enum JSONDocument {
+package enum JSONDocument {
     struct UnsupportedValue: Error, CustomStringConvertible {
         let description: String
     }
 
-    static func data(_ object: Any) throws -> Data {
+    package static func data(_ object: Any) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         var data = try encoder.encode(try Value(object))

@@ -19,6 +19,26 @@ public struct MetricDefinition: Sendable, Hashable {
     /// aggregation dimensions): what per-service alarms and dashboards read. `[]` is the metric
     /// with no dimension at all.
     package var rollups: [[String]] = []
+    /// Whether the series of ``dimensions`` themselves are published beside the rollups.
+    package var detail: Detail = .published
+
+    /// Whether a metric's full series (all of its ``dimensions``) are published.
+    package enum Detail: Sendable, Hashable {
+        /// Always (the default).
+        case published
+        /// When `metrics.api_routes` is on: the per-route API series. Off, only the rollups.
+        case perRoute
+        /// Never: recorded at full detail (as every source records it) and published only folded
+        /// into its rollups.
+        case rollupsOnly
+    }
+
+    /// The dimension sets the metric is published under: its own (unless ``detail`` says not)
+    /// and its rollups.
+    package func publishedDimensionSets(apiRoutes: Bool) -> [[String]] {
+        let full = detail == .published || (detail == .perRoute && apiRoutes)
+        return (full ? [dimensions] : []) + rollups
+    }
 
     package init(
         id: String, namespace: String, name: String, unit: MetricUnit, kind: MetricKind,
@@ -38,6 +58,13 @@ public struct MetricDefinition: Sendable, Hashable {
     package func rolled(_ rollups: [[String]]) -> MetricDefinition {
         var copy = self
         copy.rollups = rollups
+        return copy
+    }
+
+    /// A copy whose full series are published as `detail` says (see ``Detail``).
+    package func detailed(_ detail: Detail) -> MetricDefinition {
+        var copy = self
+        copy.detail = detail
         return copy
     }
 

@@ -44,9 +44,13 @@ extension PostgresSource {
         },
         logGroups: { list in Array(Set(list.filter { $0.topStatements > 0 }.map(\.statementsLogGroup))).sorted() },
         targets: { list in
-            AlarmTargets(
+            var targets = AlarmTargets(
                 services: [],
                 databases: list.map { AlarmTargets.Database(instance: $0.instance, database: $0.connection.database) })
+            // The largest of the databases' settings: what obsctl cost counts for each.
+            targets.values["Table"] = list.map(\.topTables).max() ?? 0
+            targets.values["QueryId"] = list.map(\.topStatements).max() ?? 0
+            return targets
         },
         describe: { list in list.map { "\($0.instance)/\($0.connection.database)" }.joined(separator: ",") },
         make: { list, context in

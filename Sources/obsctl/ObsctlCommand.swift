@@ -101,42 +101,62 @@ extension ObsctlCommand {
 
     struct Cost: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Estimate the monthly CloudWatch and X-Ray bill of a config.",
+            abstract: "Explain the monthly CloudWatch and X-Ray bill of a config, metric by metric.",
             discussion: """
-                Counts every series of every metric the config's sources emit (rollups included) from \
-                the config's services and databases and the assumptions below, then prices them with the \
-                metric tiers, PutMetricData requests at the flush interval, the alarms of obsctl alarms, \
-                the dashboards, traces and logs. Prices come from a JSON file (default \
-                packaging/cloudwatch-prices.json) that you can update. Dropped and Incidents series \
-                exist only when something goes wrong and are not counted.
+                Counts every series of every metric the config's sources publish, under each dimension \
+                set (a metric's own and its rollups), from the config's services and databases and the \
+                assumptions below; prices them with the metric tiers, PutMetricData requests at the flush \
+                interval, the alarms of obsctl alarms, the dashboards, traces and logs. Then one line per \
+                metric and dimension set: its series, the dimensions that multiply them, its share of the \
+                bill, and the dashboard widgets and alarms that read it ("nothing" is a series paid for \
+                and never looked at). The same metrics sent as Embedded Metric Format (metrics.sink: emf) \
+                are priced beside: log ingestion instead of PutMetricData requests. Prices come from a \
+                JSON file (default packaging/cloudwatch-prices.json) that you can update. Dropped and \
+                Incidents series exist only when something goes wrong and are not counted.
+
+                Assumptions (--assume NAME=N, values per value of the dimensions before it):
+                \(CostAssumptions.meanings.map { "  \($0.0)=\(CostAssumptions.defaults[$0.0] ?? 1): \($0.1)" }.joined(separator: "\n"))
+                Table and QueryId default to the config's top_tables and top_statements.
                 """)
 
         @Option(help: ArgumentHelp("The agent config.", valueName: "file"))
         var config: String = "packaging/obs-agent.yaml"
 
+        @Option(
+            help: ArgumentHelp(
+                "A second config, priced beside the first under the same assumptions.", valueName: "file"))
+        var compare: String?
+
         @Option(help: ArgumentHelp("The prices file.", valueName: "file"))
         var prices: String = "packaging/cloudwatch-prices.json"
 
-        @Option(help: "Method and route pairs a service serves.")
-        var routes = 20
+        @Option(help: "Method and route pairs a service serves (--assume Route=N).")
+        var routes: Int?
 
-        @Option(help: "Status classes seen per route.")
-        var statusClasses = 3
+        @Option(help: "Instances (tasks, pods) per scraped service (--assume Target=N).")
+        var instances: Int?
 
-        @Option(help: "Instances (tasks, pods) per scraped service.")
-        var instances = 2
+        @Option(help: "Keycloak realms (--assume Realm=N).")
+        var realms: Int?
 
-        @Option(help: "Keycloak realms.")
-        var realms = 1
+        @Option(help: "Clients per Keycloak realm (--assume Client=N).")
+        var clients: Int?
 
-        @Option(help: "Clients per Keycloak realm.")
-        var clients = 3
+        @Option(
+            name: .customLong("assume"),
+            help: ArgumentHelp(
+                "Values of a dimension, such as Route=30 or Table=20 (repeatable; see the list above).",
+                valueName: "name=n"))
+        var assume: [String] = []
 
         @Option(help: "Traces recorded a second (sampled requests).")
         var tracesPerSecond = 0.0
 
         @Option(help: "Log volume a day, in GB.")
         var logGbPerDay = 0.0
+
+        @Flag(help: "Print JSON (the bill, every metric line, the assumptions) instead of tables.")
+        var json = false
 
         func run() throws {
             let priceTable: Prices
@@ -145,24 +165,41 @@ extension ObsctlCommand {
             } catch {
                 throw ValidationError("\(prices): \(error)")
             }
-            let deployment = try Deployment(config: config)
-            let agentConfig = deployment.config
-            let emitted = deployment.emitted
-            let targets = deployment.targets
             var assumptions = CostAssumptions()
-            assumptions.routesPerService = routes
-            assumptions.statusClasses = statusClasses
-            assumptions.instancesPerService = instances
-            assumptions.realms = realms
-            assumptions.clientsPerRealm = clients
-            assumptions.tracesPerSecond = emitted.traces ? tracesPerSecond : 0
+            for (name, value) in [("Route", routes), ("Target", instances), ("Realm", realms), ("Client", clients)] {
+                if let value { assumptions.values[name] = value }
+            }
+            for item in assume {
+                let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, let n = Int(parts[1]), n >= 0, !parts[0].isEmpty else {
+                    throw ValidationError("--assume takes NAME=N (such as Route=30), not \(item)")
+                }
+                guard CostAssumptions.defaults[parts[0]] != nil else {
+                    throw ValidationError(
+                        "--assume: \(parts[0]) is not a dimension the estimate counts; one of "
+                            + CostAssumptions.meanings.map(\.0).joined(separator: ", "))
+                }
+                assumptions.values[parts[0]] = n
+            }
             assumptions.logGBPerDay = logGbPerDay
-            let estimate = CostEstimate(
-                metrics: emitted.catalog.definitions.filter { emitted.isEmitted($0) }, targets: targets,
-                flushInterval: agentConfig.flushInterval, alarms: AlarmGenerator(targets: targets),
-                dashboards: DashboardID.allCases.count,
-                assumptions: assumptions, prices: priceTable)
-            print(estimate.table(prices: priceTable), terminator: "")
+            let first = try Bill(
+                config: config, assumptions: assumptions, tracesPerSecond: tracesPerSecond, prices: priceTable)
+            let second = try compare.map {
+                try Bill(config: $0, assumptions: assumptions, tracesPerSecond: tracesPerSecond, prices: priceTable)
+            }
+            if json {
+                var object: [String: Any] = first.jsonObject
+                if let second { object = ["config": first.jsonObject, "compare": second.jsonObject] }
+                FileHandle.standardOutput.write(try JSONDocument.data(object))
+                return
+            }
+            if let second {
+                print(Bill.comparison(first, second), terminator: "")
+            } else {
+                print("\(config):")
+                print(first.estimate.table(prices: priceTable), terminator: "")
+                print(first.emfLine)
+            }
         }
     }
 
@@ -190,9 +227,10 @@ extension ObsctlCommand {
         var check = false
 
         func run() throws {
+            let deployment = try Deployment(config: config)
             let generator = DashboardGenerator(
-                catalog: SourceRegistry.catalog, region: region,
-                alarms: AlarmGenerator(targets: try Deployment(config: config).targets))
+                catalog: SourceRegistry.catalog, region: region, alarms: AlarmGenerator(targets: deployment.targets),
+                apiRoutes: deployment.config.apiRoutes)
             let files = try DashboardID.allCases.map { ($0.fileName, try generator.json(for: $0)) }
             try GeneratedFiles.write(files, to: output, check: check, command: "obsctl dashboards")
         }
@@ -215,6 +253,7 @@ struct Deployment {
             let more = registration.targets(settings)
             targets.services += more.services
             targets.databases += more.databases
+            targets.values.merge(more.values) { max($0, $1) }
         }
         return targets
     }

@@ -63,7 +63,12 @@ struct MetricReference: Equatable {
 enum MetricReferences {
     /// Every `SEARCH('{Namespace,Dim,...} MetricName="Name"', ...)` of a dashboard body.
     static func inDashboard(_ path: String) throws -> [MetricReference] {
-        let body = try JSONDecoder().decode(DashboardBody.self, from: try Data(contentsOf: URL(fileURLWithPath: path)))
+        try inDashboard(data: try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    /// Every SEARCH of a dashboard body given as its JSON.
+    static func inDashboard(data: Data) throws -> [MetricReference] {
+        let body = try JSONDecoder().decode(DashboardBody.self, from: data)
         var references: [MetricReference] = []
         for widget in body.widgets {
             for expression in (widget.properties.metrics ?? []).flatMap({ $0 }) {
@@ -124,8 +129,11 @@ struct EmittedMetrics {
     let emittedIDs: Set<String>
     /// Whether a configured source sends trace segments.
     let traces: Bool
+    /// `metrics.api_routes` of the config: whether the per-route API series are published.
+    let apiRoutes: Bool
 
     init(config: AgentConfig) {
+        apiRoutes = config.apiRoutes
         catalog = SourceRegistry.catalog
         var ids = Set<String>()
         var traces = false
@@ -151,7 +159,7 @@ struct EmittedMetrics {
         else {
             return "\(reference.place): \(reference.namespace) \(reference.name) is not a catalog metric"
         }
-        let sets = [Set(definition.dimensions)] + definition.rollups.map(Set.init)
+        let sets = definition.publishedDimensionSets(apiRoutes: apiRoutes).map(Set.init)
         guard sets.contains(reference.dimensions) else {
             let shown = sets.map { $0.isEmpty ? "none" : $0.sorted().joined(separator: ",") }.joined(separator: " | ")
             return

@@ -138,7 +138,7 @@ struct ObsctlTests {
         #expect(
             lines.contains {
                 $0.contains(
-                    "alarm hand-made: Obs/API Latency is emitted with dimensions Method,Route,Service,StatusClass | Service, not Route"
+                    "alarm hand-made: Obs/API Latency is emitted with dimensions Method,Route,Service | Service, not Route"
                 )
             })
         #expect(lines.contains { $0.contains("alarm typo: Obs/API Latancy is not a catalog metric") })
@@ -190,10 +190,79 @@ struct ObsctlTests {
         #expect(status == 0, "\(out)")
         #expect(out.contains("custom metrics (series, rollups included)"))
         #expect(out.contains("composite alarms"))
+        #expect(out.contains("sent as EMF instead (metrics.sink: emf)"))
         let total = out.split(separator: "\n").first { $0.hasPrefix("total") }?.split(separator: " ").last.flatMap {
             Double($0)
         }
         #expect((total ?? 0) > 0)
+        let requests = out.split(separator: "\n").first { $0.hasPrefix("Obs/API Requests") && $0.contains("Route") }
+        #expect(requests?.contains("Service 4 × Route 5") == true, "\(out)")
+        #expect(requests?.contains("api: Requests") == true, "the line names the widget reading it")
+    }
+
+    /// The bill of `config` as `obsctl cost --json` prints it.
+    func bill(_ config: String, _ more: [String] = []) async throws -> [String: Any] {
+        let root = TestServices.repositoryRoot.path
+        let (status, out) = try await run(
+            ["cost", "--config", config, "--prices", root + "/packaging/cloudwatch-prices.json", "--json"] + more)
+        #expect(status == 0, "\(out)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+    }
+
+    /// A config the same as the packaged one, with `metrics.api_routes: false`.
+    static func withoutRoutes() throws -> String {
+        let packaged = try String(
+            contentsOfFile: TestServices.repositoryRoot.path + "/packaging/obs-agent.yaml", encoding: .utf8)
+        return try TestServices.writeTemporary(packaged + "metrics:\n  api_routes: false\n")
+    }
+
+    /// Every series the agent publishes by default is read by a generated dashboard widget or
+    /// alarm: a series nothing reads is billed for nothing.
+    @Test func noDefaultSeriesIsWriteOnly() async throws {
+        for config in [TestServices.repositoryRoot.path + "/packaging/obs-agent.yaml", try Self.withoutRoutes()] {
+            let estimate = try await bill(config, ["--routes", "30"])
+            let lines = estimate["metrics"] as? [[String: Any]] ?? []
+            #expect(lines.count > 80)
+            for line in lines where (line["series"] as? Int ?? 0) > 0 {
+                #expect(
+                    !(line["read_by"] as? [String] ?? []).isEmpty,
+                    "\(config): \(line["namespace"] ?? "") \(line["metric"] ?? "") by \(line["dimensions"] ?? "") is read by nothing"
+                )
+            }
+        }
+    }
+
+    /// The packaged deployment (4 services, 2 databases, one realm, 30 routes a service) cost
+    /// 726.51 USD a month under this model before the catalog dropped StatusClass and the series
+    /// nothing read (obsctl cost --routes 30 at the commit before): at most half of it now.
+    @Test func thePackagedDeploymentCostsAtMostHalfOfBefore() async throws {
+        let estimate = try await bill(
+            TestServices.repositoryRoot.path + "/packaging/obs-agent.yaml", ["--routes", "30"])
+        let total = try #require(estimate["total_monthly_usd"] as? Double)
+        #expect(total <= 726.51 / 2, "\(total)")
+        let withoutRoutes = try await bill(try Self.withoutRoutes(), ["--routes", "30"])
+        #expect(try #require(withoutRoutes["total_monthly_usd"] as? Double) < total)
+        #expect(withoutRoutes["api_routes"] as? Bool == false)
+    }
+
+    @Test func compareShowsWhatASwitchCosts() async throws {
+        let root = TestServices.repositoryRoot.path
+        let (status, out) = try await run([
+            "cost", "--config", root + "/packaging/obs-agent.yaml", "--compare", try Self.withoutRoutes(), "--prices",
+            root + "/packaging/cloudwatch-prices.json", "--routes", "30",
+        ])
+        #expect(status == 0, "\(out)")
+        let lines = out.split(separator: "\n").map(String.init)
+        let custom = try #require(lines.first { $0.hasPrefix("custom metrics") })
+        #expect(custom.hasSuffix("-108.00"), "360 per-route series at 0.30: \(custom)")
+        #expect(lines.contains { $0.hasPrefix("total (EMF route)") })
+        for metric in ["Faults", "Latency", "Requests"] {
+            #expect(
+                lines.contains {
+                    $0.hasPrefix("Obs/API \(metric) ") && $0.contains("Service,Method,Route")
+                        && $0.hasSuffix(" 120        0")
+                }, "\(out)")
+        }
     }
 
     @Test func alarmsCheckFailsWhenTheFilesAreStale() async throws {

@@ -102,9 +102,18 @@ struct ScrapeEndToEndTests {
             }?.total
         }
         // One interval: the start scrape is the baseline, the shutdown scrape the delta.
-        #expect(total("Requests", ["Method": "GET", "Route": "/api/users/{id}", "StatusClass": "2xx"]) == 50)
-        #expect(total("Requests", ["Method": "POST", "Route": "/api/users", "StatusClass": "5xx"]) == 2)
-        #expect(total("Faults", ["Method": "POST", "StatusClass": "5xx"]) == 2)
+        #expect(total("Requests", ["Method": "GET", "Route": "/api/users/{id}"]) == 50)
+        #expect(total("Requests", ["Method": "POST", "Route": "/api/users"]) == 2)
+        #expect(total("Faults", ["Method": "POST", "Route": "/api/users"]) == 2)
+        #expect(total("Faults", ["Method": "GET", "Route": "/api/users/{id}"]) == 0)
+        // Per route: requests, faults, latency; per service only: errors and throttles. No status class.
+        #expect(api.allSatisfy { $0.dimensions["StatusClass"] == nil })
+        #expect(
+            api.filter { $0.name == "Errors" || $0.name == "Throttles" }.allSatisfy {
+                Set($0.dimensions.keys) == ["Service"]
+            })
+        #expect(
+            Set(api.filter { $0.dimensions["Route"] != nil }.map(\.name)) == ["Requests", "Faults", "Latency"])
         let latency = api.first { $0.name == "Latency" && $0.dimensions["Method"] == "GET" }
         #expect(latency?.datapoints.last?.sample_count == 50)
         // 1 s over 50 requests; CloudWatch computes it from the distribution's values (within 1 %).

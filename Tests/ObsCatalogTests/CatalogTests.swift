@@ -43,7 +43,8 @@ import Testing
         let expressions = DashboardID.allCases.flatMap { generator.body(for: $0).widgets }
             .compactMap(\.properties.metrics).flatMap { $0 }.flatMap { $0 }.map(\.expression)
         for definition in Catalog.builtIn.definitions where definition.placement != nil {
-            let schema = ([definition.namespace] + definition.dimensions).joined(separator: ",")
+            let detailed = definition.publishedDimensionSets(apiRoutes: true)[0]
+            let schema = ([definition.namespace] + detailed).joined(separator: ",")
             let mine = expressions.filter {
                 $0.contains("{\(schema)}") && $0.contains("MetricName=\"\(definition.name)\"")
             }
@@ -56,8 +57,9 @@ import Testing
         }
     }
 
-    @Test func everySearchReadsASchemaTheAgentEmits() {
-        let generator = DashboardGenerator(catalog: .builtIn, alarms: Self.alarms)
+    @Test(arguments: [true, false])
+    func everySearchReadsASchemaTheAgentEmits(apiRoutes: Bool) {
+        let generator = DashboardGenerator(catalog: .builtIn, alarms: Self.alarms, apiRoutes: apiRoutes)
         let expressions = DashboardID.allCases.flatMap { generator.body(for: $0).widgets }
             .compactMap(\.properties.metrics).flatMap { $0 }.flatMap { $0 }.map(\.expression).filter {
                 $0.hasPrefix("SEARCH(")
@@ -70,8 +72,9 @@ import Testing
             let definition = Catalog.builtIn.definitions.first { $0.namespace == schema.first && $0.name == name }
             #expect(definition != nil, "\(expression)")
             guard let definition else { continue }
-            let emitted = [Set(definition.dimensions)] + definition.rollups.map(Set.init)
+            let emitted = definition.publishedDimensionSets(apiRoutes: apiRoutes).map(Set.init)
             #expect(emitted.contains(Set(schema.dropFirst())), "\(expression)")
+            if !apiRoutes { #expect(!schema.contains("Route"), "\(expression)") }
         }
     }
 

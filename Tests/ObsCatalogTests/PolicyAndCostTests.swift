@@ -49,18 +49,47 @@ import Testing
 
     @Test func theEstimateCountsEverySeriesAndRollup() {
         var assumptions = CostAssumptions()
-        assumptions.routesPerService = 10
-        assumptions.statusClasses = 2
+        assumptions.values["Route"] = 10
+        assumptions.values["Table"] = 7
+        let metrics = [APIMetrics.requests, APIMetrics.errors, APIMetrics.latency, PostgresMetrics.commits]
+        var targets = AlarmTargets(
+            services: ["a", "b"],
+            databases: [.init(instance: "db", database: "x"), .init(instance: "db", database: "y")])
+        targets.values["Table"] = 5
         let estimate = CostEstimate(
-            metrics: [APIMetrics.requests, APIMetrics.latency, PostgresMetrics.commits],
-            targets: AlarmTargets(
-                services: ["a", "b"],
-                databases: [.init(instance: "db", database: "x"), .init(instance: "db", database: "y")]),
-            flushInterval: 60, alarms: nil, dashboards: 6, assumptions: assumptions, prices: Self.prices)
-        // Requests and Latency: 2 services × 10 routes × 2 classes, plus one rollup per service; Commits: 2 databases.
-        #expect(estimate.lines[0].quantity == 2 * (2 * 10 * 2 + 2) + 2)
-        #expect(abs(estimate.lines[0].monthly - 86 * 0.30) < 1e-9)
+            metrics: metrics.map { ($0, $0.publishedDimensionSets(apiRoutes: true)) }
+                + [(PostgresMetrics.tableSeqScans, [PostgresMetrics.tableSeqScans.dimensions])],
+            targets: targets, flushInterval: 60, alarms: nil, dashboards: 6,
+            readers: [SeriesSet(APIMetrics.requests, ["Service"]): ["alarm api-requests-anomaly"]],
+            assumptions: assumptions, prices: Self.prices)
+        // Requests and Latency: 2 services × 10 routes, plus one rollup per service; Errors: per
+        // service only; Commits: 2 databases; table scans: 2 databases × 5 tables (the config's
+        // top_tables wins over the assumption).
+        #expect(estimate.seriesCount == 2 * (2 * 10 + 2) + 2 + 2 + 2 * 5)
+        #expect(estimate.lines[0].quantity == Double(estimate.seriesCount))
+        #expect(abs(estimate.lines[0].monthly - Double(estimate.seriesCount) * 0.30) < 1e-9)
         #expect(abs(estimate.lines[1].quantity - 30.4 * 24 * 60) < 1e-6, "one PutMetricData request a flush")
         #expect(estimate.lines.last?.monthly == 9, "three dashboards beyond the free three")
+        let requests = estimate.metrics.filter { $0.metric.id == "api.requests" }
+        #expect(requests.map(\.series) == [20, 2])
+        #expect(requests[0].factors.map(\.0) == ["Service", "Route"], "Method is counted in Route")
+        #expect(requests[1].readers == ["alarm api-requests-anomaly"])
+        #expect(requests[0].readers.isEmpty)
+        #expect(abs(estimate.metrics.reduce(0) { $0 + $1.monthly } - estimate.lines[0].monthly) < 1e-9)
+        #expect(estimate.metrics.filter { $0.metric.id == "api.errors" }.map(\.dimensions) == [["Service"]])
+        #expect(CostEstimate.describe(requests[0].factors) == "Service 2 × Route 10")
+    }
+
+    @Test func perRouteSeriesFollowTheSwitch() {
+        #expect(APIMetrics.latency.publishedDimensionSets(apiRoutes: true) == [APIMetrics.dimensions, ["Service"]])
+        #expect(APIMetrics.latency.publishedDimensionSets(apiRoutes: false) == [["Service"]])
+        #expect(APIMetrics.errors.publishedDimensionSets(apiRoutes: true) == [["Service"]])
+        #expect(
+            PostgresMetrics.commits.publishedDimensionSets(apiRoutes: false) == [PostgresMetrics.commits.dimensions])
+        #expect(
+            Catalog.builtIn.rollupsOnly(apiRoutes: true) == [
+                APIMetrics.errors.descriptor, APIMetrics.throttles.descriptor,
+            ])
+        #expect(Catalog.builtIn.rollupsOnly(apiRoutes: false).count == 5)
     }
 }

@@ -85,6 +85,22 @@ import Testing
         #expect(byKey.count == 9, "3 + 3 counters, 2 + 1 distributions")
     }
 
+    @Test func aRollupsOnlyMetricPublishesOnlyItsRollups() {
+        let latency = MetricDescriptor(namespace: "Test", name: "Latency", unit: .milliseconds, kind: .distribution)
+        let recorder = Recorder()
+        let aggregator = Aggregator(
+            recorder: recorder, rollups: [counter: [["Service"]], latency: [["Service"]]], rollupsOnly: [counter])
+        let producer = recorder.makeProducer(name: "p")
+        producer.record(recorder.series(counter, Dimensions([("Service", "user"), ("Route", "/a")])), 1)
+        producer.record(recorder.series(counter, Dimensions([("Service", "user"), ("Route", "/b")])), 2)
+        producer.record(recorder.series(latency, Dimensions([("Service", "user"), ("Route", "/a")])), 10)
+        let names = aggregator.flush(timestamp: 0).map { "\($0.descriptor.name){\($0.dimensions)}" }.sorted()
+        #expect(names == ["Latency{Route=/a,Service=user}", "Latency{Service=user}", "Requests{Service=user}"])
+        producer.record(recorder.series(counter, Dimensions([("Service", "user"), ("Route", "/a")])), 5)
+        #expect(
+            aggregator.flush(timestamp: 60).map(\.value) == [.single(5)], "the next interval starts from zero")
+    }
+
     @Test func sameDimensionsInAnyOrderAreOneSeries() {
         let recorder = Recorder()
         let a = recorder.series(counter, Dimensions([("A", "1"), ("B", "2")]))

@@ -103,7 +103,7 @@ import Testing
             #expect(await keycloakSource.scrapeAll() == 1)
         }
         let data = flush()
-        let get = "{Method=GET,Route=/api/products/{id},Service=user-service,StatusClass=2xx}"
+        let get = "{Method=GET,Route=/api/products/{id},Service=user-service}"
         #expect(data["Requests\(get)"]?.value == .single(200), "two intervals of 100 requests")
         #expect(data["Timeouts{Pool=HikariPool-1,Service=user-service}"]?.value == .single(2))
         if case .distribution(let statistics, _) = data["Latency\(get)"]?.value {

@@ -36,6 +36,9 @@ public struct AgentConfig: Sendable {
     package var healthAddress: (host: String, port: Int)? = ("127.0.0.1", 9099)
     /// `metrics.sink`. Default auto.
     package var sink: SinkChoice = .auto
+    /// `metrics.api_routes`: whether API requests, faults and latency are published per route
+    /// (Service, Method, Route) beside per service. Default true.
+    package var apiRoutes = true
     /// `aws.region`, else `AWS_REGION`, else `AWS_DEFAULT_REGION`.
     package var region: String?
     /// `aws.endpoint`: one endpoint for every service (a local stand-in, a VPC endpoint).
@@ -129,7 +132,8 @@ public struct AgentConfig: Sendable {
             }
             if let v = agent["cardinality_limit"] { config.cardinalityLimit = try v.int(in: 1...1_000_000) }
         }
-        if let metrics = try root["metrics"]?.mapping(allowed: ["sink"]) {
+        if let metrics = try root["metrics"]?.mapping(allowed: ["sink", "api_routes"]) {
+            if let v = metrics["api_routes"] { config.apiRoutes = try v.bool() }
             if let v = metrics["sink"] {
                 config.sink = SinkChoice(rawValue: try v.oneOf(["auto", "cloudwatch", "emf"]))!
             }

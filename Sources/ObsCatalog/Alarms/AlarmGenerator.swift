@@ -8,6 +8,9 @@ import FoundationEssentials
 public struct AlarmTargets: Sendable, Equatable {
     package var services: [String]
     package var databases: [Database]
+    /// Values of other dimensions the config fixes, per value of the dimensions they are nested in
+    /// (`Table`: sources.postgres top_tables), for ``CostEstimate``.
+    package var values: [String: Int] = [:]
 
     public struct Database: Sendable, Equatable {
         package var instance: String

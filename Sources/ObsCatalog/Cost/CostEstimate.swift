@@ -65,32 +65,77 @@ public struct Prices: Codable, Sendable {
     }
 }
 
-/// What cannot be read from a config: how many of each dimension's values a deployment has.
+/// What cannot be read from a config: how many values each dimension takes, per value of the
+/// dimensions before it (routes per service, tables per database). The services, databases and
+/// instances come from the config; everything else from here.
 public struct CostAssumptions: Sendable {
-    /// Method and route pairs a service serves.
-    package var routesPerService = 20
-    /// Status classes seen per route (2xx, 4xx, 5xx).
-    package var statusClasses = 3
-    /// Instances (tasks, pods) per scraped service.
-    package var instancesPerService = 2
-    package var poolsPerService = 1
-    /// Keycloak realms and clients.
-    package var realms = 1
-    package var clientsPerRealm = 3
-    /// Distinct login failure reasons seen in a month.
-    package var failureReasons = 4
-    /// Connection states seen per database (active, idle, idle in transaction, ...).
-    package var connectionStates = 4
+    /// Distinct values of a dimension within one series of the dimensions it is nested in: `Route`
+    /// is method and route pairs per service (`Method` counts 1), `Target` instances per service,
+    /// `Table` and `QueryId` per database. A dimension not listed has one value.
+    package var values: [String: Int] = Self.defaults
     /// Traces recorded a second (sampled requests), when the X-Ray source is on.
     package var tracesPerSecond = 0.0
     /// Log volume a day, in GB, when logs are shipped.
     package var logGBPerDay = 0.0
 
+    package static let defaults: [String: Int] = [
+        "Route": 20, "Target": 2, "Pool": 1, "Realm": 1, "Client": 3, "Reason": 4, "Event": 4,
+        "State": 4, "WaitEventType": 2, "Application": 6, "Mode": 3, "Granted": 1, "Table": 10, "QueryId": 10,
+        "Replica": 0, "Slot": 0, "Kind": 3,
+    ]
+
+    /// What each assumption means, for `obsctl cost --help` and docs/COST.md.
+    package static let meanings: [(String, String)] = [
+        ("Route", "method and route pairs a service serves"),
+        ("Target", "instances (tasks, pods) per scraped service"),
+        ("Pool", "connection pools per service"),
+        ("Realm", "Keycloak realms"), ("Client", "clients per realm"),
+        ("Reason", "login failure reasons seen per client (invalid_user_credentials, user_not_found, ...)"),
+        ("Event", "other Keycloak event types per client (refresh_token, code_to_token, ...)"),
+        ("State", "connection states per database (active, idle, idle in transaction, ...)"),
+        ("WaitEventType", "wait event types seen per database at once"),
+        ("Application", "application_name values connected per database"),
+        ("Mode", "lock modes held per database"), ("Granted", "granted/waiting values per lock mode"),
+        ("Table", "tables per database (sources.postgres top_tables)"),
+        ("QueryId", "statements per database (sources.postgres top_statements)"),
+        ("Replica", "streaming replicas per instance (none on RDS Multi-AZ)"),
+        ("Slot", "replication slots per instance"),
+        ("Kind", "kinds of batches the agent sends (metrics, logs, traces)"),
+    ]
+
     package init() {}
+
+    /// How many values `dimension` takes per value of the ones before it; nil when the deployment
+    /// decides (`Service`, `DBInstance`, `Database`).
+    package func values(of dimension: String) -> Int { values[dimension] ?? 1 }
 }
 
-/// The monthly CloudWatch bill of a config: custom metrics (every series of every emitted metric,
-/// rollups included), PutMetricData requests, alarms, dashboards, traces and logs.
+/// One dimension set a metric is published under: the unit CloudWatch bills (one series per
+/// combination of values) and dashboards and alarms read.
+public struct SeriesSet: Sendable, Hashable, Comparable {
+    package var namespace: String
+    package var name: String
+    package var dimensions: Set<String>
+
+    package init(namespace: String, name: String, dimensions: Set<String>) {
+        self.namespace = namespace
+        self.name = name
+        self.dimensions = dimensions
+    }
+
+    package init(_ metric: MetricDefinition, _ dimensions: [String]) {
+        self.init(namespace: metric.namespace, name: metric.name, dimensions: Set(dimensions))
+    }
+
+    public static func < (a: SeriesSet, b: SeriesSet) -> Bool {
+        (a.namespace, a.name, a.dimensions.sorted().joined(separator: ","))
+            < (b.namespace, b.name, b.dimensions.sorted().joined(separator: ","))
+    }
+}
+
+/// The monthly CloudWatch bill of a config: custom metrics (every series of every published
+/// dimension set, rollups included), PutMetricData requests, alarms, dashboards, traces and logs;
+/// and, metric by metric, what each series set costs and what reads it.
 public struct CostEstimate: Sendable {
     public struct Line: Sendable {
         package var item: String
@@ -99,56 +144,79 @@ public struct CostEstimate: Sendable {
         package var monthly: Double
     }
 
+    /// One metric under one dimension set: its series, what multiplies them, its share of the
+    /// metric bill (series × the bill's average price a series), and who reads it.
+    public struct MetricLine: Sendable {
+        package var metric: MetricDefinition
+        /// The dimension names in catalog order (empty: the metric with no dimension).
+        package var dimensions: [String]
+        /// Each dimension with its count of values (Method is inside Route).
+        package var factors: [(String, Int)]
+        package var series: Int
+        package var monthly: Double
+        /// Dashboard widgets (`dashboard: title`) and alarm rules (`alarm rule-id`) reading it.
+        package var readers: [String]
+    }
+
     package let lines: [Line]
+    package let metrics: [MetricLine]
+    /// The values counted for each assumed dimension: the assumptions, with what the config fixes.
+    package let values: [String: Int]
     package var total: Double { lines.reduce(0) { $0 + $1.monthly } }
+    package var seriesCount: Int { metrics.reduce(0) { $0 + $1.series } }
 
     /// - Parameters:
-    ///   - metrics: the emitted catalog metrics.
-    ///   - targets: the services and databases.
+    ///   - metrics: the emitted catalog metrics, with the dimension sets each is published under.
+    ///   - targets: the services and databases (and dimension values the config fixes).
     ///   - flushInterval: seconds between flushes.
+    ///   - readers: what reads each series set (dashboard widgets, alarms).
     package init(
-        metrics: [MetricDefinition], targets: AlarmTargets, flushInterval: Double, alarms: AlarmGenerator?,
-        dashboards: Int,
+        metrics: [(MetricDefinition, [[String]])], targets: AlarmTargets, flushInterval: Double,
+        alarms: AlarmGenerator?, dashboards: Int, readers: [SeriesSet: [String]] = [:],
         assumptions a: CostAssumptions, prices: Prices
     ) {
-        let services = max(targets.services.count, 1)
-        let databases = targets.databases.count
-        let clients = a.realms * a.clientsPerRealm
-        func values(_ dimension: String) -> Int {
-            switch dimension {
-            case "Service": return services
-            case "Method", "Route": return 1  // counted together below
-            case "StatusClass": return a.statusClasses
-            case "Pool": return a.poolsPerService
-            case "Target": return a.instancesPerService
-            case "Realm": return a.realms
-            case "Client": return a.clientsPerRealm
-            case "Reason": return a.failureReasons
-            case "Event": return 4
-            case "State": return a.connectionStates
-            case "Kind": return 3
-            default: return 1
+        let services = targets.services.count
+        let pairs = Set(targets.databases.map { "\($0.instance)\u{0}\($0.database)" }).count
+        let instances = Set(targets.databases.map(\.instance)).count
+        func factors(_ dimensions: [String]) -> [(String, Int)] {
+            var out: [(String, Int)] = []
+            for dimension in dimensions {
+                switch dimension {
+                case "Service": out.append((dimension, services))
+                case "Method": continue
+                // Databases are (instance, database) pairs: counted once, as Database.
+                case "DBInstance": if !dimensions.contains("Database") { out.append((dimension, instances)) }
+                case "Database": out.append((dimension, pairs))
+                default: out.append((dimension, targets.values[dimension] ?? a.values(of: dimension)))
+                }
+            }
+            return out
+        }
+        self.values = a.values.merging(targets.values) { $1 }
+        var metricLines: [MetricLine] = []
+        for (metric, sets) in metrics {
+            for dimensions in sets {
+                let f = factors(dimensions)
+                metricLines.append(
+                    MetricLine(
+                        metric: metric, dimensions: dimensions, factors: f, series: f.reduce(1) { $0 * $1.1 },
+                        monthly: 0, readers: readers[SeriesSet(metric, dimensions)] ?? []))
             }
         }
-        func series(_ dimensions: [String]) -> Int {
-            if dimensions.contains("DBInstance") {
-                return databases * (dimensions.contains("State") ? a.connectionStates : 1)
-            }
-            var count = dimensions.reduce(1) { $0 * values($1) }
-            if dimensions.contains("Route") { count *= a.routesPerService }
-            return count
+        let count = metricLines.reduce(0) { $0 + $1.series }
+        let metricBill = prices.metrics(count)
+        for i in metricLines.indices {
+            metricLines[i].monthly = count == 0 ? 0 : metricBill * Double(metricLines[i].series) / Double(count)
         }
-        var count = 0
-        for metric in metrics where metric.namespace != "Obs/Agent" || !metric.dimensions.contains("Reason") {
-            count += series(metric.dimensions) + metric.rollups.map(series).reduce(0, +)
-        }
+        self.metrics = metricLines
+
         let month = 30.4 * 24 * 3600
         let flushes = month / flushInterval
-        let requests = flushes * Double(max(1, Int((Double(count) / 1000).rounded(.up))))
+        let requests = count == 0 ? 0 : flushes * Double(max(1, Int((Double(count) / 1000).rounded(.up))))
         var lines = [
             Line(
                 item: "custom metrics (series, rollups included)", quantity: Double(count), unit: "metrics",
-                monthly: prices.metrics(count)),
+                monthly: metricBill),
             Line(
                 item: "PutMetricData requests", quantity: requests, unit: "requests",
                 monthly: requests / 1000 * prices.apiRequestsPer1000),
@@ -197,17 +265,16 @@ public struct CostEstimate: Sendable {
         self.lines = lines
     }
 
-    /// A plain-text table.
+    /// A plain-text table: the bill, then one line per metric and dimension set, costliest first.
     package func table(prices: Prices) -> String {
+        func left(_ text: String, _ width: Int) -> String {
+            text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+        }
+        func right(_ text: String, _ width: Int) -> String {
+            String(repeating: " ", count: max(0, width - text.count)) + text
+        }
         func row(_ item: String, _ quantity: String, _ unit: String, _ monthly: String) -> String {
-            func left(_ text: String, _ width: Int) -> String {
-                text.count >= width
-                    ? String(text.prefix(width)) : text + String(repeating: " ", count: width - text.count)
-            }
-            func right(_ text: String, _ width: Int) -> String {
-                String(repeating: " ", count: max(0, width - text.count)) + text
-            }
-            return left(item, 44) + right(quantity, 10) + "  " + left(unit, 14) + right(monthly, 10) + "\n"
+            left(item, 44) + right(quantity, 10) + "  " + left(unit, 14) + right(monthly, 10) + "\n"
         }
         var out = row("item", "quantity", "unit", "USD/month")
         for line in lines {
@@ -215,7 +282,52 @@ public struct CostEstimate: Sendable {
                 line.item, String(cFormat: "%.0f", line.quantity), line.unit, String(cFormat: "%.2f", line.monthly))
         }
         out += row("total", "", "", String(cFormat: "%.2f", total))
+        out += "\nmetrics, costliest first (series = the product of each dimension's values; Method is in Route):\n"
+        out += left("metric", 48) + left("dimensions", 36) + right("series", 7) + right("USD/month", 11) + "  read by\n"
+        for line in metricsByCost {
+            out += left("\(line.metric.namespace) \(line.metric.name)", 48)
+            out += left(Self.describe(line.factors), 36)
+            out += right("\(line.series)", 7) + right(String(cFormat: "%.2f", line.monthly), 11) + "  "
+            out += (line.readers.isEmpty ? "nothing" : line.readers.joined(separator: "; ")) + "\n"
+        }
         out += "prices: \(prices.region), \(prices.asOf) (edit packaging/cloudwatch-prices.json to update)\n"
         return out
     }
+
+    /// The metric lines, costliest first, then by name.
+    package var metricsByCost: [MetricLine] {
+        metrics.sorted {
+            $0.series != $1.series
+                ? $0.series > $1.series : SeriesSet($0.metric, $0.dimensions) < SeriesSet($1.metric, $1.dimensions)
+        }
+    }
+
+    /// `Service 4 × Route 20`, or `none` for the metric with no dimension.
+    package static func describe(_ factors: [(String, Int)]) -> String {
+        factors.isEmpty ? "none" : factors.map { "\($0.0) \($0.1)" }.joined(separator: " × ")
+    }
+
+    /// The estimate as a JSON object, for scripts.
+    package func jsonObject(prices: Prices) -> [String: Any] {
+        [
+            "total_monthly_usd": Self.cents(total),
+            "items": lines.map {
+                ["item": $0.item, "quantity": $0.quantity, "unit": $0.unit, "monthly_usd": Self.cents($0.monthly)]
+                    as [String: Any]
+            },
+            "metrics": metricsByCost.map { line -> [String: Any] in
+                [
+                    "namespace": line.metric.namespace, "metric": line.metric.name, "id": line.metric.id,
+                    "dimensions": line.dimensions,
+                    "factors": Dictionary(line.factors.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a }),
+                    "series": line.series, "monthly_usd": Self.cents(line.monthly), "read_by": line.readers,
+                ]
+            },
+            "series": seriesCount,
+            "assumptions": values,
+            "prices": ["region": prices.region, "as_of": prices.asOf],
+        ]
+    }
+
+    static func cents(_ value: Double) -> Double { (value * 100).rounded() / 100 }
 }

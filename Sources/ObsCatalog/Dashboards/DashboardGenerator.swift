@@ -25,6 +25,8 @@ public struct DashboardGenerator: Sendable {
     package let period: Int
     /// The deployment's alarms (for the alarm-status widgets), when known.
     package let alarms: AlarmGenerator?
+    /// `metrics.api_routes`: whether the API widgets draw per route or per service.
+    package let apiRoutes: Bool
 
     /// Where `obsctl apply` puts the account id in alarm ARNs.
     package static let accountPlaceholder = "${AWS::AccountId}"
@@ -34,8 +36,12 @@ public struct DashboardGenerator: Sendable {
     /// Dashboards that show one service at a time, chosen with the Service variable.
     package static func isPerService(_ id: DashboardID) -> Bool { id == .api || id == .pools }
 
-    package init(catalog: Catalog, region: String = "us-east-1", period: Int = 60, alarms: AlarmGenerator? = nil) {
+    package init(
+        catalog: Catalog, region: String = "us-east-1", period: Int = 60, alarms: AlarmGenerator? = nil,
+        apiRoutes: Bool = true
+    ) {
         self.catalog = catalog
+        self.apiRoutes = apiRoutes
         self.region = region
         self.period = period
         self.alarms = alarms
@@ -56,12 +62,15 @@ public struct DashboardGenerator: Sendable {
         /// The terms, read with their statistic; `e1`, `e2`, ... in `expression`.
         var terms: [(MetricDefinition, String)]
         var expression: String
+        /// The dimension set the terms are read under; nil for each metric's most detailed one.
+        var dimensions: [String]? = nil
     }
 
     static let ratios: [Ratio] = [
         Ratio(
             dashboard: .api, title: "Server error ratio", label: "5xx %",
-            terms: [(APIMetrics.faults, "Sum"), (APIMetrics.requests, "Sum")], expression: "100*SUM(e1)/SUM(e2)"),
+            terms: [(APIMetrics.faults, "Sum"), (APIMetrics.requests, "Sum")], expression: "100*SUM(e1)/SUM(e2)",
+            dimensions: ["Service"]),
         Ratio(
             dashboard: .database, title: "Buffer cache hit ratio", label: "hit %",
             terms: [(PostgresMetrics.blocksHit, "Sum"), (PostgresMetrics.blocksRead, "Sum")],
@@ -126,12 +135,14 @@ public struct DashboardGenerator: Sendable {
                         stat: panel.stat, metrics: panel.expressions.map { [$0] })))
         }
         guard Self.isPerService(id) else { return DashboardBody(widgets: widgets) }
-        let source = id == .api ? APIMetrics.requests : PoolMetrics.active
+        // The values come from a set every config publishes: the API's per-service rollup.
+        let (source, dimensions) =
+            id == .api ? (APIMetrics.requests, ["Service"]) : (PoolMetrics.active, PoolMetrics.dimensions)
         let variable = DashboardBody.Variable(
             type: "pattern", pattern: Self.servicePattern, inputType: "select", id: "Service", label: "Service",
             defaultValue: "__FIRST",
             visible: true,
-            search: "{\(source.namespace),\(source.dimensions.joined(separator: ","))} MetricName=\"\(source.name)\"",
+            search: "{\(source.namespace),\(dimensions.joined(separator: ","))} MetricName=\"\(source.name)\"",
             populateFrom: "Service")
         return DashboardBody(widgets: widgets, variables: [variable])
     }
@@ -167,7 +178,7 @@ public struct DashboardGenerator: Sendable {
                     expressions.append(
                         .init(
                             expression: searchExpression(
-                                definition, dimensions: definition.dimensions, statistic: stat,
+                                definition, dimensions: detailed(definition), statistic: stat,
                                 perService: Self.isPerService(id)),
                             id: "e\(expressions.count + 1)",
                             label: stats.count > 1 ? "\(definition.name) \(stat)" : definition.name))
@@ -192,7 +203,8 @@ public struct DashboardGenerator: Sendable {
             var expressions = ratio.terms.enumerated().map { i, term in
                 DashboardBody.MetricExpression(
                     expression: searchExpression(
-                        term.0, dimensions: term.0.dimensions, statistic: term.1, perService: Self.isPerService(id)),
+                        term.0, dimensions: ratio.dimensions ?? detailed(term.0), statistic: term.1,
+                        perService: Self.isPerService(id)),
                     id: "e\(i + 1)",
                     label: term.0.name, visible: false)
             }
@@ -200,6 +212,12 @@ public struct DashboardGenerator: Sendable {
             panels.append(Panel(title: ratio.title, stat: "Average", expressions: expressions))
         }
         return panels
+    }
+
+    /// The most detailed dimension set `definition` is published under: its own, or (when its full
+    /// series are not published) its first rollup.
+    func detailed(_ definition: MetricDefinition) -> [String] {
+        definition.publishedDimensionSets(apiRoutes: apiRoutes).first ?? definition.dimensions
     }
 
     /// The alarm-status widget of an area (the Overview: every area's composite) and the text

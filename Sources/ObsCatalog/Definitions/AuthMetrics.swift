@@ -10,8 +10,7 @@ public enum AuthMetrics {
         dimensions: ["Realm", "Client"],
         description: "Successful user logins per realm and client.",
         source: "keycloak_logins; keycloak_user_events_total{event=\"login\",error=\"\"}; event log type=LOGIN",
-        placement: DashboardPlacement(dashboard: .auth, widget: "Logins", statistic: "Sum")
-    ).rolled([["Realm"], []])
+        placement: DashboardPlacement(dashboard: .auth, widget: "Logins", statistic: "Sum"))
     package static let loginFailure = MetricDefinition(
         id: "auth.login_failure", namespace: namespace, name: "LoginFailure", unit: .count, kind: .counter,
         dimensions: ["Realm", "Client", "Reason"],
@@ -20,7 +19,7 @@ public enum AuthMetrics {
         source:
             "keycloak_failed_login_attempts{error}; keycloak_user_events_total{event=\"login\",error!=\"\"}; event log type=LOGIN_ERROR, error=",
         placement: DashboardPlacement(dashboard: .auth, widget: "Failed logins by reason", statistic: "Sum")
-    ).rolled([["Realm"], []])
+    ).rolled([[]])
     package static let failureRate = MetricDefinition(
         id: "auth.failure_rate", namespace: namespace, name: "AuthFailureRate", unit: .percent, kind: .gauge,
         dimensions: ["Realm", "Client"],
@@ -28,7 +27,7 @@ public enum AuthMetrics {
             "Failed logins as a percentage of all login attempts, weighted by attempts (its Average over a period is the period's true rate; its SampleCount is the number of attempts).",
         source: "LoginFailure / (LoginSuccess + LoginFailure), each scrape",
         placement: DashboardPlacement(dashboard: .auth, widget: "Login failure rate", statistic: "Average")
-    ).rolled([["Realm"], []])
+    ).rolled([[]])
     package static let events = MetricDefinition(
         id: "auth.events", namespace: namespace, name: "AuthEvents", unit: .count, kind: .counter,
         dimensions: ["Realm", "Client", "Event"],

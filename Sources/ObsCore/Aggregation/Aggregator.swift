@@ -34,12 +34,19 @@ public final class Aggregator: Sendable {
     private let state = Mutex(State())
     /// Dimension subsets each metric is also published under (see ``init(recorder:rollups:)``).
     package let rollups: [MetricDescriptor: [[String]]]
+    /// Metrics published only under their rollups: their own series are folded and not sent.
+    package let rollupsOnly: Set<MetricDescriptor>
 
     /// - Parameter rollups: for a metric, the dimension-name subsets it is also published under,
     ///   every series folded into the series of its subset at flush time (counters summed,
     ///   statistics and histograms merged exactly). CloudWatch alarms need exact dimensions, so a
     ///   per-route latency is also published per service (`[["Service"]]`), or with none (`[[]]`).
-    public init(recorder: Recorder, rollups: [MetricDescriptor: [[String]]] = [:]) {
+    /// - Parameter rollupsOnly: metrics whose own series are only folded into their rollups, not
+    ///   published themselves (what no dashboard or alarm reads at full detail).
+    public init(
+        recorder: Recorder, rollups: [MetricDescriptor: [[String]]] = [:], rollupsOnly: Set<MetricDescriptor> = []
+    ) {
+        self.rollupsOnly = rollupsOnly
         self.recorder = recorder
         self.rollups = rollups
     }
@@ -128,9 +135,12 @@ public final class Aggregator: Sendable {
                     continue
                 }
                 let series = state.series[Int(id)]
-                data.append(
-                    Self.datum(
-                        key, series, timestamp: timestamp, last: key.descriptor.kind == .gauge ? series.last : nil))
+                if !rollupsOnly.contains(key.descriptor) {
+                    data.append(
+                        Self.datum(
+                            key, series, timestamp: timestamp, last: key.descriptor.kind == .gauge ? series.last : nil)
+                    )
+                }
                 for names in rollups[key.descriptor] ?? [] {
                     let rollup = Recorder.SeriesKey(
                         descriptor: key.descriptor,

@@ -25,8 +25,6 @@ final class LogLineMetrics: @unchecked Sendable {
         var values: [String]
     }
 
-    private static let statusClasses = ["0xx", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx"]
-
     init(recorder: Recorder, flushInterval: Double) {
         self.recorder = recorder
         self.producer = recorder.makeProducer(name: "journal")
@@ -80,8 +78,7 @@ final class LogLineMetrics: @unchecked Sendable {
     }
 
     func record(_ request: AccessLogPattern.Request, service: String) {
-        let statusClass = Self.statusClasses[request.status / 100]
-        let values = [service, request.method, request.route, statusClass]
+        let values = [service, request.method, request.route]
         producer.record(id(APIMetrics.requests, values), 1)
         producer.record(id(APIMetrics.faults, values), request.status >= 500 ? 1 : 0)
         producer.record(id(APIMetrics.errors, values), request.status >= 400 && request.status < 500 ? 1 : 0)

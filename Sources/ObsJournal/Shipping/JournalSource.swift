@@ -406,7 +406,7 @@ public final class JournalSource: @unchecked Sendable {
                 // close, or for the stop; nothing wakes an idle reader otherwise.
                 let now = Monotonic.seconds()
                 let due = open.values.map { $0.opened + linger - now }.min()
-                try reader.wait(seconds: due.map { max(0.001, $0) }, unlessStopped: stopping)
+                _ = try reader.wait(seconds: due.map { max(0.001, $0) }, unlessStopped: stopping)
                 continue
             }
             sinceOpen += 1

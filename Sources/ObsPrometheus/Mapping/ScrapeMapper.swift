@@ -369,10 +369,8 @@ public final class ScrapeMapper: @unchecked Sendable {
             ]
             var method = labels["method"] ?? "UNKNOWN"
             if method.utf8.contains(where: { $0 >= 97 && $0 <= 122 }) { method = method.uppercased() }
-            dimensions = Dimensions([
-                ("Service", service), ("Method", method), ("Route", labels["uri"] ?? "UNKNOWN"),
-                ("StatusClass", Self.statusClass(labels)),
-            ])
+            // Series of one route with different statuses share these: the counters add up.
+            dimensions = Dimensions([("Service", service), ("Method", method), ("Route", labels["uri"] ?? "UNKNOWN")])
         case .keycloakLogins, .keycloakFailedLogins, .keycloakEvent, .keycloakUserEvents:
             let realm = labels["realm"] ?? ""
             let client = labels["client_id"] ?? ""

@@ -2,11 +2,11 @@ import ObsCatalog
 import ObsCore
 
 /// Turns the segments of services that handled an HTTP request into API metrics: a request, a
-/// fault, error or throttle, and the latency, per service, method, route and status class.
+/// fault, error or throttle, and the latency, per service, method and route.
 /// Subsegments (calls the service made) and segments without an `http` block are not requests.
 ///
-/// A series is found by its dimension values as bytes (service, method, route template and status
-/// class, written into one reused buffer straight from the datagram) and their hash: a segment of a
+/// A series is found by its dimension values as bytes (service, method and route template, written
+/// into one reused buffer straight from the datagram) and their hash: a segment of a
 /// series seen before makes no string and allocates nothing.
 ///
 /// Used from one thread (the receiver's): it is the single producer of its ring.
@@ -18,7 +18,6 @@ final class SegmentMetrics: @unchecked Sendable {
         var ids: [SeriesID]
     }
 
-    private static let statusClasses = ["0xx", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx"]
     /// Series by the hash of their key bytes; a bucket holds the keys that share a hash.
     private var series: [UInt64: [Entry]] = [:]
     private var seriesCount = 0
@@ -39,13 +38,7 @@ final class SegmentMetrics: @unchecked Sendable {
     /// Records a validated segment: `fields` are spans of `document`.
     func record(_ fields: SegmentScanner.Fields, isSubsegment: Bool, document: UnsafeRawBufferPointer) {
         guard !isSubsegment, fields.hasHTTPRequest, let name = fields.name else { return }
-        let statusClass: String
-        if let status = fields.status, status >= 0, status < 1000 {
-            statusClass = Self.statusClasses[Int(status) / 100]
-        } else {
-            statusClass = fields.fault ? "5xx" : "none"
-        }
-        // The key: service \0 METHOD \0 route \0 class. Escaped values (rare) are decoded first.
+        // The key: service \0 METHOD \0 route. Escaped values (rare) are decoded first.
         scratch.removeAll(keepingCapacity: true)
         append(name, from: document) { bytes, out in out.append(contentsOf: bytes) }
         scratch.append(0)
@@ -62,8 +55,6 @@ final class SegmentMetrics: @unchecked Sendable {
         } else {
             scratch.append(UInt8(ascii: "/"))
         }
-        scratch.append(0)
-        scratch.append(contentsOf: statusClass.utf8)
 
         let ids = seriesIDs()
         // Order of `metrics`: requests, faults, errors, throttles, latency.
@@ -98,11 +89,11 @@ final class SegmentMetrics: @unchecked Sendable {
         if let bucket = series[hash] {
             for entry in bucket where entry.key == scratch { return entry.ids }
         }
-        let parts = scratch.split(separator: 0, maxSplits: 3, omittingEmptySubsequences: false).map {
+        let parts = scratch.split(separator: 0, maxSplits: 2, omittingEmptySubsequences: false).map {
             String(decoding: $0, as: UTF8.self)
         }
         let dimensions = Dimensions([
-            ("Service", parts[0]), ("Method", parts[1]), ("Route", parts[2]), ("StatusClass", parts[3]),
+            ("Service", parts[0]), ("Method", parts[1]), ("Route", parts[2]),
         ])
         let ids = Self.metrics.map { recorder.series($0.descriptor, dimensions) }
         if seriesCount >= Self.maxCachedSeries {

@@ -171,12 +171,13 @@ struct LandedMetric: Decodable {
     /// What landed in `namespace`; with `dimension` (NAME=VALUE), only metrics that have it, and
     /// with `metric`, only that metric, which keeps the read short when many tests share the
     /// endpoint (moto scans every datum of the namespace for each metric's statistics).
-    static func read(namespace: String, dimension: String? = nil, metric: String? = nil) async throws -> [LandedMetric]
-    {
+    static func read(
+        namespace: String, dimension: String? = nil, metric: String? = nil, region: String = "us-east-1"
+    ) async throws -> [LandedMetric] {
         let script = TestServices.repositoryRoot.appendingPathComponent("scripts/lib/cloudwatch_read.py").path
         let (status, out, err) = try await ChildProcess.run(
             "/usr/bin/env",
-            ["python3", script, "--endpoint", TestServices.awsEndpoint, "--namespace", namespace]
+            ["python3", script, "--endpoint", TestServices.awsEndpoint, "--namespace", namespace, "--region", region]
                 + (dimension.map { ["--dimension", $0] } ?? []) + (metric.map { ["--metric", $0] } ?? []),
             environment: TestServices.cleanEnvironment(), timeout: 180)
         guard status == 0 else { throw ReadError(message: err) }
