@@ -116,7 +116,8 @@ extension ObsctlCommand {
 
                 Assumptions (--assume NAME=N, values per value of the dimensions before it):
                 \(CostAssumptions.meanings.map { "  \($0.0)=\(CostAssumptions.defaults[$0.0] ?? 1): \($0.1)" }.joined(separator: "\n"))
-                Table and QueryId default to the config's top_tables and top_statements.
+                Table and QueryId default to the config's top_tables and top_statements (the largest \
+                of its databases'); --assume overrides them.
                 """)
 
         @Option(help: ArgumentHelp("The agent config.", valueName: "file"))
@@ -167,7 +168,10 @@ extension ObsctlCommand {
             }
             var assumptions = CostAssumptions()
             for (name, value) in [("Route", routes), ("Target", instances), ("Realm", realms), ("Client", clients)] {
-                if let value { assumptions.values[name] = value }
+                if let value {
+                    assumptions.values[name] = value
+                    assumptions.given.insert(name)
+                }
             }
             for item in assume {
                 let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
@@ -180,6 +184,7 @@ extension ObsctlCommand {
                             + CostAssumptions.meanings.map(\.0).joined(separator: ", "))
                 }
                 assumptions.values[parts[0]] = n
+                assumptions.given.insert(parts[0])
             }
             assumptions.logGBPerDay = logGbPerDay
             let first = try Bill(

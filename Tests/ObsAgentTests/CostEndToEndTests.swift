@@ -20,6 +20,7 @@ struct CostEndToEndTests {
     /// Micrometer and Keycloak families on one endpoint; every counter moves between scrapes.
     final class Target: Sendable {
         let scrapes = Mutex(0)
+        let realm = Mutex("ecom")
 
         func body() -> String {
             let n = Double(
@@ -27,6 +28,7 @@ struct CostEndToEndTests {
                     defer { count += 1 }
                     return count
                 })
+            let realm = self.realm.withLock { $0 }
             var out = ""
             for (family, value) in [
                 ("hikaricp_connections", 10.0), ("hikaricp_connections_active", 4), ("hikaricp_connections_idle", 6),
@@ -54,25 +56,26 @@ struct CostEndToEndTests {
             }
             out += "# TYPE keycloak_logins counter\n"
             for client in CostEndToEndTests.clients {
-                out += "keycloak_logins{realm=\"ecom\",provider=\"keycloak\",client_id=\"\(client)\",} \(4 * n)\n"
+                out += "keycloak_logins{realm=\"\(realm)\",provider=\"keycloak\",client_id=\"\(client)\",} \(4 * n)\n"
             }
             out += "# TYPE keycloak_failed_login_attempts counter\n"
             for client in CostEndToEndTests.clients {
                 for reason in CostEndToEndTests.reasons {
                     out +=
-                        "keycloak_failed_login_attempts{realm=\"ecom\",provider=\"keycloak\",error=\"\(reason)\",client_id=\"\(client)\",} \(n)\n"
+                        "keycloak_failed_login_attempts{realm=\"\(realm)\",provider=\"keycloak\",error=\"\(reason)\",client_id=\"\(client)\",} \(n)\n"
                 }
             }
             for event in ["refresh_tokens", "code_to_tokens"] {
                 out += "# TYPE keycloak_\(event) counter\n"
                 for client in CostEndToEndTests.clients {
-                    out += "keycloak_\(event){realm=\"ecom\",provider=\"keycloak\",client_id=\"\(client)\",} \(3 * n)\n"
+                    out +=
+                        "keycloak_\(event){realm=\"\(realm)\",provider=\"keycloak\",client_id=\"\(client)\",} \(3 * n)\n"
                 }
                 out += "# TYPE keycloak_\(event)_errors counter\n"
                 for client in CostEndToEndTests.clients {
                     for reason in CostEndToEndTests.reasons {
                         out +=
-                            "keycloak_\(event)_errors{realm=\"ecom\",provider=\"keycloak\",error=\"\(reason)\",client_id=\"\(client)\",} \(n)\n"
+                            "keycloak_\(event)_errors{realm=\"\(realm)\",provider=\"keycloak\",error=\"\(reason)\",client_id=\"\(client)\",} \(n)\n"
                     }
                 }
             }
@@ -88,8 +91,12 @@ struct CostEndToEndTests {
         }
         let serving = Task { await server.run() }
         defer { serving.cancel() }
-        // A region of its own: nothing else in the shared endpoint is counted.
-        let region = apiRoutes ? "ap-southeast-4" : "ap-southeast-3"
+        // A region no other test writes to, and a service and realm of this run's own: a series
+        // with a Service or Realm of another run is not counted, and the rest (SpoolBytes,
+        // BatchesSent, the dimensionless rollups) are the same series each run.
+        let region = "ap-southeast-4"
+        let run = UInt32.random(in: 0...UInt32.max)
+        target.realm.withLock { $0 = "ecom-\(run)" }
         let config = try TestServices.writeTemporary(
             """
             agent:
@@ -98,7 +105,7 @@ struct CostEndToEndTests {
               api_routes: \(apiRoutes)
             sources:
               prometheus:
-                - service: shop
+                - service: shop-\(run)
                   urls: [http://127.0.0.1:\(server.port)/actuator/prometheus]
                   interval: 60s
             """)
@@ -131,6 +138,8 @@ struct CostEndToEndTests {
             let landed = try await LandedMetric.read(namespace: namespace, region: region)
                 // Dropped and Incidents are not in the estimate: they exist only when something goes wrong.
                 .filter { $0.dimensions["Reason"] == nil || namespace != "Obs/Agent" }
+                .filter { ($0.dimensions["Service"] ?? "shop-\(run)") == "shop-\(run)" }
+                .filter { ($0.dimensions["Realm"] ?? "ecom-\(run)") == "ecom-\(run)" }
             let series = Set(landed.map { "\($0.name)\($0.dimensions.sorted { $0.key < $1.key })" })
             #expect(
                 series.count == expected[namespace] ?? 0,

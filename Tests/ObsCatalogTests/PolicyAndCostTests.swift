@@ -80,6 +80,23 @@ import Testing
         #expect(CostEstimate.describe(requests[0].factors) == "Service 2 × Route 10")
     }
 
+    @Test func aGivenAssumptionWinsOverTheConfig() {
+        var targets = AlarmTargets(services: [], databases: [.init(instance: "db", database: "x")])
+        targets.values["Table"] = 5
+        var assumptions = CostAssumptions()
+        func tables() -> Int {
+            CostEstimate(
+                metrics: [(PostgresMetrics.tableSeqScans, [PostgresMetrics.tableSeqScans.dimensions])],
+                targets: targets,
+                flushInterval: 60, alarms: nil, dashboards: 0, assumptions: assumptions, prices: Self.prices
+            ).seriesCount
+        }
+        #expect(tables() == 5, "the config's top_tables over the default")
+        assumptions.values["Table"] = 2
+        assumptions.given.insert("Table")
+        #expect(tables() == 2, "--assume Table=2 over the config")
+    }
+
     @Test func perRouteSeriesFollowTheSwitch() {
         #expect(APIMetrics.latency.publishedDimensionSets(apiRoutes: true) == [APIMetrics.dimensions, ["Service"]])
         #expect(APIMetrics.latency.publishedDimensionSets(apiRoutes: false) == [["Service"]])

@@ -73,6 +73,8 @@ public struct CostAssumptions: Sendable {
     /// is method and route pairs per service (`Method` counts 1), `Target` instances per service,
     /// `Table` and `QueryId` per database. A dimension not listed has one value.
     package var values: [String: Int] = Self.defaults
+    /// The names the user gave (`--assume`): these win over what the config fixes.
+    package var given: Set<String> = []
     /// Traces recorded a second (sampled requests), when the X-Ray source is on.
     package var tracesPerSecond = 0.0
     /// Log volume a day, in GB, when logs are shipped.
@@ -90,9 +92,9 @@ public struct CostAssumptions: Sendable {
         ("Target", "instances (tasks, pods) per scraped service"),
         ("Pool", "connection pools per service"),
         ("Realm", "Keycloak realms"), ("Client", "clients per realm"),
-        ("Reason", "login failure reasons seen per client (invalid_user_credentials, user_not_found, ...)"),
-        ("Event", "other Keycloak event types per client (refresh_token, code_to_token, ...)"),
-        ("State", "connection states per database (active, idle, idle in transaction, ...)"),
+        ("Reason", "login failure reasons seen per client"),
+        ("Event", "other Keycloak event types per client"),
+        ("State", "connection states per database"),
         ("WaitEventType", "wait event types seen per database at once"),
         ("Application", "application_name values connected per database"),
         ("Mode", "lock modes held per database"), ("Granted", "granted/waiting values per lock mode"),
@@ -104,10 +106,6 @@ public struct CostAssumptions: Sendable {
     ]
 
     package init() {}
-
-    /// How many values `dimension` takes per value of the ones before it; nil when the deployment
-    /// decides (`Service`, `DBInstance`, `Database`).
-    package func values(of dimension: String) -> Int { values[dimension] ?? 1 }
 }
 
 /// One dimension set a metric is published under: the unit CloudWatch bills (one series per
@@ -178,6 +176,9 @@ public struct CostEstimate: Sendable {
         let services = targets.services.count
         let pairs = Set(targets.databases.map { "\($0.instance)\u{0}\($0.database)" }).count
         let instances = Set(targets.databases.map(\.instance)).count
+        let fixed = targets.values.filter { !a.given.contains($0.key) }
+        self.values = a.values.merging(fixed) { $1 }
+        let values = self.values
         func factors(_ dimensions: [String]) -> [(String, Int)] {
             var out: [(String, Int)] = []
             for dimension in dimensions {
@@ -187,12 +188,11 @@ public struct CostEstimate: Sendable {
                 // Databases are (instance, database) pairs: counted once, as Database.
                 case "DBInstance": if !dimensions.contains("Database") { out.append((dimension, instances)) }
                 case "Database": out.append((dimension, pairs))
-                default: out.append((dimension, targets.values[dimension] ?? a.values(of: dimension)))
+                default: out.append((dimension, values[dimension] ?? 1))
                 }
             }
             return out
         }
-        self.values = a.values.merging(targets.values) { $1 }
         var metricLines: [MetricLine] = []
         for (metric, sets) in metrics {
             for dimensions in sets {
