@@ -17,8 +17,14 @@ import ObsXRay
 public struct Agent: Sendable {
     /// How this run differs from a plain one.
     public struct RunOptions: Sendable {
-        /// Run the sources for one flush interval, flush, and exit.
+        /// Run the sources for a short window (``window``, else ``onceWindow``, whatever the flush
+        /// interval), take the last samples, flush, and exit.
         package var once = false
+        /// How long `once` runs the sources (`--for`); nil for the default.
+        package var window: Double?
+        /// The default window of `once`: long enough for every source's first sample, short
+        /// enough to wait for.
+        public static let onceWindow: Double = 5
         /// Print the requests instead of sending them.
         package var dryRun = false
         /// The longest graceful shutdown before the group is cancelled (ECS allows 30 s).
@@ -309,7 +315,14 @@ public struct Agent: Sendable {
             }
         }
         if options.once {
-            services.append(.init(service: OnceTrigger(interval: config.flushInterval), shutsDownGroupOnSuccess: true))
+            let window = options.window ?? RunOptions.onceWindow
+            logger.info(
+                "once: running the sources, then a last sample of each, one flush, and exit",
+                metadata: [
+                    "seconds": "\(window)",
+                    "why": "counters are sent as the change between two samples: one at start, one at the end",
+                ])
+            services.append(.init(service: OnceTrigger(interval: window), shutsDownGroupOnSuccess: true))
         }
         try await ServiceGroup(
             entries: services, signals: [SIGTERM, SIGINT], maximumGracefulShutdownDuration: options.shutdownDeadline,

@@ -149,8 +149,8 @@ extension PrometheusSource {
             }
             job.caFile = file
         }
-        if let v = keys["dns_server"] {
-            let text = try v.string()
+        // Empty is the system's resolver, as without the key (`dns_server: ${OBS_DNS_SERVER:-}`).
+        if let v = keys["dns_server"], case let text = try v.string(), !text.isEmpty {
             guard hostPort(text) != nil else { throw ConfigError(v.path, "expected ip:port, got \"\(text)\"") }
             job.dnsServer = text
         }

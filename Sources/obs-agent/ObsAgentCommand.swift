@@ -60,8 +60,20 @@ struct ObsAgentCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
-    @Flag(help: "Run the sources for one flush interval, flush once, and exit.")
+    @Flag(
+        help: """
+            Take the samples counters need (one at start, one at the end, \(Int(Agent.RunOptions.onceWindow)) s \
+            apart whatever the flush interval), flush once, and exit: a quick look at what the config \
+            sends.
+            """)
     var once = false
+
+    @Option(
+        name: .customLong("for"),
+        help: ArgumentHelp(
+            "Like --once, but run the sources this long (such as 30s or 2m) before the last sample and the flush.",
+            valueName: "duration"))
+    var runFor: String?
 
     @Flag(
         help: """
@@ -82,10 +94,21 @@ struct ObsAgentCommand: AsyncParsableCommand {
                     + "or set DB_HOST, DB_NAME and DB_USER (or OBS_SCRAPE_URLS)")
             throw ExitCode(2)
         }
+        var window: Double?
+        if let runFor {
+            do {
+                window = try ConfigNode(node: .scalar(runFor), path: "--for", environment: [:]).seconds(
+                    in: 0.1...86_400)
+            } catch {
+                AgentLaunch.fail("obs-agent", "\(error)")
+                throw ExitCode(2)
+            }
+        }
         AgentLaunch.bootstrapLogging(level: config.logLevel)
         let logger = Logger(label: "obs-agent")
-        let agent = Agent(
-            config: config, environment: environment, options: .init(once: once, dryRun: dryRun), logger: logger)
+        var runOptions = Agent.RunOptions(once: once || window != nil, dryRun: dryRun)
+        runOptions.window = window
+        let agent = Agent(config: config, environment: environment, options: runOptions, logger: logger)
         let delivery: Agent.Delivery
         do {
             delivery = try agent.makeDelivery()

@@ -112,7 +112,7 @@ struct CostEndToEndTests {
         var environment = TestServices.awsEnvironment
         environment["AWS_REGION"] = region
         let agent = try ChildProcess(
-            TestServices.agentPath, ["--config", config, "--once"],
+            TestServices.agentPath, ["--config", config, "--for", "8s"],
             environment: TestServices.cleanEnvironment(environment))
         #expect(await agent.wait(timeout: 60) == 0, "agent output: \(agent.stdout)")
 

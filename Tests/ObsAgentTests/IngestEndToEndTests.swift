@@ -58,7 +58,7 @@ struct IngestEndToEndTests {
             """)
         defer { try? FileManager.default.removeItem(atPath: config) }
         let agent = try ChildProcess(
-            TestServices.agentPath, ["--config", config, "--once"],
+            TestServices.agentPath, ["--config", config, "--for", "10s"],
             environment: TestServices.cleanEnvironment(TestServices.awsEnvironment))
         let statsd = try await Self.port(agent, "statsd listening")
         let emf = try await Self.port(agent, "emf listening")

@@ -79,7 +79,7 @@ struct RoutesEndToEndTests {
         environment["PGPORT_FOR_TEST"] = TestServices.pgPort
         environment["DB_PASSWORD"] = TestServices.pgPassword
         let agent = try ChildProcess(
-            TestServices.agentPath, ["--config", config, "--once", "--log-level", "debug"],
+            TestServices.agentPath, ["--config", config, "--for", "25s", "--log-level", "debug"],
             environment: TestServices.cleanEnvironment(environment))
         let service = "routes-\(UUID().uuidString.prefix(6))"
         let sent = try await Self.sendSegments(to: agent, count: 12, service: service)
@@ -126,7 +126,7 @@ struct RoutesEndToEndTests {
         }
         // No credentials, no region, no endpoint: nothing could be sent.
         let agent = try ChildProcess(
-            TestServices.agentPath, ["--config", config, "--once", "--dry-run"],
+            TestServices.agentPath, ["--config", config, "--for", "15s", "--dry-run"],
             environment: TestServices.cleanEnvironment([
                 "PGPORT_FOR_TEST": TestServices.pgPort, "DB_PASSWORD": TestServices.pgPassword, "OBS_SPOOL_DIR": spool,
             ]))

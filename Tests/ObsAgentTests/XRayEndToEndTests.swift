@@ -26,7 +26,7 @@ struct XRayEndToEndTests {
         var environment = TestServices.awsEnvironment
         environment["AWS_ENDPOINT_URL_XRAY"] = TestServices.awsEndpoint
         let agent = try ChildProcess(
-            TestServices.agentPath, ["--config", config, "--once", "--log-level", "debug"],
+            TestServices.agentPath, ["--config", config, "--for", "25s", "--log-level", "debug"],
             environment: TestServices.cleanEnvironment(environment))
         #expect(await agent.waitForOutput(containing: "xray listening", timeout: 20), "\(agent.stdout)\(agent.stderr)")
         let listening = agent.stdout.split(separator: "\n").first { $0.contains("xray listening") } ?? ""

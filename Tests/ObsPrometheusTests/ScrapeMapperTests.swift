@@ -246,6 +246,55 @@ import Testing
         #expect(latency.sampleCount == 4 && abs(latency.average - 50) < 1e-9)
     }
 
+    /// Micrometer makes a series at its first request: one that appears between two scrapes of
+    /// an instance started from zero since the last scrape, and all of it is the interval's. On the
+    /// first scrape of an instance, every series is only the baseline.
+    @Test func aSeriesThatAppearsBetweenScrapesCountsWhole() throws {
+        let mapper = ScrapeMapper(service: "svc", recorder: recorder)
+        func body(_ ok: Double, _ failed: [Double]?) -> String {
+            var text = """
+                # TYPE http_server_requests_seconds histogram
+                http_server_requests_seconds_bucket{method="GET",status="200",uri="/a",le="0.1"} \(ok)
+                http_server_requests_seconds_bucket{method="GET",status="200",uri="/a",le="+Inf"} \(ok)
+                http_server_requests_seconds_count{method="GET",status="200",uri="/a"} \(ok)
+                http_server_requests_seconds_sum{method="GET",status="200",uri="/a"} \(ok * 0.05)
+                # TYPE hikaricp_connections_timeout_total counter
+                hikaricp_connections_timeout_total{pool="p"} 7
+
+                """
+            if let failed {
+                text += """
+                    http_server_requests_seconds_bucket{method="GET",status="503",uri="/a",le="0.1"} \(failed[0])
+                    http_server_requests_seconds_bucket{method="GET",status="503",uri="/a",le="+Inf"} \(failed[1])
+                    http_server_requests_seconds_count{method="GET",status="503",uri="/a"} \(failed[1])
+                    http_server_requests_seconds_sum{method="GET",status="503",uri="/a"} \(failed[1] * 0.3)
+
+                    """
+            }
+            return text
+        }
+        // The first scrape: a 503 series already there is the baseline, as everything else.
+        try ingest(mapper, body(100, [1, 2]))
+        try ingest(mapper, body(110, [1, 2]))
+        var data = flush()
+        let a = "{Method=GET,Route=/a,Service=svc}"
+        #expect(data["Requests\(a)"]?.value == .single(10))
+        #expect(data["Faults\(a)"]?.value == .single(0))
+
+        // A new instance of the mapper's service (another mapper): its 503s appear at its second scrape.
+        let later = ScrapeMapper(service: "svc2", recorder: recorder)
+        try ingest(later, body(100, nil))
+        try ingest(later, body(110, [3, 5]))
+        data = flush()
+        let b = "{Method=GET,Route=/a,Service=svc2}"
+        #expect(data["Requests\(b)"]?.value == .single(15), "10 more 200s and the 5 503s of the new series")
+        #expect(data["Faults\(b)"]?.value == .single(5))
+        let latency = try #require(Self.statistics(data["Latency\(b)"]))
+        #expect(latency.sampleCount == 15, "the new series' buckets are a distribution too")
+        #expect(recorder.selfMetrics[.counterReset] == 0, "a new series is not a reset")
+        #expect(data["Timeouts{Pool=p,Service=svc2}"]?.value == .single(0))
+    }
+
     @Test func seriesPastTheLimitAreIgnoredAndCounted() throws {
         let mapper = ScrapeMapper(service: "svc", recorder: recorder, maximumSeries: 3)
         let body = (0..<5).map { "hikaricp_connections_active{pool=\"p\($0)\"} 1" }.joined(separator: "\n") + "\n"

@@ -25,8 +25,8 @@ struct FlushService: Service, CustomStringConvertible {
             }
             group.addTask { await drainLoop() }
         }
-        await flush(timestamp: FlushClock.boundary(FlushClock.now(), interval: interval), resolution: nil)
-        logger.info("final flush done")
+        let series = await flush(timestamp: FlushClock.boundary(FlushClock.now(), interval: interval), resolution: nil)
+        logger.info("final flush done", metadata: ["series": "\(series)", "sink": "\(sink.name)"])
     }
 
     /// Flushes at each boundary of `interval` until graceful shutdown or cancellation.
@@ -64,14 +64,17 @@ struct FlushService: Service, CustomStringConvertible {
         }
     }
 
-    func flush(timestamp: Int64, resolution: Int?) async {
+    /// - Returns: the series flushed.
+    @discardableResult
+    func flush(timestamp: Int64, resolution: Int?) async -> Int {
         heartbeat.beat()
         if resolution != 1 { reporter.record() }
         let data = aggregator.flush(timestamp: timestamp, resolution: resolution)
         logger.debug(
             "flush", metadata: ["series": "\(data.count)", "sink": "\(sink.name)", "resolution": "\(resolution ?? 0)"])
-        guard !data.isEmpty else { return }
+        guard !data.isEmpty else { return 0 }
         await sink.publish(data)
+        return data.count
     }
 
     var description: String { "flush" }

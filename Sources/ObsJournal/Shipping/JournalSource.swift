@@ -52,6 +52,9 @@ public final class JournalSource: @unchecked Sendable {
     /// The journal is closed and opened again after this many entries, so that the files
     /// libsystemd maps (its window cache grows to hundreds of MiB on a large journal) stay a few
     /// MiB resident.
+    /// The longest an idle reader waits before it looks for new entries itself (one
+    /// `sd_journal_next` call).
+    static let idleRecheck = 2.0
     static let reopenEvery = 10_000
     /// Between reopenings, the journal pages read so far are released from the agent's resident
     /// memory after this many entries (``JournalReader/releaseMappedPages()``). Measured on a
@@ -403,10 +406,12 @@ public final class JournalSource: @unchecked Sendable {
                 closeAged(linger)
                 if open.isEmpty, let cursor = lastReadCursor { reachedEnd(at: cursor) }
                 // At the end: wait for the journal to change, for the oldest open batch's time to
-                // close, or for the stop; nothing wakes an idle reader otherwise.
+                // close, or for the stop, and look again every `Self.idleRecheck` seconds: a writer
+                // may append without the inotify event sd-journal waits for (systemd-journal-remote
+                // does until it closes its file), and its last entries would wait for the next change.
                 let now = Monotonic.seconds()
-                let due = open.values.map { $0.opened + linger - now }.min()
-                _ = try reader.wait(seconds: due.map { max(0.001, $0) }, unlessStopped: stopping)
+                let due = open.values.map { $0.opened + linger - now }.min() ?? Self.idleRecheck
+                _ = try reader.wait(seconds: max(0.001, min(due, Self.idleRecheck)), unlessStopped: stopping)
                 continue
             }
             sinceOpen += 1

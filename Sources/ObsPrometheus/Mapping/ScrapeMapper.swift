@@ -32,6 +32,9 @@ public final class ScrapeMapper: @unchecked Sendable {
         var previousValue: Double?
         var bounds: [Double] = []
         var previousBuckets: [Double] = []
+        /// Made after the instance's first scrape: the series appeared between two scrapes (as
+        /// Micrometer makes a series at its first request), so its whole value is the interval's.
+        var isNew = false
         // This scrape's values.
         var count: Double?
         var sum: Double?
@@ -57,6 +60,9 @@ public final class ScrapeMapper: @unchecked Sendable {
     private var lastRule: FamilyRule?
     private var samples = 0
     private var rateSeries: [String: SeriesID] = [:]
+    /// Scrapes ingested whole: after the first, a series never seen before started from zero
+    /// since the last scrape, and its first value counts.
+    private var scrapes = 0
 
     public init(service: String, recorder: Recorder, maximumSeries: Int = 20_000) {
         self.service = service
@@ -95,6 +101,7 @@ public final class ScrapeMapper: @unchecked Sendable {
             throw error
         }
         record()
+        scrapes += 1
         return Result(samples: samples, mapped: mapped)
     }
 
@@ -173,7 +180,9 @@ public final class ScrapeMapper: @unchecked Sendable {
         for i in 0..<labels.count where !labels[i].name.equals("le") && !labels[i].name.equals("quantile") {
             values[labels[i].name.string] = labels[i].value.string
         }
-        slots.append(Slot(rule: rule, labels: values))
+        var slot = Slot(rule: rule, labels: values)
+        slot.isNew = scrapes > 0
+        slots.append(slot)
         isTouched.append(false)
         slotIndex[key] = slots.count - 1
         return slots.count - 1
@@ -282,7 +291,7 @@ public final class ScrapeMapper: @unchecked Sendable {
     private func counterDelta(_ index: Int) -> Double? {
         guard let value = finite(slots[index].value) else { return nil }
         defer { slots[index].previousValue = value }
-        guard let previous = slots[index].previousValue else { return nil }
+        guard let previous = slots[index].previousValue else { return slots[index].isNew ? value : nil }
         if value < previous {
             recorder.selfMetrics.count(.counterReset)
             return value
@@ -315,13 +324,14 @@ public final class ScrapeMapper: @unchecked Sendable {
         slot.previousSum = sum ?? slot.previousSum
         slot.bounds = bounds
         slot.previousBuckets = cumulative
-        guard let previousCount else { return nil }
-
-        var reset = count < previousCount
+        // A series new since the last scrape counts whole, as after a reset (without counting one).
+        let first = previousCount == nil
+        guard !first || slot.isNew else { return nil }
+        var reset = first || count < (previousCount ?? 0)
         if let sum, let previousSum, sum < previousSum { reset = true }
         if sameBuckets, zip(cumulative, previousBuckets).contains(where: { $0 < $1 }) { reset = true }
-        if reset { recorder.selfMetrics.count(.counterReset) }
-        let deltaCount = reset ? count : count - previousCount
+        if reset && !first { recorder.selfMetrics.count(.counterReset) }
+        let deltaCount = reset ? count : count - (previousCount ?? 0)
         let deltaSum = sum.flatMap { sum in reset ? sum : previousSum.map { sum - $0 } }
         guard deltaCount > 0 else { return deltaCount }
 
