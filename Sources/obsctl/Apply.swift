@@ -46,8 +46,10 @@ struct Generated {
     var composites: [[String: Any]]
 
     init(config: String, region: String, accountID: String, topic: String) throws {
-        let alarms = AlarmGenerator(targets: try Deployment(config: config).targets)
-        let dashboards = DashboardGenerator(catalog: SourceRegistry.catalog, region: region, alarms: alarms)
+        let deployment = try Deployment(config: config)
+        let alarms = AlarmGenerator(targets: deployment.targets)
+        let dashboards = DashboardGenerator(
+            catalog: SourceRegistry.catalog, region: region, alarms: alarms, apiRoutes: deployment.config.apiRoutes)
         self.dashboards = try DashboardID.allCases.map { id in
             let json = String(decoding: try dashboards.json(for: id), as: UTF8.self)
             return (

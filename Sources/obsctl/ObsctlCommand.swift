@@ -19,7 +19,7 @@ struct ObsctlCommand: AsyncParsableCommand {
         version: BuildInfo.version,
         subcommands: [
             CatalogCommand.self, Dashboards.self, Alarms.self, Validate.self, Apply.self, Diff.self,
-            IAMPolicyCommand.self, Cost.self,
+            IAMPolicyCommand.self, Cost.self, Preview.self,
         ])
 }
 

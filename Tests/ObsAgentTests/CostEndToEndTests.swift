@@ -91,7 +91,8 @@ struct CostEndToEndTests {
         }
         let serving = Task { await server.run() }
         defer { serving.cancel() }
-        // A region no other test writes to, and a service and realm of this run's own: a series
+        // Scraped every 2 s for 8 s: the counters have their deltas even if a scrape is slow on a
+        // loaded machine. A region no other test writes to, and a service and realm of this run's own: a series
         // with a Service or Realm of another run is not counted, and the rest (SpoolBytes,
         // BatchesSent, the dimensionless rollups) are the same series each run.
         let region = "ap-southeast-4"
@@ -107,7 +108,7 @@ struct CostEndToEndTests {
               prometheus:
                 - service: shop-\(run)
                   urls: [http://127.0.0.1:\(server.port)/actuator/prometheus]
-                  interval: 60s
+                  interval: 2s
             """)
         var environment = TestServices.awsEnvironment
         environment["AWS_REGION"] = region

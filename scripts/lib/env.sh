@@ -3,7 +3,7 @@
 # PostgreSQL 15 and moto_server on 127.0.0.1, and stops them by PID. Source it; do not run it.
 
 OBS_APT_PACKAGES=(pkg-config libcurl4-openssl-dev libssl-dev libpq-dev libsystemd-dev postgresql postgresql-contrib
-  systemd-journal-remote zlib1g-dev openssl systemd gcc)
+  systemd-journal-remote zlib1g-dev openssl systemd gcc chromium)
 OBS_PIP_PACKAGES=("moto[server]" boto3 aws-xray-sdk dnslib cfn-lint)
 OBS_PIDS=()
 OBS_TMP=""

@@ -62,7 +62,7 @@ public enum QueryResponse {
         return unescape(String(xml[open.upperBound..<close.lowerBound]))
     }
 
-    static func unescape(_ text: String) -> String {
+    package static func unescape(_ text: String) -> String {
         var out = ""
         var rest = Substring(text)
         while let amp = rest.firstIndex(of: "&") {
