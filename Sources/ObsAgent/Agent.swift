@@ -277,6 +277,7 @@ public struct Agent: Sendable {
                 "\(delivery.routes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
             "flush_interval": "\(config.flushInterval)",
         ]
+        if let shard = config.shard { started["shard"] = "\(shard)" }
         for (registration, settings) in config.enabledSources {
             started["sources.\(registration.key)"] = "\(registration.describe(settings))"
         }

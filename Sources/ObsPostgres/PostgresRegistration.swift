@@ -25,6 +25,7 @@ extension PostgresSource {
             for entry in try node.sequence() {
                 var settings = try settings(entry, defaultInterval: min(15, context.flushInterval))
                 settings.flushInterval = context.flushInterval
+                settings.shard = context.shard
                 if let password = settings.connection.password { context.secret(password) }
                 // The instance-wide views are sampled once per instance, by its first database.
                 settings.samplesInstance = !list.contains { $0.instance == settings.instance }
@@ -54,7 +55,7 @@ extension PostgresSource {
         },
         describe: { list in list.map { "\($0.instance)/\($0.connection.database)" }.joined(separator: ",") },
         make: { list, context in
-            list.map { settings in
+            list.filter(\.isOwned).map { settings in
                 PostgresSource(settings: settings, recorder: context.recorder, logger: context.logger) { texts in
                     guard let logs = context.logs else { return }
                     let now = Int64(Date().timeIntervalSince1970 * 1000)

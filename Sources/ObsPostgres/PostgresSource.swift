@@ -25,6 +25,11 @@ public final class PostgresSource: @unchecked Sendable {
         /// Statements with series of their own each interval (the rest are summed as
         /// QueryId=other); 0 turns statement statistics off.
         package var topStatements: Int
+        /// `agent.shard`: when replicas split the targets, an instance (all of its databases) is
+        /// sampled by the one replica that owns it.
+        package var shard: Shard?
+        /// Whether this replica samples this database.
+        package var isOwned: Bool { shard?.owns("postgres \(instance)") ?? true }
         /// The CloudWatch Logs group statement texts go to.
         package var statementsLogGroup = "/obs/postgresql/statements"
         /// The agent's flush interval. The table and statement views (counters only, and the

@@ -30,7 +30,8 @@ extension PrometheusSource {
         parse: { (node, context) throws(ConfigError) -> [ScrapeJob] in
             var jobs: [ScrapeJob] = []
             for entry in try node.sequence() {
-                let job = try scrapeJob(entry, defaultInterval: min(15, context.flushInterval))
+                var job = try scrapeJob(entry, defaultInterval: min(15, context.flushInterval))
+                job.shard = context.shard
                 guard !jobs.contains(where: { $0.service == job.service }) else {
                     throw ConfigError(entry.path + ".service", "service \"\(job.service)\" is listed twice")
                 }

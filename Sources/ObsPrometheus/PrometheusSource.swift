@@ -116,7 +116,18 @@ public final class PrometheusSource: Sendable {
         }
     }
 
-    private func update(_ urls: [String]) {
+    /// Whether this replica scrapes `url` (all of them unless `agent.shard` splits the targets).
+    package func owns(_ url: String) -> Bool {
+        job.shard?.owns("\(job.service) \(url)") ?? true
+    }
+
+    private func update(_ found: [String]) {
+        let urls = found.filter(owns)
+        if let shard = job.shard, urls.count != found.count {
+            logger.debug(
+                "shard \(shard): scraping \(urls.count) of \(found.count) instances",
+                metadata: ["shard": "\(shard)"])
+        }
         let (added, removed) = instances.withLock { instances -> ([String], [String]) in
             let wanted = Set(urls)
             let removed = instances.keys.filter { !wanted.contains($0) }

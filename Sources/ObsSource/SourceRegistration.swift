@@ -78,11 +78,14 @@ public struct SourceCheck: Sendable, Equatable {
 public final class SourceParseContext {
     /// `agent.flush_interval`, read before the sources.
     package let flushInterval: Double
+    /// `agent.shard`: this replica's share of the targets, when several split them.
+    package let shard: Shard?
     /// Values never to print (passwords) found while reading.
     public private(set) var secrets: [String] = []
 
-    package init(flushInterval: Double) {
+    package init(flushInterval: Double, shard: Shard? = nil) {
         self.flushInterval = flushInterval
+        self.shard = shard
     }
 
     /// Keeps `value` out of every log line.

@@ -1,6 +1,4 @@
 import Foundation
-import ObsNet
-import Synchronization
 import Testing
 
 /// `obsctl cost` counts the series the agent really publishes: the agent scrapes a stand-in
@@ -17,87 +15,33 @@ struct CostEndToEndTests {
     static let clients = ["web-app", "admin-cli"]
     static let reasons = ["invalid_user_credentials", "user_not_found"]
 
-    /// Micrometer and Keycloak families on one endpoint; every counter moves between scrapes.
-    final class Target: Sendable {
-        let scrapes = Mutex(0)
-        let realm = Mutex("ecom")
-
-        func body() -> String {
-            let n = Double(
-                scrapes.withLock { count -> Int in
-                    defer { count += 1 }
-                    return count
-                })
-            let realm = self.realm.withLock { $0 }
-            var out = ""
-            for (family, value) in [
-                ("hikaricp_connections", 10.0), ("hikaricp_connections_active", 4), ("hikaricp_connections_idle", 6),
-                ("hikaricp_connections_pending", 0), ("hikaricp_connections_max", 10), ("hikaricp_connections_min", 2),
-            ] {
-                out += "# TYPE \(family) gauge\n\(family){pool=\"HikariPool-1\",} \(value)\n"
-            }
-            out += "# TYPE hikaricp_connections_timeout_total counter\n"
-            out += "hikaricp_connections_timeout_total{pool=\"HikariPool-1\",} \(n)\n"
-            for timer in ["acquire", "usage", "creation"] {
-                out += "# TYPE hikaricp_connections_\(timer)_seconds summary\n"
-                out += "hikaricp_connections_\(timer)_seconds_count{pool=\"HikariPool-1\",} \(10 * n)\n"
-                out += "hikaricp_connections_\(timer)_seconds_sum{pool=\"HikariPool-1\",} \(0.01 * n)\n"
-            }
-            out += "# TYPE http_server_requests_seconds summary\n"
-            for route in 0..<CostEndToEndTests.routes {
-                // Each route answers 200, some also 404, 429 and 503: one series each in
-                // Micrometer, one per route in CloudWatch.
-                let statuses = ["200"] + (route % 2 == 0 ? ["404", "503"] : []) + (route == 1 ? ["429"] : [])
-                for status in statuses {
-                    let labels = "method=\"GET\",status=\"\(status)\",uri=\"/api/items/\(route)/{id}\","
-                    out += "http_server_requests_seconds_count{\(labels)} \(5 * n)\n"
-                    out += "http_server_requests_seconds_sum{\(labels)} \(0.1 * n)\n"
-                }
-            }
-            out += "# TYPE keycloak_logins counter\n"
-            for client in CostEndToEndTests.clients {
-                out += "keycloak_logins{realm=\"\(realm)\",provider=\"keycloak\",client_id=\"\(client)\",} \(4 * n)\n"
-            }
-            out += "# TYPE keycloak_failed_login_attempts counter\n"
-            for client in CostEndToEndTests.clients {
-                for reason in CostEndToEndTests.reasons {
-                    out +=
-                        "keycloak_failed_login_attempts{realm=\"\(realm)\",provider=\"keycloak\",error=\"\(reason)\",client_id=\"\(client)\",} \(n)\n"
-                }
-            }
-            for event in ["refresh_tokens", "code_to_tokens"] {
-                out += "# TYPE keycloak_\(event) counter\n"
-                for client in CostEndToEndTests.clients {
-                    out +=
-                        "keycloak_\(event){realm=\"\(realm)\",provider=\"keycloak\",client_id=\"\(client)\",} \(3 * n)\n"
-                }
-                out += "# TYPE keycloak_\(event)_errors counter\n"
-                for client in CostEndToEndTests.clients {
-                    for reason in CostEndToEndTests.reasons {
-                        out +=
-                            "keycloak_\(event)_errors{realm=\"\(realm)\",provider=\"keycloak\",error=\"\(reason)\",client_id=\"\(client)\",} \(n)\n"
-                    }
-                }
-            }
-            return out
-        }
+    /// scripts/lib/shop_standin.py (its own process: a busy test process cannot slow the scrapes)
+    /// with this suite's shape; returns it and its port.
+    static func standIn(realm: String) async throws -> (ChildProcess, Int) {
+        let script = TestServices.repositoryRoot.appendingPathComponent("scripts/lib/shop_standin.py").path
+        let child = try ChildProcess(
+            "/usr/bin/env",
+            [
+                "python3", script, "--routes", "\(routes)", "--clients", clients.joined(separator: ","), "--reasons",
+                reasons.joined(separator: ","), "--realm", realm,
+            ],
+            environment: TestServices.cleanEnvironment())
+        _ = await child.waitForOutput(containing: "\n", timeout: 20)
+        let port = Int(child.stdout.split(separator: "\n").first ?? "") ?? 0
+        #expect(port > 0, "the stand-in listens: \(child.stderr)")
+        return (child, port)
     }
 
     @Test(arguments: [true, false])
     func theEstimateCountsTheSeriesThatLand(apiRoutes: Bool) async throws {
-        let target = Target()
-        let server = try LoopbackHTTPServer(host: "127.0.0.1", port: 0) { _ in
-            HTTPServerResponse(status: 200, contentType: "text/plain; version=0.0.4", text: target.body())
-        }
-        let serving = Task { await server.run() }
-        defer { serving.cancel() }
         // Scraped every 2 s for 8 s: the counters have their deltas even if a scrape is slow on a
         // loaded machine. A region no other test writes to, and a service and realm of this run's own: a series
         // with a Service or Realm of another run is not counted, and the rest (SpoolBytes,
         // BatchesSent, the dimensionless rollups) are the same series each run.
         let region = "ap-southeast-4"
         let run = UInt32.random(in: 0...UInt32.max)
-        target.realm.withLock { $0 = "ecom-\(run)" }
+        let (standIn, port) = try await Self.standIn(realm: "ecom-\(run)")
+        defer { standIn.stop() }
         let config = try TestServices.writeTemporary(
             """
             agent:
@@ -107,7 +51,7 @@ struct CostEndToEndTests {
             sources:
               prometheus:
                 - service: shop-\(run)
-                  urls: [http://127.0.0.1:\(server.port)/actuator/prometheus]
+                  urls: [http://127.0.0.1:\(port)/actuator/prometheus]
                   interval: 2s
             """)
         var environment = TestServices.awsEnvironment

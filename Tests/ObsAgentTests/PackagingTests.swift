@@ -168,7 +168,7 @@ struct PackagingTests {
     @Test func theKubernetesManifestsHoldTogether() throws {
         let root = TestServices.repositoryRoot.appendingPathComponent("packaging/kubernetes")
         var documents: [[String: Any]] = []
-        for file in ["serviceaccount.yaml", "configmap.yaml", "deployment.yaml", "daemonset.yaml"] {
+        for file in ["serviceaccount.yaml", "configmap.yaml", "deployment.yaml", "daemonset.yaml", "statefulset.yaml"] {
             let text = try String(contentsOf: root.appendingPathComponent(file), encoding: .utf8)
             for document in try Yams.load_all(yaml: text) {
                 documents.append(try #require(document as? [String: Any], "\(file)"))
@@ -194,7 +194,9 @@ struct PackagingTests {
             (config["data"] as? [String: String])?["obs-agent.yaml"] == packaged,
             "the ConfigMap carries packaging/obs-agent.yaml")
 
-        for (kind, name) in [("Deployment", "obs-agent"), ("DaemonSet", "obs-agent-node")] {
+        for (kind, name) in [
+            ("Deployment", "obs-agent"), ("DaemonSet", "obs-agent-node"), ("StatefulSet", "obs-agent-sharded"),
+        ] {
             let workload = try find(kind, name)
             let pod =
                 ((workload["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any] ?? [:]
@@ -227,6 +229,17 @@ struct PackagingTests {
                     volumes.contains { ($0["hostPath"] as? [String: Any])?["path"] as? String == "/var/log/journal" })
             }
             #expect(mounts.contains { $0["mountPath"] as? String == "/var/lib/obs-agent/spool" })
+            if kind == "StatefulSet" {
+                // Each replica its shard: the pod's index, and a count equal to the replicas.
+                let spec = workload["spec"] as? [String: Any] ?? [:]
+                let index = env.first { $0["name"] as? String == "OBS_SHARD_INDEX" }
+                let fieldRef = (index?["valueFrom"] as? [String: Any])?["fieldRef"] as? [String: String]
+                #expect(fieldRef?["fieldPath"] == "metadata.labels['apps.kubernetes.io/pod-index']")
+                let count = env.first { $0["name"] as? String == "OBS_SHARD_COUNT" }?["value"] as? String
+                #expect(count.flatMap(Int.init) == spec["replicas"] as? Int, "OBS_SHARD_COUNT is the replica count")
+                #expect((spec["replicas"] as? Int ?? 0) > 1)
+            }
         }
+        #expect(packaged.contains("shard: ${OBS_SHARD_INDEX:-0}/${OBS_SHARD_COUNT:-1}"))
     }
 }

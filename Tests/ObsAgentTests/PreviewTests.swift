@@ -1,5 +1,4 @@
 import Foundation
-import ObsNet
 import Testing
 
 /// Debian's chromium, which scripts/test installs.
@@ -50,12 +49,8 @@ struct PreviewTests {
     }
 
     @Test func everyDashboardRendersInABrowserAsItsJSONSays() async throws {
-        let target = CostEndToEndTests.Target()
-        let server = try LoopbackHTTPServer(host: "127.0.0.1", port: 0) { _ in
-            HTTPServerResponse(status: 200, contentType: "text/plain; version=0.0.4", text: target.body())
-        }
-        let serving = Task { await server.run() }
-        defer { serving.cancel() }
+        let (standIn, port) = try await CostEndToEndTests.standIn(realm: "ecom")
+        defer { standIn.stop() }
         let region = "eu-south-2"
         let config = try TestServices.writeTemporary(
             """
@@ -64,7 +59,7 @@ struct PreviewTests {
             sources:
               prometheus:
                 - service: web-\(UInt32.random(in: 0...UInt32.max))
-                  urls: [http://127.0.0.1:\(server.port)/actuator/prometheus]
+                  urls: [http://127.0.0.1:\(port)/actuator/prometheus]
                   interval: 2s
             """)
         var environment = TestServices.awsEnvironment

@@ -39,6 +39,8 @@ public struct AgentConfig: Sendable {
     /// `metrics.api_routes`: whether API requests, faults and latency are published per route
     /// (Service, Method, Route) beside per service. Default true.
     package var apiRoutes = true
+    /// `agent.shard`: this replica's share of the scrape targets and databases; nil for all.
+    package var shard: Shard?
     /// `aws.region`, else `AWS_REGION`, else `AWS_DEFAULT_REGION`.
     package var region: String?
     /// `aws.endpoint`: one endpoint for every service (a local stand-in, a VPC endpoint).
@@ -111,8 +113,17 @@ public struct AgentConfig: Sendable {
         let root = try ConfigNode(node: node, path: "", environment: environment).mapping(allowed: topLevelKeys)
 
         if let agent = try root["agent"]?.mapping(allowed: [
-            "flush_interval", "log_level", "cardinality_limit", "health_address",
+            "flush_interval", "log_level", "cardinality_limit", "health_address", "shard",
         ]) {
+            if let v = agent["shard"] {
+                let text = try v.string().trimmingBlanks()
+                guard let shard = Shard.parse(text) else {
+                    throw ConfigError(
+                        v.path,
+                        "expected INDEX/COUNT with 0 <= INDEX < COUNT (such as 2/3, or obs-agent-2/3), got \"\(text)\"")
+                }
+                config.shard = shard.count > 1 ? shard : nil
+            }
             if let v = agent["health_address"] {
                 let text = try v.string()
                 if text == "off" {
@@ -158,7 +169,7 @@ public struct AgentConfig: Sendable {
             if let v = delivery["connect_timeout"] { config.connectTimeout = try v.seconds(in: 0.1...60) }
         }
         if let sections = try root["sources"]?.mapping(allowed: SourceRegistry.builtIn.map(\.key)) {
-            let context = SourceParseContext(flushInterval: config.flushInterval)
+            let context = SourceParseContext(flushInterval: config.flushInterval, shard: config.shard)
             for registration in SourceRegistry.builtIn {
                 guard let node = sections[registration.key] else { continue }
                 config.sources[registration.key] = try registration.parse(node, context)

@@ -1,3 +1,5 @@
+import ObsCore
+
 /// One `sources.prometheus` entry: a service whose instances expose metrics over HTTP, how to
 /// find them and how to scrape them. Documented key by key in docs/CONFIG.md.
 public struct ScrapeJob: Sendable {
@@ -19,6 +21,8 @@ public struct ScrapeJob: Sendable {
     package var scheme = "http"
     /// For discovered instances: the metrics path.
     package var path = "/actuator/prometheus"
+    /// `agent.shard`: only the instances this replica owns are scraped.
+    package var shard: Shard?
     /// Seconds between scrapes.
     package var interval: Double = 15
     /// The longest one scrape may take, in seconds.
