@@ -281,11 +281,15 @@ actor MetricReader {
             try await target.send(
                 client,
                 QueryRequest(action: "GetMetricStatistics", version: Generated.apiVersion, parameters: parameters)))
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         var points: [Int: [String: Double]] = [:]
         let members =
             xml.at("GetMetricStatisticsResponse", "GetMetricStatisticsResult", "Datapoints")?.all("member") ?? []
         for member in members {
-            guard let stamp = member.child("Timestamp")?.text, let date = format.date(from: stamp) else { continue }
+            guard let stamp = member.child("Timestamp")?.text,
+                let date = format.date(from: stamp) ?? fractional.date(from: stamp)
+            else { continue }
             var values: [String: Double] = [:]
             for stat in ["Sum", "SampleCount", "Maximum", "Minimum", "Average"] {
                 if let v = member.child(stat).flatMap({ Double($0.text) }) { values[stat] = v }

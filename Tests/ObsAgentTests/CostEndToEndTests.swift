@@ -32,6 +32,30 @@ struct CostEndToEndTests {
         return (child, port)
     }
 
+    /// Runs the agent for 8 s, scraping the stand-in on `port` every 2 s as `service` and shipping
+    /// to the local endpoint's `region`; returns the config it ran with.
+    static func ship(service: String, port: Int, region: String, apiRoutes: Bool = true) async throws -> String {
+        let config = try TestServices.writeTemporary(
+            """
+            agent:
+              flush_interval: 2s
+            metrics:
+              api_routes: \(apiRoutes)
+            sources:
+              prometheus:
+                - service: \(service)
+                  urls: [http://127.0.0.1:\(port)/actuator/prometheus]
+                  interval: 2s
+            """)
+        var environment = TestServices.awsEnvironment
+        environment["AWS_REGION"] = region
+        let agent = try ChildProcess(
+            TestServices.agentPath, ["--config", config, "--for", "8s"],
+            environment: TestServices.cleanEnvironment(environment))
+        #expect(await agent.wait(timeout: 60) == 0, "agent output: \(agent.stdout)")
+        return config
+    }
+
     @Test(arguments: [true, false])
     func theEstimateCountsTheSeriesThatLand(apiRoutes: Bool) async throws {
         // Scraped every 2 s for 8 s: the counters have their deltas even if a scrape is slow on a
@@ -42,24 +66,7 @@ struct CostEndToEndTests {
         let run = UInt32.random(in: 0...UInt32.max)
         let (standIn, port) = try await Self.standIn(realm: "ecom-\(run)")
         defer { standIn.stop() }
-        let config = try TestServices.writeTemporary(
-            """
-            agent:
-              flush_interval: 2s
-            metrics:
-              api_routes: \(apiRoutes)
-            sources:
-              prometheus:
-                - service: shop-\(run)
-                  urls: [http://127.0.0.1:\(port)/actuator/prometheus]
-                  interval: 2s
-            """)
-        var environment = TestServices.awsEnvironment
-        environment["AWS_REGION"] = region
-        let agent = try ChildProcess(
-            TestServices.agentPath, ["--config", config, "--for", "8s"],
-            environment: TestServices.cleanEnvironment(environment))
-        #expect(await agent.wait(timeout: 60) == 0, "agent output: \(agent.stdout)")
+        let config = try await Self.ship(service: "shop-\(run)", port: port, region: region, apiRoutes: apiRoutes)
 
         let (status, out, err) = try await ChildProcess.run(
             Obsctl.path,

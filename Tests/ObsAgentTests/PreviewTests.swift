@@ -52,22 +52,10 @@ struct PreviewTests {
         let (standIn, port) = try await CostEndToEndTests.standIn(realm: "ecom")
         defer { standIn.stop() }
         let region = "eu-south-2"
-        let config = try TestServices.writeTemporary(
-            """
-            agent:
-              flush_interval: 2s
-            sources:
-              prometheus:
-                - service: web-\(UInt32.random(in: 0...UInt32.max))
-                  urls: [http://127.0.0.1:\(port)/actuator/prometheus]
-                  interval: 2s
-            """)
+        let config = try await CostEndToEndTests.ship(
+            service: "web-\(UInt32.random(in: 0...UInt32.max))", port: port, region: region)
         var environment = TestServices.awsEnvironment
         environment["AWS_REGION"] = region
-        let agent = try ChildProcess(
-            TestServices.agentPath, ["--config", config, "--for", "8s"],
-            environment: TestServices.cleanEnvironment(environment))
-        #expect(await agent.wait(timeout: 60) == 0, "agent output: \(agent.stdout)")
 
         let pages = TestServices.temporaryDirectory("preview")
         let shots = TestServices.temporaryDirectory("preview-png")
