@@ -641,3 +641,6 @@ if let i = CommandLine.arguments.firstIndex(of: "soak-journal"), i + 2 < Command
     let a = CommandLine.arguments
     soakJournal(rate: Int(a[i + 1])!, seconds: Int(a[i + 2])!)
 }
+if let i = CommandLine.arguments.firstIndex(of: "counting-endpoint"), i + 1 < CommandLine.arguments.count {
+    await runCountingEndpoint(countsFile: CommandLine.arguments[i + 1])
+}
