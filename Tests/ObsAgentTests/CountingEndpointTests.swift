@@ -28,7 +28,7 @@ struct CountingEndpointTests {
                 """)
         defer { try? FileManager.default.removeItem(atPath: config) }
         let agent = try ChildProcess(
-            TestServices.agentPath, ["--config", config, "--for", "8s"],
+            TestServices.agentPath, ["--config", config],
             environment: TestServices.cleanEnvironment([
                 "AWS_ACCESS_KEY_ID": "AKIDSOAK", "AWS_SECRET_ACCESS_KEY": "soak-secret", "AWS_REGION": "eu-west-1",
                 "AWS_ENDPOINT_URL": "http://127.0.0.1:\(port)",
@@ -45,6 +45,9 @@ struct CountingEndpointTests {
             environment: TestServices.cleanEnvironment())
         #expect(status == 0, "\(err)")
         let sent = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: [String]])
+        // Stopped once everything is sent: its last sample and flush, the spool shipped.
+        try await Task.sleep(for: .seconds(1))
+        kill(agent.process.processIdentifier, SIGTERM)
         #expect(await agent.wait(timeout: 60) == 0, "\(agent.stdout.suffix(2000))")
         endpoint.stop()
         try await Task.sleep(for: .milliseconds(500))
