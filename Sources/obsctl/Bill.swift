@@ -129,22 +129,17 @@ struct Bill {
         object["config"] = config
         object["api_routes"] = apiRoutes
         object["emf_route"] = [
-            "log_gb_month": CostEstimateRounding.tenths(emfBytesPerMonth / 1e9),
-            "ingestion_usd": CostEstimateRounding.cents(emf.ingestion),
-            "storage_usd": CostEstimateRounding.cents(emf.storage),
-            "total_monthly_usd": CostEstimateRounding.cents(emf.total),
+            "log_gb_month": (emfBytesPerMonth / 1e8).rounded() / 10,
+            "ingestion_usd": CostEstimate.cents(emf.ingestion),
+            "storage_usd": CostEstimate.cents(emf.storage),
+            "total_monthly_usd": CostEstimate.cents(emf.total),
         ]
         return object
     }
 
     /// Two bills side by side: the items, then every metric line whose series differ.
     static func comparison(_ a: Bill, _ b: Bill) -> String {
-        func left(_ text: String, _ width: Int) -> String {
-            text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
-        }
-        func right(_ text: String, _ width: Int) -> String {
-            String(repeating: " ", count: max(0, width - text.count)) + text
-        }
+        let (left, right) = (CostEstimate.left, CostEstimate.right)
         func money(_ value: Double) -> String { String(cFormat: "%.2f", value) }
         var out = "A: \(a.config)\nB: \(b.config)\n\n"
         out += left("item", 44) + right("A USD/month", 13) + right("B USD/month", 13) + right("B - A", 10) + "\n"
@@ -196,9 +191,4 @@ struct Bill {
         if differing == 0 { out += "(none)\n" }
         return out
     }
-}
-
-enum CostEstimateRounding {
-    static func cents(_ value: Double) -> Double { (value * 100).rounded() / 100 }
-    static func tenths(_ value: Double) -> Double { (value * 10).rounded() / 10 }
 }

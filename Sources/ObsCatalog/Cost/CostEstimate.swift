@@ -267,12 +267,7 @@ public struct CostEstimate: Sendable {
 
     /// A plain-text table: the bill, then one line per metric and dimension set, costliest first.
     package func table(prices: Prices) -> String {
-        func left(_ text: String, _ width: Int) -> String {
-            text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
-        }
-        func right(_ text: String, _ width: Int) -> String {
-            String(repeating: " ", count: max(0, width - text.count)) + text
-        }
+        let (left, right) = (Self.left, Self.right)
         func row(_ item: String, _ quantity: String, _ unit: String, _ monthly: String) -> String {
             left(item, 44) + right(quantity, 10) + "  " + left(unit, 14) + right(monthly, 10) + "\n"
         }
@@ -329,5 +324,16 @@ public struct CostEstimate: Sendable {
         ]
     }
 
-    static func cents(_ value: Double) -> Double { (value * 100).rounded() / 100 }
+    /// USD to the cent, for JSON.
+    package static func cents(_ value: Double) -> Double { (value * 100).rounded() / 100 }
+
+    /// `text` padded on the right to `width` (a space after it when longer): a table column.
+    package static func left(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+    }
+
+    /// `text` padded on the left to `width`: a right-aligned table column.
+    package static func right(_ text: String, _ width: Int) -> String {
+        String(repeating: " ", count: max(0, width - text.count)) + text
+    }
 }
