@@ -49,9 +49,9 @@ struct CountingEndpointTests {
         try await Task.sleep(for: .seconds(1))
         kill(agent.process.processIdentifier, SIGTERM)
         #expect(await agent.wait(timeout: 60) == 0, "\(agent.stdout.suffix(2000))")
-        // The endpoint rewrites its counts file every second: one more write after the last request.
-        try await Task.sleep(for: .milliseconds(1500))
-        endpoint.stop()
+        // At SIGTERM the endpoint writes its counts with the ids (each second it writes counters only).
+        kill(endpoint.process.processIdentifier, SIGTERM)
+        #expect(await endpoint.wait(timeout: 30) == 0, "\(endpoint.stderr)")
 
         let landed = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: counts))) as? [String: Any])

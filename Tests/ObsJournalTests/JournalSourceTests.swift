@@ -197,6 +197,37 @@ struct JournalSourceTests {
         )
     }
 
+    @Test func anEntryWithoutAMessageIsLookedAtAgainThenCountedAndReadingGoesOn() async throws {
+        let directory = JournalFixture.temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: directory + "-state")
+        }
+        let base = JournalFixture.now - 60_000_000
+        var entries = (0..<20).map {
+            JournalFixture.entry($0, unit: "a.service", message: "line \($0)", realtime: base + UInt64($0) * 1000)
+        }
+        // Structured entries may carry no MESSAGE (sd_journal_send with other fields only).
+        for k in [5, 12] {
+            entries.insert(
+                .init(
+                    realtime: base + UInt64(k) * 1000 + 500,
+                    bytes: [("_SYSTEMD_UNIT", Array("a.service".utf8)), ("CODE_FILE", Array("x.c".utf8))]),
+                at: k + 1 + (k == 12 ? 1 : 0))
+        }
+        try JournalFixture.write(entries, to: directory)
+        let recorder = Recorder()
+        let sender = RecordingLogSender()
+        let source = JournalSource(
+            settings: Self.settings(directory), recorder: recorder, sender: sender, retry: Self.fast,
+            logger: Logger(label: "test"))
+        #expect(await Self.run(source) { sender.messages.count == 20 })
+        #expect(sender.messages == (0..<20).map { "line \($0)" })
+        #expect(recorder.selfMetrics[.journalEntryWithoutMessage] == 2, "counted as dropped, after a second look")
+        #expect(recorder.selfMetrics[.journalEntryReread] == 0)
+        #expect(SelfMetrics.Reason.journalEntryWithoutMessage.isDrop)
+    }
+
     @Test func aVacuumedJournalIsAGapThatIsCountedAndReadingGoesOn() async throws {
         let directory = JournalFixture.temporaryDirectory()
         defer {

@@ -15,13 +15,21 @@ agent sends; and unlike the benchmarks' endpoint it checks what AWS checks:
 A request that breaks one is refused as AWS refuses it (403 SignatureDoesNotMatch or
 RequestTimeTooSkewed, 400 InvalidParameterValue/InvalidParameterException/
 InvalidRequestException) and counted by reason. Accepted segments are kept by id, log events by the
-id --log-id captures from their message (else counted), metric datums counted by metric name.
+id --log-id captures from their message (else counted, and the first 100 messages kept), metric
+datums counted by metric name and their values summed by metric and dimension set
+("Requests|Method=GET,Service=a": the datum's Value, StatisticValues.Sum, or the sum of Values
+times Counts).
+
+An outage is switched on and off with GET /__fault?mode=503 (every AWS request then answers 503
+ServiceUnavailable, counted as "outage") and GET /__fault?mode=ok.
 
     counting_aws.py COUNTS_FILE [--access-key K] [--secret S] [--log-id REGEX] [--lifetime SECONDS]
 
 Listens on 127.0.0.1, a free port printed on the first line (standin_http.py); rewrites COUNTS_FILE
-(JSON: counters, "refused" by reason, "segment_ids", "log_ids", "metrics") once a second and at exit
-(SIGTERM).
+once a second with the counters (JSON: counters, "distinct_segments", "distinct_log_ids", "refused"
+by reason, "metrics", "metric_sums"), and with the ids too ("segment_ids", "log_ids") at exit
+(SIGTERM): writing millions of ids every second would cost the machine the soak measures. GET
+/__dump answers the same JSON, ids included, at any time.
 """
 import argparse
 import datetime
@@ -96,24 +104,38 @@ def verify_sigv4(method, path, headers, body, access_key, secret, max_skew, now=
 
 
 def check_metric_data(form):
-    """PutMetricData's limits; returns the datums' metric names."""
+    """PutMetricData's limits; returns the datums as (metric name, "Name=Value,..." of the sorted
+    dimensions, value sum)."""
     namespace = form.get("Namespace", [""])[0]
     if not namespace or namespace.startswith("AWS/"):
         raise Refused(400, "InvalidParameterValue", "metric_namespace", f"namespace {namespace!r}")
     names = {}
     values = {}
     dimensions = {}
+    sums = {}
+    listed = {}
+    counts = {}
+    pairs = {}
     for key, value in form.items():
-        m = re.match(r"MetricData\.member\.(\d+)\.(MetricName|Values\.member\.\d+|Dimensions\.member\.\d+\.Name)$", key)
+        m = re.match(r"MetricData\.member\.(\d+)\.(MetricName|Value|StatisticValues\.Sum|Values\.member\.(\d+)|"
+                     r"Counts\.member\.(\d+)|Dimensions\.member\.(\d+)\.(Name|Value))$", key)
         if not m:
             continue
         n = int(m.group(1))
-        if m.group(2) == "MetricName":
+        field = m.group(2)
+        if field == "MetricName":
             names[n] = value[0]
-        elif m.group(2).startswith("Values"):
+        elif field in ("Value", "StatisticValues.Sum"):
+            sums[n] = sums.get(n, 0.0) + float(value[0])
+        elif field.startswith("Values"):
             values[n] = values.get(n, 0) + 1
+            listed.setdefault(n, {})[int(m.group(3))] = float(value[0])
+        elif field.startswith("Counts"):
+            counts.setdefault(n, {})[int(m.group(4))] = float(value[0])
         else:
-            dimensions[n] = dimensions.get(n, 0) + 1
+            if m.group(6) == "Name":
+                dimensions[n] = dimensions.get(n, 0) + 1
+            pairs.setdefault(n, {}).setdefault(int(m.group(5)), {})[m.group(6)] = value[0]
     if len(names) > 1000:
         raise Refused(400, "InvalidParameterValue", "metric_datums", f"{len(names)} datums, more than 1,000")
     for n, count in values.items():
@@ -122,7 +144,12 @@ def check_metric_data(form):
     for n, count in dimensions.items():
         if count > 30:
             raise Refused(400, "InvalidParameterValue", "metric_dimensions", f"datum {n}: {count} dimensions")
-    return list(names.values())
+    datums = []
+    for n, name in names.items():
+        total = sums.get(n, 0.0) + sum(v * counts.get(n, {}).get(k, 1.0) for k, v in listed.get(n, {}).items())
+        named = sorted((d.get("Name", ""), d.get("Value", "")) for d in pairs.get(n, {}).values())
+        datums.append((name, ",".join(f"{k}={v}" for k, v in named), total))
+    return datums
 
 
 def check_log_events(request):
@@ -174,24 +201,58 @@ def main():
     log_id = re.compile(args.log_id)
     lock = threading.Lock()
     state = {"requests": 0, "metric_calls": 0, "metric_datums": 0, "trace_calls": 0, "segments": 0,
-             "log_calls": 0, "log_events": 0, "log_events_without_id": 0, "refused": {},
-             "segment_ids": set(), "log_ids": set(), "metrics": {}, "duplicate_segments": 0,
-             "duplicate_log_events": 0}
+             "log_calls": 0, "log_events": 0, "log_events_without_id": 0, "log_events_without_id_examples": [],
+             "refused": {},
+             "segment_ids": set(), "log_ids": set(), "metrics": {}, "metric_sums": {},
+             "duplicate_segments": 0, "duplicate_log_events": 0, "mode": "ok"}
 
-    def write_counts():
+    writing = threading.Lock()
+
+    def snapshot_counts(ids):
         with lock:
-            snapshot = {k: (sorted(v) if isinstance(v, set) else v) for k, v in state.items()}
-        with open(args.counts_file + ".tmp", "w") as f:
-            json.dump(snapshot, f)
-        os.replace(args.counts_file + ".tmp", args.counts_file)
+            snapshot = {k: v for k, v in state.items() if not isinstance(v, set)}
+            snapshot["metrics"] = dict(state["metrics"])
+            snapshot["metric_sums"] = dict(state["metric_sums"])
+            snapshot["refused"] = dict(state["refused"])
+            snapshot["log_events_without_id_examples"] = list(state["log_events_without_id_examples"])
+            snapshot["distinct_segments"] = len(state["segment_ids"])
+            snapshot["distinct_log_ids"] = len(state["log_ids"])
+            if ids:
+                snapshot["segment_ids"] = list(state["segment_ids"])
+                snapshot["log_ids"] = list(state["log_ids"])
+        return snapshot
+
+    def write_counts(ids=False):
+        snapshot = snapshot_counts(ids)
+        with writing:
+            with open(args.counts_file + ".tmp", "w") as f:
+                json.dump(snapshot, f)
+            os.replace(args.counts_file + ".tmp", args.counts_file)
 
     class Handler(QuietHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            url = urllib.parse.urlparse(self.path)
+            if url.path == "/__dump":
+                return self.reply(200, json.dumps(snapshot_counts(ids=True)))
+            if url.path != "/__fault":
+                return self.reply(404, "{}")
+            mode = urllib.parse.parse_qs(url.query).get("mode", ["ok"])[0]
+            if mode not in ("ok", "503"):
+                return self.reply(400, json.dumps({"error": f"mode {mode!r}: ok or 503"}))
+            with lock:
+                state["mode"] = mode
+            write_counts()
+            self.reply(200, json.dumps({"mode": mode}))
+
         def do_POST(self):  # noqa: N802 - http.server's naming
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             target = self.headers.get("X-Amz-Target", "")
             with lock:
                 state["requests"] += 1
+                outage = state["mode"] == "503"
             try:
+                if outage:
+                    raise Refused(503, "ServiceUnavailable", "outage", "the service is unavailable (injected)")
                 verify_sigv4("POST", self.path, self.headers, body, args.access_key, args.secret, args.max_skew)
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
@@ -207,7 +268,10 @@ def main():
                 elif target.endswith(".PutLogEvents"):
                     events = check_log_events(json.loads(body))
                     found = [m.group(1) for m in (log_id.search(e["message"]) for e in events) if m]
+                    unmatched = [e["message"][:300] for e in events if not log_id.search(e["message"])]
                     with lock:
+                        room = 100 - len(state["log_events_without_id_examples"])
+                        state["log_events_without_id_examples"] += unmatched[:max(0, room)]
                         state["log_calls"] += 1
                         state["log_events"] += len(events)
                         state["log_events_without_id"] += len(events) - len(found)
@@ -223,12 +287,14 @@ def main():
                     form = urllib.parse.parse_qs(body.decode())
                     if form.get("Action", [""])[0] != "PutMetricData":
                         raise Refused(400, "InvalidAction", "action", f"action {form.get('Action')}")
-                    names = check_metric_data(form)
+                    datums = check_metric_data(form)
                     with lock:
                         state["metric_calls"] += 1
-                        state["metric_datums"] += len(names)
-                        for name in names:
+                        state["metric_datums"] += len(datums)
+                        for name, dimensions, total in datums:
                             state["metrics"][name] = state["metrics"].get(name, 0) + 1
+                            key = f"{name}|{dimensions}"
+                            state["metric_sums"][key] = state["metric_sums"].get(key, 0.0) + total
                     self.reply(200, '<PutMetricDataResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/">'
                                "<ResponseMetadata><RequestId>0</RequestId></ResponseMetadata>"
                                "</PutMetricDataResponse>", "text/xml")
@@ -252,10 +318,14 @@ def main():
             write_counts()
 
     def stop(*_):
-        write_counts()
-        os._exit(0)
+        try:
+            write_counts(ids=True)
+        finally:
+            os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)
+    # A parent may have started it with SIGTERM blocked (Foundation's Process passes its mask on).
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     threading.Thread(target=every_second, daemon=True).start()
     serve(Handler, args.lifetime)
 

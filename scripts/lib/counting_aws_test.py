@@ -37,11 +37,12 @@ class CountingEndpointTests(unittest.TestCase):
     def tearDownClass(cls):
         cls.process.terminate()
         cls.process.wait(timeout=10)
+        cls.process.stdout.close()
 
     def client(self, service, secret="test-secret"):
         return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
                             aws_access_key_id="AKIDTEST", aws_secret_access_key=secret,
-                            config=botocore.config.Config(retries={"max_attempts": 1}))
+                            config=botocore.config.Config(retries={"total_max_attempts": 1}))
 
     def put_metric_data(self, namespace, datums, secret="test-secret"):
         """PutMetricData in the query protocol the agent uses (boto3 now speaks another), signed by
@@ -51,8 +52,15 @@ class CountingEndpointTests(unittest.TestCase):
             form[f"MetricData.member.{i}.MetricName"] = datum["MetricName"]
             if "Value" in datum:
                 form[f"MetricData.member.{i}.Value"] = str(datum["Value"])
+            if "Sum" in datum:
+                form[f"MetricData.member.{i}.StatisticValues.Sum"] = str(datum["Sum"])
             for j, value in enumerate(datum.get("Values", []), 1):
                 form[f"MetricData.member.{i}.Values.member.{j}"] = str(value)
+            for j, count in enumerate(datum.get("Counts", []), 1):
+                form[f"MetricData.member.{i}.Counts.member.{j}"] = str(count)
+            for j, (name, value) in enumerate(datum.get("Dimensions", []), 1):
+                form[f"MetricData.member.{i}.Dimensions.member.{j}.Name"] = name
+                form[f"MetricData.member.{i}.Dimensions.member.{j}.Value"] = value
         request = botocore.awsrequest.AWSRequest(
             method="POST", url=self.endpoint + "/", data=urllib.parse.urlencode(form).encode(),
             headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
@@ -67,9 +75,8 @@ class CountingEndpointTests(unittest.TestCase):
             return error.code, error.read().decode()
 
     def read(self):
-        time.sleep(1.3)
-        with open(self.counts) as f:
-            return json.load(f)
+        with urllib.request.urlopen(f"{self.endpoint}/__dump") as answer:
+            return json.load(answer)
 
     def refused(self, call, code):
         with self.assertRaises(botocore.exceptions.ClientError) as caught:
@@ -98,6 +105,58 @@ class CountingEndpointTests(unittest.TestCase):
         self.assertGreaterEqual(counts["log_events_without_id"], 1)
         self.assertTrue({f"{n:016x}" for n in range(3)} <= set(counts["segment_ids"]))
         self.assertGreaterEqual(counts["duplicate_segments"], 1)
+
+    def test_the_counts_file_holds_counters_every_second_and_ids_on_a_dump(self):
+        self.client("xray").put_trace_segments(TraceSegmentDocuments=[json.dumps(
+            {"id": "00000000000000bb", "trace_id": "1-5f000000-000000000000000000000002"})])
+        time.sleep(1.3)
+        with open(self.counts) as f:
+            counts = json.load(f)
+        self.assertNotIn("segment_ids", counts)
+        self.assertGreaterEqual(counts["distinct_segments"], 1)
+        self.assertIn("00000000000000bb", self.read()["segment_ids"])
+        # At exit (SIGTERM) the file holds the ids too.
+        process = subprocess.Popen([sys.executable, os.path.join(HERE, "counting_aws.py"), self.counts + ".exit",
+                                    "--access-key", "AKIDTEST", "--secret", "test-secret", "--lifetime", "60"],
+                                   stdout=subprocess.PIPE, text=True)
+        process.stdout.readline()
+        process.terminate()
+        self.assertEqual(process.wait(timeout=10), 0)
+        process.stdout.close()
+        with open(self.counts + ".exit") as f:
+            self.assertEqual(json.load(f)["segment_ids"], [])
+
+    def test_metric_values_are_summed_by_dimension_set(self):
+        status, body = self.put_metric_data("Obs/Test", [
+            {"MetricName": "Sums", "Value": 2, "Dimensions": [("Service", "a"), ("Method", "GET")]},
+            {"MetricName": "Sums", "Sum": 5, "Dimensions": [("Method", "GET"), ("Service", "a")]},
+            {"MetricName": "Sums", "Values": [1, 3], "Counts": [2, 4], "Dimensions": [("Service", "a")]},
+            {"MetricName": "Sums", "Value": 7}])
+        self.assertEqual(status, 200, body)
+        sums = self.read()["metric_sums"]
+        self.assertEqual(sums["Sums|Method=GET,Service=a"], 7)
+        self.assertEqual(sums["Sums|Service=a"], 14)
+        self.assertEqual(sums["Sums|"], 7)
+
+    def test_an_outage_answers_503_until_it_ends(self):
+        def fault(mode):
+            with urllib.request.urlopen(f"{self.endpoint}/__fault?mode={mode}") as answer:
+                self.assertEqual(answer.status, 200)
+        fault("503")
+        try:
+            status, _ = self.put_metric_data("Obs/Test", [{"MetricName": "Outage", "Value": 1}])
+            self.assertEqual(status, 503)
+            self.refused(lambda: self.client("xray").put_trace_segments(TraceSegmentDocuments=[json.dumps(
+                {"id": "00000000000000aa", "trace_id": "1-5f000000-000000000000000000000001"})]),
+                "ServiceUnavailable")
+        finally:
+            fault("ok")
+        status, body = self.put_metric_data("Obs/Test", [{"MetricName": "Outage", "Value": 1}])
+        self.assertEqual(status, 200, body)
+        counts = self.read()
+        self.assertEqual(counts["refused"].get("outage"), 2)
+        self.assertEqual(counts["metric_sums"]["Outage|"], 1)
+        self.assertNotIn("00000000000000aa", counts["segment_ids"])
 
     def test_a_wrong_signature_is_refused(self):
         status, body = self.put_metric_data("Obs/Test", [{"MetricName": "X", "Value": 1}], secret="wrong")

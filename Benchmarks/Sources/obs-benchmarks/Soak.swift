@@ -5,12 +5,15 @@ import ObsJournal
 // that what lands can be checked one by one.
 
 /// Sends `rate` SDK-shaped datagrams a second for `seconds` to 127.0.0.1:`port`, each segment with
-/// an id of its own (the hexadecimal of its number). Prints how many it sent.
-nonisolated func soakXRay(port: Int, rate: Int, seconds: Int) {
+/// an id of its own (the hexadecimal of its number plus 0x1000_0000_0000). While `holdFile` exists
+/// it sends nothing (the soak holds it across the agent's SIGKILL: what is sent to no process is
+/// lost in any design), and sends the rest afterwards. Prints how many it sent.
+nonisolated func soakXRay(port: Int, rate: Int, seconds: Int, holdFile: String? = nil) {
     let total = rate * seconds
     let epoch = Int(Date().timeIntervalSince1970)
     let routes = ["/api/users/", "/api/products/", "/api/orders/"]
-    _ = sendPaced(to: port, rate: rate, total: total, pause: 500) { n in
+    let held = { holdFile.map { access($0, F_OK) == 0 } ?? false }
+    _ = sendPaced(to: port, rate: rate, total: total, pause: 500, held: held) { n in
         let id = String(format: "%016llx", UInt64(n) &+ 0x1000_0000_0000)
         let trace = String(format: "1-%08x-%024llx", epoch, UInt64(n))
         let time = Date().timeIntervalSince1970

@@ -290,9 +290,13 @@ func threadCPU() -> Double {
 /// Sends `total` datagrams, the `n`th made by `datagram(n)`, to 127.0.0.1:`port` at `rate` a second:
 /// what is due is sent in a burst, then the thread sleeps `pause` microseconds. Returns the sender
 /// thread's CPU seconds.
-nonisolated func sendPaced(to port: Int, rate: Int, total: Int, pause: UInt32 = 200, _ datagram: (Int) -> [UInt8])
-    -> Double
-{
+/// Sends `total` datagrams to 127.0.0.1:`port` at `rate` a second, each made by `datagram` from its
+/// number. While `held()` is true it sends nothing, and the time held is not made up afterwards.
+/// Returns the sending thread's CPU seconds.
+nonisolated func sendPaced(
+    to port: Int, rate: Int, total: Int, pause: UInt32 = 200, held: () -> Bool = { false },
+    _ datagram: (Int) -> [UInt8]
+) -> Double {
     let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
@@ -300,9 +304,14 @@ nonisolated func sendPaced(to port: Int, rate: Int, total: Int, pause: UInt32 = 
     address.sin_port = UInt16(port).bigEndian
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     let cpu = threadCPU()
-    let start = now()
+    var start = now()
     var sent = 0
     while sent < total {
+        if held() {
+            let from = now()
+            while held() { usleep(10_000) }
+            start += now() - from
+        }
         let due = min(total, Int(Double(now() - start) / 1e9 * Double(rate)) + 1)
         while sent < due {
             _ = datagram(sent).withUnsafeBytes { bytes in
@@ -635,7 +644,9 @@ if let i = CommandLine.arguments.firstIndex(of: "journal-vs-journalctl"), i + 1 
 }
 if let i = CommandLine.arguments.firstIndex(of: "soak-xray"), i + 3 < CommandLine.arguments.count {
     let a = CommandLine.arguments
-    soakXRay(port: Int(a[i + 1])!, rate: Int(a[i + 2])!, seconds: Int(a[i + 3])!)
+    soakXRay(
+        port: Int(a[i + 1])!, rate: Int(a[i + 2])!, seconds: Int(a[i + 3])!,
+        holdFile: i + 4 < a.count ? a[i + 4] : nil)
 }
 if let i = CommandLine.arguments.firstIndex(of: "soak-journal"), i + 2 < CommandLine.arguments.count {
     let a = CommandLine.arguments

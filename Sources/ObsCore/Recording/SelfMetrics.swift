@@ -73,6 +73,12 @@ public final class SelfMetrics: Sendable {
         /// A journal entry with a field libsystemd could not read (a damaged file): shipped with
         /// the fields before it, or skipped when it has no message.
         package static let journalEntryDamaged = Reason("journal_entry_damaged", isDrop: false)
+        /// A journal entry that read without its message at first and whole on a second look (a
+        /// file being written: libsystemd skips a data object it cannot read yet).
+        package static let journalEntryReread = Reason("journal_entry_reread", isDrop: false)
+        /// A journal entry with no MESSAGE field, even on a second look: not shipped (CloudWatch
+        /// Logs takes no empty message).
+        package static let journalEntryWithoutMessage = Reason("journal_entry_without_message", isDrop: true)
         /// A log line that looked like a Keycloak event or matched the access-log pattern but
         /// could not be read as one: the line is shipped, no metric comes of it.
         package static let logLineUnparsed = Reason("log_line_unparsed", isDrop: false)
