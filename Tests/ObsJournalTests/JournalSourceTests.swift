@@ -452,3 +452,20 @@ struct StreamKeyTests {
         #expect(JournalSource.StreamFields(key: []) == JournalSource.StreamFields())
     }
 }
+
+/// The budget that bounds how long the reader waits on entries that read without a message.
+struct WaitBudgetTests {
+    @Test func waitsAreGrantedUpToTheBudgetAndItRefillsOverAMinute() {
+        var budget = WaitBudget(secondsPerMinute: 1)
+        var granted: [Bool] = []
+        for (seconds, now) in [
+            (0.5, 100.0), (0.4, 100), (0.2, 100), (0.1, 100), (0.001, 100), (0.25, 115), (0.01, 115), (1, 1000),
+            (0.001, 1000),
+        ] {
+            granted.append(budget.take(seconds, now: now))
+        }
+        // 0.1 s left after the first two; 15 s refill a quarter of it; a long pause refills it
+        // whole, never more.
+        #expect(granted == [true, true, false, true, false, true, false, true, false])
+    }
+}

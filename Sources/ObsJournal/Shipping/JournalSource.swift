@@ -56,6 +56,8 @@ public final class JournalSource: @unchecked Sendable {
     /// `sd_journal_next` call).
     static let idleRecheck = 2.0
     static let reopenEvery = 10_000
+    /// The waits of looking again at entries that read without a message: a second a minute.
+    private var rereadWaits = WaitBudget(secondsPerMinute: 1)
     /// Between reopenings, the journal pages read so far are released from the agent's resident
     /// memory after this many entries (``JournalReader/releaseMappedPages()``). Measured on a
     /// 1,000,000-entry journal (BENCHMARKS.md): every 1,000 entries the agent peaks at 36.7 MB and
@@ -450,11 +452,16 @@ public final class JournalSource: @unchecked Sendable {
             var complete = readFields()
             if !hasMessage {
                 // An entry of a file being written can read, for a moment, without a field:
-                // libsystemd skips a data object it cannot read yet (one past the header's tail
-                // it loaded before the writer's update). Look again before taking the entry as
-                // one without a message. (The soak lost one entry in a few million to this.)
-                for pause: UInt32 in [1_000, 10_000, 100_000] where !hasMessage {
-                    usleep(pause)
+                // libsystemd skips a data object it cannot read (yet). Look again, at once and
+                // after 1, 10 and 100 ms, before taking it as an entry without a message (the
+                // soak lost one entry in a few million to this). The waits come out of a budget
+                // of a second a minute, so that entries which truly have no message (any local
+                // process may write them) cannot hold the reader back.
+                for pause in [0, 0.001, 0.01, 0.1] where !hasMessage {
+                    if pause > 0 {
+                        guard rereadWaits.take(pause, now: Monotonic.seconds()) else { break }
+                        usleep(UInt32(pause * 1_000_000))
+                    }
                     complete = readFields()
                 }
                 recorder.selfMetrics.count(hasMessage ? .journalEntryReread : .journalEntryWithoutMessage)
@@ -826,5 +833,27 @@ final class BatchQueue: @unchecked Sendable {
         lock.broadcast()
         lock.unlock()
         arrived.ring()
+    }
+}
+
+/// Seconds of waiting allowed over a sliding minute, refilled continuously.
+struct WaitBudget {
+    let secondsPerMinute: Double
+    private var available: Double
+    private var updated: Double?
+
+    init(secondsPerMinute: Double) {
+        self.secondsPerMinute = secondsPerMinute
+        self.available = secondsPerMinute
+    }
+
+    /// Takes `seconds` from the budget at monotonic time `now`, or returns false when it has not
+    /// that much left.
+    mutating func take(_ seconds: Double, now: Double) -> Bool {
+        if let updated { available = min(secondsPerMinute, available + (now - updated) * secondsPerMinute / 60) }
+        updated = now
+        guard available + 1e-9 >= seconds else { return false }
+        available -= seconds
+        return true
     }
 }
