@@ -97,9 +97,7 @@ def main():
           f"{counts['duplicate_segments']:,} segments (bound {segment_bound:,}), "
           f"{counts['duplicate_log_events']:,} journal entries (bound {entry_bound:,})")
 
-    def metric(name, service=None):
-        if service is None:
-            return sum(v for k, v in sums.items() if k.split("|", 1)[0] == name)
+    def metric(name, service):
         return sums.get(f"{name}|Service={service}", 0)
 
     faults = sum(1 for n in range(args.sent) if n % 20 == 0)

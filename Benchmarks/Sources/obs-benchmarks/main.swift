@@ -288,11 +288,9 @@ func threadCPU() -> Double {
 }
 
 /// Sends `total` datagrams, the `n`th made by `datagram(n)`, to 127.0.0.1:`port` at `rate` a second:
-/// what is due is sent in a burst, then the thread sleeps `pause` microseconds. Returns the sender
-/// thread's CPU seconds.
-/// Sends `total` datagrams to 127.0.0.1:`port` at `rate` a second, each made by `datagram` from its
-/// number. While `held()` is true it sends nothing, and the time held is not made up afterwards.
-/// Returns the sending thread's CPU seconds.
+/// what is due is sent in a burst, then the thread sleeps `pause` microseconds. While `held()` is
+/// true it sends nothing, and the time held is not made up afterwards. Returns the sender thread's
+/// CPU seconds.
 nonisolated func sendPaced(
     to port: Int, rate: Int, total: Int, pause: UInt32 = 200, held: () -> Bool = { false },
     _ datagram: (Int) -> [UInt8]
